@@ -1,0 +1,126 @@
+"""The shipped rulebooks (data) and the loader that validates them.
+
+Layout: `rulebooks/<id>/<version>.yaml`, one file per version; `municipalities.yaml` says which
+rulebook each municipality follows. A broken file is refused at load with file, path and reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from statemachine.errors import RulebookInvalid
+from statemachine.rulebook import Rulebook
+
+SHIPPED = Path(__file__).resolve().parent
+DEFAULT_RULEBOOK = "default"
+
+
+class UnknownRulebook(LookupError):
+    """No rulebook (version) by that name, or none in force on a date."""
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RulebookInvalid(str(path), [("(file)", error.strerror or str(error))]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise RulebookInvalid(str(path), [(where, f"not valid YAML: {error}")]) from None
+
+
+def load(path: Path | str) -> Rulebook:
+    """Read and validate one rulebook file; raises RulebookInvalid naming file, path and reason."""
+    path = Path(path)
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise RulebookInvalid(str(path), [("(file)", "a rulebook is a mapping at the top level")])
+    try:
+        rulebook = Rulebook.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            (".".join(str(p) for p in e["loc"]) or "(top)", e["msg"]) for e in error.errors()
+        ]
+        raise RulebookInvalid(str(path), problems) from None
+    return rulebook
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every rulebook version known to this installation, and which municipality follows which."""
+
+    rulebooks: tuple[Rulebook, ...]
+    municipalities: tuple[tuple[str, str], ...]
+
+    def rulebook_id_for(self, municipality: str) -> str:
+        return dict(self.municipalities).get(municipality, DEFAULT_RULEBOOK)
+
+    def versions(self, rulebook_id: str) -> list[Rulebook]:
+        return sorted(
+            (r for r in self.rulebooks if r.id == rulebook_id), key=lambda r: r.effective_from
+        )
+
+    def get(self, rulebook_id: str, version: str) -> Rulebook:
+        for rulebook in self.rulebooks:
+            if rulebook.id == rulebook_id and rulebook.version == version:
+                return rulebook
+        known = ", ".join(sorted(r.key for r in self.rulebooks))
+        raise UnknownRulebook(f"no rulebook {rulebook_id}@{version} (known: {known})")
+
+    def in_force(self, rulebook_id: str, on: date) -> Rulebook:
+        """The version of `rulebook_id` in force on `on` (a case is pinned to it for good)."""
+        candidates = [r for r in self.versions(rulebook_id) if r.effective_from <= on]
+        if not candidates:
+            raise UnknownRulebook(f"no version of rulebook {rulebook_id} is in force on {on}")
+        return candidates[-1]
+
+    def resolve(self, reference: str, default_id: str) -> Rulebook:
+        """`id@version` or a bare version of `default_id`."""
+        rulebook_id, _, version = reference.rpartition("@")
+        return self.get(rulebook_id or default_id, version)
+
+
+def _rulebook_files(directory: Path) -> Iterable[Path]:
+    return sorted(p for p in directory.glob("*/*.yaml") if p.is_file())
+
+
+def read_catalogue(directories: Iterable[Path] = ()) -> Catalogue:
+    """Load the shipped rulebooks and those under extra directories (same layout)."""
+    rulebooks: dict[str, Rulebook] = {}
+    municipalities: dict[str, str] = {}
+    for directory in (SHIPPED, *directories):
+        for path in _rulebook_files(directory):
+            rulebook = load(path)
+            if (path.parent.name, path.stem) != (rulebook.id, rulebook.version):
+                raise RulebookInvalid(
+                    str(path),
+                    [("id/version", f"file must be {rulebook.id}/{rulebook.version}.yaml")],
+                )
+            rulebooks[rulebook.key] = rulebook
+        mapping_file = directory / "municipalities.yaml"
+        if mapping_file.exists():
+            raw = _read_yaml(mapping_file) or {}
+            municipalities.update(
+                {str(k): str(v) for k, v in raw.get("municipalities", {}).items()}
+            )
+    for municipality, rulebook_id in municipalities.items():
+        if not any(r.id == rulebook_id for r in rulebooks.values()):
+            raise RulebookInvalid(
+                "municipalities.yaml", [(municipality, f"unknown rulebook {rulebook_id}")]
+            )
+    return Catalogue(tuple(rulebooks.values()), tuple(sorted(municipalities.items())))
+
+
+@cache
+def shipped_catalogue(extra: tuple[str, ...] = ()) -> Catalogue:
+    """The catalogue, read once per process."""
+    return read_catalogue(Path(p) for p in extra)

@@ -1,0 +1,374 @@
+"""The deadline calculus: when a legal or service-level deadline falls due, and why.
+
+Pure: no I/O and no clock. Instants arrive as aware datetimes and leave in UTC; Europe/Copenhagen
+is used only to decide which calendar day an instant belongs to and what the wall clock shows.
+
+Hour deadlines count elapsed time (Barnets Lov §136 / SEL §155: "within 24 hours" is 24 hours of
+real time, 23 or 25 on the wall clock across a clock change). Every other unit counts days of the
+Copenhagen calendar, and the deadline falls due at the end of the due day, 23:59:59 local time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+COPENHAGEN: ZoneInfo = ZoneInfo("Europe/Copenhagen")
+
+# Spelled out rather than strftime("%b") so the text does not depend on the process locale.
+_MONTH_ABBREVIATIONS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+_END_OF_DAY = time(23, 59, 59)
+_WEEKEND = frozenset({"Saturday", "Sunday"})
+
+
+class Unit(StrEnum):
+    """How a duration is counted."""
+
+    # Barnets Lov §136 / SEL §155: elapsed hours, so 24 hours across a DST change are 23 or 25
+    # wall-clock hours.
+    HOURS = "hours"
+    DAYS = "days"
+    WEEKS = "weeks"
+    # SEL §50 stk. 7: calendar months, clamped at month end (31 Oct + 4 months = 28/29 Feb).
+    MONTHS = "months"
+    # Retssikkerhedsloven, SEL §155 stk. 4, Barnets Lov §137: hverdage are Monday–Friday without
+    # Danish public holidays.
+    WORKING_DAYS = "working_days"
+
+
+_UNIT_NOUNS: Mapping[Unit, tuple[str, str]] = {
+    Unit.HOURS: ("hour", "hours"),
+    Unit.DAYS: ("calendar day", "calendar days"),
+    Unit.WEEKS: ("week", "weeks"),
+    Unit.MONTHS: ("calendar month", "calendar months"),
+    Unit.WORKING_DAYS: ("working day", "working days"),
+}
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A non-negative amount of one unit, e.g. 4 calendar months or 6 working days."""
+
+    amount: int
+    unit: Unit
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise TypeError(f"a duration's amount must be a whole number, got {self.amount!r}")
+        if not isinstance(self.unit, Unit):
+            # Rulebooks are YAML: accept the unit's value ("months") as well as the member.
+            object.__setattr__(self, "unit", Unit(self.unit))
+        if self.amount < 0:
+            raise ValueError(f"a duration cannot be negative, got {self.amount} {self.unit}")
+
+    def describe(self) -> str:
+        """The duration in words: "4 calendar months", "24 hours", "1 working day"."""
+        singular, plural = _UNIT_NOUNS[self.unit]
+        return f"{self.amount} {singular if self.amount == 1 else plural}"
+
+
+@cache
+def _public_holidays(country: str, year: int) -> Mapping[date, str]:
+    # English names: the arithmetic text is English; language is explicit so it does not
+    # depend on the process locale.
+    return dict(holidays.country_holidays(country, years=year, language="en_US"))
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """Which days count as working days."""
+
+    country: str = "DK"
+    # "MM-DD" days closed besides public holidays, e.g. ("06-05", "12-24", "12-31").
+    extra_closed_days: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.country not in holidays.list_supported_countries():
+            raise ValueError(f"no public-holiday calendar for country {self.country!r}")
+        # A list from a YAML rulebook would make the frozen dataclass unhashable.
+        object.__setattr__(self, "extra_closed_days", tuple(self.extra_closed_days))
+        for closed_day in self.extra_closed_days:
+            if not _is_month_day(closed_day):
+                raise ValueError(
+                    f"extra closed day must be written MM-DD, e.g. '12-24', got {closed_day!r}"
+                )
+
+    def is_working_day(self, day: date) -> bool:
+        """Whether `day` is a working day (hverdag): Monday–Friday, not a holiday, not closed."""
+        return self.closed_reason(day) is None
+
+    def closed_reason(self, day: date) -> str | None:
+        """Why `day` is not a working day ("Saturday", "Good Friday", ...); None on a working day.
+
+        A public holiday's name wins over the weekday, so a holiday on a Sunday reads
+        "Easter Sunday" rather than "Sunday".
+        """
+        holiday = _public_holidays(self.country, day.year).get(day)
+        if holiday:
+            return holiday
+        if day.weekday() == 5:
+            return "Saturday"
+        if day.weekday() == 6:
+            return "Sunday"
+        if f"{day.month:02d}-{day.day:02d}" in self.extra_closed_days:
+            return "extra closed day"
+        return None
+
+
+DANISH_CALENDAR: WorkingCalendar = WorkingCalendar()
+
+
+def _is_month_day(text: str) -> bool:
+    if len(text) != 5 or text[2] != "-":
+        return False
+    try:
+        date.fromisoformat(f"2000-{text}")  # a leap year, so "02-29" is accepted
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class DueDate:
+    """When a deadline falls due and the arithmetic that got there, for caseworkers and audit."""
+
+    due_at: datetime
+    arithmetic: str
+
+
+def _require_aware(instant: datetime, name: str) -> None:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(
+            f"{name} must be a timezone-aware datetime, got naive {instant.isoformat()}; "
+            "attach a tzinfo (UTC in storage, Europe/Copenhagen at the edges)"
+        )
+
+
+def to_local(instant: datetime) -> datetime:
+    """The aware `instant` as Europe/Copenhagen wall-clock time; naive datetimes are refused."""
+    _require_aware(instant, "instant")
+    return instant.astimezone(COPENHAGEN)
+
+
+def local_date(instant: datetime) -> date:
+    """The Copenhagen calendar date of an aware instant (23:30 UTC on 5 Jan is 6 Jan locally)."""
+    return to_local(instant).date()
+
+
+def end_of_local_day(day: date) -> datetime:
+    """23:59:59 Europe/Copenhagen on `day`, returned in UTC.
+
+    That is 22:59:59 UTC in winter (+01:00) and 21:59:59 UTC in summer (+02:00).
+
+    Clock changes in Copenhagen happen in the small hours, so 23:59:59 always exists exactly once.
+    """
+    return datetime.combine(day, _END_OF_DAY, tzinfo=COPENHAGEN).astimezone(UTC)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    return (first_of_next - timedelta(days=1)).day
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months, clamped at month end; `months` may be negative.
+
+    SEL §50 stk. 7 counts calendar months: 31 Oct + 4 months = 28 Feb (29 Feb in a leap year).
+    """
+    year, month_index = divmod(day.year * 12 + day.month - 1 + months, 12)
+    month = month_index + 1
+    return date(year, month, min(day.day, _days_in_month(year, month)))
+
+
+def add_working_days(
+    day: date, n: int, calendar: WorkingCalendar = DANISH_CALENDAR
+) -> tuple[date, list[date]]:
+    """The n-th working day after `day` (not counted itself) and the non-working days skipped.
+
+    0 working days is `day` itself, whatever weekday it is. A negative `n` counts backwards to the
+    n-th working day before `day`. Skipped days are returned in chronological order.
+    """
+    step = timedelta(days=1 if n >= 0 else -1)
+    remaining = abs(n)
+    current = day
+    skipped: list[date] = []
+    while remaining:
+        current += step
+        if calendar.is_working_day(current):
+            remaining -= 1
+        else:
+            skipped.append(current)
+    skipped.sort()
+    return current, skipped
+
+
+def _move_day(day: date, duration: Duration, sign: int, calendar: WorkingCalendar) -> date:
+    amount = sign * duration.amount
+    match duration.unit:
+        case Unit.DAYS:
+            return day + timedelta(days=amount)
+        case Unit.WEEKS:
+            return day + timedelta(weeks=amount)
+        case Unit.MONTHS:
+            return add_months(day, amount)
+        case Unit.WORKING_DAYS:
+            return add_working_days(day, amount, calendar)[0]
+        case Unit.HOURS:
+            raise ValueError("hours are elapsed time, not calendar days")
+
+
+def due(
+    anchor: datetime, duration: Duration, calendar: WorkingCalendar = DANISH_CALENDAR
+) -> DueDate:
+    """When a deadline of `duration` counted from `anchor` falls due.
+
+    `anchor` must be aware. Hours are elapsed time and fall due exactly then; every other unit
+    counts from the anchor's Copenhagen date and falls due at 23:59:59 Copenhagen time on the due
+    day. `due_at` is in UTC.
+    """
+    _require_aware(anchor, "anchor")
+    if duration.unit is Unit.HOURS:
+        return _due_in_hours(anchor, duration.amount)
+    start = local_date(anchor)
+    due_day = _move_day(start, duration, 1, calendar)
+    arithmetic = (
+        f"{_format_date(start)} + {_describe_counting(duration)} → {_format_date(due_day)}"
+        f"{_explain_due_day(start, due_day, duration, calendar)}"
+        f"; due end of day {_format_date(due_day)} 23:59:59 Europe/Copenhagen"
+        f"{_explain_anchor_date(anchor, start)}"
+    )
+    return DueDate(due_at=end_of_local_day(due_day), arithmetic=arithmetic)
+
+
+def shift(
+    instant: datetime,
+    duration: Duration,
+    *,
+    backwards: bool = False,
+    calendar: WorkingCalendar = DANISH_CALENDAR,
+) -> datetime:
+    """The instant `duration` after (or before) `instant`, in UTC, for reminders and escalations.
+
+    E.g. a reminder 14 days before due, an escalation 7 days after the breach. Hours are elapsed
+    time. Days, weeks, months and working days move the Copenhagen date and keep the Copenhagen
+    time of day, read with zoneinfo fold=0 (PEP 495): a time that occurs twice when the clocks go
+    back (02:00–02:59 on the last Sunday of October) means its first occurrence, summer time; a
+    time skipped when the clocks go forward (02:00–02:59 on the last Sunday of March) is read with
+    the winter offset, so it lands one hour later on the summer clock (02:30 → 03:30 CEST).
+    Hence moving from the second 02:30 of an autumn night and back returns the first one.
+    """
+    _require_aware(instant, "instant")
+    sign = -1 if backwards else 1
+    if duration.unit is Unit.HOURS:
+        return instant.astimezone(UTC) + sign * timedelta(hours=duration.amount)
+    local = to_local(instant)
+    moved_day = _move_day(local.date(), duration, sign, calendar)
+    wall_clock = datetime.combine(moved_day, local.time().replace(fold=0), tzinfo=COPENHAGEN)
+    return wall_clock.astimezone(UTC)
+
+
+def _due_in_hours(anchor: datetime, hours: int) -> DueDate:
+    # Barnets Lov §136 / SEL §155: 24 hours are elapsed hours, so count in absolute (UTC) time.
+    start = anchor.astimezone(UTC)
+    due_at = start + timedelta(hours=hours)
+    start_local, due_local = to_local(start), to_local(due_at)
+    arithmetic = (
+        f"{_format_instant(start_local)} + {hours} elapsed {'hour' if hours == 1 else 'hours'}"
+        f" → {_format_instant(due_local)}"
+    )
+    if start_local.utcoffset() != due_local.utcoffset():
+        wall_hours = (
+            due_local.replace(tzinfo=None) - start_local.replace(tzinfo=None)
+        ) / timedelta(hours=1)
+        arithmetic += f" (clock change in between: {wall_hours:g} hours on the wall clock)"
+    return DueDate(due_at=due_at, arithmetic=arithmetic)
+
+
+def _describe_counting(duration: Duration) -> str:
+    if duration.unit is Unit.WEEKS:
+        return f"{duration.describe()} ({7 * duration.amount} calendar days)"
+    return duration.describe()
+
+
+def _explain_due_day(
+    start: date, due_day: date, duration: Duration, calendar: WorkingCalendar
+) -> str:
+    if duration.unit is Unit.MONTHS and due_day.day != start.day:
+        # SEL §50 stk. 7: a calendar month ending on a day the target month lacks ends at its end.
+        return " (clamped to month end)"
+    if duration.unit is Unit.WORKING_DAYS:
+        _, skipped = add_working_days(start, duration.amount, calendar)
+        if skipped:
+            return f", skipping {_describe_skipped(skipped, calendar, start.year)}"
+    return ""
+
+
+def _explain_anchor_date(anchor: datetime, start: date) -> str:
+    if anchor.date() == start:
+        return ""
+    return (
+        f"; counted from the Copenhagen date: {_format_instant(anchor)}"
+        f" is {_format_instant(to_local(anchor))}"
+    )
+
+
+def _describe_skipped(skipped: list[date], calendar: WorkingCalendar, reference_year: int) -> str:
+    runs: list[list[date]] = []
+    for day in skipped:
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ", ".join(
+        f"{_format_range(run[0], run[-1], reference_year)} ({_describe_reasons(run, calendar)})"
+        for run in runs
+    )
+
+
+def _describe_reasons(run: list[date], calendar: WorkingCalendar) -> str:
+    reasons = list(dict.fromkeys(calendar.closed_reason(day) or "" for day in run))
+    if set(reasons) == _WEEKEND:
+        return "weekend"
+    return ", ".join(reasons)
+
+
+def _format_range(first: date, last: date, reference_year: int) -> str:
+    with_year = first.year != reference_year or last.year != reference_year
+    if first == last:
+        return _format_day_month(first, with_year)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{_format_day_month(last, with_year)}"
+    return f"{_format_day_month(first, with_year)}–{_format_day_month(last, with_year)}"
+
+
+def _format_day_month(day: date, with_year: bool) -> str:
+    text = f"{day.day} {_MONTH_ABBREVIATIONS[day.month - 1]}"
+    return f"{text} {day.year}" if with_year else text
+
+
+def _format_date(day: date) -> str:
+    return _format_day_month(day, with_year=True)
+
+
+def _format_instant(instant: datetime) -> str:
+    clock = f"{instant:%H:%M:%S}" if instant.second else f"{instant:%H:%M}"
+    return f"{_format_date(instant.date())} {clock} {instant.tzname()}"

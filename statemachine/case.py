@@ -1,0 +1,103 @@
+"""The case aggregate as the domain sees it: plain objects, no ORM, no machine attached."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from statemachine.phases import UNRESOLVED, DeadlineStatus, Notifier, Phase, Source
+
+
+@dataclass
+class MeasureState:
+    """One granted measure: its own type, package, start, follow-ups and end."""
+
+    key: str  # "m1", "m2", … unique within the case
+    type: str
+    package: str | None
+    granted_at: datetime
+    external: bool = False
+    without_consent: bool = False
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    goals_met: bool | None = None
+    last_follow_up_at: datetime | None = None
+    follow_ups_held: int = 0
+    changed: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+
+@dataclass
+class DeadlineState:
+    """One deadline of one case, with the explanation of why it falls when it does."""
+
+    key: str  # unique within the case: "investigation", "follow_up:m1:2", …
+    rule: str
+    measure_key: str | None
+    anchor_at: datetime
+    due_at: datetime
+    status: DeadlineStatus
+    source: str
+    responsible: str
+    escalated_to: str
+    explanation: str
+    armed_at: datetime
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    changed: bool = False
+
+    @property
+    def unresolved(self) -> bool:
+        return self.status in UNRESOLVED
+
+    def close(self, status: DeadlineStatus, at: datetime, by: str) -> None:
+        self.status = status
+        self.closed_at = at
+        self.closed_by = by
+        self.changed = True
+
+
+@dataclass
+class CaseFile:
+    """Everything the process needs to decide the next event of one case."""
+
+    id: int
+    municipality: str
+    rulebook_id: str
+    rulebook_version: str
+    child_ref: str
+    birth_date: date
+    aware_at: datetime
+    source: Source
+    notifier: Notifier | None
+    phase: Phase
+    phase_entered_at: datetime
+    last_event_at: datetime
+    version: int = 1
+    consents: set[str] = field(default_factory=set)
+    without_consent_decided: bool = False
+    acute: bool | None = None
+    provisional_assessment_at: datetime | None = None
+    party_hearing_at: datetime | None = None
+    action_plan: dict[str, Any] | None = None
+    proposed_measures: list[dict[str, Any]] = field(default_factory=list)
+    close_reason: str | None = None
+    measures: list[MeasureState] = field(default_factory=list)
+    deadlines: list[DeadlineState] = field(default_factory=list)
+
+    def measure(self, key: str) -> MeasureState | None:
+        return next((m for m in self.measures if m.key == key), None)
+
+    def active_measures(self) -> list[MeasureState]:
+        return [m for m in self.measures if m.active]
+
+    def unresolved_deadlines(self) -> list[DeadlineState]:
+        return [d for d in self.deadlines if d.unresolved]
+
+    def deadline(self, key: str) -> DeadlineState | None:
+        return next((d for d in self.deadlines if d.key == key), None)

@@ -1,0 +1,100 @@
+"""The data each event carries, validated before any guard runs.
+
+Unknown fields are refused so that a typo never silently drops a fact.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from statemachine.phases import Event
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Empty(Payload):
+    pass
+
+
+class AssessUrgency(Payload):
+    acute: bool
+
+
+class RecordConsent(Payload):
+    by: Literal["custody_holder", "child"]
+
+
+class MeasureRequest(Payload):
+    type: Text
+    package: Text | None = None
+    external: bool = False  # bought from an external provider (seed 000: department head)
+    without_consent: bool = False  # placement without consent (SEL §58 / Barnets Lov §47)
+
+
+class MeasureList(Payload):
+    measures: Annotated[list[MeasureRequest], Field(min_length=1, max_length=20)]
+
+
+class Conclude(Payload):
+    measures_needed: bool
+
+
+class SubmitPlan(Payload):
+    # SEL §140 stk. 5–6 / Barnets Lov §91: purpose, goals and expected duration; the guard
+    # names what is missing, so the fields are optional here.
+    purpose: str | None = None
+    goals: list[Text] | None = None
+    expected_duration_months: Annotated[int, Field(gt=0, le=240)] | None = None
+    sub_goals: list[Text] = []
+
+
+class Refuse(Payload):
+    complaint_guidance: bool = False
+
+
+class RecordFollowUp(Payload):
+    measure_id: Text
+    spoke_with_provider: bool
+    spoke_with_parents: bool
+    child_heard: bool | None = None
+    plan_revision_decided: bool
+    package_reviewed: bool = False
+
+
+class EndMeasure(Payload):
+    measure_id: Text
+    reason: Text
+    goals_met: bool | None = None
+
+
+class Close(Payload):
+    reason: str | None = None
+
+
+PAYLOADS: dict[Event, type[Payload]] = {
+    Event.ASSESS_URGENCY: AssessUrgency,
+    Event.ACKNOWLEDGE: Empty,
+    Event.ACCEPT: Empty,
+    Event.RECORD_CONSENT: RecordConsent,
+    Event.DECIDE_WITHOUT_CONSENT: Empty,
+    Event.OPEN_INVESTIGATION: Empty,
+    Event.PROPOSE_PREVENTIVE: MeasureList,
+    Event.RECORD_PROVISIONAL_ASSESSMENT: Empty,
+    Event.CONCLUDE: Conclude,
+    Event.SUBMIT_PLAN: SubmitPlan,
+    Event.DEFER_PLAN: Empty,
+    Event.RECORD_PARTY_HEARING: Empty,
+    Event.GRANT: MeasureList,
+    Event.REFUSE: Refuse,
+    Event.START_MEASURES: Empty,
+    Event.RECORD_FOLLOW_UP: RecordFollowUp,
+    Event.REVISE_PLAN: Empty,
+    Event.END_MEASURE: EndMeasure,
+    Event.CLOSE: Close,
+}

@@ -1,0 +1,89 @@
+"""The vocabulary of the process: phases, events, roles and the facts a case is opened with."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    """The eight phases of good case practice (God sagsbehandlingspraksis, seed 004)."""
+
+    INQUIRY = "inquiry"
+    CLARIFICATION = "clarification"
+    INVESTIGATION = "investigation"
+    ACTION_PLAN = "action_plan"
+    DECISION = "decision"
+    IMPLEMENTATION = "implementation"
+    FOLLOW_UP = "follow_up"
+    CLOSURE = "closure"
+
+
+class Event(StrEnum):
+    """What a caseworker (or the committee) records on a case. The names are a contract."""
+
+    OPEN_CASE = "open_case"
+    ASSESS_URGENCY = "assess_urgency"
+    ACKNOWLEDGE = "acknowledge"
+    ACCEPT = "accept"
+    RECORD_CONSENT = "record_consent"
+    DECIDE_WITHOUT_CONSENT = "decide_without_consent"
+    OPEN_INVESTIGATION = "open_investigation"
+    PROPOSE_PREVENTIVE = "propose_preventive"
+    RECORD_PROVISIONAL_ASSESSMENT = "record_provisional_assessment"
+    CONCLUDE = "conclude"
+    SUBMIT_PLAN = "submit_plan"
+    DEFER_PLAN = "defer_plan"
+    RECORD_PARTY_HEARING = "record_party_hearing"
+    GRANT = "grant"
+    REFUSE = "refuse"
+    START_MEASURES = "start_measures"
+    RECORD_FOLLOW_UP = "record_follow_up"
+    REVISE_PLAN = "revise_plan"
+    END_MEASURE = "end_measure"
+    CLOSE = "close"
+    MIGRATE_RULEBOOK = "migrate_rulebook"
+
+
+# Events a person fires through `fire`; open_case and migrate_rulebook have their own commands.
+CASE_EVENTS: tuple[Event, ...] = tuple(
+    e for e in Event if e not in (Event.OPEN_CASE, Event.MIGRATE_RULEBOOK)
+)
+
+
+class Role(StrEnum):
+    """Who acts. The auditor only reads; the admin operates the system."""
+
+    CASEWORKER = "caseworker"
+    TEAM_LEADER = "team_leader"
+    DEPARTMENT_HEAD = "department_head"
+    COMMITTEE = "committee"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Source(StrEnum):
+    """How the municipality became aware of the child (SEL §155/§155b; Barnets Lov §133)."""
+
+    NOTIFICATION = "notification"
+    APPLICATION = "application"
+    INQUIRY = "inquiry"
+
+
+class Notifier(StrEnum):
+    """Who sent a notification; a professional with a duty to notify gets a receipt."""
+
+    PROFESSIONAL = "professional"
+    PRIVATE = "private"
+    ANONYMOUS = "anonymous"
+
+
+class DeadlineStatus(StrEnum):
+    OPEN = "open"
+    MET = "met"
+    MET_LATE = "met_late"
+    BREACHED = "breached"
+    CANCELLED = "cancelled"
+
+
+# A breached deadline is still unresolved: the act it asks for can still be done, late.
+UNRESOLVED: frozenset[DeadlineStatus] = frozenset({DeadlineStatus.OPEN, DeadlineStatus.BREACHED})

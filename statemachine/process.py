@@ -1,0 +1,761 @@
+"""The process itself: the phase graph as data, its guards, and what each event does.
+
+One `transitions.Machine` is shared per rulebook version. A case is attached to it only for the
+duration of one event (add → trigger → remove), so models never pile up in the machine and no
+machine is ever attached to an ORM row (pytransitions' own advice).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from pydantic import ValidationError
+from transitions import Machine
+
+from statemachine import payloads
+from statemachine.calendar import local_date
+from statemachine.case import CaseFile, DeadlineState, MeasureState
+from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
+from statemachine.errors import EventRefused
+from statemachine.phases import CASE_EVENTS, DeadlineStatus, Event, Notifier, Phase, Role, Source
+from statemachine.rulebook import MeasureCategory, Rulebook, RuleId
+
+P = Phase
+_OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
+# Running measures keep their follow-ups while the plan is revised (issue #3).
+_MEASURE_PHASES = [P.ACTION_PLAN, P.DECISION, P.IMPLEMENTATION, P.FOLLOW_UP]
+
+# The phase graph (seed 004's eight phases). `dest: None` is an event that keeps the phase.
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "assess_urgency", "source": [P.INQUIRY, P.CLARIFICATION], "dest": None},
+    {"trigger": "acknowledge", "source": [P.INQUIRY, P.CLARIFICATION], "dest": None},
+    {"trigger": "accept", "source": P.INQUIRY, "dest": P.CLARIFICATION},
+    {"trigger": "record_consent", "source": P.CLARIFICATION, "dest": None},
+    {
+        "trigger": "decide_without_consent",
+        "source": P.CLARIFICATION,
+        "dest": None,
+        "conditions": "has_competence_without_consent",
+    },
+    {
+        "trigger": "open_investigation",
+        "source": P.CLARIFICATION,
+        "dest": P.INVESTIGATION,
+        "conditions": "has_consent_or_decision",
+    },
+    {
+        "trigger": "propose_preventive",
+        "source": P.CLARIFICATION,
+        "dest": P.DECISION,
+        "conditions": ["has_known_measures", "is_without_investigation"],
+    },
+    {"trigger": "record_provisional_assessment", "source": P.INVESTIGATION, "dest": None},
+    {
+        "trigger": "conclude",
+        "source": P.INVESTIGATION,
+        "dest": P.ACTION_PLAN,
+        "conditions": "is_measures_needed",
+    },
+    {
+        "trigger": "conclude",
+        "source": P.INVESTIGATION,
+        "dest": P.CLOSURE,
+        "unless": "is_measures_needed",
+    },
+    {
+        "trigger": "submit_plan",
+        "source": P.ACTION_PLAN,
+        "dest": P.DECISION,
+        "conditions": "has_complete_plan",
+    },
+    {"trigger": "record_party_hearing", "source": P.DECISION, "dest": None},
+    {
+        "trigger": "grant",
+        "source": P.DECISION,
+        "dest": P.IMPLEMENTATION,
+        "conditions": [
+            "has_known_measures",
+            "has_valid_packages",
+            "is_child_in_age_range",
+            "has_plan_where_required",
+            "has_competence_to_grant",
+        ],
+    },
+    {
+        "trigger": "refuse",
+        "source": P.DECISION,
+        "dest": P.FOLLOW_UP,
+        "conditions": ["has_party_hearing", "has_complaint_guidance", "has_active_measures"],
+    },
+    {
+        "trigger": "refuse",
+        "source": P.DECISION,
+        "dest": P.CLOSURE,
+        "conditions": ["has_party_hearing", "has_complaint_guidance"],
+    },
+    {"trigger": "start_measures", "source": P.IMPLEMENTATION, "dest": P.FOLLOW_UP},
+    {
+        "trigger": "record_follow_up",
+        "source": _MEASURE_PHASES,
+        "dest": None,
+        "conditions": ["has_started_measure", "is_follow_up_complete"],
+    },
+    {"trigger": "revise_plan", "source": P.FOLLOW_UP, "dest": P.ACTION_PLAN},
+    {
+        "trigger": "end_measure",
+        "source": P.FOLLOW_UP,
+        "dest": P.CLOSURE,
+        "conditions": ["has_active_measure", "is_last_active_measure"],
+    },
+    {
+        "trigger": "end_measure",
+        "source": _MEASURE_PHASES,
+        "dest": None,
+        "conditions": "has_active_measure",
+    },
+    {"trigger": "close", "source": _OPEN_PHASES, "dest": P.CLOSURE, "conditions": "has_reason"},
+]
+
+# Barnets Lov §91: where a supportive measure's plan may follow the decision, the case may go to
+# decision without a plan, and the plan is accepted once measures run.
+PLAN_AFTER_DECISION: list[dict[str, Any]] = [
+    {"trigger": "defer_plan", "source": P.ACTION_PLAN, "dest": P.DECISION},
+    {
+        "trigger": "submit_plan",
+        "source": [P.IMPLEMENTATION, P.FOLLOW_UP],
+        "dest": None,
+        "conditions": "has_complete_plan",
+    },
+]
+
+
+@cache
+def _machine(plan_may_follow_decision: bool) -> Machine:
+    graph = TRANSITIONS + (PLAN_AFTER_DECISION if plan_may_follow_decision else [])
+    return Machine(
+        model=None,
+        states=[p.value for p in Phase],
+        transitions=[_plain(t) for t in graph],
+        initial=Phase.INQUIRY.value,
+        auto_transitions=False,
+        after_state_change="apply_deadline_rules",
+    )
+
+
+def _plain(transition: dict[str, Any]) -> dict[str, Any]:
+    """Phases as plain strings (transitions would treat an Enum state by its name) plus the effect."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        return None if value is None else str(value)
+
+    return dict(
+        transition,
+        source=plain(transition["source"]),
+        dest=plain(transition["dest"]),
+        after="apply_event",
+    )
+
+
+def machine_for(rulebook: Rulebook) -> Machine:
+    """The shared machine for a rulebook version.
+
+    Rulebook versions differ in their graph only by the plan-after-decision edges, so one
+    machine serves every version with the same graph; guards read the rulebook per event.
+    """
+    return _machine(rulebook.plan_may_follow_decision)
+
+
+def allowed_events(rulebook: Rulebook, phase: Phase) -> list[str]:
+    """Events the graph has out of `phase`, in the contract's order (guards not evaluated)."""
+    triggers = set(machine_for(rulebook).get_triggers(phase.value))
+    return [e.value for e in CASE_EVENTS if e.value in triggers]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one accepted event did, for persistence and the audit record."""
+
+    event: Event
+    from_phase: Phase
+    to_phase: Phase
+    at: datetime
+    payload: dict[str, Any]
+    legal_basis: str
+    touched_deadlines: list[DeadlineState] = field(default_factory=list)
+    touched_measures: list[MeasureState] = field(default_factory=list)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Completed years on `day`; a child born 29 Feb turns a year older on 1 Mar in other years."""
+    years = day.year - birth_date.year
+    if (day.month, day.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years
+
+
+class CaseProcess:
+    """The plain object the shared machine drives for one event of one case."""
+
+    state: str
+
+    def __init__(
+        self,
+        case: CaseFile,
+        rulebook: Rulebook,
+        event: Event,
+        payload: payloads.Payload,
+        at: datetime,
+        role: Role,
+    ) -> None:
+        self.case = case
+        self.rulebook = rulebook
+        self.event = event
+        self.payload = payload
+        self.at = at
+        self.role = role
+        self.refusals: list[str] = []
+        self.touched_deadlines: dict[str, DeadlineState] = {}
+        self.touched_measures: dict[str, MeasureState] = {}
+        self.legal_basis: list[str] = []
+
+    def _refuse(self, reason: str) -> bool:
+        if reason not in self.refusals:
+            self.refusals.append(reason)
+        return False
+
+    @property
+    def _day(self) -> date:
+        return local_date(self.at)
+
+    def _requested(self) -> list[payloads.MeasureRequest]:
+        assert isinstance(self.payload, payloads.MeasureList)
+        return list(self.payload.measures)
+
+    # --- guards -------------------------------------------------------------------------
+
+    def has_competence_without_consent(self) -> bool:
+        plan = self.rulebook.competence
+        if plan.holds(self.role, plan.decide_without_consent):
+            return True
+        return self._refuse(
+            f"a decision to investigate without consent needs the competence of "
+            f"{plan.decide_without_consent} ({plan.source}); {self.role} does not hold it"
+        )
+
+    def has_consent_or_decision(self) -> bool:
+        # Seed 004 (clarification): consent from the custody holder and from a child over the
+        # rulebook's age, otherwise a decision without consent (SEL §51 / Barnets Lov §22).
+        case = self.case
+        if case.without_consent_decided:
+            return True
+        rule = self.rulebook.consent
+        missing = []
+        if "custody_holder" not in case.consents:
+            missing.append("the custody holder's consent")
+        child_age = age_on(case.birth_date, self._day)
+        if child_age >= rule.child_from_age and "child" not in case.consents:
+            missing.append(f"the child's consent (the child is {child_age}, {rule.source})")
+        if not missing:
+            return True
+        return self._refuse(
+            "missing " + " and ".join(missing) + ", and no decision without consent is recorded"
+        )
+
+    def has_known_measures(self) -> bool:
+        unknown = [m.type for m in self._requested() if m.type not in self.rulebook.measures]
+        if not unknown:
+            return True
+        return self._refuse(
+            f"unknown measure type(s) {', '.join(unknown)} in rulebook {self.rulebook.key}; "
+            f"known: {', '.join(sorted(self.rulebook.measures))}"
+        )
+
+    def is_without_investigation(self) -> bool:
+        needing = [
+            m.type for m in self._requested() if self.rulebook.measures[m.type].needs_investigation
+        ]
+        if not needing:
+            return True
+        return self._refuse(
+            f"{', '.join(needing)} need(s) an investigation first; only measures whose catalogue "
+            "entry needs none (e.g. §11 talks) may be proposed from clarification"
+        )
+
+    def is_measures_needed(self) -> bool:
+        assert isinstance(self.payload, payloads.Conclude)
+        return self.payload.measures_needed
+
+    def has_complete_plan(self) -> bool:
+        # SEL §140 stk. 5–6 / Barnets Lov §91: purpose, goals and the expected duration.
+        assert isinstance(self.payload, payloads.SubmitPlan)
+        plan = self.payload
+        missing = []
+        if not (plan.purpose and plan.purpose.strip()):
+            missing.append("purpose")
+        if not plan.goals:
+            missing.append("goals")
+        if plan.expected_duration_months is None:
+            missing.append("expected_duration_months")
+        if not missing:
+            return True
+        return self._refuse(
+            f"the action plan lacks {', '.join(missing)} (SEL §140 / Barnets Lov §91)"
+        )
+
+    def has_valid_packages(self) -> bool:
+        for request in self._requested():
+            packages = self.rulebook.measures[request.type].packages
+            if packages and request.package not in packages:
+                return self._refuse(
+                    f"{request.type} needs a package, one of {', '.join(packages)} "
+                    f"(got {request.package or 'none'})"
+                )
+            if not packages and request.package is not None:
+                return self._refuse(f"{request.type} has no packages (got {request.package})")
+        return True
+
+    def is_child_in_age_range(self) -> bool:
+        child_age = age_on(self.case.birth_date, self._day)
+        for request in self._requested():
+            ages = self.rulebook.measures[request.type].ages
+            if not ages.min <= child_age <= ages.max:
+                return self._refuse(
+                    f"{request.type} is for ages {ages.min}–{ages.max}; the child is {child_age} "
+                    f"on {self._day.isoformat()}"
+                )
+        return True
+
+    def has_plan_where_required(self) -> bool:
+        if self.case.action_plan is not None:
+            return True
+        needing = [
+            r.type
+            for r in self._requested()
+            if self.rulebook.measures[r.type].action_plan == "before_decision"
+        ]
+        if not needing:
+            return True
+        return self._refuse(
+            f"an action plan must exist before deciding on {', '.join(needing)} "
+            f"(rulebook {self.rulebook.key}, {self.rulebook.law})"
+        )
+
+    def has_competence_to_grant(self) -> bool:
+        plan = self.rulebook.competence
+        for request in self._requested():
+            measure_type = self.rulebook.measures[request.type]
+            needed = [(measure_type.competence, f"granting {request.type}")]
+            if request.external:
+                needed.append((plan.external_purchase, "an external purchase"))
+            if request.without_consent:
+                if measure_type.category is not MeasureCategory.PLACEMENT:
+                    return self._refuse(
+                        f"{request.type} is not a placement: no decision without consent"
+                    )
+                needed.append((plan.placement_without_consent, "a placement without consent"))
+            for role, what in needed:
+                if not plan.holds(self.role, role):
+                    return self._refuse(
+                        f"{what} needs the competence of {role} ({plan.source}); "
+                        f"{self.role} does not hold it"
+                    )
+        return True
+
+    def has_party_hearing(self) -> bool:
+        if self.case.party_hearing_at is not None:
+            return True
+        return self._refuse("the parties must be heard before a refusal (record_party_hearing)")
+
+    def has_complaint_guidance(self) -> bool:
+        assert isinstance(self.payload, payloads.Refuse)
+        if self.payload.complaint_guidance:
+            return True
+        return self._refuse("a refusal must give complaint guidance (complaint_guidance: true)")
+
+    def has_active_measures(self) -> bool:
+        return bool(self.case.active_measures())
+
+    def _measure_id(self) -> str:
+        assert isinstance(self.payload, payloads.RecordFollowUp | payloads.EndMeasure)
+        return self.payload.measure_id
+
+    def has_active_measure(self) -> bool:
+        measure = self.case.measure(self._measure_id())
+        if measure is not None and measure.active:
+            return True
+        active = ", ".join(m.key for m in self.case.active_measures()) or "none"
+        return self._refuse(f"no active measure {self._measure_id()} (active: {active})")
+
+    def has_started_measure(self) -> bool:
+        if not self.has_active_measure():
+            return False
+        measure = self.case.measure(self._measure_id())
+        if measure is not None and measure.started_at is not None:
+            return True
+        return self._refuse(f"measure {self._measure_id()} has not started")
+
+    def is_last_active_measure(self) -> bool:
+        return [m.key for m in self.case.active_measures()] == [self._measure_id()]
+
+    def is_follow_up_complete(self) -> bool:
+        # Seed 000: a follow-up meets the law only when the caseworker has talked with the
+        # provider and the parents and has taken a position on revising the action plan.
+        assert isinstance(self.payload, payloads.RecordFollowUp)
+        p = self.payload
+        missing = []
+        if not p.spoke_with_provider:
+            missing.append("a talk with the provider")
+        if not p.spoke_with_parents:
+            missing.append("a talk with the parents")
+        if not p.plan_revision_decided:
+            missing.append("a position on revising the action plan")
+        if not missing:
+            return True
+        return self._refuse(
+            "a follow-up counts only with " + ", ".join(missing) + " (seed 000, SEL §70)"
+        )
+
+    def has_reason(self) -> bool:
+        assert isinstance(self.payload, payloads.Close)
+        if self.payload.reason and self.payload.reason.strip():
+            return True
+        return self._refuse("closing a case needs a reason")
+
+    # --- effects ------------------------------------------------------------------------
+
+    def apply_event(self) -> None:
+        handler = getattr(self, f"_on_{self.event.value}", None)
+        if handler is not None:
+            handler()
+
+    def _on_assess_urgency(self) -> None:
+        assert isinstance(self.payload, payloads.AssessUrgency)
+        self.case.acute = self.payload.acute
+
+    def _on_record_consent(self) -> None:
+        assert isinstance(self.payload, payloads.RecordConsent)
+        self.case.consents.add(self.payload.by)
+
+    def _on_decide_without_consent(self) -> None:
+        self.case.without_consent_decided = True
+
+    def _on_record_provisional_assessment(self) -> None:
+        self.case.provisional_assessment_at = self.at
+
+    def _on_propose_preventive(self) -> None:
+        self.case.proposed_measures = [m.model_dump() for m in self._requested()]
+
+    def _on_submit_plan(self) -> None:
+        assert isinstance(self.payload, payloads.SubmitPlan)
+        self.case.action_plan = self.payload.model_dump(mode="json") | {"at": self.at.isoformat()}
+
+    def _on_record_party_hearing(self) -> None:
+        self.case.party_hearing_at = self.at
+
+    def _on_grant(self) -> None:
+        case = self.case
+        for request in self._requested():
+            measure = MeasureState(
+                key=f"m{len(case.measures) + 1}",
+                type=request.type,
+                package=request.package,
+                granted_at=self.at,
+                external=request.external,
+                without_consent=request.without_consent,
+                changed=True,
+            )
+            case.measures.append(measure)
+            self.touched_measures[measure.key] = measure
+            self.legal_basis.append(self.rulebook.measures[request.type].legal_basis)
+        case.proposed_measures = []
+        case.party_hearing_at = None
+
+    def _on_refuse(self) -> None:
+        self.case.proposed_measures = []
+        self.case.party_hearing_at = None
+
+    def _on_start_measures(self) -> None:
+        for measure in self.case.measures:
+            if measure.active and measure.started_at is None:
+                measure.started_at = self.at
+                measure.changed = True
+                self.touched_measures[measure.key] = measure
+                self._arm(arm_follow_up(self.rulebook, measure, self.at))
+                self._arm(arm_package_review(self.rulebook, measure, self.at))
+
+    def _on_record_follow_up(self) -> None:
+        assert isinstance(self.payload, payloads.RecordFollowUp)
+        measure = self.case.measure(self.payload.measure_id)
+        assert measure is not None
+        self._meet(lambda d: d.rule == RuleId.FOLLOW_UP and d.measure_key == measure.key)
+        if self.payload.package_reviewed:
+            self._meet(lambda d: d.rule == RuleId.PACKAGE_REVIEW and d.measure_key == measure.key)
+        measure.last_follow_up_at = self.at
+        measure.follow_ups_held += 1
+        measure.changed = True
+        self.touched_measures[measure.key] = measure
+        self._arm(arm_follow_up(self.rulebook, measure, self.at))
+
+    def _on_end_measure(self) -> None:
+        assert isinstance(self.payload, payloads.EndMeasure)
+        measure = self.case.measure(self.payload.measure_id)
+        assert measure is not None
+        self._end(measure, self.payload.reason, self.payload.goals_met)
+
+    def _on_close(self) -> None:
+        assert isinstance(self.payload, payloads.Close)
+        self.case.close_reason = self.payload.reason
+
+    def _end(self, measure: MeasureState, reason: str, goals_met: bool | None) -> None:
+        measure.ended_at = self.at
+        measure.end_reason = reason
+        measure.goals_met = goals_met
+        measure.changed = True
+        self.touched_measures[measure.key] = measure
+        # Ending the measure is what a package review asks for; its follow-ups are moot.
+        self._meet(lambda d: d.rule == RuleId.PACKAGE_REVIEW and d.measure_key == measure.key)
+        for deadline in self.case.unresolved_deadlines():
+            if deadline.measure_key == measure.key and deadline.status is DeadlineStatus.OPEN:
+                self._close_deadline(deadline, DeadlineStatus.CANCELLED)
+
+    # --- deadlines ----------------------------------------------------------------------
+
+    def apply_deadline_rules(self) -> None:
+        """Meet and arm case-level deadlines as the rulebook says, then handle phase entry."""
+        case, event = self.case, self.event
+        for rule_id, rule in self.rulebook.deadlines.items():
+            if event in rule.met_by:
+                self._meet(lambda d, r=rule_id: d.rule == r and d.measure_key is None)
+        for rule_id, rule in self.rulebook.deadlines.items():
+            if event in rule.armed_on and self._applies(rule_id):
+                self._arm(
+                    arm_case_deadline(self.rulebook, rule_id, rule, case, event.value, self.at)
+                )
+        new_phase = Phase(self.state)
+        if new_phase is not case.phase:
+            case.phase = new_phase
+            case.phase_entered_at = self.at
+        if new_phase is Phase.CLOSURE:
+            self._on_closure()
+
+    def _on_closure(self) -> None:
+        reason = self.case.close_reason or f"case closed by {self.event.value}"
+        for measure in self.case.active_measures():
+            self._end(measure, reason, None)
+        for deadline in self.case.unresolved_deadlines():
+            if deadline.status is DeadlineStatus.OPEN:
+                self._close_deadline(deadline, DeadlineStatus.CANCELLED)
+
+    def _applies(self, rule_id: RuleId) -> bool:
+        when = self.rulebook.deadlines[rule_id].when
+        case = self.case
+        if when.source is not None and case.source not in when.source:
+            return False
+        if when.notifier is not None and case.notifier not in when.notifier:
+            return False
+        if when.without_action_plan is not None:
+            # Barnets Lov §91: the plan deadline runs only for a granted measure that needs a plan.
+            needs_plan = any(
+                self.rulebook.measures[m.type].action_plan != "none"
+                for m in self.touched_measures.values()
+            )
+            return needs_plan and (case.action_plan is None) == when.without_action_plan
+        return True
+
+    def _arm(self, deadline: DeadlineState | None) -> None:
+        if deadline is None:
+            return
+        earlier = [
+            d
+            for d in self.case.deadlines
+            if d.key == deadline.key or d.key.startswith(f"{deadline.key}#")
+        ]
+        if any(d.unresolved for d in earlier):
+            return  # already running: arming it again would move a legal clock
+        if earlier:
+            deadline.key = f"{deadline.key}#{len(earlier) + 1}"
+        self.case.deadlines.append(deadline)
+        self.touched_deadlines[deadline.key] = deadline
+
+    def _meet(self, matches: Any) -> None:
+        for deadline in self.case.unresolved_deadlines():
+            if matches(deadline):
+                late = self.at > deadline.due_at or deadline.status is DeadlineStatus.BREACHED
+                self._close_deadline(
+                    deadline, DeadlineStatus.MET_LATE if late else DeadlineStatus.MET
+                )
+
+    def _close_deadline(self, deadline: DeadlineState, status: DeadlineStatus) -> None:
+        deadline.close(status, self.at, self.event.value)
+        self.touched_deadlines[deadline.key] = deadline
+
+
+def parse_payload(event: Event, data: Mapping[str, Any] | None) -> payloads.Payload:
+    """Validate an event's data; raises pydantic's ValidationError for the edges to report."""
+    return payloads.PAYLOADS[event].model_validate(dict(data or {}))
+
+
+def fire(
+    case: CaseFile,
+    rulebook: Rulebook,
+    event_name: str,
+    data: Mapping[str, Any] | None,
+    *,
+    at: datetime,
+    now: datetime,
+    role: Role,
+) -> Outcome:
+    """Apply one event to `case` in place, or raise EventRefused and leave it untouched.
+
+    The caller owns the unit of work: on EventRefused it must write nothing.
+    """
+    phase = case.phase
+    allowed = allowed_events(rulebook, phase)
+    try:
+        event = Event(event_name)
+    except ValueError:
+        raise EventRefused(event_name, phase, "unknown event", allowed) from None
+    if event not in CASE_EVENTS:
+        raise EventRefused(event_name, phase, "not an event a person fires on a case", allowed)
+    if at.tzinfo is None:
+        raise EventRefused(event, phase, "the event time needs a UTC offset", allowed)
+    if at > now:
+        raise EventRefused(
+            event, phase, f"the event time {at.isoformat()} is in the future", allowed
+        )
+    if at < case.last_event_at:
+        raise EventRefused(
+            event,
+            phase,
+            f"the event time {at.isoformat()} is before the case's previous event "
+            f"({case.last_event_at.isoformat()})",
+            allowed,
+        )
+    if not rulebook.competence.may_fire(role, event):
+        raise EventRefused(event, phase, f"role {role} may not record {event}", allowed)
+    if event.value not in allowed:
+        raise EventRefused(event, phase, f"{event} is not possible in phase {phase}", allowed)
+    try:
+        payload = parse_payload(event, data)
+    except ValidationError as error:
+        raise EventRefused(event, phase, f"invalid data: {_describe(error)}", allowed) from None
+
+    # Guards only read; effects run only once every guard has passed, so a refusal leaves
+    # `case` exactly as it was.
+    process = CaseProcess(case, rulebook, event, payload, at, role)
+    machine = machine_for(rulebook)
+    machine.add_model(process, initial=phase.value)
+    try:
+        accepted = getattr(process, event.value)()
+    finally:
+        machine.remove_model(process)
+    if not accepted:
+        reason = "; ".join(process.refusals) or "a guard refused it"
+        raise EventRefused(event, phase, reason, allowed)
+
+    case.last_event_at = at
+    return Outcome(
+        event=event,
+        from_phase=phase,
+        to_phase=case.phase,
+        at=at,
+        payload=payload.model_dump(mode="json", exclude_defaults=False),
+        legal_basis=_legal_basis(rulebook, event, process.legal_basis),
+        touched_deadlines=list(process.touched_deadlines.values()),
+        touched_measures=list(process.touched_measures.values()),
+    )
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for problem in error.errors():
+        where = ".".join(str(p) for p in problem["loc"]) or "data"
+        parts.append(f"{where}: {problem['msg']}")
+    return "; ".join(parts)
+
+
+def _legal_basis(rulebook: Rulebook, event: Event, measures: list[str]) -> str:
+    """The legal basis the rulebook gives for this event, plus that of each measure granted."""
+    sources = [rulebook.legal_basis.get(event, rulebook.key), *measures]
+    return "; ".join(dict.fromkeys(sources))
+
+
+_CPR_LIKE = re.compile(r"^\s*\d{6}-?\d{4}\s*$")
+
+
+def open_case(
+    *,
+    municipality: str,
+    rulebook: Rulebook,
+    child_ref: str,
+    birth_date: date,
+    aware_at: datetime,
+    source: Source,
+    notifier: Notifier | None,
+    now: datetime,
+) -> tuple[CaseFile, Outcome]:
+    """A new case in `inquiry`, with the deadlines its rulebook arms on opening.
+
+    The case is pinned to `rulebook`, which the caller chose as the version in force on the
+    awareness date. Raises EventRefused for facts that cannot be true.
+    """
+    phase, allowed = Phase.INQUIRY, [Event.OPEN_CASE.value]
+
+    def refuse(reason: str) -> EventRefused:
+        return EventRefused(Event.OPEN_CASE, phase, reason, allowed)
+
+    # Privacy: a case holds a pseudonymous reference, never a CPR number.
+    if not child_ref.strip() or _CPR_LIKE.match(child_ref):
+        raise refuse("child_ref must be a pseudonymous reference, not empty and not a CPR number")
+    if aware_at.tzinfo is None:
+        raise refuse("aware_at needs a UTC offset")
+    if aware_at > now:
+        raise refuse(f"aware_at {aware_at.isoformat()} is in the future")
+    if birth_date > local_date(aware_at):
+        raise refuse("the birth date is after the awareness date")
+    if notifier is not None and source is not Source.NOTIFICATION:
+        raise refuse("a notifier is given only for a notification")
+    case = CaseFile(
+        id=0,
+        municipality=municipality,
+        rulebook_id=rulebook.id,
+        rulebook_version=rulebook.version,
+        child_ref=child_ref.strip(),
+        birth_date=birth_date,
+        aware_at=aware_at,
+        source=source,
+        notifier=notifier,
+        phase=phase,
+        phase_entered_at=aware_at,
+        last_event_at=aware_at,
+    )
+    process = CaseProcess(
+        case, rulebook, Event.OPEN_CASE, payloads.Empty(), aware_at, Role.CASEWORKER
+    )
+    process.state = phase.value
+    process.apply_deadline_rules()
+    facts = {
+        "municipality": municipality,
+        "rulebook": rulebook.key,
+        "birth_date": birth_date.isoformat(),
+        "aware_at": aware_at.isoformat(),
+        "source": source.value,
+        "notifier": notifier.value if notifier else None,
+    }
+    outcome = Outcome(
+        event=Event.OPEN_CASE,
+        from_phase=phase,
+        to_phase=phase,
+        at=aware_at,
+        payload=facts,
+        legal_basis=_legal_basis(rulebook, Event.OPEN_CASE, []),
+        touched_deadlines=list(process.touched_deadlines.values()),
+    )
+    return case, outcome

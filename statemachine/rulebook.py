@@ -1,0 +1,321 @@
+"""The rulebook schema: every deadline, cadence, package, age range, ladder and competence as data.
+
+A municipality changes its service level by editing a rulebook file, never Python. Each rule
+carries its `source` (law paragraph or seed), the role responsible and the role escalated to.
+The schema is pure: reading files is `rulebooks.load`'s job.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from statemachine.calendar import Duration, Unit, WorkingCalendar
+from statemachine.phases import Event, Notifier, Phase, Role, Source
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Span(_Strict):
+    """An amount of time as written in a rulebook: `{amount: 4, unit: months}`."""
+
+    amount: Annotated[int, Field(ge=0)]
+    unit: Unit
+
+    def duration(self) -> Duration:
+        return Duration(self.amount, self.unit)
+
+    def describe(self) -> str:
+        return self.duration().describe()
+
+
+class Anchor(StrEnum):
+    """What a deadline counts from."""
+
+    AWARENESS = "awareness"  # the case's aware_at: SEL §50 stk. 7 counts from here
+    EVENT = "event"  # the event that arms the deadline (phase entry, decision)
+    MEASURE_START = "measure_start"
+    FOLLOW_UP_HELD = "follow_up_held"  # "at most N months apart": from the follow-up held
+
+
+class RuleId(StrEnum):
+    """Deadline rule ids: a contract."""
+
+    URGENT_ASSESSMENT = "urgent_assessment"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    INVESTIGATION = "investigation"
+    DECISION = "decision"
+    ACTION_PLAN = "action_plan"
+    FOLLOW_UP = "follow_up"
+    PACKAGE_REVIEW = "package_review"
+
+
+CASE_RULES = (
+    RuleId.URGENT_ASSESSMENT,
+    RuleId.ACKNOWLEDGEMENT,
+    RuleId.INVESTIGATION,
+    RuleId.DECISION,
+    RuleId.ACTION_PLAN,
+)
+MEASURE_RULES = (RuleId.FOLLOW_UP, RuleId.PACKAGE_REVIEW)
+
+
+class LadderStep(_Strict):
+    """One rung of an escalation ladder: who is told, and when relative to the due time."""
+
+    level: Literal["reminder", "breach", "escalation"]
+    to: Role
+    before: Span | None = None  # reminders: this long before due
+    after: Span | None = None  # escalations: this long after due
+
+    @model_validator(mode="after")
+    def _timing_fits_level(self) -> Self:
+        if self.level == "reminder" and (self.before is None or self.after is not None):
+            raise ValueError("a reminder needs `before` (and no `after`)")
+        if self.level == "escalation" and (self.after is None or self.before is not None):
+            raise ValueError("an escalation needs `after` (and no `before`)")
+        if self.level == "breach" and (self.before is not None or self.after is not None):
+            raise ValueError("a breach is told at the due time: no `before` or `after`")
+        return self
+
+
+class Condition(_Strict):
+    """When a case-level deadline applies; an omitted field does not restrict."""
+
+    source: list[Source] | None = None
+    notifier: list[Notifier] | None = None
+    without_action_plan: bool | None = None  # Barnets Lov §91: plan may follow the decision
+
+
+class DeadlineRule(_Strict):
+    """A case-level deadline: armed by an event, counted from an anchor, met by events."""
+
+    title: str
+    source: str
+    duration: Span
+    anchor: Anchor
+    armed_on: list[Event]
+    met_by: list[Event]
+    when: Condition = Condition()
+    responsible: Role = Role.CASEWORKER
+    escalated_to: Role = Role.TEAM_LEADER
+    ladder: list[LadderStep] = []
+
+
+class MeasureRuleDefaults(_Strict):
+    """Measure-level deadlines (follow-up, package review): titles, sources and ladders.
+
+    The durations are per measure type (`MeasureType.follow_up`, `MeasureType.package_review`).
+    """
+
+    title: str
+    source: str
+    responsible: Role = Role.CASEWORKER
+    escalated_to: Role = Role.TEAM_LEADER
+    met_by: list[Event]
+    ladder: list[LadderStep] = []
+
+
+class CadenceStep(_Strict):
+    """Follow up every `every`, as long as the follow-up held lies before `until` after the start."""
+
+    every: Span
+    until: Span | None = None
+
+
+class FollowUpCadence(_Strict):
+    """SEL §70 / Barnets Lov §95 and the municipality's own, stricter cadence."""
+
+    first: Span
+    then: list[CadenceStep]
+    source: str
+
+    @model_validator(mode="after")
+    def _last_step_is_open_ended(self) -> Self:
+        if not self.then:
+            raise ValueError("`then` needs at least one step")
+        if self.then[-1].until is not None:
+            raise ValueError("the last step of `then` must have no `until`")
+        return self
+
+
+class AgeRange(_Strict):
+    """Completed years on the day of the decision, both ends included."""
+
+    min: Annotated[int, Field(ge=0)] = 0
+    max: Annotated[int, Field(ge=0)] = 99
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class MeasureCategory(StrEnum):
+    PREVENTIVE = "preventive"
+    SUPPORTIVE = "supportive"
+    PLACEMENT = "placement"
+
+
+PlanRequirement = Literal["before_decision", "after_decision", "none"]
+
+
+class MeasureType(_Strict):
+    """One entry of the catalogue of measures (indsatsvifte)."""
+
+    title: str  # Danish, as the municipality calls it
+    legal_basis: str
+    source: str
+    category: MeasureCategory
+    packages: list[str] = []
+    ages: AgeRange = AgeRange()
+    needs_investigation: bool = True
+    # SEL §140: a plan before every decision; Barnets Lov §91: a supportive measure's plan may
+    # follow the decision (within 3 months); §11 talks need no plan at all (seed 000).
+    action_plan: PlanRequirement = "before_decision"
+    competence: Role = Role.CASEWORKER
+    follow_up: FollowUpCadence | None = None
+    package_review: Span | None = None  # seed 000: change the package at the latest after 6 months
+    notes: str = ""
+
+
+class CompetencePlan(_Strict):
+    """Kompetenceplan: who holds which decision competence (seed 000, 002)."""
+
+    # A role holds every competence of the roles listed before it.
+    hierarchy: list[Role]
+    decide_without_consent: Role
+    external_purchase: Role
+    placement_without_consent: Role
+    # Who may fire which event at all; events not listed use `default`.
+    event_roles: dict[str, list[Role]]
+    source: str
+
+    @model_validator(mode="after")
+    def _roles_in_hierarchy(self) -> Self:
+        for name in ("decide_without_consent", "external_purchase", "placement_without_consent"):
+            role = getattr(self, name)
+            if role not in self.hierarchy:
+                raise ValueError(f"{name}: role {role} is not in the hierarchy")
+        if "default" not in self.event_roles:
+            raise ValueError("event_roles needs a `default` entry")
+        unknown = set(self.event_roles) - {e.value for e in Event} - {"default"}
+        if unknown:
+            raise ValueError(f"event_roles names unknown events: {sorted(unknown)}")
+        return self
+
+    def holds(self, role: Role, needed: Role) -> bool:
+        """Whether `role` holds the competence that `needed` holds."""
+        if role not in self.hierarchy or needed not in self.hierarchy:
+            return role == needed
+        return self.hierarchy.index(role) >= self.hierarchy.index(needed)
+
+    def may_fire(self, role: Role, event: Event) -> bool:
+        return role in self.event_roles.get(event.value, self.event_roles["default"])
+
+
+class ConsentRule(_Strict):
+    """Who must consent before an investigation (seed 004, clarification phase)."""
+
+    child_from_age: Annotated[int, Field(ge=0)]
+    source: str
+
+
+class StuckRule(_Strict):
+    """What makes a case stuck for the supervisor's view.
+
+    A case is stuck when it has been in a phase longer than the phase's norm, or when nothing has
+    happened on it for `inactivity` while in a phase that has a norm (follow-up has none: its
+    cadence is watched by the follow-up deadlines).
+    """
+
+    phase_norms: dict[Phase, Span]
+    inactivity: Span
+    source: str
+
+
+class Rulebook(_Strict):
+    """One version of one municipality's rulebook."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    version: Annotated[str, Field(pattern=r"^[0-9A-Za-z._-]+$")]
+    effective_from: date
+    title: str
+    law: str  # the law the citations follow ("SEL", "Barnets Lov")
+    calendar: WorkingCalendarSpec = Field(default_factory=lambda: WorkingCalendarSpec())
+    consent: ConsentRule
+    deadlines: dict[RuleId, DeadlineRule]
+    measure_deadlines: dict[RuleId, MeasureRuleDefaults]
+    measures: dict[str, MeasureType]
+    competence: CompetencePlan
+    stuck: StuckRule
+    # Shared definitions that the file refers to with YAML anchors; validated, not used directly.
+    ladders: dict[str, list[LadderStep]] = {}
+    cadences: dict[str, FollowUpCadence] = {}
+    # The legal basis of each event, written into its audit record (a change of law is a new
+    # rulebook version, DOMAIN.md).
+    legal_basis: dict[Event, str]
+    caseload_target: Annotated[int, Field(gt=0)] = 22
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        problems: list[str] = []
+        for rule in self.deadlines:
+            if rule not in CASE_RULES:
+                problems.append(
+                    f"deadlines.{rule}: a measure-level rule belongs in measure_deadlines"
+                )
+        for rule in self.measure_deadlines:
+            if rule not in MEASURE_RULES:
+                problems.append(f"measure_deadlines.{rule}: not a measure-level rule")
+        for measure_id, measure in self.measures.items():
+            if measure.package_review is not None and not measure.packages:
+                problems.append(
+                    f"measures.{measure_id}.package_review: the measure has no packages"
+                )
+            if measure.follow_up is not None and RuleId.FOLLOW_UP not in self.measure_deadlines:
+                problems.append(
+                    f"measures.{measure_id}.follow_up: measure_deadlines.follow_up missing"
+                )
+            if measure.package_review is not None and (
+                RuleId.PACKAGE_REVIEW not in self.measure_deadlines
+            ):
+                problems.append(
+                    f"measures.{measure_id}.package_review: measure_deadlines.package_review missing"
+                )
+            if measure.competence not in self.competence.hierarchy:
+                problems.append(f"measures.{measure_id}.competence: not in competence.hierarchy")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def key(self) -> str:
+        return f"{self.id}@{self.version}"
+
+    @property
+    def plan_may_follow_decision(self) -> bool:
+        """Barnets Lov §91: some measures may be granted before the plan exists."""
+        return any(m.action_plan == "after_decision" for m in self.measures.values())
+
+    def working_calendar(self) -> WorkingCalendar:
+        return WorkingCalendar(self.calendar.country, tuple(self.calendar.extra_closed_days))
+
+
+class WorkingCalendarSpec(_Strict):
+    """Which days are working days (hverdage); public holidays come from the `holidays` package."""
+
+    country: Literal["DK"] = "DK"
+    extra_closed_days: list[
+        Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
+    ] = []
+
+
+Rulebook.model_rebuild()
