@@ -47,9 +47,14 @@ def load(path: Path | str) -> Rulebook:
     try:
         rulebook = Rulebook.model_validate(raw)
     except ValidationError as error:
-        problems = [
-            (".".join(str(p) for p in e["loc"]) or "(top)", e["msg"]) for e in error.errors()
-        ]
+        problems: list[tuple[str, str]] = []
+        for e in error.errors():
+            # Cross-field checks of the whole rulebook carry their own paths (Rulebook._consistent).
+            nested = e.get("ctx", {}).get("problems")
+            if nested:
+                problems.extend((str(where), str(why)) for where, why in nested)
+            else:
+                problems.append((".".join(str(p) for p in e["loc"]) or "(top)", e["msg"]))
         raise RulebookInvalid(str(path), problems) from None
     return rulebook
 

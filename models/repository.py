@@ -1,0 +1,412 @@
+"""The only way to the database: a unit of work holding one transaction, and the case repository.
+
+SQLAlchemy Core statements on the SQLModel tables: an event is a handful of indexed statements,
+which keeps the per-event cost close to hand-written SQL (see bench/).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+
+from models.tables import AuditRecord, Case, Deadline, Measure
+from statemachine.audit import AuditEntry
+from statemachine.case import CaseFile, DeadlineState, MeasureState
+from statemachine.phases import DeadlineStatus, Notifier, Phase, Source
+
+CASE = Case.__table__  # type: ignore[attr-defined]
+MEASURE = Measure.__table__  # type: ignore[attr-defined]
+DEADLINE = Deadline.__table__  # type: ignore[attr-defined]
+AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
+
+
+class CaseNotFound(LookupError):
+    def __init__(self, case_id: int) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case {case_id}")
+
+
+class ConcurrencyConflict(RuntimeError):
+    """Another writer changed the case first: reload and try again."""
+
+    def __init__(self, case_id: int, expected_version: int) -> None:
+        self.case_id = case_id
+        self.expected_version = expected_version
+        super().__init__(
+            f"case {case_id} was changed by someone else (expected version {expected_version}); "
+            "reload it and try again"
+        )
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    """A case as loaded for an event: the domain's CaseFile plus what only persistence knows."""
+
+    file: CaseFile
+    worker: str | None
+    team: str | None
+    opened_at: datetime
+    audit_seq: int
+    audit_hash: str
+    deadline_ids: dict[str, int]
+
+
+_FACT_INSTANTS = ("provisional_assessment_at", "party_hearing_at")
+
+
+def _facts_of(case: CaseFile) -> dict[str, Any]:
+    facts: dict[str, Any] = {
+        "consents": sorted(case.consents),
+        "without_consent_decided": case.without_consent_decided,
+        "acute": case.acute,
+        "action_plan": case.action_plan,
+        "proposed_measures": case.proposed_measures,
+        "close_reason": case.close_reason,
+    }
+    for name in _FACT_INSTANTS:
+        value = getattr(case, name)
+        facts[name] = value.isoformat() if value else None
+    return facts
+
+
+def _apply_facts(case: CaseFile, facts: dict[str, Any]) -> None:
+    case.consents = set(facts.get("consents", []))
+    case.without_consent_decided = bool(facts.get("without_consent_decided", False))
+    case.acute = facts.get("acute")
+    case.action_plan = facts.get("action_plan")
+    case.proposed_measures = list(facts.get("proposed_measures", []))
+    case.close_reason = facts.get("close_reason")
+    for name in _FACT_INSTANTS:
+        value = facts.get(name)
+        setattr(case, name, datetime.fromisoformat(value) if value else None)
+
+
+def _measure_of(row: Row[Any]) -> MeasureState:
+    return MeasureState(
+        key=row.key,
+        type=row.type,
+        package=row.package,
+        granted_at=row.granted_at,
+        external=row.external,
+        without_consent=row.without_consent,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        end_reason=row.end_reason,
+        goals_met=row.goals_met,
+        last_follow_up_at=row.last_follow_up_at,
+        follow_ups_held=row.follow_ups_held,
+    )
+
+
+def _deadline_of(row: Row[Any]) -> DeadlineState:
+    return DeadlineState(
+        key=row.key,
+        rule=row.rule,
+        measure_key=row.measure_key,
+        anchor_at=row.anchor_at,
+        due_at=row.due_at,
+        status=DeadlineStatus(row.status),
+        source=row.source,
+        responsible=row.responsible,
+        escalated_to=row.escalated_to,
+        explanation=row.explanation,
+        armed_at=row.armed_at,
+        closed_at=row.closed_at,
+        closed_by=row.closed_by,
+    )
+
+
+def _measure_values(measure: MeasureState) -> dict[str, Any]:
+    return {
+        "type": measure.type,
+        "package": measure.package,
+        "external": measure.external,
+        "without_consent": measure.without_consent,
+        "granted_at": measure.granted_at,
+        "started_at": measure.started_at,
+        "ended_at": measure.ended_at,
+        "end_reason": measure.end_reason,
+        "goals_met": measure.goals_met,
+        "last_follow_up_at": measure.last_follow_up_at,
+        "follow_ups_held": measure.follow_ups_held,
+    }
+
+
+def _deadline_values(deadline: DeadlineState) -> dict[str, Any]:
+    return {
+        "rule": deadline.rule,
+        "measure_key": deadline.measure_key,
+        "anchor_at": deadline.anchor_at,
+        "due_at": deadline.due_at,
+        "status": deadline.status.value,
+        "source": deadline.source,
+        "responsible": deadline.responsible,
+        "escalated_to": deadline.escalated_to,
+        "explanation": deadline.explanation,
+        "armed_at": deadline.armed_at,
+        "closed_at": deadline.closed_at,
+        "closed_by": deadline.closed_by,
+    }
+
+
+class CaseRepository:
+    """Cases, their measures and deadlines, and their audit records, inside one transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def add(
+        self, case: CaseFile, *, worker: str | None, team: str | None, opened_at: datetime
+    ) -> int:
+        result = self.connection.execute(
+            insert(CASE).values(
+                municipality=case.municipality,
+                rulebook_id=case.rulebook_id,
+                rulebook_version=case.rulebook_version,
+                child_ref=case.child_ref,
+                birth_date=case.birth_date,
+                source=case.source.value,
+                notifier=case.notifier.value if case.notifier else None,
+                worker=worker,
+                team=team,
+                phase=case.phase.value,
+                aware_at=case.aware_at,
+                phase_entered_at=case.phase_entered_at,
+                last_event_at=case.last_event_at,
+                opened_at=opened_at,
+                version=case.version,
+                facts=_facts_of(case),
+                audit_seq=0,
+                audit_hash="",
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        case_id = int(key[0])
+        case.id = case_id
+        return case_id
+
+    def get(self, case_id: int, *, for_update: bool = False) -> StoredCase:
+        query = select(CASE).where(CASE.c.id == case_id)
+        if for_update and self.connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        if row is None:
+            raise CaseNotFound(case_id)
+        case = CaseFile(
+            id=row.id,
+            municipality=row.municipality,
+            rulebook_id=row.rulebook_id,
+            rulebook_version=row.rulebook_version,
+            child_ref=row.child_ref,
+            birth_date=row.birth_date,
+            aware_at=row.aware_at,
+            source=Source(row.source),
+            notifier=Notifier(row.notifier) if row.notifier else None,
+            phase=Phase(row.phase),
+            phase_entered_at=row.phase_entered_at,
+            last_event_at=row.last_event_at,
+            version=row.version,
+        )
+        _apply_facts(case, row.facts)
+        measures = self.connection.execute(
+            select(MEASURE).where(MEASURE.c.case_id == case_id).order_by(MEASURE.c.id)
+        ).all()
+        case.measures = [_measure_of(m) for m in measures]
+        deadlines = self.connection.execute(
+            select(DEADLINE).where(DEADLINE.c.case_id == case_id).order_by(DEADLINE.c.id)
+        ).all()
+        case.deadlines = [_deadline_of(d) for d in deadlines]
+        return StoredCase(
+            file=case,
+            worker=row.worker,
+            team=row.team,
+            opened_at=row.opened_at,
+            audit_seq=row.audit_seq,
+            audit_hash=row.audit_hash,
+            deadline_ids={d.key: d.id for d in deadlines},
+        )
+
+    def save(
+        self,
+        stored: StoredCase,
+        measures: Sequence[MeasureState],
+        deadlines: Sequence[DeadlineState],
+        audit: tuple[int, str] | None = None,
+    ) -> None:
+        """Write the case's new state; the case row's version guards against a lost update."""
+        case = stored.file
+        values: dict[str, Any] = {
+            "phase": case.phase.value,
+            "phase_entered_at": case.phase_entered_at,
+            "last_event_at": case.last_event_at,
+            "facts": _facts_of(case),
+            "version": case.version + 1,
+            "rulebook_id": case.rulebook_id,
+            "rulebook_version": case.rulebook_version,
+        }
+        if audit is not None:
+            values["audit_seq"], values["audit_hash"] = audit
+        result = self.connection.execute(
+            update(CASE)
+            .where(and_(CASE.c.id == case.id, CASE.c.version == case.version))
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(case.id, case.version)
+        case.version += 1
+        self._save_measures(case.id, measures)
+        self._save_deadlines(case.id, deadlines, stored.deadline_ids)
+
+    def _save_measures(self, case_id: int, measures: Sequence[MeasureState]) -> None:
+        existing = set(
+            self.connection.execute(
+                select(MEASURE.c.key).where(MEASURE.c.case_id == case_id)
+            ).scalars()
+        )
+        for measure in measures:
+            if measure.key in existing:
+                self.connection.execute(
+                    update(MEASURE)
+                    .where(and_(MEASURE.c.case_id == case_id, MEASURE.c.key == measure.key))
+                    .values(**_measure_values(measure))
+                )
+            else:
+                self.connection.execute(
+                    insert(MEASURE).values(
+                        case_id=case_id, key=measure.key, **_measure_values(measure)
+                    )
+                )
+
+    def _save_deadlines(
+        self, case_id: int, deadlines: Sequence[DeadlineState], ids: dict[str, int]
+    ) -> None:
+        fresh = [d for d in deadlines if d.key not in ids]
+        if fresh:
+            self.connection.execute(
+                insert(DEADLINE),
+                [{"case_id": case_id, "key": d.key, **_deadline_values(d)} for d in fresh],
+            )
+        for deadline in deadlines:
+            if deadline.key in ids:
+                self.connection.execute(
+                    update(DEADLINE)
+                    .where(DEADLINE.c.id == ids[deadline.key])
+                    .values(**_deadline_values(deadline))
+                )
+
+    def append_audit(self, entry: AuditEntry, prev_hash: str) -> str:
+        """Append one hash-chained record; returns its hash."""
+        digest = entry.digest(prev_hash)
+        self.connection.execute(
+            insert(AUDIT).values(
+                case_id=entry.case_id,
+                seq=entry.seq,
+                event=entry.event,
+                from_phase=entry.from_phase,
+                to_phase=entry.to_phase,
+                event_at=entry.event_at,
+                recorded_at=entry.recorded_at,
+                actor=entry.actor,
+                role=entry.role,
+                payload=entry.payload,
+                legal_basis=entry.legal_basis,
+                rulebook=entry.rulebook,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+        return digest
+
+    def history(self, case_id: int) -> list[Row[Any]]:
+        return list(
+            self.connection.execute(
+                select(AUDIT).where(AUDIT.c.case_id == case_id).order_by(AUDIT.c.seq)
+            ).all()
+        )
+
+    def deadline_rows(self, case_id: int) -> list[Row[Any]]:
+        return list(
+            self.connection.execute(
+                select(DEADLINE).where(DEADLINE.c.case_id == case_id).order_by(DEADLINE.c.due_at)
+            ).all()
+        )
+
+    def measure_rows(self, case_id: int) -> list[Row[Any]]:
+        return list(
+            self.connection.execute(
+                select(MEASURE).where(MEASURE.c.case_id == case_id).order_by(MEASURE.c.id)
+            ).all()
+        )
+
+    def list(
+        self,
+        *,
+        phase: str | None = None,
+        worker: str | None = None,
+        team: str | None = None,
+        municipality: str | None = None,
+        limit: int | None = None,
+    ) -> list[Row[Any]]:
+        query = select(CASE).order_by(CASE.c.id)
+        for column, value in (
+            (CASE.c.phase, phase),
+            (CASE.c.worker, worker),
+            (CASE.c.team, team),
+            (CASE.c.municipality, municipality),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self.connection.execute(query).all())
+
+    def count(self) -> int:
+        return int(self.connection.execute(select(func.count()).select_from(CASE)).scalar_one())
+
+
+class UnitOfWork:
+    """One transaction: everything inside commits together or not at all."""
+
+    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
+        self.engine = engine
+        self.readonly = readonly
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        self._connection = self.engine.connect()
+        if self.readonly:
+            self._connection.execution_options(readonly=True)
+        self._connection.begin()
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        assert self._connection is not None, "use the unit of work as a context manager"
+        return self._connection
+
+    @property
+    def cases(self) -> CaseRepository:
+        return CaseRepository(self.connection)
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection = self.connection
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+            self._connection = None

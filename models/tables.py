@@ -1,0 +1,139 @@
+"""The tables. SQLModel families per entity; every instant is a UTCDateTime.
+
+A case row holds only a pseudonymous child reference and a birth date about the child.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+
+def _instant(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _optional_instant() -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class CaseBase(SQLModel):
+    municipality: str = Field(index=True, max_length=64)
+    rulebook_id: str = Field(max_length=64)
+    rulebook_version: str = Field(max_length=32)
+    child_ref: str = Field(max_length=64, index=True)
+    birth_date: date
+    source: str = Field(max_length=16)
+    notifier: str | None = Field(default=None, max_length=16)
+    worker: str | None = Field(default=None, index=True, max_length=64)
+    team: str | None = Field(default=None, index=True, max_length=64)
+    phase: str = Field(index=True, max_length=32)
+
+
+class Case(CaseBase, table=True):
+    __tablename__ = "case"
+
+    id: int | None = Field(default=None, primary_key=True)
+    aware_at: datetime = _instant()
+    phase_entered_at: datetime = _instant()
+    last_event_at: datetime = _instant()
+    opened_at: datetime = _instant()
+    # Optimistic concurrency: every event bumps it; a writer holding an older one loses.
+    version: int = Field(default=1)
+    # The domain's remaining facts (consents, plan, hearing, …) as one JSON document.
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    audit_seq: int = Field(default=0)
+    audit_hash: str = Field(default="", max_length=64)
+
+
+class Measure(SQLModel, table=True):
+    __tablename__ = "measure"
+    __table_args__ = (UniqueConstraint("case_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    key: str = Field(max_length=16)
+    type: str = Field(max_length=64, index=True)
+    package: str | None = Field(default=None, max_length=32)
+    external: bool = False
+    without_consent: bool = False
+    granted_at: datetime = _instant()
+    started_at: datetime | None = _optional_instant()
+    ended_at: datetime | None = _optional_instant()
+    end_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    goals_met: bool | None = None
+    last_follow_up_at: datetime | None = _optional_instant()
+    follow_ups_held: int = 0
+
+
+class Deadline(SQLModel, table=True):
+    __tablename__ = "deadline"
+    __table_args__ = (
+        UniqueConstraint("case_id", "key"),
+        # The sweep's access path: unresolved deadlines by due time.
+        Index("ix_deadline_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    key: str = Field(max_length=64)
+    rule: str = Field(max_length=32)
+    measure_key: str | None = Field(default=None, max_length=16)
+    anchor_at: datetime = _instant()
+    due_at: datetime = _instant()
+    status: str = Field(max_length=16)
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    responsible: str = Field(max_length=32)
+    escalated_to: str = Field(max_length=32)
+    explanation: str = Field(sa_column=Column(Text, nullable=False))
+    armed_at: datetime = _instant()
+    closed_at: datetime | None = _optional_instant()
+    closed_by: str | None = Field(default=None, max_length=32)
+    breached_at: datetime | None = _optional_instant()
+
+
+class AuditRecord(SQLModel, table=True):
+    """One accepted event, hash-chained per case. Append-only: triggers refuse UPDATE/DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True)
+    seq: int
+    event: str = Field(max_length=32)
+    from_phase: str | None = Field(default=None, max_length=32)
+    to_phase: str = Field(max_length=32)
+    event_at: datetime = _instant()
+    recorded_at: datetime = _instant()
+    actor: str = Field(max_length=64)
+    role: str = Field(max_length=32)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    legal_basis: str = Field(sa_column=Column(Text, nullable=False))
+    rulebook: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: one row per deadline and ladder rung, whatever reruns happen."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("deadline_id", "rung"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int = Field(foreign_key="deadline.id", index=True)
+    case_id: int = Field(index=True)
+    rung: int  # position in the rulebook's ladder: the escalation level
+    level: str = Field(max_length=16)  # reminder | breach | escalation
+    recipient_role: str = Field(max_length=32)
+    due_at: datetime = _instant()
+    send_after: datetime = _instant()
+    created_at: datetime = _instant()
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0

@@ -1,0 +1,500 @@
+"""`sagsflow`: the command line. An edge: it parses, calls the service layer, and prints.
+
+Heavy imports (SQLAlchemy, pydantic, transitions, holidays) happen inside the commands so that
+`sagsflow --help` starts fast; Prefect is never imported here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+
+if TYPE_CHECKING:
+    from sagsflow.services import Context
+
+app = typer.Typer(
+    help="Sagsflow: the eight-phase case engine for Danish child-welfare work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+case_app = typer.Typer(help="Open, move and inspect cases.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports for supervisors.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit trail.", no_args_is_help=True)
+rulebook_app = typer.Typer(help="Rulebooks: check, show, migrate open cases.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(case_app, name="case")
+app.add_typer(report_app, name="report")
+app.add_typer(audit_app, name="audit")
+app.add_typer(rulebook_app, name="rulebook")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_INVALID = 2
+EXIT_REFUSED = 3
+EXIT_NOT_FOUND = 4
+EXIT_CONFLICT = 5
+
+
+def fail(message: str, code: int = EXIT_INVALID, detail: dict[str, Any] | None = None) -> NoReturn:
+    """One line on stderr (and a JSON error on stdout for --json callers), then exit non-zero."""
+    if detail is not None:
+        print(json.dumps({"error": message, **detail}, ensure_ascii=False))
+    print(f"error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def handles_domain_errors(function: F) -> F:
+    """Turn domain errors into an exit code and a one-line reason."""
+
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from models.repository import CaseNotFound, ConcurrencyConflict
+        from rulebooks import UnknownRulebook
+        from statemachine.errors import EventRefused, RulebookInvalid
+
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return function(*args, **kwargs)
+        except EventRefused as error:
+            detail = {
+                "event": error.event,
+                "phase": error.phase,
+                "reason": error.reason,
+                "allowed": error.allowed,
+            }
+            fail(str(error), EXIT_REFUSED, detail if as_json else None)
+        except CaseNotFound as error:
+            fail(str(error), EXIT_NOT_FOUND, {"case_id": error.case_id} if as_json else None)
+        except ConcurrencyConflict as error:
+            fail(str(error), EXIT_CONFLICT, {"case_id": error.case_id} if as_json else None)
+        except (RulebookInvalid, UnknownRulebook) as error:
+            fail(str(error), EXIT_INVALID, {} if as_json else None)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def context() -> Context:
+    from models.database import make_engine
+    from rulebooks import shipped_catalogue
+    from sagsflow.services import Context
+    from sagsflow.settings import settings
+
+    config = settings()
+    return Context(
+        make_engine(config.database_url), shipped_catalogue(config.rulebook_directories())
+    )
+
+
+def parse_instant(value: str, option: str) -> datetime:
+    """ISO 8601; without an offset the time is read as Europe/Copenhagen wall-clock time."""
+    from statemachine.calendar import COPENHAGEN
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not an ISO 8601 date-time (e.g. 2026-03-01T09:30:00+01:00)")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=COPENHAGEN)
+    return parsed.astimezone(UTC)
+
+
+def parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date YYYY-MM-DD")
+
+
+def wall_clock() -> datetime:
+    """The edge reads the clock; the domain is always given `now`."""
+    return datetime.now(UTC)
+
+
+def emit(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+# --- db -----------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema (Alembic migrations)."""
+    from models.database import upgrade
+    from sagsflow.settings import settings
+
+    upgrade(settings().database_url)
+    print("database is up to date", file=sys.stderr)
+
+
+# --- case ---------------------------------------------------------------------------------
+
+
+@case_app.command("open")
+@handles_domain_errors
+def case_open(
+    child_ref: Annotated[
+        str, typer.Option("--child-ref", help="Pseudonymous child reference (never a CPR number).")
+    ],
+    birth_date: Annotated[str, typer.Option("--birth-date", help="YYYY-MM-DD")],
+    aware_at: Annotated[
+        str, typer.Option("--aware-at", help="When the municipality became aware (ISO 8601).")
+    ],
+    source: Annotated[str, typer.Option("--source", help="notification | application | inquiry")],
+    actor: Annotated[str, typer.Option("--actor", help="Who records it.")],
+    notifier: Annotated[
+        str | None, typer.Option("--notifier", help="professional | private | anonymous")
+    ] = None,
+    worker: Annotated[str | None, typer.Option("--worker", help="Responsible caseworker.")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Team id.")] = None,
+    municipality: Annotated[
+        str | None, typer.Option("--municipality", help="Default: SAGSFLOW_MUNICIPALITY.")
+    ] = None,
+    role: Annotated[str, typer.Option("--role", help="The actor's role.")] = "caseworker",
+    as_json: JsonOption = False,
+) -> None:
+    """Open a case in phase inquiry, pinned to the rulebook in force on its awareness date."""
+    from sagsflow.services import open_case
+    from sagsflow.settings import settings
+    from statemachine.phases import Notifier, Role, Source
+
+    accepted = open_case(
+        context(),
+        child_ref=child_ref,
+        birth_date=parse_date(birth_date, "--birth-date"),
+        aware_at=parse_instant(aware_at, "--aware-at"),
+        source=_choice(Source, source, "--source"),
+        notifier=_choice(Notifier, notifier, "--notifier") if notifier else None,
+        worker=worker,
+        team=team,
+        municipality=municipality or settings().municipality,
+        actor=actor,
+        role=_choice(Role, role, "--role"),
+        now=wall_clock(),
+    )
+    _print_accepted(accepted, as_json)
+
+
+E = TypeVar("E")
+
+
+def _choice(enum: Callable[[str], E], value: str, option: str) -> E:
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
+        fail(f"{option}: {value!r} is not one of {allowed}")
+
+
+def _print_accepted(accepted: Any, as_json: bool) -> None:
+    if as_json:
+        emit(
+            {
+                "id": accepted.case_id,
+                "event": accepted.event,
+                "from_phase": accepted.from_phase,
+                "phase": accepted.to_phase,
+                "version": accepted.version,
+                "audit_seq": accepted.audit_seq,
+            }
+        )
+        return
+    move = (
+        f"{accepted.from_phase} → {accepted.to_phase}"
+        if accepted.from_phase != accepted.to_phase
+        else f"stays in {accepted.to_phase}"
+    )
+    print(
+        f"case {accepted.case_id}: {accepted.event} recorded ({move}), version {accepted.version}"
+    )
+
+
+@case_app.command("fire")
+@handles_domain_errors
+def case_fire(
+    case_id: Annotated[int, typer.Argument(help="The case id.")],
+    event: Annotated[str, typer.Argument(help="The event, e.g. accept, grant, record_follow_up.")],
+    at: Annotated[str, typer.Option("--at", help="When it happened (ISO 8601).")],
+    actor: Annotated[str, typer.Option("--actor", help="Who records it.")],
+    role: Annotated[str, typer.Option("--role", help="The actor's role.")],
+    data: Annotated[
+        str | None, typer.Option("--data", help="The event's data as a JSON object.")
+    ] = None,
+    expected_version: Annotated[
+        int | None, typer.Option("--expected-version", help="Refuse if the case has changed since.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record an event on a case; a refused event writes nothing and says why."""
+    from sagsflow.services import fire_event
+    from statemachine.phases import Role
+
+    payload: Any = {}
+    if data is not None:
+        try:
+            payload = json.loads(data)
+        except json.JSONDecodeError as error:
+            fail(f"--data is not valid JSON: {error}")
+        if not isinstance(payload, dict):
+            fail("--data must be a JSON object")
+    accepted = fire_event(
+        context(),
+        case_id,
+        event,
+        at=parse_instant(at, "--at"),
+        data=payload,
+        actor=actor,
+        role=_choice(Role, role, "--role"),
+        now=wall_clock(),
+        expected_version=expected_version,
+    )
+    _print_accepted(accepted, as_json)
+
+
+@case_app.command("show")
+@handles_domain_errors
+def case_show(
+    case_id: Annotated[int, typer.Argument(help="The case id.")], as_json: JsonOption = False
+) -> None:
+    """A case with measures, deadlines (and why they fall when they do) and history."""
+    from sagsflow.views import show_case
+
+    view = show_case(context(), case_id)
+    if as_json:
+        emit(view)
+        return
+    from sagsflow import console
+
+    console.print_case(view)
+
+
+@case_app.command("list")
+@handles_domain_errors
+def case_list(
+    phase: Annotated[str | None, typer.Option("--phase")] = None,
+    worker: Annotated[str | None, typer.Option("--worker")] = None,
+    team: Annotated[str | None, typer.Option("--team")] = None,
+    municipality: Annotated[str | None, typer.Option("--municipality")] = None,
+    limit: Annotated[int | None, typer.Option("--limit")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cases matching every filter given."""
+    from sagsflow.views import list_cases
+    from statemachine.phases import Phase
+
+    if phase is not None:
+        _choice(Phase, phase, "--phase")
+    rows = list_cases(
+        context(), phase=phase, worker=worker, team=team, municipality=municipality, limit=limit
+    )
+    if as_json:
+        emit(rows)
+        return
+    from sagsflow import console
+
+    console.print_case_list(rows)
+
+
+# --- sweep, reports, audit ------------------------------------------------------------------
+
+
+@app.command("sweep")
+@handles_domain_errors
+def sweep_command(
+    now: Annotated[
+        str | None, typer.Option("--now", help="The sweep's clock (ISO 8601); default: now.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mark breached deadlines and create each due notification once."""
+    from sagsflow.sweep import sweep
+
+    result = sweep(context(), parse_instant(now, "--now") if now else wall_clock())
+    if as_json:
+        emit(result.as_dict())
+        return
+    print(
+        f"{result.breached} deadline(s) newly breached, "
+        f"{result.notifications_created} notification(s) created "
+        f"({result.deadlines_examined} deadline(s) examined)"
+    )
+
+
+@report_app.command("stuck")
+@handles_domain_errors
+def report_stuck(
+    now: Annotated[
+        str | None, typer.Option("--now", help="The report's clock (ISO 8601); default: now.")
+    ] = None,
+    team: Annotated[str | None, typer.Option("--team")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stuck cases: over the phase norm, breached deadlines, inactive, waiting for consent."""
+    from sagsflow.reports import stuck_cases
+
+    rows = stuck_cases(context(), parse_instant(now, "--now") if now else wall_clock(), team=team)
+    if as_json:
+        emit(rows)
+        return
+    from sagsflow import console
+
+    console.print_stuck(rows)
+
+
+@audit_app.command("verify")
+@handles_domain_errors
+def audit_verify(as_json: JsonOption = False) -> None:
+    """Recompute every case's hash chain; exit 1 and name the first break if one is broken."""
+    from sagsflow.audit_trail import verify_audit
+
+    result = verify_audit(context())
+    if as_json:
+        emit(result)
+    elif result["ok"]:
+        print(
+            f"audit trail intact: {result['cases_checked']} case(s), {result['records_checked']} record(s)"
+        )
+    else:
+        brk = result["first_break"]
+        print(
+            f"audit trail BROKEN at case {brk['case_id']}, record {brk['seq']}: {brk['reason']}",
+            file=sys.stderr,
+        )
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+# --- rulebooks -------------------------------------------------------------------------------
+
+
+@rulebook_app.command("check")
+@handles_domain_errors
+def rulebook_check(
+    file: Annotated[Path, typer.Argument(help="A rulebook YAML file.")], as_json: JsonOption = False
+) -> None:
+    """Validate a rulebook file; names file, path and reason when it is broken."""
+    from rulebooks import load
+    from statemachine.errors import RulebookInvalid
+
+    try:
+        rulebook = load(file)
+    except RulebookInvalid as error:
+        if as_json:
+            emit(
+                {
+                    "ok": False,
+                    "file": error.file,
+                    "problems": [{"path": p, "reason": r} for p, r in error.problems],
+                }
+            )
+        print(f"error: {error}", file=sys.stderr)
+        raise typer.Exit(EXIT_INVALID) from None
+    summary = {
+        "ok": True,
+        "id": rulebook.id,
+        "version": rulebook.version,
+        "effective_from": rulebook.effective_from.isoformat(),
+        "measures": len(rulebook.measures),
+        "deadline_rules": sorted([*rulebook.deadlines, *rulebook.measure_deadlines]),
+    }
+    if as_json:
+        emit(summary)
+    else:
+        print(
+            f"{file}: {rulebook.key} is valid ({summary['measures']} measures, effective {summary['effective_from']})"
+        )
+
+
+@rulebook_app.command("show")
+@handles_domain_errors
+def rulebook_show(
+    rulebook: Annotated[
+        str | None,
+        typer.Option(
+            "--rulebook", help="id@version; default: the municipality's rulebook in force today."
+        ),
+    ] = None,
+    municipality: Annotated[str | None, typer.Option("--municipality")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The rules a rulebook version sets: deadlines, cadences, packages, competences."""
+    chosen = _chosen_rulebook(rulebook, municipality)
+    if as_json:
+        emit(chosen.model_dump(mode="json", exclude={"ladders", "cadences"}))
+        return
+    from sagsflow import console
+
+    console.print_rulebook(chosen)
+
+
+def _chosen_rulebook(reference: str | None, municipality: str | None) -> Any:
+    from rulebooks import shipped_catalogue
+    from sagsflow.settings import settings
+
+    config = settings()
+    catalogue = shipped_catalogue(config.rulebook_directories())
+    rulebook_id = catalogue.rulebook_id_for(municipality or config.municipality)
+    if reference is None:
+        return catalogue.in_force(rulebook_id, wall_clock().date())
+    return catalogue.resolve(reference, rulebook_id)
+
+
+@rulebook_app.command("migrate")
+@handles_domain_errors
+def rulebook_migrate(
+    to: Annotated[
+        str, typer.Option("--to", help="id@version, or a version of the municipality's rulebook.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list which open deadlines would move.")
+    ] = False,
+    actor: Annotated[str, typer.Option("--actor", help="Who orders the migration.")] = "admin",
+    municipality: Annotated[str | None, typer.Option("--municipality")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Move open cases to another rulebook version, re-arming their deadlines (audited)."""
+    from sagsflow.rulebook_migration import migrate
+
+    target = _chosen_rulebook(to, municipality)
+    result = migrate(context(), target, dry_run=dry_run, actor=actor, now=wall_clock())
+    if as_json:
+        emit(result)
+        return
+    from sagsflow import console
+
+    console.print_migration(result)
+
+
+@app.command("diagram")
+def diagram(
+    format: Annotated[str, typer.Option("--format", help="mermaid | svg")] = "mermaid",
+    rulebook: Annotated[str | None, typer.Option("--rulebook", help="id@version")] = None,
+) -> None:
+    """The phase graph, drawn from the machine itself."""
+    from statemachine import diagram as drawing
+
+    chosen = _chosen_rulebook(rulebook, None)
+    if format == "mermaid":
+        print(drawing.mermaid(chosen))
+    elif format == "svg":
+        print(drawing.svg(chosen))
+    else:
+        fail(f"--format: {format!r} is not one of mermaid, svg")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

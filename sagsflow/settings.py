@@ -1,0 +1,26 @@
+"""All configuration in one place, from SAGSFLOW_* environment variables."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SAGSFLOW_", extra="ignore")
+
+    # Any SQLAlchemy URL; PostgreSQL as postgresql://user@host:port/db.
+    database_url: str = "sqlite:///./sagsflow.db"
+    # The municipality a new case belongs to unless --municipality says otherwise.
+    municipality: str = "demo"
+    # Extra rulebook directories (same layout as rulebooks/), separated by ':'.
+    rulebook_dirs: str = ""
+
+    def rulebook_directories(self) -> tuple[str, ...]:
+        return tuple(d for d in self.rulebook_dirs.split(":") if d)
+
+
+@cache
+def settings() -> Settings:
+    return Settings()

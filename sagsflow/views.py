@@ -1,0 +1,140 @@
+"""Read models: a case as people and machines see it (`case show`, `case list`)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from models.repository import UnitOfWork
+from sagsflow.services import Context, rulebook_of
+from statemachine.calendar import to_local
+from statemachine.phases import Phase
+from statemachine.process import allowed_events
+
+
+def local_iso(value: datetime | None) -> str | None:
+    """ISO 8601 with the Europe/Copenhagen offset: how every instant leaves the system."""
+    return to_local(value).isoformat() if value is not None else None
+
+
+def show_case(context: Context, case_id: int) -> dict[str, Any]:
+    """A case with its measures, deadlines (with explanations) and history."""
+    with UnitOfWork(context.engine, readonly=True) as uow:
+        repo = uow.cases
+        stored = repo.get(case_id)
+        deadlines = repo.deadline_rows(case_id)
+        measures = repo.measure_rows(case_id)
+        history = repo.history(case_id)
+    case = stored.file
+    rulebook = rulebook_of(context, stored)
+    return {
+        "id": case.id,
+        "phase": case.phase.value,
+        "version": case.version,
+        "rulebook": rulebook.key,
+        "municipality": case.municipality,
+        "child_ref": case.child_ref,
+        "birth_date": case.birth_date.isoformat(),
+        "aware_at": local_iso(case.aware_at),
+        "source": case.source.value,
+        "notifier": case.notifier.value if case.notifier else None,
+        "worker": stored.worker,
+        "team": stored.team,
+        "phase_entered_at": local_iso(case.phase_entered_at),
+        "last_event_at": local_iso(case.last_event_at),
+        "consents": sorted(case.consents),
+        "decided_without_consent": case.without_consent_decided,
+        "action_plan": case.action_plan,
+        "close_reason": case.close_reason,
+        "allowed_events": []
+        if case.phase is Phase.CLOSURE
+        else allowed_events(rulebook, case.phase),
+        "measures": [
+            {
+                "id": m.key,
+                "type": m.type,
+                "title": rulebook.measures[m.type].title if m.type in rulebook.measures else m.type,
+                "package": m.package,
+                "external": m.external,
+                "without_consent": m.without_consent,
+                "granted_at": local_iso(m.granted_at),
+                "started_at": local_iso(m.started_at),
+                "ended_at": local_iso(m.ended_at),
+                "end_reason": m.end_reason,
+                "goals_met": m.goals_met,
+                "last_follow_up_at": local_iso(m.last_follow_up_at),
+                "follow_ups_held": m.follow_ups_held,
+                "active": m.ended_at is None,
+            }
+            for m in measures
+        ],
+        "deadlines": [
+            {
+                "id": d.id,
+                "key": d.key,
+                "rule": d.rule,
+                "measure_id": d.measure_key,
+                "due_at": local_iso(d.due_at),
+                "status": d.status,
+                "source": d.source,
+                "responsible": d.responsible,
+                "escalated_to": d.escalated_to,
+                "anchor_at": local_iso(d.anchor_at),
+                "explanation": d.explanation,
+                "closed_at": local_iso(d.closed_at),
+                "closed_by": d.closed_by,
+                "breached_at": local_iso(d.breached_at),
+            }
+            for d in deadlines
+        ],
+        "history": [
+            {
+                "seq": h.seq,
+                "event": h.event,
+                "from_phase": h.from_phase,
+                "to_phase": h.to_phase,
+                "at": local_iso(h.event_at),
+                "recorded_at": local_iso(h.recorded_at),
+                "actor": h.actor,
+                "role": h.role,
+                "payload": json.loads(h.payload),
+                "legal_basis": h.legal_basis,
+                "rulebook": h.rulebook,
+                "hash": h.hash,
+            }
+            for h in history
+        ],
+    }
+
+
+def list_cases(
+    context: Context,
+    *,
+    phase: str | None = None,
+    worker: str | None = None,
+    team: str | None = None,
+    municipality: str | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Cases matching every filter given, oldest first."""
+    with UnitOfWork(context.engine, readonly=True) as uow:
+        rows = uow.cases.list(
+            phase=phase, worker=worker, team=team, municipality=municipality, limit=limit
+        )
+    return [
+        {
+            "id": r.id,
+            "phase": r.phase,
+            "municipality": r.municipality,
+            "rulebook": f"{r.rulebook_id}@{r.rulebook_version}",
+            "child_ref": r.child_ref,
+            "worker": r.worker,
+            "team": r.team,
+            "aware_at": local_iso(r.aware_at),
+            "phase_entered_at": local_iso(r.phase_entered_at),
+            "last_event_at": local_iso(r.last_event_at),
+            "version": r.version,
+        }
+        for r in rows
+    ]

@@ -1,0 +1,108 @@
+"""Moving an open case to another rulebook version: which deadlines move, and by how much (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from statemachine.calendar import local_date
+from statemachine.case import CaseFile, DeadlineState
+from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
+from statemachine.phases import DeadlineStatus, Phase
+from statemachine.rulebook import Rulebook, RuleId
+
+
+@dataclass(frozen=True)
+class DeadlineMove:
+    """One unresolved deadline under the new version: moved, unchanged, or dropped."""
+
+    key: str
+    rule: str
+    measure_key: str | None
+    old_due_at: datetime
+    new_due_at: datetime | None  # None: the new version has no such rule; it is cancelled
+    explanation: str | None
+    source: str | None
+
+    @property
+    def days(self) -> int | None:
+        """Calendar days the due day moves (negative: earlier)."""
+        if self.new_due_at is None:
+            return None
+        return (local_date(self.new_due_at) - local_date(self.old_due_at)).days
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    case_id: int
+    old: str
+    new: str
+    moves: list[DeadlineMove]
+    blocked: str | None  # why the case cannot move, if it cannot
+
+
+def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> DeadlineState | None:
+    rule = RuleId(deadline.rule)
+    if deadline.measure_key is None:
+        case_rule = new.deadlines.get(rule)
+        if case_rule is None:
+            return None
+        return arm_case_deadline(
+            new, rule, case_rule, case, deadline.closed_by or "", deadline.anchor_at
+        )
+    measure = case.measure(deadline.measure_key)
+    if measure is None:
+        return None
+    if rule is RuleId.FOLLOW_UP:
+        return arm_follow_up(new, measure, deadline.armed_at)
+    return arm_package_review(new, measure, deadline.armed_at)
+
+
+def plan_migration(case: CaseFile, old: Rulebook, new: Rulebook) -> MigrationPlan:
+    """What moving `case` from `old` to `new` does to its unresolved deadlines."""
+    unknown = sorted({m.type for m in case.active_measures() if m.type not in new.measures})
+    if case.phase is Phase.CLOSURE:
+        blocked: str | None = "the case is closed"
+    elif unknown:
+        blocked = f"measure type(s) {', '.join(unknown)} do not exist in {new.key}"
+    else:
+        blocked = None
+    moves = []
+    if blocked is None:
+        for deadline in case.unresolved_deadlines():
+            fresh = _rearmed(case, new, deadline)
+            moves.append(
+                DeadlineMove(
+                    key=deadline.key,
+                    rule=deadline.rule,
+                    measure_key=deadline.measure_key,
+                    old_due_at=deadline.due_at,
+                    new_due_at=fresh.due_at if fresh else None,
+                    explanation=fresh.explanation if fresh else None,
+                    source=fresh.source if fresh else None,
+                )
+            )
+    return MigrationPlan(case.id, old.key, new.key, moves, blocked)
+
+
+def apply_migration(
+    case: CaseFile, plan: MigrationPlan, new: Rulebook, at: datetime, now: datetime
+) -> list[DeadlineState]:
+    """Re-pin `case` to `new` and re-arm its deadlines as planned; returns the touched ones."""
+    case.rulebook_id, case.rulebook_version = new.id, new.version
+    touched = []
+    for move in plan.moves:
+        deadline = case.deadline(move.key)
+        assert deadline is not None
+        if move.new_due_at is None:
+            deadline.close(DeadlineStatus.CANCELLED, at, "migrate_rulebook")
+        else:
+            deadline.due_at = move.new_due_at
+            deadline.explanation = move.explanation or deadline.explanation
+            deadline.source = move.source or deadline.source
+            # A deadline moved into the future is open again; one still past stays breached.
+            if deadline.status is DeadlineStatus.BREACHED and move.new_due_at > now:
+                deadline.status = DeadlineStatus.OPEN
+            deadline.changed = True
+        touched.append(deadline)
+    return touched
