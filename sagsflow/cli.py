@@ -43,6 +43,7 @@ EXIT_INVALID = 2
 EXIT_REFUSED = 3
 EXIT_NOT_FOUND = 4
 EXIT_CONFLICT = 5
+EXIT_DATABASE = 6
 
 
 def fail(message: str, code: int = EXIT_INVALID, detail: dict[str, Any] | None = None) -> NoReturn:
@@ -58,6 +59,8 @@ def handles_domain_errors(function: F) -> F:
 
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+
         from models.repository import CaseNotFound, ConcurrencyConflict
         from rulebooks import UnknownRulebook
         from statemachine.errors import EventRefused, RulebookInvalid
@@ -79,6 +82,15 @@ def handles_domain_errors(function: F) -> F:
             fail(str(error), EXIT_CONFLICT, {"case_id": error.case_id} if as_json else None)
         except (RulebookInvalid, UnknownRulebook) as error:
             fail(str(error), EXIT_INVALID, {} if as_json else None)
+        except (OperationalError, ProgrammingError) as error:
+            # Unreachable, or not migrated: one line, not a traceback.
+            cause = str(error.orig or error).strip().splitlines()[0]
+            fail(
+                f"cannot use the database ({cause}): check SAGSFLOW_DATABASE_URL "
+                "and run `sagsflow db upgrade`",
+                EXIT_DATABASE,
+                {} if as_json else None,
+            )
 
     return wrapper  # type: ignore[return-value]
 
@@ -128,6 +140,7 @@ def emit(value: Any) -> None:
 
 
 @db_app.command("upgrade")
+@handles_domain_errors
 def db_upgrade() -> None:
     """Create or upgrade the schema (Alembic migrations)."""
     from models.database import upgrade
@@ -364,13 +377,13 @@ def audit_verify(as_json: JsonOption = False) -> None:
         print(
             f"audit trail intact: {result['cases_checked']} case(s), {result['records_checked']} record(s)"
         )
-    else:
+    if not result["ok"]:
+        # The one-line reason goes to stderr for --json callers too (the CLI contract).
         brk = result["first_break"]
         print(
             f"audit trail BROKEN at case {brk['case_id']}, record {brk['seq']}: {brk['reason']}",
             file=sys.stderr,
         )
-    if not result["ok"]:
         raise typer.Exit(1)
 
 
@@ -490,6 +503,30 @@ def diagram(
         print(drawing.svg(chosen))
     else:
         fail(f"--format: {format!r} is not one of mermaid, svg")
+
+
+@app.command("demo")
+@handles_domain_errors
+def demo(
+    cases: Annotated[int, typer.Option("--cases", help="How many demo cases.")] = 300,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Load only into an empty database.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Load realistic demo cases (all phases, dated around today) through the service layer."""
+    from sagsflow.demo import load_demo
+    from sagsflow.views import list_cases
+
+    ctx = context()
+    if if_empty and list_cases(ctx, limit=1):
+        counts = None
+    else:
+        counts = load_demo(ctx, cases=cases, now=wall_clock())
+    if as_json:
+        emit({"loaded": counts is not None, "phases": counts})
+    elif counts is None:
+        print("the database already holds cases; demo not loaded (drop --if-empty to add more)")
+    else:
+        print("demo loaded: " + ", ".join(f"{phase} {n}" for phase, n in counts.items()))
 
 
 def main() -> None:

@@ -23,6 +23,9 @@ def _waiting_for_consent(rulebook: Rulebook, row: Any, now: datetime) -> bool:
     facts = row.facts or {}
     if row.phase != Phase.CLARIFICATION.value or facts.get("without_consent_decided"):
         return False
+    wait = rulebook.stuck.consent_wait
+    if wait is not None and now <= shift(row.phase_entered_at, wait.duration()):
+        return False
     consents = set(facts.get("consents", []))
     child_needed = age_on(row.birth_date, local_date(now)) >= rulebook.consent.child_from_age
     return "custody_holder" not in consents or (child_needed and "child" not in consents)
@@ -68,7 +71,10 @@ def stuck_cases(
                         CASE.c.phase == phase.value,
                         or_(
                             CASE.c.phase_entered_at <= now - narrowest(norm),
-                            CASE.c.last_event_at <= inactive_before,
+                            and_(
+                                CASE.c.phase.in_(rule.inactivity_phases),
+                                CASE.c.last_event_at <= inactive_before,
+                            ),
                         ),
                     )
                 )
@@ -108,8 +114,8 @@ def _assess(
         if now > limit:
             days_over = max((local_date(now) - local_date(limit)).days, 1)
             reasons.append("over_phase_norm")
-        if now > shift(row.last_event_at, rule.inactivity.duration()):
-            reasons.append("inactive")
+    if phase in rule.inactivity_phases and now > shift(row.last_event_at, rule.inactivity.duration()):
+        reasons.append("inactive")
     if breached:
         reasons.append("breached_deadline")
     if _waiting_for_consent(rulebook, row, now):

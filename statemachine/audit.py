@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,11 +44,16 @@ class AuditEntry:
     rulebook: str
 
     def digest(self, prev_hash: str) -> str:
-        fields = asdict(self)
+        # Every field by name, as dataclasses.asdict gave them but without its deep copies (this
+        # runs on every event); canonical_json sorts the keys, so the hashed text is unchanged.
+        fields = {name: getattr(self, name) for name in _HASHED_FIELDS}
         fields["event_at"] = _instant(self.event_at)
         fields["recorded_at"] = _instant(self.recorded_at)
         fields["prev_hash"] = prev_hash
         return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+
+
+_HASHED_FIELDS = tuple(f.name for f in dataclass_fields(AuditEntry))
 
 
 @dataclass(frozen=True)

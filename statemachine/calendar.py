@@ -251,9 +251,9 @@ def due(
     start = local_date(anchor)
     due_day = _move_day(start, duration, 1, calendar)
     arithmetic = (
-        f"{_format_date(start)} + {_describe_counting(duration)} → {_format_date(due_day)}"
+        f"{format_date(start)} + {_describe_counting(duration)} → {format_date(due_day)}"
         f"{_explain_due_day(start, due_day, duration, calendar)}"
-        f"; due end of day {_format_date(due_day)} 23:59:59 Europe/Copenhagen"
+        f"; due end of day {format_date(due_day)} 23:59:59 Europe/Copenhagen"
         f"{_explain_anchor_date(anchor, start)}"
     )
     return DueDate(due_at=end_of_local_day(due_day), arithmetic=arithmetic)
@@ -365,10 +365,11 @@ def _format_day_month(day: date, with_year: bool) -> str:
     return f"{text} {day.year}" if with_year else text
 
 
-def _format_date(day: date) -> str:
+def format_date(day: date) -> str:
+    """A day as the explanations write it, whatever the process locale: "28 Feb 2026"."""
     return _format_day_month(day, with_year=True)
 
 
 def _format_instant(instant: datetime) -> str:
     clock = f"{instant:%H:%M:%S}" if instant.second else f"{instant:%H:%M}"
-    return f"{_format_date(instant.date())} {clock} {instant.tzname()}"
+    return f"{format_date(instant.date())} {clock} {instant.tzname()}"

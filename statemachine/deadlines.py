@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from statemachine.calendar import Duration, due, local_date, shift
+from statemachine.calendar import Duration, due, format_date, local_date, shift
 from statemachine.case import CaseFile, DeadlineState, MeasureState
 from statemachine.phases import DeadlineStatus
 from statemachine.rulebook import (
@@ -27,7 +27,8 @@ _ANCHOR_TEXT = {
 
 def _explain(title: str, source: str, anchor: str, anchor_at: datetime, arithmetic: str) -> str:
     return (
-        f"{title} ({source}). Counted from {anchor}, {local_date(anchor_at):%d %b %Y}: {arithmetic}"
+        f"{title} ({source}). Counted from {anchor}, {format_date(local_date(anchor_at))}: "
+        f"{arithmetic}"
     )
 
 

@@ -1,8 +1,10 @@
 """The process itself: the phase graph as data, its guards, and what each event does.
 
-One `transitions.Machine` is shared per rulebook version. A case is attached to it only for the
-duration of one event (add → trigger → remove), so models never pile up in the machine and no
-machine is ever attached to an ORM row (pytransitions' own advice).
+One `transitions.Machine` is shared per rulebook version. A case is never registered with it as a
+model: each event calls the machine's `Event.trigger` with a plain per-event object, so models
+never pile up in the machine, no per-event binding of trigger methods is paid (`add_model` binds
+~40 callables and `remove_model` scans the model list), and no machine is ever attached to an ORM
+row (pytransitions' own advice).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
@@ -80,6 +82,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": P.IMPLEMENTATION,
         "conditions": [
             "has_known_measures",
+            "is_investigated_where_needed",
             "has_valid_packages",
             "is_child_in_age_range",
             "has_plan_where_required",
@@ -174,8 +177,14 @@ def machine_for(rulebook: Rulebook) -> Machine:
 
 def allowed_events(rulebook: Rulebook, phase: Phase) -> list[str]:
     """Events the graph has out of `phase`, in the contract's order (guards not evaluated)."""
-    triggers = set(machine_for(rulebook).get_triggers(phase.value))
-    return [e.value for e in CASE_EVENTS if e.value in triggers]
+    return list(_events_out_of(machine_for(rulebook), phase))
+
+
+@cache
+def _events_out_of(machine: Machine, phase: Phase) -> tuple[str, ...]:
+    # The machines are built once and never change: read each phase's triggers once.
+    triggers = set(machine.get_triggers(phase.value))
+    return tuple(e.value for e in CASE_EVENTS if e.value in triggers)
 
 
 @dataclass(frozen=True)
@@ -286,6 +295,21 @@ class CaseProcess:
         return self._refuse(
             f"{', '.join(needing)} need(s) an investigation first; only measures whose catalogue "
             "entry needs none (e.g. §11 talks) may be proposed from clarification"
+        )
+
+    def is_investigated_where_needed(self) -> bool:
+        # SEL §50 / Barnets Lov §20: a case that reached the decision on a preventive proposal
+        # (no investigation) may be granted only measures that need none.
+        if not self.case.proposed_measures:
+            return True
+        needing = [
+            m.type for m in self._requested() if self.rulebook.measures[m.type].needs_investigation
+        ]
+        if not needing:
+            return True
+        return self._refuse(
+            f"{', '.join(needing)} need(s) an investigation first; this case came to decision "
+            "on a proposal of preventive measures (propose_preventive) without one"
         )
 
     def is_measures_needed(self) -> bool:
@@ -560,6 +584,10 @@ class CaseProcess:
             return False
         if when.notifier is not None and case.notifier not in when.notifier:
             return False
+        if when.entering is not None:
+            new_phase = Phase(self.state)
+            if new_phase is case.phase or new_phase not in when.entering:
+                return False
         if when.without_action_plan is not None:
             # Barnets Lov §91: the plan deadline runs only for a granted measure that needs a plan.
             needs_plan = any(
@@ -626,6 +654,7 @@ def fire(
         raise EventRefused(event_name, phase, "not an event a person fires on a case", allowed)
     if at.tzinfo is None:
         raise EventRefused(event, phase, "the event time needs a UTC offset", allowed)
+    at = at.astimezone(UTC)  # UTC between layers (STYLE.md); the audit hashes this instant
     if at > now:
         raise EventRefused(
             event, phase, f"the event time {at.isoformat()} is in the future", allowed
@@ -650,12 +679,10 @@ def fire(
     # Guards only read; effects run only once every guard has passed, so a refusal leaves
     # `case` exactly as it was.
     process = CaseProcess(case, rulebook, event, payload, at, role)
-    machine = machine_for(rulebook)
-    machine.add_model(process, initial=phase.value)
-    try:
-        accepted = getattr(process, event.value)()
-    finally:
-        machine.remove_model(process)
+    process.state = phase.value
+    # The shared machine drives `process` for this one event without registering it as a model
+    # (see the module docstring): the event resolves guards and effects on `process` by name.
+    accepted = machine_for(rulebook).events[event.value].trigger(process)
     if not accepted:
         reason = "; ".join(process.refusals) or "a guard refused it"
         raise EventRefused(event, phase, reason, allowed)
@@ -716,6 +743,7 @@ def open_case(
         raise refuse("child_ref must be a pseudonymous reference, not empty and not a CPR number")
     if aware_at.tzinfo is None:
         raise refuse("aware_at needs a UTC offset")
+    aware_at = aware_at.astimezone(UTC)
     if aware_at > now:
         raise refuse(f"aware_at {aware_at.isoformat()} is in the future")
     if birth_date > local_date(aware_at):

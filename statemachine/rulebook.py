@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from statemachine.calendar import Duration, Unit, WorkingCalendar
 from statemachine.phases import Event, Notifier, Phase, Role, Source
@@ -90,6 +92,9 @@ class Condition(_Strict):
     source: list[Source] | None = None
     notifier: list[Notifier] | None = None
     without_action_plan: bool | None = None  # Barnets Lov §91: plan may follow the decision
+    # Only when the event moves the case into one of these phases: under Barnets Lov §91 a plan
+    # submitted while measures run asks for no new decision, so it must not arm one.
+    entering: list[Phase] | None = None
 
 
 class DeadlineRule(_Strict):
@@ -238,6 +243,10 @@ class StuckRule(_Strict):
 
     phase_norms: dict[Phase, Span]
     inactivity: Span
+    # Where a case is expected to move (an investigation may rightly be quiet for weeks).
+    inactivity_phases: list[Phase] = []
+    # A case in clarification without the consent it needs is flagged once it has waited this long.
+    consent_wait: Span | None = None
     source: str
 
 
@@ -266,34 +275,40 @@ class Rulebook(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        problems: list[str] = []
+        # (path in the file, reason): carried in the error's context so that the loader can
+        # name the path rather than the top of the file.
+        problems: list[tuple[str, str]] = []
         for rule in self.deadlines:
             if rule not in CASE_RULES:
                 problems.append(
-                    f"deadlines.{rule}: a measure-level rule belongs in measure_deadlines"
+                    (f"deadlines.{rule}", "a measure-level rule belongs in measure_deadlines")
                 )
         for rule in self.measure_deadlines:
             if rule not in MEASURE_RULES:
-                problems.append(f"measure_deadlines.{rule}: not a measure-level rule")
+                problems.append((f"measure_deadlines.{rule}", "not a measure-level rule"))
         for measure_id, measure in self.measures.items():
+            path = f"measures.{measure_id}"
             if measure.package_review is not None and not measure.packages:
-                problems.append(
-                    f"measures.{measure_id}.package_review: the measure has no packages"
-                )
+                problems.append((f"{path}.package_review", "the measure has no packages"))
             if measure.follow_up is not None and RuleId.FOLLOW_UP not in self.measure_deadlines:
-                problems.append(
-                    f"measures.{measure_id}.follow_up: measure_deadlines.follow_up missing"
-                )
+                problems.append((f"{path}.follow_up", "measure_deadlines.follow_up missing"))
             if measure.package_review is not None and (
                 RuleId.PACKAGE_REVIEW not in self.measure_deadlines
             ):
                 problems.append(
-                    f"measures.{measure_id}.package_review: measure_deadlines.package_review missing"
+                    (f"{path}.package_review", "measure_deadlines.package_review missing")
                 )
             if measure.competence not in self.competence.hierarchy:
-                problems.append(f"measures.{measure_id}.competence: not in competence.hierarchy")
+                problems.append((f"{path}.competence", "not in competence.hierarchy"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise PydanticCustomError(
+                "rulebook_inconsistent",
+                "{summary}",
+                {
+                    "summary": "; ".join(f"{where}: {why}" for where, why in problems),
+                    "problems": problems,
+                },
+            )
         return self
 
     @property
@@ -306,7 +321,13 @@ class Rulebook(_Strict):
         return any(m.action_plan == "after_decision" for m in self.measures.values())
 
     def working_calendar(self) -> WorkingCalendar:
-        return WorkingCalendar(self.calendar.country, tuple(self.calendar.extra_closed_days))
+        return _working_calendar(self.calendar.country, tuple(self.calendar.extra_closed_days))
+
+
+@cache
+def _working_calendar(country: str, extra_closed_days: tuple[str, ...]) -> WorkingCalendar:
+    # Frozen and immutable: one per distinct calendar, not one per deadline armed.
+    return WorkingCalendar(country, extra_closed_days)
 
 
 class WorkingCalendarSpec(_Strict):

@@ -1,0 +1,223 @@
+"""A realistic demo: a few hundred cases across all phases, dated around today.
+
+Every case is walked through the service layer with real events, so the demo data obeys the
+same rules, deadlines and audit chain as production data. Deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sagsflow.services import Context, fire_event, open_case
+from statemachine.errors import EventRefused
+from statemachine.phases import Notifier, Phase, Role, Source
+
+TEAMS = {
+    "t1": ["rw1", "rw2", "rw3"],
+    "t2": ["rw4", "rw5", "rw6"],
+    "t3": ["rw7", "rw8", "rw9"],
+}
+
+# How far along the demo walks each case, weighted roughly like a real caseload: most cases
+# are in follow-up, many inquiries are closed early (DOMAIN.md: 152,700 notifications a year,
+# 52,600 children with measures).
+TARGETS: list[tuple[Phase, int]] = [
+    (Phase.INQUIRY, 8),
+    (Phase.CLARIFICATION, 10),
+    (Phase.INVESTIGATION, 14),
+    (Phase.ACTION_PLAN, 5),
+    (Phase.DECISION, 5),
+    (Phase.IMPLEMENTATION, 4),
+    (Phase.FOLLOW_UP, 34),
+    (Phase.CLOSURE, 20),
+]
+ORDER = [p for p, _ in TARGETS]
+# How long ago the municipality became aware of a case that has reached each phase (days).
+AGE_DAYS: dict[Phase, tuple[float, float]] = {
+    Phase.INQUIRY: (0.5, 9),
+    Phase.CLARIFICATION: (6, 40),
+    Phase.INVESTIGATION: (20, 135),
+    Phase.ACTION_PLAN: (100, 150),
+    Phase.DECISION: (120, 165),
+    Phase.IMPLEMENTATION: (130, 175),
+    Phase.FOLLOW_UP: (160, 640),
+    Phase.CLOSURE: (30, 700),
+}
+
+SUPPORTIVE = [
+    ("practical_support", "red"),
+    ("practical_support", "orange"),
+    ("practical_support", "yellow"),
+    ("family_treatment", "yellow"),
+    ("contact_person_family", "green"),
+    ("safety_plan", None),
+    ("day_care_support", None),
+]
+
+
+@dataclass
+class Walk:
+    """One case being walked: the clock advances by plausible, sometimes late, steps."""
+
+    context: Context
+    case_id: int
+    at: datetime
+    now: datetime
+    rng: random.Random
+    actor: str
+
+    def fire(self, event: str, data: dict[str, Any] | None = None, *, days: float, role: Role = Role.CASEWORKER) -> bool:
+        at = self.at + timedelta(days=days, minutes=self.rng.randint(0, 90))
+        if at >= self.now:
+            return False
+        try:
+            fire_event(self.context, self.case_id, event, at=at, data=data, actor=self.actor, role=role, now=self.now)
+        except EventRefused:
+            return False
+        self.at = at
+        return True
+
+
+def _delay(rng: random.Random, usual: float, late_share: float = 0.15) -> float:
+    """Mostly on time, sometimes late: supervisors need something to supervise."""
+    if rng.random() < late_share:
+        return usual * rng.uniform(1.2, 2.2)
+    return usual * rng.uniform(0.2, 0.9)
+
+
+def load_demo(context: Context, *, cases: int, now: datetime, seed: int = 2026) -> dict[str, int]:
+    """Open and walk `cases` demo cases; returns how many ended in each phase."""
+    rng = random.Random(seed)
+    phases = [p for p, _ in TARGETS]
+    weights = [w for _, w in TARGETS]
+    for number in range(1, cases + 1):
+        target = rng.choices(phases, weights)[0]
+        _walk_case(context, number, target, now, rng)
+    from sagsflow.views import list_cases
+
+    counts = {p.value: 0 for p in Phase}
+    for row in list_cases(context):
+        counts[row["phase"]] += 1
+    return counts
+
+
+def _walk_case(context: Context, number: int, target: Phase, now: datetime, rng: random.Random) -> None:
+    team = rng.choice(sorted(TEAMS))
+    worker = rng.choice(TEAMS[team])
+    # Later phases need older cases: a case in follow-up became known months ago.
+    low, high = AGE_DAYS[target]
+    age_days = rng.uniform(low, high)
+    aware_at = now - timedelta(days=age_days, hours=rng.randint(0, 10))
+    source = rng.choices([Source.NOTIFICATION, Source.APPLICATION, Source.INQUIRY], [6, 2, 1])[0]
+    notifier = None
+    if source is Source.NOTIFICATION:
+        notifier = rng.choices([Notifier.PROFESSIONAL, Notifier.PRIVATE, Notifier.ANONYMOUS], [6, 2, 1])[0]
+    child_age = rng.randint(1, 17)
+    birth = date(aware_at.year - child_age, rng.randint(1, 12), rng.randint(1, 28))
+    accepted = open_case(
+        context,
+        child_ref=f"DEMO-{number:05d}",
+        birth_date=birth,
+        aware_at=aware_at,
+        source=source,
+        notifier=notifier,
+        worker=worker,
+        team=team,
+        municipality="demo",
+        actor=worker,
+        now=now,
+    )
+    walk = Walk(context, accepted.case_id, aware_at, now, rng, worker)
+    steps: list[Callable[[Walk, random.Random], bool]] = [_inquiry, _clarification, _investigation, _plan, _decision, _implementation, _follow_up]
+    for index, step in enumerate(steps):
+        if ORDER[index] is target and target is not Phase.CLOSURE:
+            _linger(walk, rng, target)
+            return
+        if target is Phase.CLOSURE and index >= 2 and rng.random() < 0.35:
+            walk.fire("close", {"reason": "Henlagt: behovet er dækket af almene tilbud"}, days=_delay(rng, 10))
+            return
+        if not step(walk, rng):
+            return
+    if target is Phase.CLOSURE:
+        walk.fire("close", {"reason": "Indsatsen er afsluttet"}, days=_delay(rng, 20))
+
+
+def _linger(walk: Walk, rng: random.Random, phase: Phase) -> None:
+    """What happens in the phase a case has reached, short of leaving it."""
+    if phase is Phase.INQUIRY:
+        walk.fire("assess_urgency", {"acute": rng.random() < 0.1}, days=_delay(rng, 0.8, 0.08))
+        walk.fire("acknowledge", days=_delay(rng, 6))
+    elif phase is Phase.CLARIFICATION and rng.random() < 0.5:
+        walk.fire("record_consent", {"by": "custody_holder"}, days=_delay(rng, 12, 0.25))
+    elif phase is Phase.FOLLOW_UP:
+        _follow_up(walk, rng)
+
+
+def _inquiry(walk: Walk, rng: random.Random) -> bool:
+    walk.fire("assess_urgency", {"acute": rng.random() < 0.1}, days=_delay(rng, 0.8, 0.08))
+    walk.fire("acknowledge", days=_delay(rng, 6))
+    return walk.fire("accept", days=_delay(rng, 5))
+
+
+def _clarification(walk: Walk, rng: random.Random) -> bool:
+    if rng.random() < 0.08:
+        return walk.fire(
+            "propose_preventive", {"measures": [{"type": "preventive_talks"}]}, days=_delay(rng, 10)
+        ) and _grant_preventive(walk, rng)
+    walk.fire("record_consent", {"by": "custody_holder"}, days=_delay(rng, 12, 0.25))
+    walk.fire("record_consent", {"by": "child"}, days=_delay(rng, 2))
+    return walk.fire("open_investigation", days=_delay(rng, 3))
+
+
+def _grant_preventive(walk: Walk, rng: random.Random) -> bool:
+    walk.fire("grant", {"measures": [{"type": "preventive_talks"}]}, days=_delay(rng, 7))
+    return walk.fire("start_measures", days=_delay(rng, 7))
+
+
+def _investigation(walk: Walk, rng: random.Random) -> bool:
+    # Ankestyrelsen 2024: only about half of the investigations finish within 4 months.
+    return walk.fire("conclude", {"measures_needed": rng.random() < 0.85}, days=_delay(rng, 115, 0.45))
+
+
+def _plan(walk: Walk, rng: random.Random) -> bool:
+    plan = {
+        "purpose": "Barnet trives i hjemmet og i skolen",
+        "goals": ["Stabilt fremmøde i skolen", "Faste rammer i hverdagen"],
+        "expected_duration_months": rng.choice([3, 6, 9]),
+    }
+    return walk.fire("submit_plan", plan, days=_delay(rng, 20))
+
+
+def _decision(walk: Walk, rng: random.Random) -> bool:
+    if rng.random() < 0.12:
+        walk.fire("record_party_hearing", days=_delay(rng, 10))
+        walk.fire("refuse", {"complaint_guidance": True}, days=_delay(rng, 10))
+        return False
+    if rng.random() < 0.15:
+        return walk.fire(
+            "grant", {"measures": [{"type": "foster_family_placement"}]}, days=_delay(rng, 20), role=Role.TEAM_LEADER
+        )
+    measure_type, package = rng.choice(SUPPORTIVE)
+    measures = [{"type": measure_type, "package": package} if package else {"type": measure_type}]
+    return walk.fire("grant", {"measures": measures}, days=_delay(rng, 20))
+
+
+def _implementation(walk: Walk, rng: random.Random) -> bool:
+    return walk.fire("start_measures", days=_delay(rng, 14))
+
+
+def _follow_up(walk: Walk, rng: random.Random) -> bool:
+    held = {"spoke_with_provider": True, "spoke_with_parents": True, "child_heard": True, "plan_revision_decided": True}
+    # Most caseworkers keep the cadence; a few cases are left to drift (the supervisor's job).
+    neglected = rng.random() < 0.12
+    for number in range(1, 40):
+        if neglected and rng.random() < 0.4:
+            break
+        data = {"measure_id": "m1", **held, "package_reviewed": number == 2}
+        if not walk.fire("record_follow_up", data, days=_delay(rng, 28, 0.08)):
+            break
+    return True

@@ -1,0 +1,1097 @@
+"""Every event and guard of the process (issue 3) with the shipped default rulebook values.
+
+Expected instants are worked out by hand: Copenhagen is UTC+01:00 until 29 March 2026 and
+UTC+02:00 after, so "end of day" is 22:59:59 UTC in winter, 21:59:59 UTC in summer.
+Refused events go through `CaseDriver.refused`, which also asserts the case is left untouched.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from statemachine.errors import EventRefused
+from statemachine.phases import DeadlineStatus, Notifier, Phase, Role, Source
+from statemachine.process import open_case
+
+CPH = ZoneInfo("Europe/Copenhagen")
+OPEN, MET, MET_LATE = DeadlineStatus.OPEN, DeadlineStatus.MET, DeadlineStatus.MET_LATE
+CANCELLED = DeadlineStatus.CANCELLED
+
+# Monday 3 November 2025, 10:00 in Copenhagen.
+MONDAY = datetime(2025, 11, 3, 9, tzinfo=UTC)
+
+INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "close"]
+CLARIFICATION_EVENTS = [
+    "assess_urgency",
+    "acknowledge",
+    "record_consent",
+    "decide_without_consent",
+    "open_investigation",
+    "propose_preventive",
+    "close",
+]
+DECISION_EVENTS = [
+    "record_party_hearing",
+    "grant",
+    "refuse",
+    "record_follow_up",
+    "end_measure",
+    "close",
+]
+
+
+# --- inquiry: the notification deadlines -------------------------------------------------
+
+
+def test_professional_notification_arms_24_hour_assessment_and_receipt(new_case, barnets_lov):
+    # given a professional's notification received Friday 31 Oct 2025 10:00 CET
+    # when the case is opened
+    driver = new_case(barnets_lov)
+    # then the 24-hour assessment falls due 24 elapsed hours later, 1 Nov 10:00 CET
+    assert driver.deadline("urgent_assessment").due_at == datetime(2025, 11, 1, 9, tzinfo=UTC)
+    # and the receipt 6 working days later: 3–7 Nov are five, Monday 10 Nov is the sixth
+    assert driver.deadline("acknowledgement").due_at == datetime(
+        2025, 11, 10, 22, 59, 59, tzinfo=UTC
+    )
+    assert driver.case.phase is Phase.INQUIRY
+
+
+def test_application_arms_no_notification_deadlines(new_case, barnets_lov):
+    driver = new_case(barnets_lov, source=Source.APPLICATION, notifier=None)
+    assert driver.case.deadlines == []
+
+
+def test_private_notifier_gets_no_receipt_deadline(new_case, barnets_lov):
+    driver = new_case(barnets_lov, notifier=Notifier.PRIVATE)
+    assert [d.rule for d in driver.case.deadlines] == ["urgent_assessment"]
+
+
+@pytest.mark.parametrize(
+    ("assessed_at", "status"),
+    [
+        (datetime(2025, 11, 1, 9, tzinfo=UTC), MET),  # exactly 24 hours
+        (datetime(2025, 11, 1, 9, 1, tzinfo=UTC), MET_LATE),
+    ],
+)
+def test_urgency_assessment_meets_the_24_hour_deadline(new_case, barnets_lov, assessed_at, status):
+    # given a notification received 31 Oct 2025 10:00 CET
+    driver = new_case(barnets_lov)
+    # when the urgency is assessed
+    outcome = driver.fire("assess_urgency", {"acute": True}, at=assessed_at)
+    # then the case stays in inquiry and the 24-hour deadline is met (or met late)
+    assert outcome.to_phase is Phase.INQUIRY
+    assert driver.case.acute is True
+    assert driver.deadline("urgent_assessment").status is status
+
+
+@pytest.mark.parametrize(
+    ("acknowledged_at", "status"),
+    [
+        (datetime(2025, 11, 10, 22, 59, 59, tzinfo=UTC), MET),  # last second of 10 Nov CET
+        (datetime(2025, 11, 10, 23, 0, tzinfo=UTC), MET_LATE),  # 11 Nov 00:00 CET
+    ],
+)
+def test_receipt_to_professional_meets_the_6_working_day_deadline(
+    new_case, barnets_lov, acknowledged_at, status
+):
+    driver = new_case(barnets_lov)
+    outcome = driver.fire("acknowledge", at=acknowledged_at)
+    assert outcome.to_phase is Phase.INQUIRY
+    assert driver.deadline("acknowledgement").status is status
+
+
+def test_receipt_may_follow_acceptance(new_case, barnets_lov):
+    # given a notification accepted for clarification before the receipt was sent
+    driver = new_case(barnets_lov)
+    driver.fire("accept")
+    # when the receipt is sent
+    driver.fire("acknowledge")
+    # then the deadline is met and the case stays in clarification
+    assert driver.deadline("acknowledgement").status is MET
+    assert driver.case.phase is Phase.CLARIFICATION
+
+
+def test_accept_moves_inquiry_to_clarification(new_case, barnets_lov):
+    driver = new_case(barnets_lov)
+    outcome = driver.fire("accept")
+    assert (outcome.from_phase, outcome.to_phase) == (Phase.INQUIRY, Phase.CLARIFICATION)
+    assert driver.case.phase_entered_at == driver.at
+
+
+# --- clarification: consent ---------------------------------------------------------------
+
+
+def test_investigation_needs_the_custody_holders_consent(walk, barnets_lov):
+    # given a case in clarification with no consent
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    # when the investigation is opened
+    refusal = driver.refused("open_investigation")
+    # then it is refused, saying what is missing and what may happen instead
+    assert refusal.phase == "clarification"
+    assert "missing the custody holder's consent" in refusal.reason
+    assert "no decision without consent is recorded" in refusal.reason
+    assert refusal.allowed == CLARIFICATION_EVENTS
+
+
+def test_consent_of_custody_holder_opens_investigation_for_a_child_under_15(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)  # the child is 13
+    driver.fire("record_consent", {"by": "custody_holder"})
+    assert driver.case.phase is Phase.CLARIFICATION
+    outcome = driver.fire("open_investigation")
+    assert outcome.to_phase is Phase.INVESTIGATION
+
+
+@pytest.mark.parametrize(
+    ("opened_at", "child_must_consent"),
+    [
+        (datetime(2025, 11, 4, 12, tzinfo=UTC), False),  # the day before the 15th birthday
+        (datetime(2025, 11, 5, 12, tzinfo=UTC), True),  # the 15th birthday
+        (datetime(2025, 11, 4, 23, 30, tzinfo=UTC), True),  # 5 Nov 00:30 in Copenhagen
+    ],
+)
+def test_child_aged_15_on_the_day_must_consent_too(
+    walk, barnets_lov, opened_at, child_must_consent
+):
+    # given a child born 5 Nov 2010 and the custody holder's consent only
+    driver = walk(barnets_lov, Phase.CLARIFICATION, birth_date=date(2010, 11, 5))
+    driver.fire("record_consent", {"by": "custody_holder"})
+    # when the investigation is opened on (or just before) the 15th birthday, Copenhagen time
+    if child_must_consent:
+        refusal = driver.refused("open_investigation", at=opened_at)
+        # then the child's own consent is asked for
+        assert "missing the child's consent (the child is 15" in refusal.reason
+        assert "custody holder" not in refusal.reason
+    else:
+        assert driver.fire("open_investigation", at=opened_at).to_phase is Phase.INVESTIGATION
+
+
+def test_consent_of_custody_holder_and_child_of_15_opens_investigation(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION, birth_date=date(2010, 5, 1))  # 15
+    driver.fire("record_consent", {"by": "child"})
+    driver.fire("record_consent", {"by": "custody_holder"})
+    assert driver.fire("open_investigation").to_phase is Phase.INVESTIGATION
+
+
+@pytest.mark.parametrize("role", [Role.CASEWORKER, Role.TEAM_LEADER, Role.DEPARTMENT_HEAD])
+def test_only_the_committee_decides_to_investigate_without_consent(walk, barnets_lov, role):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    refusal = driver.refused("decide_without_consent", role=role)
+    assert "needs the competence of committee" in refusal.reason
+    assert f"{role} does not hold it" in refusal.reason
+
+
+def test_committee_decision_without_consent_opens_investigation(walk, barnets_lov):
+    # given a case in clarification where nobody consented
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    # when the committee decides to investigate without consent
+    outcome = driver.fire("decide_without_consent", role=Role.COMMITTEE)
+    # then the case stays in clarification and the investigation may open
+    assert outcome.to_phase is Phase.CLARIFICATION
+    assert driver.case.without_consent_decided
+    assert driver.fire("open_investigation").to_phase is Phase.INVESTIGATION
+
+
+# --- clarification: preventive measures without investigation ------------------------------
+
+
+def test_preventive_talks_go_to_decision_without_investigation(walk, barnets_lov):
+    # given a case in clarification
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    # when §11 talks are proposed on Monday 3 Nov 2025
+    outcome = driver.fire(
+        "propose_preventive", {"measures": [{"type": "preventive_talks"}]}, at=MONDAY
+    )
+    # then the case goes to decision, and the decision is due 4 weeks later (seed 002)
+    assert outcome.to_phase is Phase.DECISION
+    assert driver.deadline("decision").due_at == datetime(2025, 12, 1, 22, 59, 59, tzinfo=UTC)
+
+
+def test_only_measures_without_investigation_may_be_proposed(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    refusal = driver.refused(
+        "propose_preventive",
+        {"measures": [{"type": "preventive_talks"}, {"type": "family_treatment"}]},
+    )
+    assert "family_treatment need(s) an investigation first" in refusal.reason
+    assert refusal.allowed == CLARIFICATION_EVENTS
+
+
+def test_unknown_preventive_measure_is_refused(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    refusal = driver.refused("propose_preventive", {"measures": [{"type": "yoga"}]})
+    assert "unknown measure type(s) yoga in rulebook default@2024.1" in refusal.reason
+
+
+def test_preventive_proposal_cannot_turn_into_a_measure_needing_investigation(walk, barnets_lov):
+    # given a case that came to decision on a proposal of §11 talks, without investigation
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    driver.fire("propose_preventive", {"measures": [{"type": "preventive_talks"}]})
+    # when practical support (which needs an investigation) is granted instead
+    refusal = driver.refused(
+        "grant", {"measures": [{"type": "practical_support", "package": "red"}]}
+    )
+    # then it is refused: Barnets Lov §32 measures need the §20 investigation first
+    assert "practical_support need(s) an investigation first" in refusal.reason
+    assert refusal.allowed == DECISION_EVENTS
+
+
+def test_proposed_preventive_talks_are_granted(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    driver.fire("propose_preventive", {"measures": [{"type": "preventive_talks"}]})
+    outcome = driver.fire("grant", {"measures": [{"type": "preventive_talks"}]})
+    assert outcome.to_phase is Phase.IMPLEMENTATION
+    assert "Barnets Lov §30" in outcome.legal_basis
+    assert driver.case.proposed_measures == []
+
+
+# --- investigation ------------------------------------------------------------------------
+
+
+def test_investigation_deadline_counts_from_awareness(walk, barnets_lov):
+    # given a notification received 31 Oct 2025 and consent given
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    driver.fire("record_consent", {"by": "custody_holder"})
+    # when the investigation is opened only on 10 Dec 2025
+    driver.fire("open_investigation", at=datetime(2025, 12, 10, 10, tzinfo=UTC))
+    # then it is due 4 months after awareness: 31 Oct + 4 months = 28 Feb 2026, end of day CET
+    deadline = driver.deadline("investigation")
+    assert deadline.due_at == datetime(2026, 2, 28, 22, 59, 59, tzinfo=UTC)
+    assert deadline.anchor_at == datetime(2025, 10, 31, 9, tzinfo=UTC)
+    assert deadline.status is OPEN
+
+
+def test_investigation_deadline_under_sel_ends_29_february_in_a_leap_year(walk, sel):
+    # SEL §50 stk. 7: aware 31 Oct 2023 + 4 calendar months = 29 Feb 2024
+    driver = walk(sel, Phase.INVESTIGATION)
+    assert driver.deadline("investigation").due_at == datetime(2024, 2, 29, 22, 59, 59, tzinfo=UTC)
+
+
+def test_provisional_assessment_keeps_the_investigation_running(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    outcome = driver.fire("record_provisional_assessment")
+    assert outcome.to_phase is Phase.INVESTIGATION
+    assert driver.case.provisional_assessment_at == driver.at
+    assert driver.deadline("investigation").status is OPEN
+
+
+@pytest.mark.parametrize(
+    ("concluded_at", "status"),
+    [
+        (datetime(2026, 2, 28, 22, 59, 59, tzinfo=UTC), MET),
+        (datetime(2026, 3, 1, 8, tzinfo=UTC), MET_LATE),
+    ],
+)
+def test_conclusion_meets_the_investigation_deadline(walk, barnets_lov, concluded_at, status):
+    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    outcome = driver.fire("conclude", {"measures_needed": True}, at=concluded_at)
+    assert outcome.to_phase is Phase.ACTION_PLAN
+    assert driver.deadline("investigation").status is status
+
+
+def test_conclusion_that_no_measures_are_needed_closes_the_case(walk, barnets_lov):
+    # given an investigation opened while the receipt to the notifier is still outstanding
+    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    assert driver.deadline("acknowledgement").status is OPEN
+    # when the investigation concludes that no measures are needed
+    outcome = driver.fire("conclude", {"measures_needed": False})
+    # then the case is closed, the investigation met and every other open deadline cancelled
+    assert outcome.to_phase is Phase.CLOSURE
+    assert driver.deadline("investigation").status is MET
+    assert driver.deadline("acknowledgement").status is CANCELLED
+    assert not [d for d in driver.case.deadlines if d.status is OPEN]
+
+
+# --- action plan --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("missing", "data"),
+    [
+        ("purpose", {"goals": ["Fremmøde"], "expected_duration_months": 6}),
+        ("purpose", {"purpose": "   ", "goals": ["Fremmøde"], "expected_duration_months": 6}),
+        ("goals", {"purpose": "Trivsel", "expected_duration_months": 6}),
+        ("goals", {"purpose": "Trivsel", "goals": [], "expected_duration_months": 6}),
+        ("expected_duration_months", {"purpose": "Trivsel", "goals": ["Fremmøde"]}),
+    ],
+)
+def test_action_plan_needs_purpose_goals_and_expected_duration(walk, sel, missing, data):
+    driver = walk(sel, Phase.ACTION_PLAN)
+    refusal = driver.refused("submit_plan", data)
+    assert refusal.reason == f"the action plan lacks {missing} (SEL §140 / Barnets Lov §91)"
+    assert refusal.allowed == ["submit_plan", "record_follow_up", "end_measure", "close"]
+
+
+def test_submitted_plan_moves_to_decision_and_starts_the_decision_deadline(walk, sel, plan):
+    # given a concluded investigation (SEL)
+    driver = walk(sel, Phase.ACTION_PLAN)
+    # when the plan is submitted on Monday 6 Nov 2023
+    outcome = driver.fire("submit_plan", plan, at=datetime(2023, 11, 6, 9, tzinfo=UTC))
+    # then the case is in decision and the decision is due 4 weeks later, 4 Dec 2023
+    assert outcome.to_phase is Phase.DECISION
+    assert driver.case.action_plan is not None
+    assert driver.case.action_plan["purpose"] == plan["purpose"]
+    assert driver.deadline("decision").due_at == datetime(2023, 12, 4, 22, 59, 59, tzinfo=UTC)
+
+
+def test_national_minimum_decision_deadline_is_its_own_rule(walk, national, plan):
+    # dk-national leaves the decision deadline to the municipality: an 8-week placeholder
+    driver = walk(national, Phase.ACTION_PLAN)
+    driver.fire("submit_plan", plan, at=MONDAY)
+    assert driver.deadline("decision").due_at == datetime(2025, 12, 29, 22, 59, 59, tzinfo=UTC)
+
+
+# --- action plan before or after the decision (SEL §140 versus Barnets Lov §91) ------------
+
+
+def test_under_sel_the_plan_cannot_be_deferred_past_the_decision(walk, sel):
+    driver = walk(sel, Phase.ACTION_PLAN)
+    refusal = driver.refused("defer_plan")
+    assert refusal.reason == "defer_plan is not possible in phase action_plan"
+    assert "defer_plan" not in refusal.allowed
+
+
+def test_under_sel_no_plan_is_accepted_once_measures_run(walk, sel, plan):
+    driver = walk(sel, Phase.FOLLOW_UP)
+    refusal = driver.refused("submit_plan", plan)
+    assert refusal.reason == "submit_plan is not possible in phase follow_up"
+
+
+def test_under_barnets_lov_a_supportive_plan_may_follow_the_decision(walk, barnets_lov, plan):
+    # given a concluded investigation under Barnets Lov, and the plan deferred
+    driver = walk(barnets_lov, Phase.ACTION_PLAN)
+    assert driver.fire("defer_plan").to_phase is Phase.DECISION
+    # when practical support is granted on Monday 3 Nov 2025 without a plan
+    outcome = driver.fire(
+        "grant", {"measures": [{"type": "practical_support", "package": "red"}]}, at=MONDAY
+    )
+    # then the plan is due 3 months from the decision: 3 Feb 2026, end of day CET
+    assert outcome.to_phase is Phase.IMPLEMENTATION
+    deadline = driver.deadline("action_plan")
+    assert deadline.due_at == datetime(2026, 2, 3, 22, 59, 59, tzinfo=UTC)
+    assert deadline.source == "Barnets Lov §91 stk. 3"
+    # and submitting it while the measure runs meets it without leaving the phase
+    driver.fire("start_measures")
+    outcome = driver.fire("submit_plan", plan)
+    assert outcome.to_phase is Phase.FOLLOW_UP
+    assert driver.deadline("action_plan").status is MET
+
+
+def test_plan_submitted_while_measures_run_asks_for_no_new_decision(walk, barnets_lov, plan):
+    # given a supportive measure granted before its plan (Barnets Lov §91)
+    driver = walk(barnets_lov, Phase.ACTION_PLAN)
+    driver.fire("defer_plan")
+    driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
+    # when the plan is submitted during implementation
+    outcome = driver.fire("submit_plan", plan)
+    # then the case stays in implementation, and no decision deadline starts again
+    assert outcome.to_phase is Phase.IMPLEMENTATION
+    assert [d.key for d in driver.case.deadlines if d.rule == "decision"] == ["decision"]
+    assert driver.deadline("decision").status is MET
+
+
+def test_late_plan_after_the_decision_is_met_late(walk, barnets_lov, plan):
+    driver = walk(barnets_lov, Phase.ACTION_PLAN)
+    driver.fire("defer_plan")
+    driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]}, at=MONDAY)
+    driver.fire("start_measures")
+    driver.fire("submit_plan", plan, at=datetime(2026, 2, 4, 8, tzinfo=UTC))
+    assert driver.deadline("action_plan").status is MET_LATE
+
+
+def test_plan_before_the_decision_starts_no_plan_deadline(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.IMPLEMENTATION)
+    assert driver.case.deadline("action_plan") is None
+
+
+def test_under_barnets_lov_a_placement_still_needs_its_plan_first(walk, barnets_lov):
+    # given a deferred plan (allowed for supportive measures only)
+    driver = walk(barnets_lov, Phase.ACTION_PLAN)
+    driver.fire("defer_plan")
+    # when a placement is granted without a plan
+    refusal = driver.refused("grant", {"measures": [{"type": "placement"}]}, role=Role.TEAM_LEADER)
+    # then it is refused: Barnets Lov §91 makes the plan mandatory for placements
+    assert refusal.reason == (
+        "an action plan must exist before deciding on placement "
+        "(rulebook default@2024.1, Barnets Lov)"
+    )
+
+
+# --- decision: grant ----------------------------------------------------------------------
+
+
+def test_grant_of_unknown_measure_type_is_refused(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    refusal = driver.refused("grant", {"measures": [{"type": "ridning"}]})
+    assert refusal.reason.startswith("unknown measure type(s) ridning in rulebook default@2024.1")
+    assert "practical_support" in refusal.reason  # the known ones are listed
+    assert refusal.allowed == DECISION_EVENTS
+
+
+@pytest.mark.parametrize(
+    ("measure", "reason"),
+    [
+        (
+            {"type": "practical_support"},
+            "practical_support needs a package, one of red, orange, yellow, green (got none)",
+        ),
+        (
+            {"type": "family_treatment", "package": "orange"},
+            "family_treatment needs a package, one of red, yellow, green (got orange)",
+        ),
+        ({"type": "safety_plan", "package": "red"}, "safety_plan has no packages (got red)"),
+    ],
+)
+def test_grant_needs_a_package_valid_for_the_measure(walk, barnets_lov, measure, reason):
+    driver = walk(barnets_lov, Phase.DECISION)
+    assert driver.refused("grant", {"measures": [measure]}).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("measure", "birth_date", "age", "in_range"),
+    [
+        ({"type": "contact_person_child", "package": "red"}, date(2011, 11, 4), 13, False),
+        ({"type": "contact_person_child", "package": "red"}, date(2011, 11, 3), 14, True),
+        ({"type": "contact_person_child", "package": "red"}, date(2002, 11, 4), 22, True),
+        ({"type": "contact_person_child", "package": "red"}, date(2002, 11, 3), 23, False),
+        ({"type": "trauma_treatment", "package": "green"}, date(2021, 11, 4), 3, False),
+        ({"type": "trauma_treatment", "package": "green"}, date(2021, 11, 3), 4, True),
+        ({"type": "trauma_treatment", "package": "green"}, date(2002, 11, 4), 22, True),
+        ({"type": "trauma_treatment", "package": "green"}, date(2002, 11, 3), 23, False),
+    ],
+)
+def test_grant_checks_the_childs_age_on_the_day_of_the_decision(
+    walk, barnets_lov, measure, birth_date, age, in_range
+):
+    # given a child whose age on Monday 3 Nov 2025 is `age`
+    driver = walk(barnets_lov, Phase.DECISION, birth_date=birth_date)
+    # when the measure is granted that day
+    if in_range:
+        assert driver.fire("grant", {"measures": [measure]}, at=MONDAY).to_phase is (
+            Phase.IMPLEMENTATION
+        )
+        return
+    refusal = driver.refused("grant", {"measures": [measure]}, at=MONDAY)
+    # then an age outside the seed's range (contact person 14–22, trauma 4–22) is refused
+    ages = "14–22" if measure["type"] == "contact_person_child" else "4–22"
+    assert refusal.reason == (
+        f"{measure['type']} is for ages {ages}; the child is {age} on 2025-11-03"
+    )
+
+
+def test_placement_needs_the_team_leader(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    refusal = driver.refused("grant", {"measures": [{"type": "placement"}]})
+    assert refusal.reason.startswith("granting placement needs the competence of team_leader")
+    assert refusal.reason.endswith("caseworker does not hold it")
+    outcome = driver.fire("grant", {"measures": [{"type": "placement"}]}, role=Role.TEAM_LEADER)
+    assert outcome.to_phase is Phase.IMPLEMENTATION
+
+
+def test_external_purchase_needs_the_department_head(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    bought = {"measures": [{"type": "practical_support", "package": "red", "external": True}]}
+    refusal = driver.refused("grant", bought, role=Role.TEAM_LEADER)
+    assert refusal.reason.startswith("an external purchase needs the competence of department_head")
+    outcome = driver.fire("grant", bought, role=Role.DEPARTMENT_HEAD)
+    assert outcome.to_phase is Phase.IMPLEMENTATION
+    assert driver.case.measures[0].external
+
+
+def test_placement_without_consent_needs_the_committee(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    forced = {"measures": [{"type": "placement", "without_consent": True}]}
+    refusal = driver.refused("grant", forced, role=Role.DEPARTMENT_HEAD)
+    assert refusal.reason.startswith(
+        "a placement without consent needs the competence of committee"
+    )
+    assert driver.fire("grant", forced, role=Role.COMMITTEE).to_phase is Phase.IMPLEMENTATION
+    assert driver.case.measures[0].without_consent
+
+
+def test_only_a_placement_is_decided_without_consent(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    forced = {"measures": [{"type": "safety_plan", "without_consent": True}]}
+    refusal = driver.refused("grant", forced, role=Role.COMMITTEE)
+    assert refusal.reason == "safety_plan is not a placement: no decision without consent"
+
+
+def test_grant_meets_the_decision_deadline_and_records_each_measure(walk, sel):
+    driver = walk(sel, Phase.DECISION)
+    outcome = driver.fire(
+        "grant",
+        {"measures": [{"type": "practical_support", "package": "red"}, {"type": "safety_plan"}]},
+    )
+    assert outcome.to_phase is Phase.IMPLEMENTATION
+    assert driver.deadline("decision").status is MET
+    assert [(m.key, m.type, m.package) for m in driver.case.measures] == [
+        ("m1", "practical_support", "red"),
+        ("m2", "safety_plan", None),
+    ]
+    # the audit's legal basis cites the law of the case's rulebook version (SEL)
+    assert "SEL §52 stk. 3 nr. 2" in outcome.legal_basis
+    assert "SEL §52 stk. 3 nr. 9" in outcome.legal_basis
+
+
+def test_grant_under_barnets_lov_cites_barnets_lov(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    outcome = driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
+    assert "Barnets Lov §32 stk. 1 nr. 2" in outcome.legal_basis
+
+
+# --- decision: refuse ---------------------------------------------------------------------
+
+
+def test_refusal_needs_a_party_hearing(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    refusal = driver.refused("refuse", {"complaint_guidance": True})
+    assert refusal.reason == "the parties must be heard before a refusal (record_party_hearing)"
+    assert refusal.allowed == DECISION_EVENTS
+
+
+def test_refusal_needs_complaint_guidance(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    assert driver.fire("record_party_hearing").to_phase is Phase.DECISION
+    refusal = driver.refused("refuse", {"complaint_guidance": False})
+    assert refusal.reason == "a refusal must give complaint guidance (complaint_guidance: true)"
+
+
+def test_heard_and_guided_refusal_closes_the_case(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION)
+    driver.fire("record_party_hearing")
+    outcome = driver.fire("refuse", {"complaint_guidance": True})
+    assert outcome.to_phase is Phase.CLOSURE
+    assert driver.deadline("decision").status is MET
+    assert not [d for d in driver.case.deadlines if d.status is OPEN]
+
+
+# --- implementation: follow-up cadences ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("measure", "role", "first_due", "held_at", "next_due"),
+    [
+        # seed 000 packages: first after 4 weeks, then every 3 months from the follow-up held
+        (
+            {"type": "practical_support", "package": "red"},
+            Role.CASEWORKER,
+            datetime(2025, 12, 1, 22, 59, 59, tzinfo=UTC),
+            datetime(2025, 11, 28, 10, tzinfo=UTC),
+            datetime(2026, 2, 28, 22, 59, 59, tzinfo=UTC),
+        ),
+        # seed 000 safety plan: 2 weeks, then every 6 weeks
+        (
+            {"type": "safety_plan"},
+            Role.CASEWORKER,
+            datetime(2025, 11, 17, 22, 59, 59, tzinfo=UTC),
+            datetime(2025, 11, 17, 10, tzinfo=UTC),
+            datetime(2025, 12, 29, 22, 59, 59, tzinfo=UTC),
+        ),
+        # seed 000 supported contact: 3 months, then every 6 months (2 Aug is summer time)
+        (
+            {"type": "supported_contact"},
+            Role.CASEWORKER,
+            datetime(2026, 2, 3, 22, 59, 59, tzinfo=UTC),
+            datetime(2026, 2, 2, 10, tzinfo=UTC),
+            datetime(2026, 8, 2, 21, 59, 59, tzinfo=UTC),
+        ),
+        # seed 003 (Kolding) foster family: after 1 month, then monthly for 6 months
+        (
+            {"type": "foster_family_placement"},
+            Role.TEAM_LEADER,
+            datetime(2025, 12, 3, 22, 59, 59, tzinfo=UTC),
+            datetime(2025, 12, 1, 10, tzinfo=UTC),
+            datetime(2026, 1, 1, 22, 59, 59, tzinfo=UTC),
+        ),
+    ],
+)
+def test_started_measure_follows_its_cadence(
+    walk, barnets_lov, held, measure, role, first_due, held_at, next_due
+):
+    # given a measure granted and started on Monday 3 Nov 2025
+    driver = walk(barnets_lov, Phase.IMPLEMENTATION, measures=[measure], grant_role=role)
+    outcome = driver.fire("start_measures", at=MONDAY)
+    assert outcome.to_phase is Phase.FOLLOW_UP
+    # then the first follow-up is due after the cadence's first interval
+    assert driver.deadline("follow_up:m1:1").due_at == first_due
+    # and after a follow-up is held, the next counts from the day it was held
+    driver.fire("record_follow_up", held("m1"), at=held_at)
+    assert driver.deadline("follow_up:m1:1").status is MET
+    assert driver.deadline("follow_up:m1:2").due_at == next_due
+
+
+@pytest.mark.parametrize(
+    ("held_at", "next_due"),
+    [
+        # 2 May 2026 is inside the first 6 months from 3 Nov 2025: monthly
+        (datetime(2026, 5, 2, 10, tzinfo=UTC), datetime(2026, 6, 2, 21, 59, 59, tzinfo=UTC)),
+        # 4 May 2026 is past them: every 3 months
+        (datetime(2026, 5, 4, 10, tzinfo=UTC), datetime(2026, 8, 4, 21, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_foster_family_follow_up_turns_quarterly_after_six_months(
+    walk, barnets_lov, held, held_at, next_due
+):
+    driver = walk(
+        barnets_lov,
+        Phase.IMPLEMENTATION,
+        measures=[{"type": "foster_family_placement"}],
+        grant_role=Role.TEAM_LEADER,
+    )
+    driver.fire("start_measures", at=MONDAY)
+    driver.fire("record_follow_up", held("m1"), at=held_at)
+    assert driver.deadline("follow_up:m1:2").due_at == next_due
+
+
+def test_support_person_for_parents_has_no_follow_up(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.IMPLEMENTATION, measures=[{"type": "support_person_parents"}])
+    outcome = driver.fire("start_measures", at=MONDAY)
+    assert outcome.touched_deadlines == []
+    assert [d for d in driver.case.deadlines if d.measure_key == "m1"] == []
+
+
+def test_package_is_reviewed_six_months_after_start(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.IMPLEMENTATION)
+    driver.fire("start_measures", at=MONDAY)
+    # 3 Nov 2025 + 6 months = 3 May 2026, end of day CEST
+    review = driver.deadline("package_review:m1")
+    assert review.due_at == datetime(2026, 5, 3, 21, 59, 59, tzinfo=UTC)
+    assert driver.case.measures[0].started_at == MONDAY
+
+
+def test_each_measure_gets_its_own_follow_up(walk, barnets_lov):
+    driver = walk(
+        barnets_lov,
+        Phase.IMPLEMENTATION,
+        measures=[{"type": "practical_support", "package": "red"}, {"type": "safety_plan"}],
+    )
+    driver.fire("start_measures", at=MONDAY)
+    assert driver.deadline("follow_up:m1:1").due_at == datetime(2025, 12, 1, 22, 59, 59, tzinfo=UTC)
+    assert driver.deadline("follow_up:m2:1").due_at == datetime(
+        2025, 11, 17, 22, 59, 59, tzinfo=UTC
+    )
+    assert driver.case.deadline("package_review:m2") is None  # no package, no review
+
+
+# --- follow-up ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lacking", "missing"),
+    [
+        ({"spoke_with_provider": False}, "a talk with the provider"),
+        ({"spoke_with_parents": False}, "a talk with the parents"),
+        ({"plan_revision_decided": False}, "a position on revising the action plan"),
+    ],
+)
+def test_follow_up_counts_only_when_complete(walk, barnets_lov, held, lacking, missing):
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    refusal = driver.refused("record_follow_up", held("m1", **lacking))
+    assert refusal.reason == f"a follow-up counts only with {missing} (seed 000, SEL §70)"
+    assert refusal.allowed == [
+        "submit_plan",
+        "record_follow_up",
+        "revise_plan",
+        "end_measure",
+        "close",
+    ]
+
+
+def test_follow_up_without_hearing_the_child_still_counts(walk, barnets_lov, held):
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    driver.fire("record_follow_up", held("m1", child_heard=None))
+    assert driver.case.measures[0].follow_ups_held == 1
+
+
+@pytest.mark.parametrize(
+    ("held_at", "status", "next_due"),
+    [
+        (
+            datetime(2025, 12, 1, 22, 59, 59, tzinfo=UTC),
+            MET,
+            datetime(2026, 3, 1, 22, 59, 59, tzinfo=UTC),
+        ),
+        (
+            datetime(2025, 12, 2, 9, tzinfo=UTC),
+            MET_LATE,
+            datetime(2026, 3, 2, 22, 59, 59, tzinfo=UTC),
+        ),
+    ],
+)
+def test_follow_up_is_met_or_met_late_and_arms_the_next(
+    walk, barnets_lov, held, held_at, status, next_due
+):
+    # given practical support started 3 Nov 2025: first follow-up due 1 Dec
+    driver = walk(barnets_lov, Phase.IMPLEMENTATION)
+    driver.fire("start_measures", at=MONDAY)
+    # when the follow-up is held
+    outcome = driver.fire("record_follow_up", held("m1"), at=held_at)
+    # then it is met (or met late), and the next counts 3 months from the day it was held
+    assert outcome.to_phase is Phase.FOLLOW_UP
+    assert driver.deadline("follow_up:m1:1").status is status
+    assert driver.deadline("follow_up:m1:2").due_at == next_due
+    assert driver.case.measures[0].last_follow_up_at == held_at
+
+
+def test_follow_up_of_unknown_measure_is_refused(walk, barnets_lov, held):
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    refusal = driver.refused("record_follow_up", held("m7"))
+    assert refusal.reason == "no active measure m7 (active: m1)"
+
+
+def test_package_reviewed_at_a_follow_up_meets_the_review(walk, barnets_lov, held):
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    driver.fire("record_follow_up", held("m1", package_reviewed=True))
+    assert driver.deadline("package_review:m1").status is MET
+
+
+def test_revised_plan_keeps_running_measures_on_their_follow_ups(walk, barnets_lov, held):
+    # given a measure in follow-up
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    # when the plan is revised
+    outcome = driver.fire("revise_plan")
+    # then the case is back in action_plan, and the measure's follow-up keeps running
+    assert outcome.to_phase is Phase.ACTION_PLAN
+    assert driver.deadline("follow_up:m1:1").status is OPEN
+    driver.fire("record_follow_up", held("m1"))
+    assert driver.deadline("follow_up:m1:1").status is MET
+
+
+def test_new_decision_after_revised_plan_starts_only_the_new_measure(walk, barnets_lov, plan):
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    first_start = driver.case.measures[0].started_at
+    driver.fire("revise_plan")
+    driver.fire("submit_plan", plan)
+    assert driver.deadline("decision#2").status is OPEN  # a second decision, its own deadline
+    driver.fire("grant", {"measures": [{"type": "safety_plan"}]})
+    driver.fire("start_measures", at=MONDAY)
+    assert driver.case.measures[0].started_at == first_start
+    assert driver.case.measures[1].started_at == MONDAY
+    assert driver.case.phase is Phase.FOLLOW_UP
+
+
+def test_refused_change_keeps_the_running_measures(walk, barnets_lov, plan):
+    # given a running measure and a revised plan asking for more
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    driver.fire("revise_plan")
+    driver.fire("submit_plan", plan)
+    driver.fire("record_party_hearing")
+    # when the change is refused
+    outcome = driver.fire("refuse", {"complaint_guidance": True})
+    # then the case returns to follow-up with the measure still active
+    assert outcome.to_phase is Phase.FOLLOW_UP
+    assert driver.case.measures[0].active
+
+
+# --- ending measures and closing ----------------------------------------------------------
+
+
+def test_ending_one_of_two_measures_keeps_the_case_in_follow_up(walk, barnets_lov):
+    driver = walk(
+        barnets_lov,
+        Phase.FOLLOW_UP,
+        measures=[{"type": "practical_support", "package": "red"}, {"type": "safety_plan"}],
+    )
+    outcome = driver.fire(
+        "end_measure", {"measure_id": "m2", "reason": "Mål nået", "goals_met": True}
+    )
+    assert outcome.to_phase is Phase.FOLLOW_UP
+    ended = driver.case.measure("m2")
+    assert ended is not None
+    assert (ended.end_reason, ended.goals_met, ended.ended_at) == ("Mål nået", True, driver.at)
+    assert driver.deadline("follow_up:m2:1").status is CANCELLED
+    assert driver.deadline("follow_up:m1:1").status is OPEN
+
+
+def test_ending_the_last_active_measure_closes_the_case(walk, barnets_lov):
+    # given one running package
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    # when it ends
+    outcome = driver.fire("end_measure", {"measure_id": "m1", "reason": "Mål nået"})
+    # then the case is closed: the package review is met by the end, the follow-up cancelled
+    assert outcome.to_phase is Phase.CLOSURE
+    assert driver.deadline("package_review:m1").status is MET
+    assert driver.deadline("follow_up:m1:1").status is CANCELLED
+    assert driver.case.active_measures() == []
+
+
+def test_ending_an_ended_measure_is_refused(walk, barnets_lov):
+    driver = walk(
+        barnets_lov,
+        Phase.FOLLOW_UP,
+        measures=[{"type": "practical_support", "package": "red"}, {"type": "safety_plan"}],
+    )
+    driver.fire("end_measure", {"measure_id": "m2", "reason": "Mål nået"})
+    refusal = driver.refused("end_measure", {"measure_id": "m2", "reason": "igen"})
+    assert refusal.reason == "no active measure m2 (active: m1)"
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_closing_needs_a_reason(walk, barnets_lov, reason):
+    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    data = {} if reason is None else {"reason": reason}
+    refusal = driver.refused("close", data)
+    assert refusal.reason == "closing a case needs a reason"
+
+
+@pytest.mark.parametrize("phase", [p for p in Phase if p is not Phase.CLOSURE])
+def test_a_case_may_be_closed_from_every_open_phase(walk, barnets_lov, phase):
+    driver = walk(barnets_lov, phase)
+    outcome = driver.fire("close", {"reason": "Familien er fraflyttet kommunen"})
+    assert outcome.to_phase is Phase.CLOSURE
+    assert driver.case.close_reason == "Familien er fraflyttet kommunen"
+
+
+def test_closing_cancels_every_open_deadline_and_ends_every_measure(walk, barnets_lov):
+    # given a case in follow-up with deadlines of the case and of two measures open
+    driver = walk(
+        barnets_lov,
+        Phase.FOLLOW_UP,
+        measures=[{"type": "practical_support", "package": "red"}, {"type": "safety_plan"}],
+    )
+    open_before = {d.key for d in driver.case.deadlines if d.status is OPEN}
+    assert {"acknowledgement", "follow_up:m1:1", "follow_up:m2:1"} <= open_before
+    # when the case is closed
+    driver.fire("close", {"reason": "Familien er fraflyttet kommunen"})
+    # then no deadline is left open and every measure ended with the reason
+    for key in open_before - {"package_review:m1"}:
+        assert driver.deadline(key).status is CANCELLED
+    assert driver.deadline("package_review:m1").status is MET  # ending is what it asks for
+    assert {m.end_reason for m in driver.case.measures} == {"Familien er fraflyttet kommunen"}
+
+
+@pytest.mark.parametrize("event", ["accept", "close", "grant", "record_follow_up"])
+def test_closure_is_final(walk, barnets_lov, event):
+    driver = walk(barnets_lov, Phase.CLOSURE)
+    refusal = driver.refused(event, {"reason": "igen"} if event == "close" else None)
+    assert refusal.reason == f"{event} is not possible in phase closure"
+    assert refusal.allowed == []
+
+
+# --- event time, roles and data -----------------------------------------------------------
+
+
+def test_event_dated_before_the_previous_event_is_refused(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)  # accepted 31 Oct 2025 10:00 UTC
+    refusal = driver.refused(
+        "record_consent", {"by": "custody_holder"}, at=datetime(2025, 10, 31, 9, 59, tzinfo=UTC)
+    )
+    assert refusal.reason == (
+        "the event time 2025-10-31T09:59:00+00:00 is before the case's previous event "
+        "(2025-10-31T10:00:00+00:00)"
+    )
+
+
+def test_event_at_the_same_instant_as_the_previous_one_is_accepted(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    driver.fire("record_consent", {"by": "custody_holder"}, at=driver.at)
+    assert driver.case.consents == {"custody_holder"}
+
+
+def test_event_dated_in_the_future_is_refused(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    now = datetime(2025, 11, 3, 12, tzinfo=UTC)
+    refusal = driver.refused(
+        "record_consent", {"by": "custody_holder"}, at=now + timedelta(seconds=1), now=now
+    )
+    assert refusal.reason == "the event time 2025-11-03T12:00:01+00:00 is in the future"
+
+
+def test_event_time_without_offset_is_refused(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    refusal = driver.refused("record_consent", {"by": "child"}, at=datetime(2025, 11, 3, 12))
+    assert refusal.reason == "the event time needs a UTC offset"
+
+
+def test_event_time_given_in_copenhagen_is_kept_in_utc(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    outcome = driver.fire(
+        "record_consent", {"by": "child"}, at=datetime(2025, 11, 3, 10, tzinfo=CPH)
+    )
+    assert outcome.at == datetime(2025, 11, 3, 9, tzinfo=UTC)
+    assert outcome.at.utcoffset() == timedelta(0)
+    assert driver.case.last_event_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("role", [Role.AUDITOR, Role.ADMIN])
+def test_auditor_and_admin_may_not_record_events(walk, barnets_lov, role):
+    driver = walk(barnets_lov, Phase.INQUIRY)
+    refusal = driver.refused("accept", role=role)
+    assert refusal.reason == f"role {role} may not record accept"
+    assert refusal.allowed == INQUIRY_EVENTS
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ("reopen", "unknown event"),
+        ("open_case", "not an event a person fires on a case"),
+        ("migrate_rulebook", "not an event a person fires on a case"),
+    ],
+)
+def test_only_case_events_may_be_fired(walk, barnets_lov, event, reason):
+    driver = walk(barnets_lov, Phase.INQUIRY)
+    refusal = driver.refused(event)
+    assert (refusal.event, refusal.reason) == (event, reason)
+
+
+def test_event_of_another_phase_is_refused_with_the_allowed_ones(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.INQUIRY)
+    refusal = driver.refused("grant", {"measures": [{"type": "safety_plan"}]})
+    assert refusal.reason == "grant is not possible in phase inquiry"
+    assert refusal.allowed == INQUIRY_EVENTS
+    assert "allowed now: assess_urgency, acknowledge, accept, close" in str(refusal)
+
+
+ALLOWED_UNDER_BARNETS_LOV = {
+    Phase.INQUIRY: INQUIRY_EVENTS,
+    Phase.CLARIFICATION: CLARIFICATION_EVENTS,
+    Phase.INVESTIGATION: ["record_provisional_assessment", "conclude", "close"],
+    Phase.ACTION_PLAN: ["submit_plan", "defer_plan", "record_follow_up", "end_measure", "close"],
+    Phase.DECISION: DECISION_EVENTS,
+    Phase.IMPLEMENTATION: [
+        "submit_plan",
+        "start_measures",
+        "record_follow_up",
+        "end_measure",
+        "close",
+    ],
+    Phase.FOLLOW_UP: ["submit_plan", "record_follow_up", "revise_plan", "end_measure", "close"],
+}
+
+
+@pytest.mark.parametrize(("phase", "allowed"), ALLOWED_UNDER_BARNETS_LOV.items())
+def test_refusal_lists_the_events_the_phase_allows(walk, barnets_lov, phase, allowed):
+    driver = walk(barnets_lov, phase)
+    wrong = "conclude" if phase is Phase.INQUIRY else "accept"
+    refusal = driver.refused(wrong)
+    assert refusal.reason == f"{wrong} is not possible in phase {phase}"
+    assert refusal.allowed == allowed
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        ({}, "acute: Field required"),
+        ({"acute": "kanske"}, "acute: Input should be a valid boolean"),
+        ({"acute": True, "urgent": True}, "urgent: Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_event_data_is_refused(walk, barnets_lov, data, fragment):
+    driver = walk(barnets_lov, Phase.INQUIRY)
+    refusal = driver.refused("assess_urgency", data)
+    assert refusal.reason.startswith("invalid data: ")
+    assert fragment in refusal.reason
+
+
+# --- opening a case -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("facts", "reason"),
+    [
+        (
+            {"child_ref": "010203-1234"},
+            "child_ref must be a pseudonymous reference, not empty and not a CPR number",
+        ),
+        ({"aware_at": datetime(2031, 1, 1, tzinfo=UTC)}, "is in the future"),
+        ({"birth_date": date(2025, 11, 1)}, "the birth date is after the awareness date"),
+        (
+            {"source": Source.APPLICATION, "notifier": Notifier.PRIVATE},
+            "a notifier is given only for a notification",
+        ),
+    ],
+)
+def test_a_case_with_impossible_facts_is_not_opened(barnets_lov, facts, reason):
+    opening = {
+        "municipality": "demo",
+        "rulebook": barnets_lov,
+        "child_ref": "C-1",
+        "birth_date": date(2012, 3, 15),
+        "aware_at": datetime(2025, 10, 31, 9, tzinfo=UTC),
+        "source": Source.NOTIFICATION,
+        "notifier": Notifier.PROFESSIONAL,
+        "now": datetime(2030, 1, 1, tzinfo=UTC),
+    } | facts
+    with pytest.raises(EventRefused) as refusal:
+        open_case(**opening)
+    assert reason in refusal.value.reason
+
+
+def test_opened_case_is_pinned_to_its_rulebook_version_in_utc(barnets_lov):
+    case, outcome = open_case(
+        municipality="demo",
+        rulebook=barnets_lov,
+        child_ref="C-1",
+        birth_date=date(2012, 3, 15),
+        aware_at=datetime(2025, 10, 31, 10, tzinfo=timezone(timedelta(hours=1))),
+        source=Source.NOTIFICATION,
+        notifier=Notifier.PROFESSIONAL,
+        now=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    assert (case.rulebook_id, case.rulebook_version) == ("default", "2024.1")
+    assert case.aware_at == datetime(2025, 10, 31, 9, tzinfo=UTC)
+    assert case.aware_at.utcoffset() == timedelta(0)
+    assert {d.key for d in outcome.touched_deadlines} == {"urgent_assessment", "acknowledgement"}
+
+
+# --- explanations -------------------------------------------------------------------------
+
+
+def test_investigation_deadline_explains_source_anchor_and_arithmetic(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    explanation = driver.deadline("investigation").explanation
+    assert "Barnets Lov §20 stk. 3 (SEL §50 stk. 7)" in explanation
+    assert "Counted from awareness" in explanation
+    assert "31 Oct 2025 + 4 calendar months → 28 Feb 2026 (clamped to month end)" in explanation
+
+
+def test_receipt_deadline_explains_the_days_it_skips(new_case, barnets_lov):
+    explanation = new_case(barnets_lov).deadline("acknowledgement").explanation
+    assert "Barnets Lov §137 (SEL §155 stk. 4)" in explanation
+    assert (
+        "31 Oct 2025 + 6 working days → 10 Nov 2025, skipping 1–2 Nov (weekend), 8–9 Nov (weekend)"
+        in explanation
+    )
+
+
+def test_24_hour_deadline_explains_elapsed_hours(new_case, barnets_lov):
+    explanation = new_case(barnets_lov).deadline("urgent_assessment").explanation
+    assert "31 Oct 2025 10:00 CET + 24 elapsed hours → 1 Nov 2025 10:00 CET" in explanation
+
+
+def test_follow_up_deadline_explains_its_cadence_and_anchor(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.IMPLEMENTATION)
+    driver.fire("start_measures", at=MONDAY)
+    explanation = driver.deadline("follow_up:m1:1").explanation
+    assert "Seed 000: første opfølgning efter 4 uger, derefter hver 3. måned" in explanation
+    assert "Counted from start of measure m1, 3 Nov 2025:" in explanation
+    assert "3 Nov 2025 + 4 weeks (28 calendar days) → 1 Dec 2025" in explanation
+
+
+def test_every_deadline_names_its_source_and_arithmetic(walk, barnets_lov, held, plan):
+    # given a case taken through every deadline the default rulebook has
+    driver = walk(barnets_lov, Phase.ACTION_PLAN)
+    driver.fire("defer_plan")
+    driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
+    driver.fire("start_measures")
+    driver.fire("record_follow_up", held("m1"))
+    rules = {d.rule for d in driver.case.deadlines}
+    assert rules == {
+        "urgent_assessment",
+        "acknowledgement",
+        "investigation",
+        "decision",
+        "action_plan",
+        "follow_up",
+        "package_review",
+    }
+    # then each explanation names the rule's source, its anchor and the arithmetic
+    for deadline in driver.case.deadlines:
+        assert deadline.source
+        assert f"({deadline.source})" in deadline.explanation
+        assert "Counted from " in deadline.explanation
+        assert " → " in deadline.explanation
+        assert (deadline.responsible, deadline.escalated_to) == ("caseworker", "team_leader")
