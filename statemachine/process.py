@@ -518,7 +518,7 @@ class CaseProcess:
         assert isinstance(self.payload, payloads.RecordFollowUp)
         measure = self.case.measure(self.payload.measure_id)
         assert measure is not None
-        self._meet(lambda d: d.rule == RuleId.FOLLOW_UP and d.measure_key == measure.key)
+        self._meet_measure_rules(measure)
         if self.payload.package_reviewed:
             self._meet(lambda d: d.rule == RuleId.PACKAGE_REVIEW and d.measure_key == measure.key)
         measure.last_follow_up_at = self.at
@@ -543,11 +543,21 @@ class CaseProcess:
         measure.goals_met = goals_met
         measure.changed = True
         self.touched_measures[measure.key] = measure
-        # Ending the measure is what a package review asks for; its follow-ups are moot.
-        self._meet(lambda d: d.rule == RuleId.PACKAGE_REVIEW and d.measure_key == measure.key)
+        # What the rulebook says ending a measure meets (seed 000: the package review) is met;
+        # the measure's other deadlines are moot. A breached one keeps its breach time in storage.
+        self._meet_measure_rules(measure, Event.END_MEASURE)
         for deadline in self.case.unresolved_deadlines():
-            if deadline.measure_key == measure.key and deadline.status is DeadlineStatus.OPEN:
+            if deadline.measure_key == measure.key:
                 self._close_deadline(deadline, DeadlineStatus.CANCELLED)
+
+    def _meet_measure_rules(self, measure: MeasureState, event: Event | None = None) -> None:
+        """Meet the measure's deadlines whose rule lists `event` (default: this one) in `met_by`.
+
+        A measure ended by closing the case has ended all the same: that counts as end_measure.
+        """
+        for rule_id, rule in self.rulebook.measure_deadlines.items():
+            if (event or self.event) in rule.met_by:
+                self._meet(lambda d, r=rule_id: d.rule == r and d.measure_key == measure.key)
 
     # --- deadlines ----------------------------------------------------------------------
 
@@ -574,8 +584,7 @@ class CaseProcess:
         for measure in self.case.active_measures():
             self._end(measure, reason, None)
         for deadline in self.case.unresolved_deadlines():
-            if deadline.status is DeadlineStatus.OPEN:
-                self._close_deadline(deadline, DeadlineStatus.CANCELLED)
+            self._close_deadline(deadline, DeadlineStatus.CANCELLED)
 
     def _applies(self, rule_id: RuleId) -> bool:
         when = self.rulebook.deadlines[rule_id].when
