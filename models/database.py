@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from models.statements import run_driver_sql
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -29,13 +31,17 @@ def _sqlite_begin(connection: Any) -> None:
     # deadlocking on a read-to-write upgrade. Readers (execution option `readonly`) begin
     # deferred and, under WAL, never block a writer.
     readonly = connection.get_execution_options().get("readonly", False)
-    connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+    run_driver_sql(connection, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`, with SQLite set up for concurrent, durable event writes."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # Every connection is used through a Connection, whose close() already rolls back a
+        # transaction left open, and the driver itself never begins one (autocommit above): the
+        # pool's own rollback on each return would only repeat that (~6 µs per unit of work).
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -1,7 +1,10 @@
 """The only way to the database: a unit of work holding one transaction, and the case repository.
 
 SQLAlchemy Core statements on the SQLModel tables: an event is a handful of indexed statements,
-which keeps the per-event cost close to hand-written SQL (see bench/).
+which keeps the per-event cost close to hand-written SQL (see bench/). The statements of the
+event path are built once, at import, with bound parameters, and compiled once per dialect
+(`models.statements.Prepared`) instead of being built, coerced, cache-keyed and set up again on
+every call.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, func, insert, select, update
 
+from models.statements import Prepared, Runner
 from models.tables import AuditRecord, Case, Deadline, Measure
 from statemachine.audit import AuditEntry
 from statemachine.case import CaseFile, DeadlineState, MeasureState
@@ -23,6 +27,37 @@ CASE = Case.__table__  # type: ignore[attr-defined]
 MEASURE = Measure.__table__  # type: ignore[attr-defined]
 DEADLINE = Deadline.__table__  # type: ignore[attr-defined]
 AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
+
+# The event path's statements, built once. Parameters that are not column values start with `_`
+# (an UPDATE's SET clause takes the keys that name columns).
+_CASE_BY_ID = select(CASE).where(CASE.c.id == bindparam("_case_id"))
+_LOAD_CASE = Prepared(_CASE_BY_ID)
+_LOAD_CASE_FOR_UPDATE = Prepared(_CASE_BY_ID.with_for_update())
+_LOAD_MEASURES = Prepared(
+    select(MEASURE).where(MEASURE.c.case_id == bindparam("_case_id")).order_by(MEASURE.c.id)
+)
+_LOAD_MEASURE_KEYS = Prepared(
+    select(MEASURE.c.key).where(MEASURE.c.case_id == bindparam("_case_id"))
+)
+_LOAD_DEADLINES = Prepared(
+    select(DEADLINE).where(DEADLINE.c.case_id == bindparam("_case_id")).order_by(DEADLINE.c.id)
+)
+_INSERT_CASE = insert(CASE)
+# The version guard: the row changes only if nobody else changed it since it was loaded.
+_UPDATE_CASE = Prepared(
+    update(CASE).where(
+        and_(CASE.c.id == bindparam("_case_id"), CASE.c.version == bindparam("_expected_version"))
+    )
+)
+_INSERT_MEASURE = Prepared(insert(MEASURE))
+_UPDATE_MEASURE = Prepared(
+    update(MEASURE).where(
+        and_(MEASURE.c.case_id == bindparam("_case_id"), MEASURE.c.key == bindparam("_key"))
+    )
+)
+_INSERT_DEADLINE = Prepared(insert(DEADLINE))
+_UPDATE_DEADLINE = Prepared(update(DEADLINE).where(DEADLINE.c.id == bindparam("_deadline_id")))
+_INSERT_AUDIT = Prepared(insert(AUDIT))
 
 
 class CaseNotFound(LookupError):
@@ -54,9 +89,12 @@ class StoredCase:
     audit_seq: int
     audit_hash: str
     deadline_ids: dict[str, int]
+    # Keys of the measures stored for the case (None: not known, ask the database). Kept up to
+    # date by `CaseRepository.save`, so saving never re-reads what `get` already read.
+    measure_keys: set[str] | None = None
 
 
-_FACT_INSTANTS = ("provisional_assessment_at", "party_hearing_at")
+_FACT_INSTANTS = ("provisional_assessment_at", "party_hearing_at", "investigated_at")
 
 
 def _facts_of(case: CaseFile) -> dict[str, Any]:
@@ -154,36 +192,43 @@ def _deadline_values(deadline: DeadlineState) -> dict[str, Any]:
     }
 
 
+def _rows(rows: list[dict[str, Any]]) -> dict[str, Any] | list[dict[str, Any]]:
+    """One row as a plain execute, several as one executemany."""
+    return rows[0] if len(rows) == 1 else rows
+
+
 class CaseRepository:
     """Cases, their measures and deadlines, and their audit records, inside one transaction."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
+        self._run = Runner(connection)
 
     def add(
         self, case: CaseFile, *, worker: str | None, team: str | None, opened_at: datetime
     ) -> int:
         result = self.connection.execute(
-            insert(CASE).values(
-                municipality=case.municipality,
-                rulebook_id=case.rulebook_id,
-                rulebook_version=case.rulebook_version,
-                child_ref=case.child_ref,
-                birth_date=case.birth_date,
-                source=case.source.value,
-                notifier=case.notifier.value if case.notifier else None,
-                worker=worker,
-                team=team,
-                phase=case.phase.value,
-                aware_at=case.aware_at,
-                phase_entered_at=case.phase_entered_at,
-                last_event_at=case.last_event_at,
-                opened_at=opened_at,
-                version=case.version,
-                facts=_facts_of(case),
-                audit_seq=0,
-                audit_hash="",
-            )
+            _INSERT_CASE,
+            {
+                "municipality": case.municipality,
+                "rulebook_id": case.rulebook_id,
+                "rulebook_version": case.rulebook_version,
+                "child_ref": case.child_ref,
+                "birth_date": case.birth_date,
+                "source": case.source.value,
+                "notifier": case.notifier.value if case.notifier else None,
+                "worker": worker,
+                "team": team,
+                "phase": case.phase.value,
+                "aware_at": case.aware_at,
+                "phase_entered_at": case.phase_entered_at,
+                "last_event_at": case.last_event_at,
+                "opened_at": opened_at,
+                "version": case.version,
+                "facts": _facts_of(case),
+                "audit_seq": 0,
+                "audit_hash": "",
+            },
         )
         key = result.inserted_primary_key
         assert key is not None
@@ -192,10 +237,10 @@ class CaseRepository:
         return case_id
 
     def get(self, case_id: int, *, for_update: bool = False) -> StoredCase:
-        query = select(CASE).where(CASE.c.id == case_id)
-        if for_update and self.connection.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.connection.execute(query).first()
+        locked = for_update and self.connection.dialect.name == "postgresql"
+        params = {"_case_id": case_id}
+        run = self._run
+        row = run.first(_LOAD_CASE_FOR_UPDATE if locked else _LOAD_CASE, params)
         if row is None:
             raise CaseNotFound(case_id)
         case = CaseFile(
@@ -214,13 +259,9 @@ class CaseRepository:
             version=row.version,
         )
         _apply_facts(case, row.facts)
-        measures = self.connection.execute(
-            select(MEASURE).where(MEASURE.c.case_id == case_id).order_by(MEASURE.c.id)
-        ).all()
+        measures = run.rows(_LOAD_MEASURES, params)
         case.measures = [_measure_of(m) for m in measures]
-        deadlines = self.connection.execute(
-            select(DEADLINE).where(DEADLINE.c.case_id == case_id).order_by(DEADLINE.c.id)
-        ).all()
+        deadlines = run.rows(_LOAD_DEADLINES, params)
         case.deadlines = [_deadline_of(d) for d in deadlines]
         return StoredCase(
             file=case,
@@ -230,6 +271,7 @@ class CaseRepository:
             audit_seq=row.audit_seq,
             audit_hash=row.audit_hash,
             deadline_ids={d.key: d.id for d in deadlines},
+            measure_keys={m.key for m in measures},
         )
 
     def save(
@@ -242,6 +284,8 @@ class CaseRepository:
         """Write the case's new state; the case row's version guards against a lost update."""
         case = stored.file
         values: dict[str, Any] = {
+            "_case_id": case.id,
+            "_expected_version": case.version,
             "phase": case.phase.value,
             "phase_entered_at": case.phase_entered_at,
             "last_event_at": case.last_event_at,
@@ -252,74 +296,79 @@ class CaseRepository:
         }
         if audit is not None:
             values["audit_seq"], values["audit_hash"] = audit
-        result = self.connection.execute(
-            update(CASE)
-            .where(and_(CASE.c.id == case.id, CASE.c.version == case.version))
-            .values(**values)
-        )
-        if result.rowcount != 1:
+        if self._run.write(_UPDATE_CASE, values) != 1:
             raise ConcurrencyConflict(case.id, case.version)
         case.version += 1
-        self._save_measures(case.id, measures)
+        self._save_measures(stored, measures)
         self._save_deadlines(case.id, deadlines, stored.deadline_ids)
 
-    def _save_measures(self, case_id: int, measures: Sequence[MeasureState]) -> None:
-        existing = set(
-            self.connection.execute(
-                select(MEASURE.c.key).where(MEASURE.c.case_id == case_id)
-            ).scalars()
-        )
-        for measure in measures:
-            if measure.key in existing:
-                self.connection.execute(
-                    update(MEASURE)
-                    .where(and_(MEASURE.c.case_id == case_id, MEASURE.c.key == measure.key))
-                    .values(**_measure_values(measure))
-                )
-            else:
-                self.connection.execute(
-                    insert(MEASURE).values(
-                        case_id=case_id, key=measure.key, **_measure_values(measure)
-                    )
-                )
+    def _save_measures(self, stored: StoredCase, measures: Sequence[MeasureState]) -> None:
+        if not measures:
+            return
+        case_id = stored.file.id
+        known = stored.measure_keys
+        if known is None:
+            rows = self._run.rows(_LOAD_MEASURE_KEYS, {"_case_id": case_id})
+            known = {row.key for row in rows}
+        fresh = [
+            {"case_id": case_id, "key": m.key, **_measure_values(m)}
+            for m in measures
+            if m.key not in known
+        ]
+        changed = [
+            {"_case_id": case_id, "_key": m.key, **_measure_values(m)}
+            for m in measures
+            if m.key in known
+        ]
+        if fresh:
+            # In the case's order: `get` reads measures back by id.
+            self._run.write(_INSERT_MEASURE, _rows(fresh))
+        if changed:
+            self._run.write(_UPDATE_MEASURE, _rows(changed))
+        if stored.measure_keys is not None:
+            stored.measure_keys.update(m["key"] for m in fresh)
 
     def _save_deadlines(
         self, case_id: int, deadlines: Sequence[DeadlineState], ids: dict[str, int]
     ) -> None:
-        fresh = [d for d in deadlines if d.key not in ids]
+        fresh = [
+            {"case_id": case_id, "key": d.key, **_deadline_values(d)}
+            for d in deadlines
+            if d.key not in ids
+        ]
+        changed = [
+            {"_deadline_id": ids[d.key], **_deadline_values(d)} for d in deadlines if d.key in ids
+        ]
         if fresh:
-            self.connection.execute(
-                insert(DEADLINE),
-                [{"case_id": case_id, "key": d.key, **_deadline_values(d)} for d in fresh],
-            )
-        for deadline in deadlines:
-            if deadline.key in ids:
-                self.connection.execute(
-                    update(DEADLINE)
-                    .where(DEADLINE.c.id == ids[deadline.key])
-                    .values(**_deadline_values(deadline))
-                )
+            self._run.write(_INSERT_DEADLINE, _rows(fresh))
+        if changed:
+            self._run.write(_UPDATE_DEADLINE, _rows(changed))
 
-    def append_audit(self, entry: AuditEntry, prev_hash: str) -> str:
-        """Append one hash-chained record; returns its hash."""
-        digest = entry.digest(prev_hash)
-        self.connection.execute(
-            insert(AUDIT).values(
-                case_id=entry.case_id,
-                seq=entry.seq,
-                event=entry.event,
-                from_phase=entry.from_phase,
-                to_phase=entry.to_phase,
-                event_at=entry.event_at,
-                recorded_at=entry.recorded_at,
-                actor=entry.actor,
-                role=entry.role,
-                payload=entry.payload,
-                legal_basis=entry.legal_basis,
-                rulebook=entry.rulebook,
-                prev_hash=prev_hash,
-                hash=digest,
-            )
+    def append_audit(self, entry: AuditEntry, prev_hash: str, *, digest: str | None = None) -> str:
+        """Append one hash-chained record; returns its hash.
+
+        `digest` is `entry.digest(prev_hash)` when the caller has computed it already.
+        """
+        if digest is None:
+            digest = entry.digest(prev_hash)
+        self._run.write(
+            _INSERT_AUDIT,
+            {
+                "case_id": entry.case_id,
+                "seq": entry.seq,
+                "event": entry.event,
+                "from_phase": entry.from_phase,
+                "to_phase": entry.to_phase,
+                "event_at": entry.event_at,
+                "recorded_at": entry.recorded_at,
+                "actor": entry.actor,
+                "role": entry.role,
+                "payload": entry.payload,
+                "legal_basis": entry.legal_basis,
+                "rulebook": entry.rulebook,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            },
         )
         return digest
 

@@ -23,13 +23,17 @@ SHIPPED = Path(__file__).resolve().parent
 DEFAULT_RULEBOOK = "default"
 
 
+# libyaml's safe loader when present: the same data, about 8 times faster at start-up.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 class UnknownRulebook(LookupError):
     """No rulebook (version) by that name, or none in force on a date."""
 
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except OSError as error:
         raise RulebookInvalid(str(path), [("(file)", error.strerror or str(error))]) from None
     except yaml.YAMLError as error:

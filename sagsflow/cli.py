@@ -509,7 +509,9 @@ def diagram(
 @handles_domain_errors
 def demo(
     cases: Annotated[int, typer.Option("--cases", help="How many demo cases.")] = 300,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Load only into an empty database.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Load only into an empty database.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Load realistic demo cases (all phases, dated around today) through the service layer."""

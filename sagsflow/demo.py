@@ -70,12 +70,28 @@ class Walk:
     rng: random.Random
     actor: str
 
-    def fire(self, event: str, data: dict[str, Any] | None = None, *, days: float, role: Role = Role.CASEWORKER) -> bool:
+    def fire(
+        self,
+        event: str,
+        data: dict[str, Any] | None = None,
+        *,
+        days: float,
+        role: Role = Role.CASEWORKER,
+    ) -> bool:
         at = self.at + timedelta(days=days, minutes=self.rng.randint(0, 90))
         if at >= self.now:
             return False
         try:
-            fire_event(self.context, self.case_id, event, at=at, data=data, actor=self.actor, role=role, now=self.now)
+            fire_event(
+                self.context,
+                self.case_id,
+                event,
+                at=at,
+                data=data,
+                actor=self.actor,
+                role=role,
+                now=self.now,
+            )
         except EventRefused:
             return False
         self.at = at
@@ -105,7 +121,9 @@ def load_demo(context: Context, *, cases: int, now: datetime, seed: int = 2026) 
     return counts
 
 
-def _walk_case(context: Context, number: int, target: Phase, now: datetime, rng: random.Random) -> None:
+def _walk_case(
+    context: Context, number: int, target: Phase, now: datetime, rng: random.Random
+) -> None:
     team = rng.choice(sorted(TEAMS))
     worker = rng.choice(TEAMS[team])
     # Later phases need older cases: a case in follow-up became known months ago.
@@ -115,7 +133,9 @@ def _walk_case(context: Context, number: int, target: Phase, now: datetime, rng:
     source = rng.choices([Source.NOTIFICATION, Source.APPLICATION, Source.INQUIRY], [6, 2, 1])[0]
     notifier = None
     if source is Source.NOTIFICATION:
-        notifier = rng.choices([Notifier.PROFESSIONAL, Notifier.PRIVATE, Notifier.ANONYMOUS], [6, 2, 1])[0]
+        notifier = rng.choices(
+            [Notifier.PROFESSIONAL, Notifier.PRIVATE, Notifier.ANONYMOUS], [6, 2, 1]
+        )[0]
     child_age = rng.randint(1, 17)
     birth = date(aware_at.year - child_age, rng.randint(1, 12), rng.randint(1, 28))
     accepted = open_case(
@@ -132,13 +152,25 @@ def _walk_case(context: Context, number: int, target: Phase, now: datetime, rng:
         now=now,
     )
     walk = Walk(context, accepted.case_id, aware_at, now, rng, worker)
-    steps: list[Callable[[Walk, random.Random], bool]] = [_inquiry, _clarification, _investigation, _plan, _decision, _implementation, _follow_up]
+    steps: list[Callable[[Walk, random.Random], bool]] = [
+        _inquiry,
+        _clarification,
+        _investigation,
+        _plan,
+        _decision,
+        _implementation,
+        _follow_up,
+    ]
     for index, step in enumerate(steps):
         if ORDER[index] is target and target is not Phase.CLOSURE:
             _linger(walk, rng, target)
             return
         if target is Phase.CLOSURE and index >= 2 and rng.random() < 0.35:
-            walk.fire("close", {"reason": "Henlagt: behovet er dækket af almene tilbud"}, days=_delay(rng, 10))
+            walk.fire(
+                "close",
+                {"reason": "Henlagt: behovet er dækket af almene tilbud"},
+                days=_delay(rng, 10),
+            )
             return
         if not step(walk, rng):
             return
@@ -180,7 +212,9 @@ def _grant_preventive(walk: Walk, rng: random.Random) -> bool:
 
 def _investigation(walk: Walk, rng: random.Random) -> bool:
     # Ankestyrelsen 2024: only about half of the investigations finish within 4 months.
-    return walk.fire("conclude", {"measures_needed": rng.random() < 0.85}, days=_delay(rng, 115, 0.45))
+    return walk.fire(
+        "conclude", {"measures_needed": rng.random() < 0.85}, days=_delay(rng, 115, 0.45)
+    )
 
 
 def _plan(walk: Walk, rng: random.Random) -> bool:
@@ -199,7 +233,10 @@ def _decision(walk: Walk, rng: random.Random) -> bool:
         return False
     if rng.random() < 0.15:
         return walk.fire(
-            "grant", {"measures": [{"type": "foster_family_placement"}]}, days=_delay(rng, 20), role=Role.TEAM_LEADER
+            "grant",
+            {"measures": [{"type": "foster_family_placement"}]},
+            days=_delay(rng, 20),
+            role=Role.TEAM_LEADER,
         )
     measure_type, package = rng.choice(SUPPORTIVE)
     measures = [{"type": measure_type, "package": package} if package else {"type": measure_type}]
@@ -211,7 +248,12 @@ def _implementation(walk: Walk, rng: random.Random) -> bool:
 
 
 def _follow_up(walk: Walk, rng: random.Random) -> bool:
-    held = {"spoke_with_provider": True, "spoke_with_parents": True, "child_heard": True, "plan_revision_decided": True}
+    held = {
+        "spoke_with_provider": True,
+        "spoke_with_parents": True,
+        "child_heard": True,
+        "plan_revision_decided": True,
+    }
     # Most caseworkers keep the cadence; a few cases are left to drift (the supervisor's job).
     neglected = rng.random() < 0.12
     for number in range(1, 40):

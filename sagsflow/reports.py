@@ -114,7 +114,9 @@ def _assess(
         if now > limit:
             days_over = max((local_date(now) - local_date(limit)).days, 1)
             reasons.append("over_phase_norm")
-    if phase in rule.inactivity_phases and now > shift(row.last_event_at, rule.inactivity.duration()):
+    if phase in rule.inactivity_phases and now > shift(
+        row.last_event_at, rule.inactivity.duration()
+    ):
         reasons.append("inactive")
     if breached:
         reasons.append("breached_deadline")

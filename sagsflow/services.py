@@ -83,7 +83,7 @@ def _record(
     # same version waits on that row and then gets ConcurrencyConflict, instead of colliding
     # with the first writer on audit_log's (case_id, seq) key (an IntegrityError on PostgreSQL).
     repo.save(stored, measures, deadlines, audit)
-    repo.append_audit(entry, prev_hash)
+    repo.append_audit(entry, prev_hash, digest=audit[1])
     return audit
 
 

@@ -141,6 +141,8 @@ def _insert_once(connection: Connection, rows: list[dict[str, Any]]) -> int:
         insert(NOTIFICATION)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["deadline_id", "rung"])
+        # SQLAlchemy 2.0 reports an INSERT's rowcount only when asked: psycopg gives -1 otherwise.
+        .execution_options(preserve_rowcount=True)
     )
     return int(connection.execute(statement).rowcount or 0)
 

@@ -17,9 +17,16 @@ from typing import Any
 GENESIS = "0" * 64
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+)
+
+
 def canonical_json(value: Mapping[str, Any]) -> str:
     """One text per value: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    # What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    # default=str) returns, without building an encoder per call (three calls per event).
+    return _CANONICAL.encode(value)
 
 
 def _instant(value: datetime) -> str:

@@ -83,6 +83,7 @@ class CaseFile:
     without_consent_decided: bool = False
     acute: bool | None = None
     provisional_assessment_at: datetime | None = None
+    investigated_at: datetime | None = None  # when an investigation was concluded
     party_hearing_at: datetime | None = None
     action_plan: dict[str, Any] | None = None
     proposed_measures: list[dict[str, Any]] = field(default_factory=list)

@@ -11,7 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from statemachine.phases import Event
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# Control characters (a NUL above all) are refused: PostgreSQL cannot store them in text, and
+# both databases must accept exactly the same input.
+_PRINTABLE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_PRINTABLE)
+]
+FreeText = Annotated[str, StringConstraints(max_length=2000, pattern=_PRINTABLE)]
 
 
 class Payload(BaseModel):
@@ -48,7 +54,7 @@ class Conclude(Payload):
 class SubmitPlan(Payload):
     # SEL §140 stk. 5–6 / Barnets Lov §91: purpose, goals and expected duration; the guard
     # names what is missing, so the fields are optional here.
-    purpose: str | None = None
+    purpose: FreeText | None = None
     goals: list[Text] | None = None
     expected_duration_months: Annotated[int, Field(gt=0, le=240)] | None = None
     sub_goals: list[Text] = []
@@ -74,7 +80,7 @@ class EndMeasure(Payload):
 
 
 class Close(Payload):
-    reason: str | None = None
+    reason: FreeText | None = None
 
 
 PAYLOADS: dict[Event, type[Payload]] = {

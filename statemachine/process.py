@@ -300,7 +300,8 @@ class CaseProcess:
     def is_investigated_where_needed(self) -> bool:
         # SEL §50 / Barnets Lov §20: a case that reached the decision on a preventive proposal
         # (no investigation) may be granted only measures that need none.
-        if not self.case.proposed_measures:
+        # Only propose_preventive reaches a decision without a concluded investigation.
+        if self.case.investigated_at is not None:
             return True
         needing = [
             m.type for m in self._requested() if self.rulebook.measures[m.type].needs_investigation
@@ -475,6 +476,14 @@ class CaseProcess:
 
     def _on_propose_preventive(self) -> None:
         self.case.proposed_measures = [m.model_dump() for m in self._requested()]
+
+    def _on_conclude(self) -> None:
+        self.case.investigated_at = self.at
+
+    def _on_revise_plan(self) -> None:
+        # The plan under revision no longer counts as "a plan before the decision" (SEL §140):
+        # the next decision needs the revised one.
+        self.case.action_plan = None
 
     def _on_submit_plan(self) -> None:
         assert isinstance(self.payload, payloads.SubmitPlan)
@@ -654,7 +663,8 @@ def fire(
     The caller owns the unit of work: on EventRefused it must write nothing.
     """
     phase = case.phase
-    allowed = allowed_events(rulebook, phase)
+    machine = machine_for(rulebook)
+    allowed = list(_events_out_of(machine, phase))
     try:
         event = Event(event_name)
     except ValueError:
@@ -691,7 +701,7 @@ def fire(
     process.state = phase.value
     # The shared machine drives `process` for this one event without registering it as a model
     # (see the module docstring): the event resolves guards and effects on `process` by name.
-    accepted = machine_for(rulebook).events[event.value].trigger(process)
+    accepted = machine.events[event.value].trigger(process)
     if not accepted:
         reason = "; ".join(process.refusals) or "a guard refused it"
         raise EventRefused(event, phase, reason, allowed)
@@ -724,6 +734,7 @@ def _legal_basis(rulebook: Rulebook, event: Event, measures: list[str]) -> str:
 
 
 _CPR_LIKE = re.compile(r"^\s*\d{6}-?\d{4}\s*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def open_case(
@@ -748,7 +759,7 @@ def open_case(
         return EventRefused(Event.OPEN_CASE, phase, reason, allowed)
 
     # Privacy: a case holds a pseudonymous reference, never a CPR number.
-    if not child_ref.strip() or _CPR_LIKE.match(child_ref):
+    if not child_ref.strip() or _CPR_LIKE.match(child_ref) or _CONTROL.search(child_ref):
         raise refuse("child_ref must be a pseudonymous reference, not empty and not a CPR number")
     if aware_at.tzinfo is None:
         raise refuse("aware_at needs a UTC offset")

@@ -247,6 +247,36 @@ def test_proposed_preventive_talks_are_granted(walk, barnets_lov):
     assert driver.case.proposed_measures == []
 
 
+def test_preventive_route_cannot_reach_an_investigated_measure_through_a_revised_plan(
+    walk, barnets_lov, plan
+):
+    # given §11 talks granted and running without any investigation
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    driver.fire("propose_preventive", {"measures": [{"type": "preventive_talks"}]})
+    driver.fire("grant", {"measures": [{"type": "preventive_talks"}]})
+    driver.fire("start_measures")
+    # when the plan is revised and practical support is to be granted on it
+    driver.fire("revise_plan")
+    driver.fire("submit_plan", plan)
+    refusal = driver.refused(
+        "grant", {"measures": [{"type": "practical_support", "package": "red"}]}
+    )
+    # then it is refused: practical support still needs the investigation first
+    assert "practical_support need(s) an investigation first" in refusal.reason
+
+
+def test_a_plan_under_revision_does_not_count_as_the_plan_before_a_placement(walk, barnets_lov):
+    # given a case with measures running on a plan, whose plan is now being revised
+    driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    driver.fire("revise_plan")
+    # when it goes to decision without the revised plan (Barnets Lov §91 allows that for
+    # supportive measures) and a placement is to be granted
+    driver.fire("defer_plan")
+    refusal = driver.refused("grant", {"measures": [{"type": "placement"}]}, role=Role.TEAM_LEADER)
+    # then it is refused: a placement needs the (revised) plan before the decision
+    assert "an action plan must exist before deciding on placement" in refusal.reason
+
+
 # --- investigation ------------------------------------------------------------------------
 
 
