@@ -101,32 +101,49 @@ def print_case_list(rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def print_stuck(rows: list[dict[str, Any]]) -> None:
-    table = Table(title=f"Stuck cases: {len(rows)}")
+_REASON_LABEL = {
+    "over_phase_norm": "over norm",
+    "breached_deadline": "breach",
+    "inactive": "inactive",
+    "waiting_for_consent": "consent",
+}
+
+
+def print_stuck(rows: list[dict[str, Any]], limit: int = 40) -> None:
+    """The supervisor's view: the worst first, a screenful at most."""
+    wide = Console(width=max(console.width, 120))
+    by_reason = {label: 0 for label in _REASON_LABEL.values()}
+    for r in rows:
+        for reason in r["reasons"]:
+            by_reason[_REASON_LABEL.get(reason, reason)] += 1
+    summary = ", ".join(f"{label} {n}" for label, n in by_reason.items())
+    table = Table(title=f"Stuck cases: {len(rows)} ({summary})", title_justify="left")
     for column in (
         "case",
         "phase",
         "worker",
         "team",
-        "days in phase",
+        "in phase",
         "over norm",
         "why",
         "breached deadlines",
     ):
-        table.add_column(column, overflow="fold")
-    for r in rows:
+        table.add_column(column, no_wrap=column != "breached deadlines", overflow="fold")
+    for r in rows[:limit]:
         breached = ", ".join(f"{b['rule']} +{b['days_overdue']}d" for b in r["breached_deadlines"])
         table.add_row(
             str(r["case_id"]),
             r["phase"],
             r["worker"] or "—",
             r["team"] or "—",
-            str(r["days_in_phase"]),
+            f"{r['days_in_phase']}d",
             f"{r['days_over_norm']}d" if r["days_over_norm"] else "—",
-            ", ".join(r["reasons"]),
+            ", ".join(_REASON_LABEL.get(x, x) for x in r["reasons"]),
             breached or "—",
         )
-    console.print(table)
+    wide.print(table)
+    if len(rows) > limit:
+        wide.print(f"… and {len(rows) - limit} more: sagsflow report stuck --json")
 
 
 def print_rulebook(rulebook: Rulebook) -> None:
