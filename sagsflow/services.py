@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from models.repository import CaseRepository, StoredCase, UnitOfWork
+from models.repository import CaseRepository, ConcurrencyConflict, StoredCase, UnitOfWork
 from rulebooks import Catalogue
 from statemachine.audit import GENESIS, AuditEntry, canonical_json
 from statemachine.calendar import local_date
@@ -158,8 +158,6 @@ def fire_event(
         stored = repo.get(case_id)
         case = stored.file
         if expected_version is not None and expected_version != case.version:
-            from models.repository import ConcurrencyConflict
-
             raise ConcurrencyConflict(case_id, expected_version)
         rulebook = rulebook_of(context, stored)
         outcome = fire(case, rulebook, event, data, at=at, now=now, role=role)
