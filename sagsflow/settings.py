@@ -16,6 +16,14 @@ class Settings(BaseSettings):
     municipality: str = "demo"
     # Extra rulebook directories (same layout as rulebooks/), separated by ':'.
     rulebook_dirs: str = ""
+    # Teams, leaders, caseworkers and their e-mail addresses; default: the shipped demo file.
+    org_file: str = ""
+    # Mail: an SMTP relay on the municipality's network (tests run a local one).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    mail_from: str = "sagsflow@kommune.test"
+    # Optional JSON webhook that receives every notification as well.
+    webhook_url: str = ""
 
     def rulebook_directories(self) -> tuple[str, ...]:
         return tuple(d for d in self.rulebook_dirs.split(":") if d)

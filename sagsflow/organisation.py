@@ -1,0 +1,98 @@
+"""The organisation file: teams, their leaders and caseworkers, and the department head.
+
+Data, not code: who is told about a deadline is the rulebook ladder's role resolved through this
+file for the case's team and worker (SAGSFLOW_ORG_FILE; the demo file ships in demo/).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEMO_ORGANISATION = Path(__file__).resolve().parent.parent / "demo" / "organisation.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Strict):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    email: str | None = None
+
+
+class Team(_Strict):
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: str
+    leader: Person
+    caseworkers: list[Person] = []
+
+
+class Organisation(_Strict):
+    department_head: Person
+    teams: list[Team]
+    # Optional: the committee's secretariat, told when a ladder names the committee.
+    committee: Person | None = None
+
+    @model_validator(mode="after")
+    def _unique(self) -> Organisation:
+        ids = [t.id for t in self.teams]
+        if len(ids) != len(set(ids)):
+            raise ValueError("team ids must be unique")
+        names = [p.name for t in self.teams for p in (t.leader, *t.caseworkers)]
+        names.append(self.department_head.name)
+        if len(names) != len(set(names)):
+            raise ValueError("person names must be unique across the organisation")
+        return self
+
+    def team(self, team_id: str | None) -> Team | None:
+        return next((t for t in self.teams if t.id == team_id), None)
+
+    def person(self, name: str | None) -> Person | None:
+        for team in self.teams:
+            for person in (team.leader, *team.caseworkers):
+                if person.name == name:
+                    return person
+        return self.department_head if self.department_head.name == name else None
+
+    def recipient(self, role: str, *, worker: str | None, team: str | None) -> Person | None:
+        """The person a ladder's role means for a case of `worker` in `team` (None: nobody known)."""
+        if role == "caseworker":
+            return self.person(worker)
+        if role == "team_leader":
+            found = self.team(team)
+            return found.leader if found else None
+        if role == "department_head":
+            return self.department_head
+        if role == "committee":
+            return self.committee
+        return None
+
+
+class OrganisationInvalid(ValueError):
+    pass
+
+
+def load_organisation(path: Path | str) -> Organisation:
+    """Read and validate an organisation file; the error names the file and what is wrong."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Organisation.model_validate(raw)
+    except (OSError, yaml.YAMLError) as error:
+        raise OrganisationInvalid(f"organisation file {path}: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise OrganisationInvalid(f"organisation file {path}: {problems}") from None
+
+
+@cache
+def organisation(path: str = "") -> Organisation:
+    """The configured organisation, read once per process (the demo one when none is set)."""
+    return load_organisation(path or DEMO_ORGANISATION)
