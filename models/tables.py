@@ -121,10 +121,18 @@ class AuditRecord(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """The outbox: one row per deadline and ladder rung, whatever reruns happen."""
+    """The outbox: one row per deadline and ladder rung, whatever reruns happen.
+
+    status: pending → sending (claimed by a deliverer) → sent; or parked (needs a person: no
+    address, or kept failing) or dropped (no longer relevant). See sagsflow/delivery.py.
+    """
 
     __tablename__ = "notification"
-    __table_args__ = (UniqueConstraint("deadline_id", "rung"),)
+    __table_args__ = (
+        UniqueConstraint("deadline_id", "rung"),
+        # The deliverer's access path: pending rows by when they are next due.
+        Index("ix_notification_status_next_attempt_at", "status", "next_attempt_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     deadline_id: int = Field(foreign_key="deadline.id", index=True)
@@ -135,5 +143,14 @@ class Notification(SQLModel, table=True):
     due_at: datetime = _instant()
     send_after: datetime = _instant()
     created_at: datetime = _instant()
-    status: str = Field(default="pending", max_length=16, index=True)
+    status: str = Field(default="pending", max_length=16)
     attempts: int = 0
+    # Who it went (or was to go) to, resolved through the organisation file when claimed.
+    recipient: str | None = Field(default=None, max_length=64)
+    recipient_email: str | None = Field(default=None, max_length=254)
+    next_attempt_at: datetime | None = _optional_instant()  # None: due now
+    last_attempt_at: datetime | None = _optional_instant()
+    sent_at: datetime | None = _optional_instant()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Why it left the queue unsent (parked or dropped), for a person to read.
+    parked_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

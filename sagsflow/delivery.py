@@ -1,0 +1,612 @@
+"""Delivering the notification outbox: each due notification by e-mail, once, to the right person.
+
+A notification's life: `pending` → `sending` (claimed) → `sent`. Two other ends, both kept and
+listed (`sagsflow notify list`), never deleted:
+- `parked`: a person must act — no such recipient or no e-mail address in the organisation file,
+  the mail server refused the address for good, or delivery failed `max_attempts` times;
+- `dropped`: no longer relevant — the deadline was met (or cancelled) or the case closed after the
+  sweep created the notification. Nobody needs to act, so it stays out of the parked list.
+The reason is in `parked_reason` for both.
+
+Never sent twice after success: rows are claimed in their own short transaction (status
+`sending`, attempts + 1; on PostgreSQL `FOR UPDATE SKIP LOCKED`, so two deliverers never take the
+same row; SQLite serialises writers), sent, then marked `sent` one by one in a second transaction.
+A row left in `sending` by a crash is claimed again after the lease; the deterministic Message-ID
+lets a receiver drop the rare duplicate that a crash between SMTP's "250" and the commit leaves.
+A deliverer that has held its claim for half the lease gives the rest back unsent and stops, so
+that a slow server never lets a second deliverer take over rows still being sent.
+
+Logs carry notification ids only: addresses and error texts (which may quote an address) go to
+the row, never to the log.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+
+from models.repository import CASE, DEADLINE
+from models.tables import Notification
+from sagsflow import mail
+from sagsflow.organisation import Organisation, Person
+from sagsflow.services import Context
+from sagsflow.settings import Settings
+from statemachine.calendar import to_local
+from statemachine.phases import UNRESOLVED, Phase
+from statemachine.rulebook import Rulebook, RuleId
+
+NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
+log = logging.getLogger(__name__)
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    PARKED = "parked"
+    DROPPED = "dropped"
+
+
+MAX_ATTEMPTS = 12
+LEASE = timedelta(minutes=5)
+# The wait after the n-th failed attempt (the last entry for every later one): seconds first, so
+# mail flows again within a minute or two of a short outage; 12 attempts span about 1.5 hours.
+BACKOFF = tuple(timedelta(seconds=s) for s in (5, 15, 45, 2 * 60, 5 * 60, 10 * 60, 15 * 60))
+NO_LONGER_RELEVANT = "no longer relevant: deadline met/case closed"
+WEBHOOK_TIMEOUT = 10
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt."""
+    return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+# --- what a notification says (Danish: the readers are caseworkers and their managers) --------
+
+_SUBJECT = {"reminder": "Påmindelse", "breach": "Frist overskredet", "escalation": "Eskalering"}
+_INTRO = {
+    "reminder": "En lovbestemt frist i sag {case} nærmer sig.",
+    "breach": "En lovbestemt frist i sag {case} er overskredet.",
+    "escalation": "En frist i sag {case} er fortsat overskredet og eskaleres derfor til dig.",
+}
+# Short names for the subject line; the body gives the rulebook's full title.
+_RULE_NAME: dict[str, str] = {
+    RuleId.URGENT_ASSESSMENT: "vurdering af underretning",
+    RuleId.ACKNOWLEDGEMENT: "kvittering til fagperson",
+    RuleId.INVESTIGATION: "undersøgelse",
+    RuleId.DECISION: "afgørelse",
+    RuleId.ACTION_PLAN: "barnets plan",
+    RuleId.FOLLOW_UP: "opfølgning",
+    RuleId.PACKAGE_REVIEW: "revurdering af pakke",
+}
+_ROLE_NAME = {
+    "caseworker": "sagsbehandler",
+    "team_leader": "teamleder",
+    "department_head": "afdelingsleder",
+    "committee": "udvalgets sekretariat",
+}
+_MONTHS = (
+    "januar", "februar", "marts", "april", "maj", "juni",
+    "juli", "august", "september", "oktober", "november", "december",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A notification claimed for sending, with the facts its mail names (and no others)."""
+
+    id: int
+    case_id: int
+    child_ref: str
+    level: str
+    recipient_role: str
+    rule: str
+    title: str
+    source: str
+    due_at: datetime
+    recipient: Person
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+    payload: dict[str, Any]
+
+
+def _danish_instant(instant: datetime) -> str:
+    local = to_local(instant)
+    return f"{local.day}. {_MONTHS[local.month - 1]} {local.year} kl. {local:%H.%M}"
+
+
+def _status_line(due_at: datetime, now: datetime) -> tuple[str, int]:
+    """The sentence on how the deadline stands, and the whole days over (0 before due)."""
+    days = (to_local(now).date() - to_local(due_at).date()).days
+    if now < due_at:
+        if days == 0:
+            return "Fristen udløber i dag.", 0
+        if days == -1:
+            return "Fristen udløber i morgen.", 0
+        return f"Fristen udløber om {-days} dage.", 0
+    if days == 0:
+        return "Fristen er overskredet (i dag).", 0
+    return f"Fristen er overskredet med {days} {'dag' if days == 1 else 'dage'}.", days
+
+
+def render(item: Claimed, now: datetime) -> Rendered:
+    """The mail for a claimed notification: the case, the child's pseudonym, the rule, its legal
+    source, the due time in Copenhagen and how it stands; no other personal data."""
+    rule_name = _RULE_NAME.get(item.rule, item.title)
+    subject = f"{_SUBJECT[item.level]}: {rule_name} i sag {item.case_id}"
+    status, days_over = _status_line(item.due_at, now)
+    role = _ROLE_NAME.get(item.recipient_role, item.recipient_role)
+    facts = [
+        ("Sag", f"{item.case_id} (barnets reference {item.child_ref})"),
+        ("Frist", item.title),
+        ("Hjemmel", item.source),
+        ("Fristen udløber", _danish_instant(item.due_at)),
+        ("Status", status),
+    ]
+    # A reminder held up (by an outage) until after the due time must not say "approaching".
+    overdue_reminder = item.level == "reminder" and now >= item.due_at
+    intro = _INTRO["breach" if overdue_reminder else item.level].format(case=item.case_id)
+    footer = (
+        f"Du får denne besked som {role} på sagen. "
+        f"Den er sendt automatisk af Sagsflow (besked nr. {item.id})."
+    )
+    text = "\n".join([intro, "", *(f"{k}: {v}" for k, v in facts), "", footer, ""])
+    rows = "".join(
+        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in facts
+    )
+    body = (
+        "<!DOCTYPE html><html lang='da'><head><meta charset='utf-8'></head><body>"
+        f"<p>{html.escape(intro)}</p><table>{rows}</table><p>{html.escape(footer)}</p>"
+        "</body></html>"
+    )
+    payload = {
+        "notification_id": item.id,
+        "case_id": item.case_id,
+        "child_ref": item.child_ref,
+        "level": item.level,
+        "recipient_role": item.recipient_role,
+        "recipient": item.recipient.name,
+        "rule": item.rule,
+        "title": item.title,
+        "source": item.source,
+        "due_at": item.due_at.isoformat(),
+        "due_date": to_local(item.due_at).date().isoformat(),
+        "days_over": days_over,
+        "subject": subject,
+        "text": text,
+    }
+    return Rendered(subject, text, body, payload)
+
+
+def message_id(notification_id: int, settings: Settings) -> str:
+    """Deterministic, so that a receiver recognises a duplicate: `<notification-7@kommune.test>`."""
+    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "sagsflow"
+    return f"<notification-{notification_id}@{domain}>"
+
+
+# --- claiming -----------------------------------------------------------------------------------
+
+
+def _due(now: datetime, lease: timedelta) -> Any:
+    pending = and_(
+        NOTIFICATION.c.status == NotificationStatus.PENDING.value,
+        or_(NOTIFICATION.c.next_attempt_at.is_(None), NOTIFICATION.c.next_attempt_at <= now),
+    )
+    abandoned = and_(
+        NOTIFICATION.c.status == NotificationStatus.SENDING.value,
+        NOTIFICATION.c.last_attempt_at <= now - lease,
+    )
+    return or_(pending, abandoned)
+
+
+def _title(rulebook: Rulebook, rule: str) -> str:
+    rule_id = RuleId(rule)
+    found = rulebook.deadlines.get(rule_id) or rulebook.measure_deadlines.get(rule_id)
+    return found.title if found else rule
+
+
+def _recipient(row: Any, organisation: Organisation) -> tuple[Person | None, str | None]:
+    """The person the ladder's role means for this case (if any), and why they cannot be
+    mailed (None: they can)."""
+    role = row.recipient_role
+    person = organisation.recipient(role, worker=row.worker, team=row.team)
+    if person is not None:
+        return person, None if person.email else f"no e-mail address for {role} {person.name}"
+    if role == "caseworker":
+        if row.worker is None:
+            return None, "no recipient: the case has no caseworker"
+        return None, f"no recipient: caseworker {row.worker} is not in the organisation file"
+    if role == "team_leader":
+        if row.team is None:
+            return None, "no recipient: the case has no team"
+        return None, f"no recipient: team {row.team} is not in the organisation file"
+    return None, f"no recipient: the organisation file names no {role}"
+
+
+def _claim(
+    connection: Connection,
+    context: Context,
+    organisation: Organisation,
+    *,
+    now: datetime,
+    batch_size: int,
+    lease: timedelta,
+    max_attempts: int,
+) -> tuple[list[Claimed], Counter[str]]:
+    """Take up to `batch_size` due rows: park or drop those that cannot or need not be sent,
+    mark the rest `sending` (attempts + 1) for this deliverer."""
+    query = (
+        select(
+            NOTIFICATION.c.id,
+            NOTIFICATION.c.case_id,
+            NOTIFICATION.c.level,
+            NOTIFICATION.c.recipient_role,
+            NOTIFICATION.c.attempts,
+            NOTIFICATION.c.last_error,
+            CASE.c.child_ref,
+            CASE.c.worker,
+            CASE.c.team,
+            CASE.c.phase,
+            CASE.c.rulebook_id,
+            CASE.c.rulebook_version,
+            DEADLINE.c.rule,
+            DEADLINE.c.status.label("deadline_status"),
+            DEADLINE.c.due_at,
+            DEADLINE.c.source,
+        )
+        .join(DEADLINE, DEADLINE.c.id == NOTIFICATION.c.deadline_id)
+        .join(CASE, CASE.c.id == NOTIFICATION.c.case_id)
+        .where(_due(now, lease))
+        .order_by(NOTIFICATION.c.id)
+        .limit(batch_size)
+    )
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=NOTIFICATION)
+    claimed: list[Claimed] = []
+    ended: list[dict[str, Any]] = []
+    for row in connection.execute(query):
+        if row.deadline_status not in UNRESOLVED or row.phase == Phase.CLOSURE.value:
+            ended.append(_ended(row.id, NotificationStatus.DROPPED, NO_LONGER_RELEVANT))
+            continue
+        if row.attempts >= max_attempts:  # left in `sending` by a crash on its last attempt
+            reason = f"gave up after {row.attempts} attempts: {row.last_error or 'interrupted'}"
+            ended.append(_ended(row.id, NotificationStatus.PARKED, reason))
+            continue
+        recipient, unmailable = _recipient(row, organisation)
+        if unmailable is not None:
+            name = recipient.name if recipient else None
+            ended.append(_ended(row.id, NotificationStatus.PARKED, unmailable, name))
+            continue
+        assert recipient is not None  # no reason against it: a person with an address
+        rulebook = context.catalogue.get(row.rulebook_id, row.rulebook_version)
+        claimed.append(
+            Claimed(
+                id=row.id,
+                case_id=row.case_id,
+                child_ref=row.child_ref,
+                level=row.level,
+                recipient_role=row.recipient_role,
+                rule=row.rule,
+                title=_title(rulebook, row.rule),
+                source=row.source,
+                due_at=row.due_at,
+                recipient=recipient,
+                attempts=row.attempts + 1,
+            )
+        )
+    if ended:
+        connection.execute(
+            update(NOTIFICATION)
+            .where(NOTIFICATION.c.id == bindparam("_id"))
+            .values(
+                status=bindparam("_status"),
+                parked_reason=bindparam("_reason"),
+                # Who it was for, when known (the digest shows it); a reclaimed row keeps its own.
+                recipient=func.coalesce(bindparam("_name"), NOTIFICATION.c.recipient),
+            ),
+            ended,
+        )
+    if claimed:
+        connection.execute(
+            update(NOTIFICATION)
+            .where(NOTIFICATION.c.id == bindparam("_id"))
+            .values(
+                status=NotificationStatus.SENDING.value,
+                attempts=bindparam("_attempts"),
+                last_attempt_at=now,
+                recipient=bindparam("_name"),
+                recipient_email=bindparam("_email"),
+            ),
+            [
+                {
+                    "_id": c.id,
+                    "_attempts": c.attempts,
+                    "_name": c.recipient.name,
+                    "_email": c.recipient.email,
+                }
+                for c in claimed
+            ],
+        )
+    outcome = Counter(e["_status"] for e in ended)
+    return claimed, outcome
+
+
+def _ended(
+    notification_id: int, status: NotificationStatus, reason: str, recipient: str | None = None
+) -> dict[str, Any]:
+    return {"_id": notification_id, "_status": status.value, "_reason": reason, "_name": recipient}
+
+
+# --- recording the outcome --------------------------------------------------------------------
+
+
+def _mark_sent(connection: Connection, item: Claimed, now: datetime, note: str | None) -> None:
+    connection.execute(
+        update(NOTIFICATION)
+        .where(
+            NOTIFICATION.c.id == item.id,
+            NOTIFICATION.c.status == NotificationStatus.SENDING.value,
+        )
+        .values(
+            status=NotificationStatus.SENT.value,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error=note,
+        )
+    )
+
+
+def _record_failures(
+    connection: Connection,
+    items: Sequence[Claimed],
+    error: OSError | ValueError,
+    *,
+    now: datetime,
+    max_attempts: int,
+) -> Counter[str]:
+    """Back to `pending` with the next attempt after the backoff, or `parked` when retrying is
+    futile (refused for good, or an address no mail can carry) or the attempts are used up."""
+    described = mail.describe(error)
+    futile = isinstance(error, ValueError) or mail.is_permanent(error)
+    outcome: Counter[str] = Counter()
+    changes = []
+    for item in items:
+        if futile:
+            status, reason = NotificationStatus.PARKED, f"cannot be delivered: {described}"
+        elif item.attempts >= max_attempts:
+            status, reason = NotificationStatus.PARKED, f"gave up after {item.attempts} attempts"
+        else:
+            status, reason = NotificationStatus.PENDING, None
+        log.warning(
+            "notification %s: attempt %s failed (%s)%s",
+            item.id,
+            item.attempts,
+            type(error).__name__,
+            ", parked" if status is NotificationStatus.PARKED else "",
+        )
+        outcome["parked" if status is NotificationStatus.PARKED else "failed"] += 1
+        changes.append(
+            {
+                "_id": item.id,
+                "_status": status.value,
+                "_reason": reason,
+                "_next": None if reason else now + retry_delay(item.attempts),
+            }
+        )
+    connection.execute(
+        update(NOTIFICATION)
+        .where(
+            NOTIFICATION.c.id == bindparam("_id"),
+            NOTIFICATION.c.status == NotificationStatus.SENDING.value,
+        )
+        .values(
+            status=bindparam("_status"),
+            parked_reason=bindparam("_reason"),
+            next_attempt_at=bindparam("_next"),
+            last_error=described,
+        ),
+        changes,
+    )
+    return outcome
+
+
+def _give_back(connection: Connection, items: Sequence[Claimed]) -> None:
+    """Unsent claims back to `pending`, the attempt not counted: nothing was tried."""
+    connection.execute(
+        update(NOTIFICATION)
+        .where(
+            NOTIFICATION.c.id == bindparam("_id"),
+            NOTIFICATION.c.status == NotificationStatus.SENDING.value,
+        )
+        .values(status=NotificationStatus.PENDING.value, attempts=bindparam("_attempts")),
+        [{"_id": item.id, "_attempts": item.attempts - 1} for item in items],
+    )
+
+
+def _post_webhook(url: str, payload: dict[str, Any]) -> None:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT):
+        pass
+
+
+# --- the use case -----------------------------------------------------------------------------
+
+
+def _send_one(
+    mailer: mail.Mailer, item: Claimed, *, now: datetime, settings: Settings
+) -> str | None:
+    """Mail one notification (raises on failure), then post it to the webhook when one is set;
+    returns a note on the row when the webhook failed."""
+    rendered = render(item, now)
+    mailer.send(
+        mail.build_message(
+            to=item.recipient.email or "",  # an address: checked when claimed
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=message_id(item.id, settings),
+            sender=settings.mail_from,
+        )
+    )
+    if not settings.webhook_url:
+        return None
+    try:
+        _post_webhook(settings.webhook_url, rendered.payload)
+    except (OSError, ValueError) as error:
+        # The mail went out, and mail is what must not go twice: the webhook is best effort,
+        # its failure noted on the row and not retried.
+        log.warning("notification %s: webhook failed (%s)", item.id, type(error).__name__)
+        return f"sent; webhook failed: {mail.describe(error)}"
+    return None
+
+
+def _send_batch(
+    context: Context,
+    claimed: list[Claimed],
+    *,
+    now: datetime,
+    settings: Settings,
+    max_attempts: int,
+    give_back_at: float,
+) -> tuple[Counter[str], bool]:
+    """Send a claimed batch; returns the outcome and whether to go on with another batch."""
+    outcome: Counter[str] = Counter()
+    with mail.Mailer(host=settings.smtp_host, port=settings.smtp_port) as mailer:
+        for index, item in enumerate(claimed):
+            if time.monotonic() >= give_back_at:
+                log.warning("claim held for half its lease: %s given back", len(claimed) - index)
+                with context.engine.begin() as connection:
+                    _give_back(connection, claimed[index:])
+                return outcome, False
+            try:
+                note = _send_one(mailer, item, now=now, settings=settings)
+            except mail.Unreachable as error:
+                # The server is down: the rest of this batch fails alike (counted, retried after
+                # the backoff); later batches stay pending, untried, for the next run.
+                with context.engine.begin() as connection:
+                    outcome += _record_failures(
+                        connection, claimed[index:], error, now=now, max_attempts=max_attempts
+                    )
+                return outcome, False
+            except (OSError, ValueError) as error:  # ValueError: an address with a line break
+                with context.engine.begin() as connection:
+                    outcome += _record_failures(
+                        connection, [item], error, now=now, max_attempts=max_attempts
+                    )
+                continue
+            with context.engine.begin() as connection:
+                _mark_sent(connection, item, now, note)
+            log.info("notification %s: sent (attempt %s)", item.id, item.attempts)
+            outcome["sent"] += 1
+    return outcome, True
+
+
+def deliver_notifications(
+    context: Context,
+    *,
+    now: datetime,
+    organisation: Organisation,
+    settings: Settings,
+    batch_size: int = 200,
+    max_attempts: int = MAX_ATTEMPTS,
+    lease: timedelta = LEASE,
+) -> dict[str, int]:
+    """Send every due notification by e-mail (and to the webhook when set), oldest first.
+
+    Returns `{"sent", "failed", "parked", "dropped"}` for this run: `failed` will be retried after
+    the backoff; `parked` needs a person (see the module docstring); `dropped` is no longer
+    relevant. Safe to run concurrently and to rerun: nothing is sent twice after success.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now needs a UTC offset")
+    total: Counter[str] = Counter()
+    go_on = True
+    while go_on:
+        with context.engine.begin() as connection:
+            claimed, ended = _claim(
+                connection,
+                context,
+                organisation,
+                now=now,
+                batch_size=batch_size,
+                lease=lease,
+                max_attempts=max_attempts,
+            )
+        total += ended
+        if not claimed and not ended:
+            break
+        give_back_at = time.monotonic() + lease.total_seconds() / 2
+        outcome, go_on = _send_batch(
+            context,
+            claimed,
+            now=now,
+            settings=settings,
+            max_attempts=max_attempts,
+            give_back_at=give_back_at,
+        )
+        total += outcome
+    result = {key: total[key] for key in ("sent", "failed", "parked", "dropped")}
+    log.info("delivery: %s", result)
+    return result
+
+
+def list_notifications(
+    context: Context,
+    *,
+    status: NotificationStatus | None = None,
+    case_id: int | None = None,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """The outbox, oldest first, with each row's rule, recipient, attempts and reason."""
+    query = (
+        select(
+            NOTIFICATION.c.id,
+            NOTIFICATION.c.case_id,
+            DEADLINE.c.rule,
+            NOTIFICATION.c.level,
+            NOTIFICATION.c.recipient_role,
+            NOTIFICATION.c.recipient,
+            NOTIFICATION.c.recipient_email,
+            NOTIFICATION.c.status,
+            NOTIFICATION.c.attempts,
+            NOTIFICATION.c.created_at,
+            NOTIFICATION.c.next_attempt_at,
+            NOTIFICATION.c.last_attempt_at,
+            NOTIFICATION.c.sent_at,
+            NOTIFICATION.c.last_error,
+            NOTIFICATION.c.parked_reason,
+        )
+        .join(DEADLINE, DEADLINE.c.id == NOTIFICATION.c.deadline_id)
+        .order_by(NOTIFICATION.c.id)
+        .limit(limit)
+    )
+    if status is not None:
+        query = query.where(NOTIFICATION.c.status == status.value)
+    if case_id is not None:
+        query = query.where(NOTIFICATION.c.case_id == case_id)
+    with context.engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.execute(query)]
