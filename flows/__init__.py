@@ -1,5 +1,7 @@
-"""Prefect flows (issue #4): thin wrappers around the service layer (`sagsflow.sweep.sweep`, …).
+"""Prefect flows: thin wrappers, each task one call into the service layer (`sagsflow.*`).
 
-Nothing here yet: the sweep runs today as the plain function behind `sagsflow sweep`, the same code
-path the `enforce_deadlines` flow will call.
+`enforce.py` (the sweep, a task per batch of deadlines), `deliver.py` (the notification outbox),
+`digest.py` (the supervisors' morning digest) and `compliance.py` (the periodic report). Their
+deployments are in `deployments/prefect.yaml`; the same functions run without Prefect behind the
+CLI (`sagsflow sweep`, `sagsflow notify deliver`, `sagsflow report …`).
 """

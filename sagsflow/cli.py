@@ -35,6 +35,10 @@ app.add_typer(case_app, name="case")
 app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
 app.add_typer(rulebook_app, name="rulebook")
+flows_app = typer.Typer(help="The Prefect flows on this machine.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
+notify_app = typer.Typer(help="The notification outbox: deliver, list.", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -343,6 +347,73 @@ def sweep_command(
     )
 
 
+# --- notify ---------------------------------------------------------------------------------
+
+
+@notify_app.command("deliver")
+@handles_domain_errors
+def notify_deliver(
+    now: Annotated[
+        str | None, typer.Option("--now", help="The delivery's clock (ISO 8601); default: now.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send the due notifications by e-mail; retry failures later, park what cannot go."""
+    from sagsflow.delivery import deliver_notifications
+    from sagsflow.organisation import OrganisationInvalid, organisation
+    from sagsflow.settings import settings
+
+    config = settings()
+    try:
+        people = organisation(config.org_file)
+    except OrganisationInvalid as error:
+        fail(str(error), EXIT_INVALID, {} if as_json else None)
+    result = deliver_notifications(
+        context(),
+        now=parse_instant(now, "--now") if now else wall_clock(),
+        organisation=people,
+        settings=config,
+    )
+    if as_json:
+        emit(result)
+        return
+    print(
+        f"{result['sent']} sent, {result['failed']} failed (will retry), "
+        f"{result['parked']} parked, {result['dropped']} dropped (no longer relevant)"
+    )
+
+
+@notify_app.command("list")
+@handles_domain_errors
+def notify_list(
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="pending | sending | sent | parked | dropped"),
+    ] = None,
+    case_id: Annotated[int | None, typer.Option("--case", help="Only this case.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, oldest first.")] = 200,
+    as_json: JsonOption = False,
+) -> None:
+    """The outbox: each notification's recipient, status, attempts and, when parked, why."""
+    from sagsflow.delivery import NotificationStatus, list_notifications
+
+    chosen = _choice(NotificationStatus, status, "--status") if status else None
+    rows = list_notifications(context(), status=chosen, case_id=case_id, limit=limit)
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        print("no notifications")
+    for row in rows:
+        to = row["recipient"] or "?"
+        line = (
+            f"#{row['id']} case {row['case_id']} {row['rule']}/{row['level']} "
+            f"→ {row['recipient_role']} {to}: {row['status']}, attempts {row['attempts']}"
+        )
+        why = row["parked_reason"] or row["last_error"]
+        print(f"{line} ({why})" if why else line)
+
+
 @report_app.command("stuck")
 @handles_domain_errors
 def report_stuck(
@@ -362,6 +433,153 @@ def report_stuck(
     from sagsflow import console
 
     console.print_stuck(rows)
+
+
+# Mail could not go out for at least one team leader (the others were sent).
+EXIT_MAIL = 7
+
+
+@report_app.command("digest")
+@handles_domain_errors
+def report_digest(
+    now: Annotated[
+        str | None, typer.Option("--now", help="The digest's clock (ISO 8601); default: now.")
+    ] = None,
+    team: Annotated[
+        str | None, typer.Option("--team", help="Only this team (an id in the organisation file).")
+    ] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="E-mail each digest to its team leader.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Each team leader's digest: stuck cases, deadlines due soon, caseload per caseworker."""
+    from sagsflow.digest import UnknownTeam, render_digest, supervisor_digest
+    from sagsflow.organisation import OrganisationInvalid, organisation
+    from sagsflow.settings import settings
+
+    config = settings()
+    clock = parse_instant(now, "--now") if now else wall_clock()
+    try:
+        people = organisation(config.org_file)
+        digests = supervisor_digest(
+            context(), now=clock, organisation=people, team=team, municipality=config.municipality
+        )
+    except OrganisationInvalid as error:
+        fail(str(error), EXIT_INVALID, {} if as_json else None)
+    except UnknownTeam as error:
+        fail(str(error), EXIT_NOT_FOUND, {"team": error.team} if as_json else None)
+    mail = _send_digests(digests, config) if send else []
+    if as_json:
+        emit({"digests": [d.as_dict() for d in digests], "mail": mail})
+    else:
+        for index, digest in enumerate(digests):
+            subject, text, _ = render_digest(digest)
+            print(
+                ("\n" + "─" * 72 + "\n\n" if index else "") + f"Emne: {subject}\n\n{text}", end=""
+            )
+    if not send:
+        return
+    unsent = [f"{o['team']} ({o['detail']})" for o in mail if o["status"] != "sent"]
+    if unsent:
+        # One line, as for every failure; --json callers have each team's outcome in "mail".
+        print(f"error: digest not sent for {'; '.join(unsent)}", file=sys.stderr)
+        raise typer.Exit(EXIT_MAIL)
+    print(f"{len(mail)} digest(s) sent", file=sys.stderr)
+
+
+if TYPE_CHECKING:
+    from sagsflow.digest import TeamDigest
+    from sagsflow.settings import Settings
+
+
+def _send_digests(digests: list[TeamDigest], config: Settings) -> list[dict[str, str]]:
+    """E-mail each digest to its team leader; one failure does not stop the others."""
+    from sagsflow.digest import message_id, render_digest
+    from sagsflow.mail import build_message, describe, send
+
+    outcomes = []
+    for digest in digests:
+        to = digest.leader.email
+        if not to:
+            outcomes.append(
+                {
+                    "team": digest.team_id,
+                    "status": "not_sent",
+                    "detail": f"{digest.leader.name} has no e-mail address",
+                }
+            )
+            continue
+        subject, text, html = render_digest(digest)
+        message = build_message(
+            to=to,
+            subject=subject,
+            text=text,
+            html=html,
+            message_id=message_id(digest, config.mail_from),
+        )
+        try:
+            send(message, host=config.smtp_host, port=config.smtp_port)
+        except OSError as error:
+            outcomes.append({"team": digest.team_id, "status": "failed", "detail": describe(error)})
+            continue
+        outcomes.append({"team": digest.team_id, "status": "sent", "detail": f"to {to}"})
+    return outcomes
+
+
+@report_app.command("compliance")
+@handles_domain_errors
+def report_compliance(
+    period: Annotated[
+        str,
+        typer.Option("--period", help="2026-Q3, 2026-10, 2026 or 2026-07-01..2026-09-30."),
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for compliance-<period>.csv and .html.")
+    ] = Path("reports"),
+    now: Annotated[
+        str | None, typer.Option("--now", help="The report's clock (ISO 8601); default: now.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Management supervision: shares on time and median days per phase, per team and municipality."""
+    from sagsflow.compliance import (
+        PeriodInvalid,
+        compliance_report,
+        parse_period,
+        report_markdown,
+        write_csv,
+        write_html,
+    )
+    from sagsflow.organisation import OrganisationInvalid, organisation
+    from sagsflow.settings import settings
+
+    try:
+        start, end = parse_period(period)
+        people = organisation(settings().org_file)
+    except (PeriodInvalid, OrganisationInvalid) as error:
+        fail(str(error), EXIT_INVALID, {} if as_json else None)
+    report = compliance_report(
+        context(),
+        period_start=start,
+        period_end=end,
+        now=parse_instant(now, "--now") if now else wall_clock(),
+        organisation=people,
+    )
+    label = period.strip()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        files = {
+            "csv": str(write_csv(report, out / f"compliance-{label}.csv")),
+            "html": str(write_html(report, out / f"compliance-{label}.html")),
+        }
+    except OSError as error:
+        fail(f"--out {out}: {error.strerror or error}", EXIT_INVALID, {} if as_json else None)
+    if as_json:
+        emit({**report.as_dict(), "files": files})
+        return
+    print(report_markdown(report), end="")
+    print(f"wrote {files['csv']} and {files['html']}", file=sys.stderr)
 
 
 @audit_app.command("verify")
@@ -529,6 +747,40 @@ def demo(
         print("the database already holds cases; demo not loaded (drop --if-empty to add more)")
     else:
         print("demo loaded: " + ", ".join(f"{phase} {n}" for phase, n in counts.items()))
+
+
+# --- flows ----------------------------------------------------------------------------------
+
+
+@flows_app.command("serve")
+def flows_serve(
+    port: Annotated[int, typer.Option("--port", help="The local Prefect server's port.")] = 4200,
+) -> None:
+    """Start a local Prefect server (state/prefect) and serve the four deployments; Ctrl-C stops both."""
+    import signal
+
+    # Prefect is imported only here, after the server is up and PREFECT_API_URL is set.
+    from deployments.local_server import ServerFailed, running_server
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # the runner installs its own once it serves
+    try:
+        with running_server(Path("state") / "prefect", port) as api_url:
+            print(
+                f"Prefect server and UI at {api_url.removesuffix('/api')} (state in state/prefect); "
+                "serving the deployments of deployments/prefect.yaml. Ctrl-C stops both.",
+                file=sys.stderr,
+            )
+            from deployments.serve import serve_all
+
+            serve_all()
+    except ServerFailed as error:
+        fail(str(error))
+    except KeyboardInterrupt:
+        pass
+    print("stopped: the deployments' runs and the Prefect server", file=sys.stderr)
 
 
 def main() -> None:

@@ -1,19 +1,32 @@
 """The sweep: mark breached deadlines and create each due notification exactly once.
 
-Set-based and batched: one UPDATE marks every breach; unresolved deadlines near or past their
-due time are streamed in batches per rulebook version, their ladders evaluated, and the due
-notifications inserted with ON CONFLICT DO NOTHING on (deadline, rung) — so a rerun, a crash
-half-way or two sweeps at once never create a notification twice.
+Set-based and partitioned: one UPDATE marks every breach; `sweep_batches` cuts the unresolved
+deadlines near or past their due time into deadline-id ranges of at most `batch_size` (one
+query), and `sweep_partition` evaluates one range's ladders and inserts the due notifications.
+`sweep` runs them in turn; the `enforce_deadlines` flow runs each range as a Prefect task.
+
+Two guards keep each notification single, on every database and under every schedule:
+- the (deadline_id, rung) unique key with ON CONFLICT DO NOTHING: whatever reruns, crashes half
+  way or overlapping sweeps happen, a second insert of the same rung is a no-op. This is the
+  guarantee; nothing else is needed for correctness.
+- on PostgreSQL each write claims its deadlines with `SELECT … FOR NO KEY UPDATE SKIP LOCKED`:
+  a second worker on an overlapping range skips the deadlines another worker is writing instead
+  of queueing behind its transaction, and only writes what nobody holds. A deadline skipped
+  because its claimant then rolled back is picked up by the next sweep (notifications are
+  derived from the deadline's state, never from a queue). SKIP LOCKED alone would not suffice:
+  once the first claimant commits, a worker that read the range earlier can claim the same rows
+  — the unique key is what stops that. SQLite serialises writers (BEGIN IMMEDIATE) instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, Select, and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -27,6 +40,9 @@ from statemachine.rulebook import Rulebook
 
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 BATCH = 5000
+# Rows per INSERT transaction: short write locks, so events on the same cases wait briefly.
+WRITE_BATCH = 1000
+UNRESOLVED = (DeadlineStatus.OPEN.value, DeadlineStatus.BREACHED.value)
 
 
 @dataclass(frozen=True)
@@ -42,15 +58,44 @@ class SweepResult:
             "deadlines_examined": self.deadlines_examined,
         }
 
+    def __add__(self, other: SweepResult) -> SweepResult:
+        return SweepResult(
+            self.breached + other.breached,
+            self.notifications_created + other.notifications_created,
+            self.deadlines_examined + other.deadlines_examined,
+        )
 
-def mark_breaches(connection: Connection, now: datetime) -> int:
+
+def _check_aware(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise ValueError("now needs a UTC offset")
+
+
+def _in_municipality(municipality: str | None) -> list[Any]:
+    """A WHERE clause on deadlines narrowing them to one municipality's cases (none: all)."""
+    if municipality is None:
+        return []
+    return [DEADLINE.c.case_id.in_(select(CASE.c.id).where(CASE.c.municipality == municipality))]
+
+
+def mark_breaches(connection: Connection, now: datetime, *, municipality: str | None = None) -> int:
     """Every open deadline whose due time has passed becomes breached (one statement)."""
     result = connection.execute(
         update(DEADLINE)
-        .where(and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now))
+        .where(
+            and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now),
+            *_in_municipality(municipality),
+        )
         .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
     )
     return int(result.rowcount or 0)
+
+
+def record_breaches(context: Context, now: datetime, *, municipality: str | None = None) -> int:
+    """`mark_breaches` in its own transaction: the first step of a sweep."""
+    _check_aware(now)
+    with context.engine.begin() as connection:
+        return mark_breaches(connection, now, municipality=municipality)
 
 
 def _horizon(rulebook: Rulebook, now: datetime) -> datetime:
@@ -61,23 +106,73 @@ def _horizon(rulebook: Rulebook, now: datetime) -> datetime:
     return now + max((widest(span) for span in reminders), default=widest(None))
 
 
-def _candidates(
-    connection: Connection, rulebook: Rulebook, now: datetime
-) -> Iterator[Sequence[Any]]:
+def _widest_horizon(context: Context, now: datetime) -> datetime | None:
+    """The latest horizon of any rulebook: a pre-filter valid for every case."""
+    return max((_horizon(r, now) for r in context.catalogue.rulebooks), default=None)
+
+
+def _unresolved_near(horizon: datetime) -> list[Any]:
+    return [DEADLINE.c.status.in_(UNRESOLVED), DEADLINE.c.due_at <= horizon]
+
+
+def sweep_batches(
+    context: Context, now: datetime, batch_size: int = BATCH, *, municipality: str | None = None
+) -> list[tuple[int, int]]:
+    """Inclusive deadline-id ranges, each with at most `batch_size` deadlines to examine.
+
+    One query (numbered in the database, never fetched row by row). The ranges cover the
+    unresolved deadlines due before the widest rulebook horizon at `now`; deadlines created
+    later belong to the next sweep.
+    """
+    _check_aware(now)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    horizon = _widest_horizon(context, now)
+    if horizon is None:
+        return []
+    numbered = (
+        select(
+            DEADLINE.c.id,
+            # Integer division on both databases (`//` would add FLOOR, which SQLite may lack).
+            (func.row_number().over(order_by=DEADLINE.c.id) - 1)
+            .self_group()
+            .op("/")(batch_size)
+            .label("batch"),
+        )
+        .where(*_unresolved_near(horizon), *_in_municipality(municipality))
+        .subquery()
+    )
     query = (
-        select(DEADLINE.c.id, DEADLINE.c.case_id, DEADLINE.c.rule, DEADLINE.c.due_at)
+        select(func.min(numbered.c.id), func.max(numbered.c.id))
+        .group_by(numbered.c.batch)
+        .order_by(numbered.c.batch)
+    )
+    with reading(context.engine) as reader:
+        return [(int(low), int(high)) for low, high in reader.execute(query)]
+
+
+def _candidates(
+    horizon: datetime, id_range: tuple[int, int], municipality: str | None
+) -> Select[Any]:
+    low, high = id_range
+    query = (
+        select(
+            DEADLINE.c.id,
+            DEADLINE.c.case_id,
+            DEADLINE.c.rule,
+            DEADLINE.c.due_at,
+            CASE.c.rulebook_id,
+            CASE.c.rulebook_version,
+        )
         .join(CASE, CASE.c.id == DEADLINE.c.case_id)
         .where(
-            DEADLINE.c.status.in_([DeadlineStatus.OPEN.value, DeadlineStatus.BREACHED.value]),
-            DEADLINE.c.due_at <= _horizon(rulebook, now),
-            CASE.c.rulebook_id == rulebook.id,
-            CASE.c.rulebook_version == rulebook.version,
+            DEADLINE.c.id.between(low, high),
+            *_unresolved_near(horizon),
             CASE.c.phase != Phase.CLOSURE.value,
         )
         .order_by(DEADLINE.c.id)
     )
-    result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(query)
-    yield from result.partitions(BATCH)
+    return query if municipality is None else query.where(CASE.c.municipality == municipality)
 
 
 def due_notifications(
@@ -111,55 +206,124 @@ def due_notifications(
     return due
 
 
-def _still_unresolved(connection: Connection, deadline_ids: set[int]) -> set[int]:
-    """Re-read inside the writing transaction: a deadline met or a case closed since the read
-    gets no notification. On PostgreSQL the rows are share-locked, so a concurrent event on the
-    same case waits for this batch (and vice versa); SQLite serialises writers anyway."""
-    query = (
+def _claim(connection: Connection, deadline_ids: set[int], case_ids: set[int]) -> set[int]:
+    """The deadlines this transaction may notify about: still unresolved, case still open.
+
+    Re-read inside the writing transaction, so a deadline met or a case closed since the read
+    gets no notification. On PostgreSQL, in the event path's lock order (case, then deadline):
+    the cases are share-locked — an event on one of them waits for this batch, and this batch
+    waits for an event already under way, then sees its outcome — and the deadlines are
+    claimed with SKIP LOCKED, so a concurrent sweep's claim is skipped, not waited for.
+    SQLite serialises writers anyway.
+    """
+    if connection.dialect.name != "postgresql":
+        query = (
+            select(DEADLINE.c.id)
+            .join(CASE, CASE.c.id == DEADLINE.c.case_id)
+            .where(
+                DEADLINE.c.id.in_(deadline_ids),
+                DEADLINE.c.status.in_(UNRESOLVED),
+                CASE.c.phase != Phase.CLOSURE.value,
+            )
+        )
+        return set(connection.execute(query).scalars())
+    open_cases = (
+        select(CASE.c.id)
+        .where(CASE.c.id.in_(case_ids), CASE.c.phase != Phase.CLOSURE.value)
+        .order_by(CASE.c.id)
+        .with_for_update(read=True)
+    )
+    live_cases = list(connection.execute(open_cases).scalars())
+    if not live_cases:
+        return set()
+    claim = (
         select(DEADLINE.c.id)
-        .join(CASE, CASE.c.id == DEADLINE.c.case_id)
         .where(
             DEADLINE.c.id.in_(deadline_ids),
-            DEADLINE.c.status.in_([DeadlineStatus.OPEN.value, DeadlineStatus.BREACHED.value]),
-            CASE.c.phase != Phase.CLOSURE.value,
+            DEADLINE.c.status.in_(UNRESOLVED),
+            DEADLINE.c.case_id.in_(live_cases),
         )
+        .order_by(DEADLINE.c.id)
+        # FOR NO KEY UPDATE: the notification's foreign key (KEY SHARE) is not blocked.
+        .with_for_update(skip_locked=True, key_share=True)
     )
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
-    return set(connection.execute(query).scalars())
+    return set(connection.execute(claim).scalars())
 
 
 def _insert_once(connection: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
-    live = _still_unresolved(connection, {r["deadline_id"] for r in rows})
+    live = _claim(connection, {r["deadline_id"] for r in rows}, {r["case_id"] for r in rows})
     rows = [r for r in rows if r["deadline_id"] in live]
     if not rows:
         return 0
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(NOTIFICATION)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["deadline_id", "rung"])
-        # SQLAlchemy 2.0 reports an INSERT's rowcount only when asked: psycopg gives -1 otherwise.
-        .execution_options(preserve_rowcount=True)
+    # One cached statement, many parameter sets: the driver's executemany (psycopg pipelines it).
+    statement = insert(NOTIFICATION).on_conflict_do_nothing(index_elements=["deadline_id", "rung"])
+    result = connection.execute(statement.execution_options(preserve_rowcount=True), rows)
+    return int(result.rowcount)
+
+
+def _existing(connection: Connection, id_range: tuple[int, int]) -> set[tuple[int, int]]:
+    """(deadline_id, rung) of the notifications already made for deadlines in `id_range`."""
+    low, high = id_range
+    query = select(NOTIFICATION.c.deadline_id, NOTIFICATION.c.rung).where(
+        NOTIFICATION.c.deadline_id.between(low, high)
     )
-    return int(connection.execute(statement).rowcount or 0)
+    return {(deadline_id, rung) for deadline_id, rung in connection.execute(query)}
 
 
-def sweep(context: Context, now: datetime) -> SweepResult:
-    """Mark breaches and create due notifications; safe to rerun and to run concurrently."""
-    if now.tzinfo is None:
-        raise ValueError("now needs a UTC offset")
-    with context.engine.begin() as connection:
-        breached = mark_breaches(connection, now)
+def sweep_partition(
+    context: Context,
+    now: datetime,
+    id_range: tuple[int, int],
+    *,
+    municipality: str | None = None,
+) -> SweepResult:
+    """Create the due notifications for the deadlines with ids in `id_range` (inclusive).
+
+    Marks no breaches (`record_breaches` does, first). Safe to rerun and to run on several
+    workers at once, overlapping or not: see the module's docstring.
+    """
+    _check_aware(now)
+    horizon = _widest_horizon(context, now)
+    if horizon is None:
+        return SweepResult(0, 0, 0)
+    with reading(context.engine) as reader:
+        rows = reader.execute(_candidates(horizon, id_range, municipality)).all()
+        # Most due rungs were made by earlier sweeps: only new ones go to a write transaction
+        # (the unique key still decides, should another sweep make them meanwhile).
+        existing = _existing(reader, id_range)
+    by_rulebook: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
+    for row in rows:
+        by_rulebook[row.rulebook_id, row.rulebook_version].append(row)
     created = examined = 0
     for rulebook in context.catalogue.rulebooks:
-        with reading(context.engine) as reader:
-            for batch in _candidates(reader, rulebook, now):
-                examined += len(batch)
-                rows = due_notifications(rulebook, batch, now)
-                for start in range(0, len(rows), 1000):
-                    with context.engine.begin() as writer:
-                        created += _insert_once(writer, rows[start : start + 1000])
-    return SweepResult(breached, created, examined)
+        near = _horizon(rulebook, now)
+        batch = [
+            r for r in by_rulebook.get((rulebook.id, rulebook.version), []) if r.due_at <= near
+        ]
+        examined += len(batch)
+        due = [
+            n
+            for n in due_notifications(rulebook, batch, now)
+            if (n["deadline_id"], n["rung"]) not in existing
+        ]
+        for start in range(0, len(due), WRITE_BATCH):
+            with context.engine.begin() as writer:
+                created += _insert_once(writer, due[start : start + WRITE_BATCH])
+    return SweepResult(0, created, examined)
+
+
+def sweep(
+    context: Context,
+    now: datetime,
+    *,
+    batch_size: int = BATCH,
+    municipality: str | None = None,
+) -> SweepResult:
+    """Mark breaches and create due notifications; safe to rerun and to run concurrently."""
+    result = SweepResult(record_breaches(context, now, municipality=municipality), 0, 0)
+    for id_range in sweep_batches(context, now, batch_size, municipality=municipality):
+        result += sweep_partition(context, now, id_range, municipality=municipality)
+    return result

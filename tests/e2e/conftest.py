@@ -39,11 +39,13 @@ class Sagsflow:
 
     database_url: str
     cwd: Path
+    settings: tuple[tuple[str, str], ...] = ()  # further SAGSFLOW_* settings for this test
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         # Only this test's database: no SAGSFLOW_* setting leaks in from the caller.
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAGSFLOW_")}
         env.update(SAGSFLOW_DATABASE_URL=self.database_url, COLUMNS="200", NO_COLOR="1")
+        env.update(dict(self.settings))
         return subprocess.run(
             [*SAGSFLOW, *args],
             cwd=self.cwd,

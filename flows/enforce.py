@@ -1,0 +1,88 @@
+"""`enforce_deadlines`: mark breaches, then create the due notifications, a task per batch.
+
+Every 15 minutes (deployments/prefect.yaml). Set-based: one task marks every breach, one plans
+the deadline-id ranges, and each range of up to `batch_size` deadlines is one task — never a task
+per case. The tasks are the service layer's `sagsflow.sweep` functions, safe to retry and to run
+on several workers at once (see that module).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from prefect import flow, task, unmapped
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+
+from flows.artifacts import artifact_key, figures
+from flows.context import context, instant
+from sagsflow import sweep
+from statemachine.calendar import to_local
+
+# A few batches at once: their reads and writes overlap; SQLite queues the writes (BEGIN IMMEDIATE).
+PARALLEL_BATCHES = 4
+# Every task is idempotent: a retry after a dropped connection or a deadlock repeats nothing.
+RETRY_DELAYS: list[float] = [5, 30]
+
+
+@task(name="mark-breaches", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
+def mark_breaches(now: datetime, municipality: str | None) -> int:
+    return sweep.record_breaches(context(), now, municipality=municipality)
+
+
+@task(name="plan-batches", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
+def plan_batches(now: datetime, batch_size: int, municipality: str | None) -> list[tuple[int, int]]:
+    return sweep.sweep_batches(context(), now, batch_size, municipality=municipality)
+
+
+@task(
+    name="sweep-partition",
+    task_run_name="sweep-deadlines-{id_range[0]}-{id_range[1]}",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=RETRY_DELAYS,
+)
+def sweep_partition(
+    now: datetime, id_range: tuple[int, int], municipality: str | None
+) -> sweep.SweepResult:
+    return sweep.sweep_partition(context(), now, id_range, municipality=municipality)
+
+
+# Prefect's TaskRunner is invariant in its future type: its own thread-pool runner needs the cast.
+BATCH_RUNNER = cast(
+    "TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=PARALLEL_BATCHES)
+)
+
+
+@flow(name="enforce-deadlines", task_runner=BATCH_RUNNER)
+def enforce_deadlines(
+    now: str | None = None, batch_size: int = sweep.BATCH, municipality: str | None = None
+) -> dict[str, int]:
+    """Mark breached deadlines and create each due notification once; returns the counts.
+
+    `now`: ISO 8601 (default: the wall clock); `municipality`: only its cases (default: all).
+    """
+    at = instant(now)
+    breached = mark_breaches(at, municipality)
+    ranges = plan_batches(at, batch_size, municipality)
+    futures = sweep_partition.map(unmapped(at), ranges, unmapped(municipality))
+    total = sum((future.result() for future in futures), sweep.SweepResult(breached, 0, 0))
+    create_markdown_artifact(
+        figures(
+            "Fristhåndhævelse",
+            [
+                ("Frister overskredet ved denne kørsel", total.breached),
+                ("Meddelelser oprettet", total.notifications_created),
+                ("Frister gennemgået", total.deadlines_examined),
+                ("Partier", len(ranges)),
+            ],
+            f"Kørt pr. {to_local(at):%Y-%m-%d %H:%M} (Europe/Copenhagen), "
+            f"kommune: {municipality or 'alle'}.",
+        ),
+        key=artifact_key("enforce-deadlines", municipality),
+        description="Nyligt overskredne frister og oprettede meddelelser",
+    )
+    return total.as_dict()

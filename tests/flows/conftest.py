@@ -1,0 +1,80 @@
+"""One Prefect test server for the whole session: starting it takes ~15 s here, a flow run far less.
+
+Heartbeats are off (each flow run would otherwise wait up to a second for the heartbeat thread
+at its end), Prefect logs only warnings, and its home is a temporary directory, never the
+developer's ~/.prefect. The environment is set before Prefect is first imported: it reads its
+logging settings once, at import.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+QUIET = {
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_TO_API_ENABLED": "false",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+}
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in QUIET.items():
+            environment.setenv(name, value)
+        environment.setenv("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+        environment.delenv("PREFECT_API_URL", raising=False)
+
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+        from prefect.testing.utilities import prefect_test_harness
+
+        # None turns heartbeats off; the variable itself cannot say None.
+        with (
+            temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+            prefect_test_harness(server_startup_timeout=60),
+        ):
+            yield
+
+
+@pytest.fixture
+def flow_database(database_url: str, monkeypatch: pytest.MonkeyPatch, prefect_server: None) -> str:
+    """The flows read SAGSFLOW_DATABASE_URL when their tasks run: point it at this test's one."""
+    monkeypatch.setenv("SAGSFLOW_DATABASE_URL", database_url)
+    return database_url
+
+
+@dataclass
+class Inbox:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) and what it accepted: (recipients, subject)."""
+
+    port: int
+    received: list[tuple[list[str], str]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.received.append((list(envelope.rcpt_tos), str(message["Subject"])))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def inbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Inbox]:
+    """SMTP for the flows (SAGSFLOW_SMTP_HOST/PORT), and the demo organisation file."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        collected = Inbox(probe.getsockname()[1])
+    controller = Controller(collected, hostname="127.0.0.1", port=collected.port)
+    controller.start()
+    monkeypatch.setenv("SAGSFLOW_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SAGSFLOW_SMTP_PORT", str(collected.port))
+    monkeypatch.setenv("SAGSFLOW_MAIL_FROM", "sagsflow@kommune.test")
+    monkeypatch.delenv("SAGSFLOW_ORG_FILE", raising=False)
+    yield collected
+    controller.stop()

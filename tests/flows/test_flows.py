@@ -1,0 +1,263 @@
+"""The flows run as real Prefect flows against one session-wide test server.
+
+The caseload is the CLI test's (tests/e2e/test_cli.py), with people from the demo organisation
+file, counted by hand from default@2024.1's ladders at Monday 4 May 2026, 12:00:
+- A (rw1, team t1), a professional's notification of Friday 27 March, accepted that afternoon: its
+  24-hour assessment (due 28 March) and acknowledgement (due 9 April) are breached → breach to the
+  team leader + escalation to the department head, each: 4 notifications.
+- B (rw5, t2), an application of 1 May: no deadline runs in inquiry.
+- C (rw4, t2, municipality `vest`), a private notification of Sunday 3 May, 15:00: assessment due
+  at 15:00 today, its reminder to the caseworker (6 hours before) is due: 1 notification.
+Two breaches, five notifications, three deadlines examined.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from models.tables import Notification
+from statemachine.phases import Notifier, Source
+
+CPH = ZoneInfo("Europe/Copenhagen")
+NOW = "2026-05-04T12:00:00+02:00"
+NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
+SQLITE_ONLY = pytest.mark.parametrize(
+    "database_url", [pytest.param("sqlite", id="sqlite")], indirect=True
+)
+PREFECT_YAML = Path(__file__).resolve().parents[2] / "deployments" / "prefect.yaml"
+DEPLOYMENTS = {
+    "enforce-deadlines": "flows/enforce.py:enforce_deadlines",
+    "deliver-notifications": "flows/deliver.py:deliver_notifications",
+    "supervisor-digest": "flows/digest.py:supervisor_digest",
+    "compliance-report": "flows/compliance.py:compliance_report",
+}
+SCHEDULES = {
+    "enforce-deadlines": [("*/15 * * * *", {})],
+    "deliver-notifications": [("*/5 * * * *", {})],
+    "supervisor-digest": [("0 7 * * 1-5", {})],
+    "compliance-report": [
+        ("0 6 1 * *", {"period": "previous-month"}),
+        ("0 6 1 1,4,7,10 *", {"period": "previous-quarter"}),
+    ],
+}
+
+
+@pytest.fixture
+def caseload(cases):
+    a = cases.open(
+        aware_at=datetime(2026, 3, 27, 10, tzinfo=CPH),
+        source=Source.NOTIFICATION,
+        notifier=Notifier.PROFESSIONAL,
+        worker="rw1",
+        team="t1",
+    )
+    cases.fire(a, "accept", at=datetime(2026, 3, 27, 14, tzinfo=CPH), actor="rw1")
+    cases.open(aware_at=datetime(2026, 5, 1, 9, tzinfo=CPH), worker="rw5", team="t2")
+    cases.open(
+        aware_at=datetime(2026, 5, 3, 15, tzinfo=CPH),
+        source=Source.NOTIFICATION,
+        notifier=Notifier.PRIVATE,
+        worker="rw4",
+        team="t2",
+        municipality="vest",
+    )
+
+
+def stored_notifications(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(NOTIFICATION)).scalar_one()
+
+
+def artifact(key: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        [latest] = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]), is_latest=True)
+        )
+    return latest
+
+
+# --- enforce_deadlines -------------------------------------------------------------------------
+
+
+@SQLITE_ONLY
+def test_enforce_deadlines_flow_creates_what_the_sweep_would_and_nothing_on_a_rerun(
+    flow_database, engine, caseload
+):
+    from flows.enforce import enforce_deadlines
+
+    # When the flow runs in batches of one deadline (three partition tasks)
+    first = enforce_deadlines(now=NOW, batch_size=1)
+    # Then it counts what the plain sweep counts for this caseload
+    assert first == {"breached": 2, "notifications_created": 5, "deadlines_examined": 3}
+    assert stored_notifications(engine) == 5
+    # and a second run finds nothing new
+    again = enforce_deadlines(now=NOW, batch_size=1)
+    assert again == {"breached": 0, "notifications_created": 0, "deadlines_examined": 3}
+    assert stored_notifications(engine) == 5
+
+
+@SQLITE_ONLY
+def test_enforce_deadlines_for_one_municipality_publishes_only_its_figures(flow_database, caseload):
+    from flows.enforce import enforce_deadlines
+
+    # C alone is in `vest`: its reminder only
+    assert enforce_deadlines(now=NOW, municipality="vest") == {
+        "breached": 0,
+        "notifications_created": 1,
+        "deadlines_examined": 1,
+    }
+    published = artifact("enforce-deadlines-vest")
+    assert published.type == "markdown"
+    assert "| Meddelelser oprettet | 1 |" in published.data
+
+
+# --- deliver, digest, compliance: thin flows over the service layer ----------------------------
+
+
+@SQLITE_ONLY
+def test_deliver_notifications_flow_sends_the_swept_notifications_to_a_real_inbox(
+    flow_database, caseload, inbox
+):
+    from flows.deliver import deliver_notifications
+    from flows.enforce import enforce_deadlines
+
+    enforce_deadlines(now=NOW)
+    result = deliver_notifications(now=NOW)
+
+    assert (result["sent"], result["failed"], result["parked"]) == (5, 0, 0)
+    assert sorted(to for [to], _ in inbox.received) == [
+        "familiechef@kommune.test",  # A's two escalations
+        "familiechef@kommune.test",
+        "rw4@kommune.test",  # C's reminder
+        "teamleder.nord@kommune.test",  # A's two breaches
+        "teamleder.nord@kommune.test",
+    ]
+    assert "| Sendt | 5 |" in artifact("deliver-notifications").data
+    # nothing is sent twice
+    assert deliver_notifications(now=NOW)["sent"] == 0
+    assert len(inbox.received) == 5
+
+
+@SQLITE_ONLY
+def test_supervisor_digest_flow_mails_the_team_leader_and_publishes_the_digest(
+    flow_database, caseload, inbox
+):
+    from flows.digest import supervisor_digest
+
+    assert supervisor_digest(team="t1", now=NOW) == {
+        "teams": 1,
+        "mailed": 1,
+        "without_address": 0,
+    }
+    [(to, subject)] = inbox.received
+    assert to == ["teamleder.nord@kommune.test"]
+    assert "Team Nord" in subject
+    assert "Team Nord (t1)" in artifact("supervisor-digest-t1").data
+
+
+@SQLITE_ONLY
+def test_compliance_report_flow_reads_previous_month_from_now_and_writes_csv_and_html(
+    flow_database, caseload, tmp_path
+):
+    from flows.compliance import compliance_report
+
+    result = compliance_report(period="previous-month", now=NOW, directory=str(tmp_path))
+
+    assert result["period"] == "2026-04"
+    assert Path(result["csv"]) == tmp_path / "compliance-2026-04.csv"
+    assert Path(result["csv"]).read_text(encoding="utf-8").strip()
+    assert "<svg" in Path(result["html"]).read_text(encoding="utf-8")
+    assert artifact("compliance-2026-04").type == "markdown"
+
+
+@pytest.mark.parametrize(
+    ("period", "now", "expected"),
+    [
+        # the monthly schedule fires at 06:00 on the 1st, Copenhagen time
+        ("previous-month", "2026-05-01T06:00:00+02:00", "2026-04"),
+        ("previous-month", "2027-01-01T06:00:00+01:00", "2026-12"),
+        # 00:30 on 1 March in Copenhagen is still 28 February in UTC: the local date counts
+        ("previous-month", "2026-02-28T23:30:00+00:00", "2026-02"),
+        ("previous-quarter", "2026-04-01T06:00:00+02:00", "2026-Q1"),
+        ("previous-quarter", "2027-01-01T06:00:00+01:00", "2026-Q4"),
+        ("previous-quarter", "2026-08-15T12:00:00+02:00", "2026-Q2"),
+        ("2026-Q3", "2027-01-01T06:00:00+01:00", "2026-Q3"),
+    ],
+)
+def test_compliance_periods_named_by_the_schedules_are_counted_from_now(period, now, expected):
+    from flows.compliance import period_label
+    from flows.context import instant
+
+    assert period_label(period, instant(now)) == expected
+
+
+# --- deployments -------------------------------------------------------------------------------
+
+
+def test_prefect_yaml_declares_the_four_deployments_on_copenhagen_schedules():
+    config = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
+    deployments = {d["name"]: d for d in config["deployments"]}
+
+    assert {name: d["entrypoint"] for name, d in deployments.items()} == DEPLOYMENTS
+    schedules = {
+        name: [(s["cron"], s.get("parameters", {})) for s in d["schedules"]]
+        for name, d in deployments.items()
+    }
+    assert schedules == SCHEDULES
+    for d in deployments.values():
+        assert {s["timezone"] for s in d["schedules"]} == {"Europe/Copenhagen"}
+        assert d["concurrency_limit"] == {"limit": 1, "collision_strategy": "ENQUEUE"}
+        assert d["work_pool"]["name"] == "sagsflow-process"
+    # every entry point is a flow in a file under the project root
+    root = PREFECT_YAML.parents[1]
+    for entrypoint in DEPLOYMENTS.values():
+        path, function = entrypoint.split(":")
+        assert f"def {function}(" in (root / path).read_text(encoding="utf-8")
+
+
+def test_prefect_yaml_is_accepted_by_prefects_own_deployment_model():
+    from prefect.cli.deploy._models import PrefectYamlModel
+
+    model = PrefectYamlModel.model_validate(yaml.safe_load(PREFECT_YAML.read_text("utf-8")))
+    assert [d.name for d in model.deployments] == list(DEPLOYMENTS)
+
+
+def test_served_deployments_are_the_ones_of_prefect_yaml():
+    from prefect.client.schemas.objects import ConcurrencyLimitStrategy
+
+    from deployments.serve import deployments
+
+    served = {d.name: d for d in deployments()}
+
+    assert {name: d.flow_name for name, d in served.items()} == {name: name for name in DEPLOYMENTS}
+    for name, deployment in served.items():
+        assert [(s.schedule.cron, s.parameters) for s in deployment.schedules] == SCHEDULES[name]
+        assert {s.schedule.timezone for s in deployment.schedules} == {"Europe/Copenhagen"}
+        assert deployment.concurrency_limit == 1
+        assert deployment.concurrency_options.collision_strategy is ConcurrencyLimitStrategy.ENQUEUE
+
+
+def test_the_zombie_run_automation_is_created_once_however_often_serve_starts(prefect_server):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.objects import StateType
+    from prefect.events.schemas.automations import Posture
+
+    from deployments.serve import ZOMBIE_AUTOMATION, ensure_zombie_automation
+
+    first = ensure_zombie_automation()
+    assert ensure_zombie_automation() == first
+
+    with get_client(sync_client=True) as client:
+        [automation] = client.read_automations_by_name(name=ZOMBIE_AUTOMATION)
+    assert automation.trigger.posture is Posture.Proactive
+    assert automation.trigger.after == {"prefect.flow-run.heartbeat"}
+    assert [action.state for action in automation.actions] == [StateType.CRASHED]
