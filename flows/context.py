@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 
+from sqlalchemy.engine import make_url
+
 from models.database import make_engine
 from rulebooks import shipped_catalogue
 from sagsflow.services import Context
@@ -30,6 +32,11 @@ def context() -> Context:
     """The service layer's context for the configured database and rulebooks."""
     config = settings()
     return _context(config.database_url, config.rulebook_directories())
+
+
+def one_writer() -> bool:
+    """Whether the configured database takes one writer at a time (SQLite)."""
+    return make_url(settings().database_url).get_backend_name() == "sqlite"
 
 
 def instant(now: str | None) -> datetime:

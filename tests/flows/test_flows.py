@@ -88,13 +88,13 @@ def artifact(key: str):
 # --- enforce_deadlines -------------------------------------------------------------------------
 
 
-@SQLITE_ONLY
 def test_enforce_deadlines_flow_creates_what_the_sweep_would_and_nothing_on_a_rerun(
     flow_database, engine, caseload
 ):
     from flows.enforce import enforce_deadlines
 
-    # When the flow runs in batches of one deadline (three partition tasks)
+    # When the flow runs in batches of one deadline (three partition tasks: in turn on SQLite,
+    # side by side on PostgreSQL)
     first = enforce_deadlines(now=NOW, batch_size=1)
     # Then it counts what the plain sweep counts for this caseload
     assert first == {"breached": 2, "notifications_created": 5, "deadlines_examined": 3}
