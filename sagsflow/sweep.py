@@ -4,6 +4,8 @@ Set-based and partitioned: one UPDATE marks every breach; `sweep_batches` cuts t
 deadlines near or past their due time into deadline-id ranges of at most `batch_size` (one
 query), and `sweep_partition` evaluates one range's ladders and inserts the due notifications.
 `sweep` runs them in turn; the `enforce_deadlines` flow runs each range as a Prefect task.
+Only rungs not stored yet reach a write transaction, so a sweep with nothing new writes nothing
+(and takes no SQLite write lock); the rest is compiled once and sent with the driver's executemany.
 
 Two guards keep each notification single, on every database and under every schedule:
 - the (deadline_id, rung) unique key with ON CONFLICT DO NOTHING: whatever reruns, crashes half
