@@ -15,7 +15,7 @@ from sagsflow.views import local_iso
 from statemachine.calendar import due, local_date, shift
 from statemachine.escalation import narrowest
 from statemachine.phases import DeadlineStatus, Phase
-from statemachine.process import age_on
+from statemachine.process import missing_consents
 from statemachine.rulebook import Rulebook
 
 
@@ -27,8 +27,7 @@ def _waiting_for_consent(rulebook: Rulebook, row: Any, now: datetime) -> bool:
     if wait is not None and now <= shift(row.phase_entered_at, wait.duration()):
         return False
     consents = set(facts.get("consents", []))
-    child_needed = age_on(row.birth_date, local_date(now)) >= rulebook.consent.child_from_age
-    return "custody_holder" not in consents or (child_needed and "child" not in consents)
+    return bool(missing_consents(consents, row.birth_date, local_date(now), rulebook.consent))
 
 
 def stuck_cases(

@@ -25,7 +25,7 @@ from statemachine.case import CaseFile, DeadlineState, MeasureState
 from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
 from statemachine.errors import EventRefused
 from statemachine.phases import CASE_EVENTS, DeadlineStatus, Event, Notifier, Phase, Role, Source
-from statemachine.rulebook import MeasureCategory, Rulebook, RuleId
+from statemachine.rulebook import ConsentRule, MeasureCategory, Rulebook, RuleId
 
 P = Phase
 _OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
@@ -209,6 +209,23 @@ def age_on(birth_date: date, day: date) -> int:
     return years
 
 
+def missing_consents(
+    consents: set[str], birth_date: date, day: date, rule: ConsentRule
+) -> list[str]:
+    """The consents an investigation still needs on `day`, as a person reads them.
+
+    Seed 004 (clarification): consent from the custody holder and from a child of the
+    rulebook's age or older, otherwise a decision without consent (SEL §51 / Barnets Lov §22).
+    """
+    missing = []
+    if "custody_holder" not in consents:
+        missing.append("the custody holder's consent")
+    child_age = age_on(birth_date, day)
+    if child_age >= rule.child_from_age and "child" not in consents:
+        missing.append(f"the child's consent (the child is {child_age}, {rule.source})")
+    return missing
+
+
 class CaseProcess:
     """The plain object the shared machine drives for one event of one case."""
 
@@ -259,18 +276,11 @@ class CaseProcess:
         )
 
     def has_consent_or_decision(self) -> bool:
-        # Seed 004 (clarification): consent from the custody holder and from a child over the
-        # rulebook's age, otherwise a decision without consent (SEL §51 / Barnets Lov §22).
-        case = self.case
-        if case.without_consent_decided:
+        if self.case.without_consent_decided:
             return True
-        rule = self.rulebook.consent
-        missing = []
-        if "custody_holder" not in case.consents:
-            missing.append("the custody holder's consent")
-        child_age = age_on(case.birth_date, self._day)
-        if child_age >= rule.child_from_age and "child" not in case.consents:
-            missing.append(f"the child's consent (the child is {child_age}, {rule.source})")
+        missing = missing_consents(
+            self.case.consents, self.case.birth_date, self._day, self.rulebook.consent
+        )
         if not missing:
             return True
         return self._refuse(
