@@ -17,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 STARTUP_TIMEOUT = 90.0  # seconds; the first start also migrates the database (~15 s here)
@@ -55,15 +55,18 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the server's process group (it has workers of its own), then SIGKILL."""
-    if server.poll() is not None:
-        return
-    os.killpg(server.pid, signal.SIGTERM)
-    try:
-        server.wait(SHUTDOWN_TIMEOUT)
-    except subprocess.TimeoutExpired:
+    """SIGTERM to the server's process group (it has workers of its own), then SIGKILL.
+
+    A second Ctrl-C while the server shuts down kills it at once rather than leave it behind.
+    """
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        with suppress(subprocess.TimeoutExpired, KeyboardInterrupt):
+            server.wait(SHUTDOWN_TIMEOUT)
+    with suppress(ProcessLookupError):
+        # Whatever of its group is left: the server itself, or a child that outlived it.
         os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
+    server.wait()
 
 
 @contextmanager

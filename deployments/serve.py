@@ -9,15 +9,16 @@ or brought up to date, so a serve process that dies does not leave its runs Runn
 
 from __future__ import annotations
 
+import asyncio
 import importlib
-import warnings
-from datetime import timedelta
+import signal
+import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
-import yaml
-from prefect import Flow, serve
+from prefect import Flow
 from prefect.automations import Automation
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import (
@@ -29,20 +30,20 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.events.actions import ChangeFlowRunState
 from prefect.events.schemas.automations import EventTrigger, Posture
 from prefect.events.schemas.events import ResourceSpecification
-from prefect.schedules import Cron
+from prefect.runner import Runner
+from prefect.schedules import Cron, Interval, RRule, Schedule
+from pydantic import TypeAdapter
 
-PREFECT_YAML = Path(__file__).resolve().with_name("prefect.yaml")
+from deployments import PREFECT_YAML, deployment_specs
+
 ZOMBIE_AUTOMATION = "sagsflow: crash flow runs that stopped sending heartbeats"
 # Flow runs send a heartbeat every PREFECT_FLOWS_HEARTBEAT_FREQUENCY seconds (Prefect's default:
 # 180): ten minutes without one, and neither a heartbeat nor an end, is a dead process.
 ZOMBIE_AFTER = timedelta(minutes=10)
-
-
-def deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
-    """The `deployments` section of a prefect.yaml, anchors resolved."""
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    specs: list[dict[str, Any]] = config["deployments"]
-    return specs
+# After Ctrl-C or SIGTERM, how long the runner may take to stop its runs before it is stopped.
+STOP_GRACE = 10.0
+_DURATION = TypeAdapter(timedelta)  # seconds, or an ISO 8601 duration ("PT15M")
+_INSTANT = TypeAdapter(datetime)
 
 
 def _flow(entrypoint: str) -> Flow[..., Any]:
@@ -64,23 +65,45 @@ def _concurrency(spec: dict[str, Any] | int | None) -> ConcurrencyLimitConfig | 
     )
 
 
+def _schedule(spec: dict[str, Any]) -> Schedule:
+    """One entry of a deployment's `schedules`, read as `prefect deploy` reads it.
+
+    `cron` (with `day_or`), `interval` (seconds or an ISO 8601 duration, with `anchor_date`;
+    without one, counted from now) or `rrule`; each with `timezone`, `active`, `parameters` and
+    `slug`.
+    """
+    common: dict[str, Any] = {
+        "timezone": spec.get("timezone"),
+        "active": spec.get("active", True),
+        "parameters": spec.get("parameters") or {},
+        "slug": spec.get("slug"),
+    }
+    if "cron" in spec:
+        return Cron(spec["cron"], day_or=spec.get("day_or", True), **common)
+    if "interval" in spec:
+        anchor = spec.get("anchor_date")
+        return Interval(
+            _DURATION.validate_python(spec["interval"]),
+            anchor_date=None if anchor is None else _INSTANT.validate_python(anchor),
+            **common,
+        )
+    if "rrule" in spec:
+        return RRule(spec["rrule"], **common)
+    raise ValueError(f"a schedule needs cron, interval or rrule: {spec}")
+
+
 def _deployment(spec: dict[str, Any]) -> RunnerDeployment:
-    deployment = _flow(spec["entrypoint"]).to_deployment(
+    deployment = _flow(spec["entrypoint"]).to_deployment(  # type: ignore[call-arg]
         name=spec["name"],
         description=spec.get("description"),
         tags=spec.get("tags"),
         parameters=spec.get("parameters") or {},
-        schedules=[
-            Cron(
-                schedule["cron"],
-                timezone=schedule.get("timezone"),
-                parameters=schedule.get("parameters") or {},
-            )
-            for schedule in spec.get("schedules") or []
-        ],
+        schedules=[_schedule(schedule) for schedule in spec.get("schedules") or []],
         concurrency_limit=_concurrency(spec.get("concurrency_limit")),
+        # Always the synchronous variant: Prefect's async_dispatch would otherwise hand back a
+        # coroutine whenever this thread happens to host a running event loop (a test's browser).
+        _sync=True,
     )
-    # Called outside an event loop, `to_deployment` runs synchronously (Prefect's async_dispatch).
     return cast(RunnerDeployment, deployment)
 
 
@@ -127,21 +150,89 @@ def ensure_zombie_automation() -> UUID:
         for duplicate in found[1:]:
             client.delete_automation(duplicate.id)
     if not found:
-        wanted.create()  # sets wanted.id
+        wanted.create(_sync=True)  # type: ignore[call-arg]  # sets wanted.id; sync: see _deployment
         assert wanted.id is not None
         return wanted.id
     wanted.id = found[0].id
-    wanted.update()
+    wanted.update(_sync=True)  # type: ignore[call-arg]
     return found[0].id
 
 
+class _Runner(Runner):
+    """Prefect's runner, stopped the same way on Ctrl-C and on SIGTERM.
+
+    The first signal asks the runner's own stop (`astop`: its runs cancelled, their processes
+    ended, its loops left) and `serve_all` returns. Should it not have stopped STOP_GRACE seconds
+    later, or on a second signal, KeyboardInterrupt stops it at once. (Prefect 3.8's own SIGTERM
+    handler calls `sys.exit` inside the event loop; and cancelling the main task, asyncio's
+    Ctrl-C, was seen to leave the runner waiting on its runs when many were queued.)
+    """
+
+    _serve_loop: asyncio.AbstractEventLoop
+    _stop_requested = False
+    _stopping: asyncio.Task[None] | None = None
+
+    async def serve(self) -> None:
+        self._serve_loop = asyncio.get_running_loop()
+        self._serve_loop.set_exception_handler(self._quiet_when_stopping)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # a background job keeps it so
+            self._serve_loop.add_signal_handler(signal.SIGINT, self._interrupt)
+        await self.start()
+
+    def _quiet_when_stopping(
+        self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]
+    ) -> None:
+        # Tasks cancelled by the stop (a flow run's control connection) are no errors
+        if self._stop_requested and isinstance(context.get("exception"), asyncio.CancelledError):
+            return
+        loop.default_exception_handler(context)
+
+    def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+        # start() installs this with signal.signal: it runs between two steps of the loop
+        if self._serve_loop.is_closed():  # the runner is done: the server is being stopped
+            raise KeyboardInterrupt
+        self._serve_loop.call_soon_threadsafe(self._interrupt)
+
+    def _interrupt(self) -> None:
+        if self._stop_requested or not self.started:
+            raise KeyboardInterrupt
+        self._stop_requested = True
+        self._logger.info("Stopping the runs, then the Prefect server (again: at once)")
+        self._stopping = self._serve_loop.create_task(self.astop())
+        self._serve_loop.call_later(STOP_GRACE, self._too_slow)
+
+    def _too_slow(self) -> None:
+        self._logger.warning("The runner did not stop within %.0f s: stopping it now", STOP_GRACE)
+        raise KeyboardInterrupt
+
+
 def serve_all(path: Path = PREFECT_YAML) -> None:
-    """Serve every deployment of `path` until interrupted (Ctrl-C, SIGTERM).
+    """Serve every deployment of `path` until Ctrl-C or SIGTERM (returns, or KeyboardInterrupt).
 
     Schedules stay active when this process stops (`pause_on_shutdown=False`): the next start
     picks up where this one left off.
     """
     ensure_zombie_automation()
-    # Prefect 3.8's runner calls its async stop() unawaited on SIGTERM, then exits anyway.
-    warnings.filterwarnings("ignore", "coroutine 'Runner.astop' was never awaited", RuntimeWarning)
-    serve(*deployments(path), pause_on_shutdown=False)
+    runner = _Runner(pause_on_shutdown=False)
+    served = deployments(path)
+    for deployment in served:
+        runner.add_deployment(deployment)  # registered with the server before the line below
+    names = ", ".join(f"{d.flow_name}/{d.name}" for d in served)
+    print(f"serving {names}: polling for scheduled runs", file=sys.stderr, flush=True)
+    try:
+        asyncio.run(runner.serve())  # until Ctrl-C or SIGTERM
+    finally:
+        _flush_to_server()
+
+
+def _flush_to_server(timeout: float = 5.0) -> None:
+    """Send the events and logs Prefect still holds, while the server is up.
+
+    Prefect sends them from background threads and, left alone, tries once more at interpreter
+    exit: after the caller has stopped the server, that waits out its retries.
+    """
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    EventsWorker.drain_all(timeout=timeout)
+    APILogWorker.drain_all(timeout=timeout)

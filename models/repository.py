@@ -15,7 +15,18 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from models.statements import Prepared, Runner
 from models.tables import AuditRecord, Case, Deadline, Measure
@@ -401,8 +412,16 @@ class CaseRepository:
         team: str | None = None,
         municipality: str | None = None,
         limit: int | None = None,
+        offset: int = 0,
+        scope: ColumnElement[bool] | None = None,
     ) -> list[Row[Any]]:
+        """Cases matching every filter, by id; `scope` is a further WHERE clause over the case
+        table (the signed-in user's visibility, sagsflow/access.py)."""
         query = select(CASE).order_by(CASE.c.id)
+        if scope is not None:
+            query = query.where(scope)
+        if offset:
+            query = query.offset(offset)
         for column, value in (
             (CASE.c.phase, phase),
             (CASE.c.worker, worker),

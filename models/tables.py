@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime
@@ -37,6 +37,11 @@ class CaseBase(SQLModel):
 
 class Case(CaseBase, table=True):
     __tablename__ = "case"
+    __table_args__ = (
+        # The dashboard's stuck list at a million cases: open cases of a phase, longest in it
+        # first (docs/dashboard.md; ~0.9 s → ~65 ms per page on PostgreSQL at 1M cases).
+        Index("ix_case_phase_phase_entered_at", "phase", "phase_entered_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     aware_at: datetime = _instant()
@@ -77,6 +82,22 @@ class Deadline(SQLModel, table=True):
         UniqueConstraint("case_id", "key"),
         # The sweep's access path: unresolved deadlines by due time.
         Index("ix_deadline_status_due_at", "status", "due_at"),
+        # The flow's access path (sagsflow/sweep.py: `sweep_batches`, `sweep_partition`): the
+        # unresolved deadlines by id. A range of 5,000 candidates spans ~130,000 deadline ids;
+        # through the primary key every one of them is read and filtered, through this index
+        # only the unresolved ones (about a tenth). Partial, so it stays that small; covering
+        # (case_id, rule: the rest of what the range query reads), so PostgreSQL reads it alone
+        # rather than prefer the primary key's well-correlated heap walk. The sweep's queries
+        # spell the status list as literals, or SQLite would not use it.
+        Index(
+            "ix_deadline_unresolved_id_due_at",
+            "id",
+            "due_at",
+            "case_id",
+            "rule",
+            sqlite_where=text("status IN ('open', 'breached')"),
+            postgresql_where=text("status IN ('open', 'breached')"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -154,3 +175,56 @@ class Notification(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Why it left the queue unsent (parked or dropped), for a person to read.
     parked_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the API or the dashboard: a role, and a team for the team-bound
+    roles. No personal data beyond the user name the municipality chose (see sagsflow/access.py)."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=32)
+    team: str | None = Field(default=None, max_length=64)
+    # scrypt, "scrypt$n$r$p$salt$hash" (hex); None: signs in by one-time link only.
+    password_hash: str | None = Field(default=None, max_length=255)
+    created_at: datetime = _instant()
+    disabled_at: datetime | None = _optional_instant()
+
+
+class Credential(SQLModel, table=True):
+    """A bearer token (`api`) or a one-time sign-in link (`sign_in`), stored only as its SHA-256.
+
+    Tokens are 256 random bits, so a fast hash is enough: there is nothing to guess.
+    """
+
+    __tablename__ = "credential"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    kind: str = Field(max_length=16)  # api | sign_in
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _instant()
+    expires_at: datetime | None = _optional_instant()
+    used_at: datetime | None = _optional_instant()  # sign_in: redeemed (once); api: last use
+    revoked_at: datetime | None = _optional_instant()
+
+
+class AccessRecord(SQLModel, table=True):
+    """Who looked at or changed which case, when (a read of a case is itself sensitive).
+
+    Append-only like the audit log: triggers refuse UPDATE and DELETE.
+    """
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_case_id_at", "case_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _instant()
+    user_name: str = Field(max_length=64, index=True)
+    role: str = Field(max_length=32)
+    case_id: int | None = Field(default=None)  # None: a list or report over many cases
+    action: str = Field(max_length=16)  # read | write | export | list
+    channel: str = Field(max_length=16)  # api | dashboard
+    what: str = Field(max_length=255)  # the route or page, e.g. "GET /api/v1/cases/7"

@@ -16,7 +16,8 @@ from statemachine.audit import AuditEntry, ChainBreak, verify_chain
 _BATCH = 5000
 
 
-def _entry(row: Row[Any]) -> tuple[AuditEntry, str, str]:
+def audit_entry(row: Row[Any]) -> tuple[AuditEntry, str, str]:
+    """An audit_log row as the chain sees it: the entry, its previous hash and its hash."""
     entry = AuditEntry(
         case_id=row.case_id,
         seq=row.seq,
@@ -67,7 +68,7 @@ def verify_audit(context: Context) -> dict[str, Any]:
         records_checked += len(rows)
         if first_break is not None:
             continue
-        first_break = verify_chain(_entry(r) for r in rows)
+        first_break = verify_chain(audit_entry(r) for r in rows)
         if first_break is None and (len(rows), rows[-1].hash if rows else "") != (
             head.audit_seq,
             head.audit_hash,

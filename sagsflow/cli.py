@@ -39,6 +39,10 @@ flows_app = typer.Typer(help="The Prefect flows on this machine.", no_args_is_he
 app.add_typer(flows_app, name="flows")
 notify_app = typer.Typer(help="The notification outbox: deliver, list.", no_args_is_help=True)
 app.add_typer(notify_app, name="notify")
+user_app = typer.Typer(
+    help="Users of the API and dashboard: roles, teams, tokens.", no_args_is_help=True
+)
+app.add_typer(user_app, name="user")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,6 +71,8 @@ def handles_domain_errors(function: F) -> F:
 
         from models.repository import CaseNotFound, ConcurrencyConflict
         from rulebooks import UnknownRulebook
+        from sagsflow.access import UserInvalid
+        from sagsflow.organisation import OrganisationInvalid
         from statemachine.errors import EventRefused, RulebookInvalid
 
         as_json = bool(kwargs.get("as_json"))
@@ -85,6 +91,8 @@ def handles_domain_errors(function: F) -> F:
         except ConcurrencyConflict as error:
             fail(str(error), EXIT_CONFLICT, {"case_id": error.case_id} if as_json else None)
         except (RulebookInvalid, UnknownRulebook) as error:
+            fail(str(error), EXIT_INVALID, {} if as_json else None)
+        except (UserInvalid, OrganisationInvalid) as error:
             fail(str(error), EXIT_INVALID, {} if as_json else None)
         except (OperationalError, ProgrammingError) as error:
             # Unreachable, or not migrated: one line, not a traceback.
@@ -331,12 +339,17 @@ def sweep_command(
     now: Annotated[
         str | None, typer.Option("--now", help="The sweep's clock (ISO 8601); default: now.")
     ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", min=1, help="Deadlines per partition, each its own commit."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Mark breached deadlines and create each due notification once."""
-    from sagsflow.sweep import sweep
+    from sagsflow.sweep import BATCH, sweep
 
-    result = sweep(context(), parse_instant(now, "--now") if now else wall_clock())
+    clock = parse_instant(now, "--now") if now else wall_clock()
+    result = sweep(context(), clock, batch_size=batch_size or BATCH)
     if as_json:
         emit(result.as_dict())
         return
@@ -412,6 +425,33 @@ def notify_list(
         )
         why = row["parked_reason"] or row["last_error"]
         print(f"{line} ({why})" if why else line)
+
+
+@notify_app.command("retry")
+@handles_domain_errors
+def notify_retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Notification ids; none: every parked one.")
+    ] = None,
+    case_id: Annotated[int | None, typer.Option("--case", help="Only this case's.")] = None,
+    now: Annotated[
+        str | None, typer.Option("--now", help="When they become due again; default: now.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Put parked notifications back in the queue (after fixing an address or the relay)."""
+    from sagsflow.delivery import retry_parked
+
+    count = retry_parked(
+        context(),
+        now=parse_instant(now, "--now") if now else wall_clock(),
+        ids=ids or (),
+        case_id=case_id,
+    )
+    if as_json:
+        emit({"requeued": count})
+        return
+    print(f"{count} parked notification(s) back in the queue; `sagsflow notify deliver` sends them")
 
 
 @report_app.command("stuck")
@@ -734,6 +774,7 @@ def demo(
 ) -> None:
     """Load realistic demo cases (all phases, dated around today) through the service layer."""
     from sagsflow.demo import load_demo
+    from sagsflow.demo_users import DEMO_PASSWORD, add_demo_users
     from sagsflow.views import list_cases
 
     ctx = context()
@@ -741,8 +782,14 @@ def demo(
         counts = None
     else:
         counts = load_demo(ctx, cases=cases, now=wall_clock())
+    users = add_demo_users(ctx, _organisation(), now=wall_clock())
+    if users:
+        print(
+            f"demo users {', '.join(users)} added, password {DEMO_PASSWORD!r}",
+            file=sys.stderr,
+        )
     if as_json:
-        emit({"loaded": counts is not None, "phases": counts})
+        emit({"loaded": counts is not None, "phases": counts, "users": users})
     elif counts is None:
         print("the database already holds cases; demo not loaded (drop --if-empty to add more)")
     else:
@@ -755,32 +802,221 @@ def demo(
 @flows_app.command("serve")
 def flows_serve(
     port: Annotated[int, typer.Option("--port", help="The local Prefect server's port.")] = 4200,
+    state_dir: Annotated[
+        Path,
+        typer.Option(
+            "--state-dir",
+            file_okay=False,
+            help="The Prefect server's home, SQLite database and log go in <dir>/prefect.",
+        ),
+    ] = Path("state"),
+    prefect_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--prefect-file",
+            exists=True,
+            dir_okay=False,
+            help="The deployments to serve; default: deployments/prefect.yaml.",
+        ),
+    ] = None,
 ) -> None:
     """Start a local Prefect server (state/prefect) and serve the four deployments; Ctrl-C stops both."""
     import signal
 
     # Prefect is imported only here, after the server is up and PREFECT_API_URL is set.
+    from deployments import PREFECT_YAML, DeploymentsInvalid, deployment_specs
     from deployments.local_server import ServerFailed, running_server
+
+    path = (prefect_file or PREFECT_YAML).resolve()
+    try:
+        names = [spec["name"] for spec in deployment_specs(path)]  # before a 15 s server start
+    except DeploymentsInvalid as error:
+        fail(f"--prefect-file: {error}")
 
     def stop(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)  # the runner installs its own once it serves
     try:
-        with running_server(Path("state") / "prefect", port) as api_url:
+        with running_server(state_dir / "prefect", port) as api_url:
             print(
-                f"Prefect server and UI at {api_url.removesuffix('/api')} (state in state/prefect); "
-                "serving the deployments of deployments/prefect.yaml. Ctrl-C stops both.",
+                f"Prefect server and UI at {api_url.removesuffix('/api')} (state in "
+                f"{state_dir / 'prefect'}); the {len(names)} deployments of {path} follow. "
+                "Ctrl-C stops both.",
                 file=sys.stderr,
             )
             from deployments.serve import serve_all
 
-            serve_all()
+            serve_all(path)
     except ServerFailed as error:
         fail(str(error))
     except KeyboardInterrupt:
         pass
     print("stopped: the deployments' runs and the Prefect server", file=sys.stderr)
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def _organisation() -> Any:
+    from sagsflow.organisation import organisation
+    from sagsflow.settings import settings
+
+    return organisation(settings().org_file)
+
+
+@user_app.command("add")
+@handles_domain_errors
+def user_add(
+    name: Annotated[
+        str, typer.Argument(help="The user name (a caseworker's is the cases' --worker).")
+    ],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="caseworker | team_leader | department_head | committee | auditor | admin",
+        ),
+    ],
+    team: Annotated[
+        str | None,
+        typer.Option(
+            "--team", help="The team (organisation file id); caseworkers and team leaders need one."
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a dashboard password from stdin.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a user of the API and dashboard."""
+    from sagsflow.access import add_user
+    from statemachine.phases import Role
+
+    chosen = _choice(Role, role, "--role")
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    user = add_user(
+        context(),
+        name,
+        role=chosen,
+        team=team,
+        now=wall_clock(),
+        organisation=_organisation(),
+        password=password,
+    )
+    if as_json:
+        emit({"name": user.name, "role": user.role.value, "team": user.team})
+        return
+    print(f"user {user.name} added ({user.role}{', team ' + user.team if user.team else ''})")
+
+
+@user_app.command("token")
+@handles_domain_errors
+def user_token(
+    name: Annotated[str, typer.Argument()],
+    as_json: JsonOption = False,
+) -> None:
+    """Print a new bearer token for the API, once (only its hash is stored)."""
+    from sagsflow.access import issue_token
+
+    token = issue_token(context(), name, now=wall_clock())
+    if as_json:
+        emit({"name": name, "token": token})
+        return
+    print(token)
+
+
+@user_app.command("link")
+@handles_domain_errors
+def user_link(
+    name: Annotated[str, typer.Argument()],
+    minutes: Annotated[int, typer.Option("--minutes", min=1, max=24 * 60)] = 15,
+    as_json: JsonOption = False,
+) -> None:
+    """Print a one-time dashboard sign-in link (valid for --minutes, usable once)."""
+    from datetime import timedelta
+
+    from sagsflow.access import issue_sign_in_link
+    from sagsflow.settings import settings
+
+    token = issue_sign_in_link(context(), name, now=wall_clock(), ttl=timedelta(minutes=minutes))
+    link = f"{settings().base_url.rstrip('/')}/sign-in/{token}"
+    if as_json:
+        emit({"name": name, "link": link})
+        return
+    print(link)
+
+
+@user_app.command("password")
+@handles_domain_errors
+def user_password(name: Annotated[str, typer.Argument()]) -> None:
+    """Set a user's dashboard password, read from stdin."""
+    from sagsflow.access import set_password
+
+    set_password(context(), name, sys.stdin.readline().rstrip("\n"))
+    print(f"password of {name} set")
+
+
+@user_app.command("revoke")
+@handles_domain_errors
+def user_revoke(name: Annotated[str, typer.Argument()], as_json: JsonOption = False) -> None:
+    """Revoke every token and sign-in link of a user."""
+    from sagsflow.access import revoke_tokens
+
+    count = revoke_tokens(context(), name, now=wall_clock())
+    if as_json:
+        emit({"name": name, "revoked": count})
+        return
+    print(f"{count} credential(s) of {name} revoked")
+
+
+@user_app.command("disable")
+@handles_domain_errors
+def user_disable(name: Annotated[str, typer.Argument()]) -> None:
+    """Disable a user: no sign-in, every token revoked."""
+    from sagsflow.access import disable_user
+
+    disable_user(context(), name, now=wall_clock())
+    print(f"user {name} disabled")
+
+
+@user_app.command("list")
+@handles_domain_errors
+def user_list(as_json: JsonOption = False) -> None:
+    """The users, their roles and teams."""
+    from sagsflow.access import list_users
+
+    rows = list_users(context())
+    if as_json:
+        emit(rows)
+        return
+    if not rows:
+        print("no users")
+    for row in rows:
+        state = " (disabled)" if row["disabled_at"] else ""
+        print(
+            f"{row['name']}: {row['role']}{', team ' + row['team'] if row['team'] else ''}{state}"
+        )
+
+
+# --- the API and dashboard -------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve the REST API (/api/v1) and the dashboard (/) until Ctrl-C."""
+    import uvicorn
+
+    print(
+        f"Sagsflow API at http://{host}:{port}/api/v1 (OpenAPI: /openapi.json), dashboard at http://{host}:{port}/",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "sagsflow.server:create_app", factory=True, host=host, port=port, log_level="warning"
+    )
 
 
 def main() -> None:

@@ -59,7 +59,6 @@ class NotificationStatus(StrEnum):
     DROPPED = "dropped"
 
 
-MAX_ATTEMPTS = 12
 LEASE = timedelta(minutes=5)
 # The wait after the n-th failed attempt (the last entry for every later one): seconds first, so
 # mail flows again within a minute or two of a short outage; 12 attempts span about 1.5 hours.
@@ -532,7 +531,7 @@ def deliver_notifications(
     organisation: Organisation,
     settings: Settings,
     batch_size: int = 200,
-    max_attempts: int = MAX_ATTEMPTS,
+    max_attempts: int | None = None,
     lease: timedelta = LEASE,
 ) -> dict[str, int]:
     """Send every due notification by e-mail (and to the webhook when set), oldest first.
@@ -543,6 +542,8 @@ def deliver_notifications(
     """
     if now.tzinfo is None:
         raise ValueError("now needs a UTC offset")
+    if max_attempts is None:
+        max_attempts = settings.mail_max_attempts
     total: Counter[str] = Counter()
     go_on = True
     while go_on:
@@ -572,6 +573,42 @@ def deliver_notifications(
     result = {key: total[key] for key in ("sent", "failed", "parked", "dropped")}
     log.info("delivery: %s", result)
     return result
+
+
+def retry_parked(
+    context: Context,
+    *,
+    now: datetime,
+    ids: Sequence[int] = (),
+    case_id: int | None = None,
+) -> int:
+    """Put parked notifications back in the queue, due now with a fresh count of attempts —
+    after a person fixed what parked them (an address in the organisation file, the relay).
+
+    All parked rows, or only those of `ids` / `case_id`. The last error stays on the row for
+    the record; the park reason is cleared. Dropped rows stay dropped: they are no longer
+    relevant. Returns how many rows went back.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now needs a UTC offset")
+    statement = (
+        update(NOTIFICATION)
+        .where(NOTIFICATION.c.status == NotificationStatus.PARKED.value)
+        .values(
+            status=NotificationStatus.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            parked_reason=None,
+        )
+    )
+    if ids:
+        statement = statement.where(NOTIFICATION.c.id.in_(list(ids)))
+    if case_id is not None:
+        statement = statement.where(NOTIFICATION.c.case_id == case_id)
+    with context.engine.begin() as connection:
+        count = connection.execute(statement).rowcount
+    log.info("delivery: %d parked notification(s) back in the queue", count)
+    return int(count)
 
 
 def list_notifications(

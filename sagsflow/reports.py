@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from models.database import reading
 from models.repository import CASE, DEADLINE
@@ -31,11 +31,16 @@ def _waiting_for_consent(rulebook: Rulebook, row: Any, now: datetime) -> bool:
 
 
 def stuck_cases(
-    context: Context, now: datetime, *, team: str | None = None
+    context: Context,
+    now: datetime,
+    *,
+    team: str | None = None,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[dict[str, Any]]:
     """Open cases over their phase norm, with breached deadlines, inactive, or waiting for consent.
 
-    Sorted by days over the phase norm, then by the oldest breach.
+    Sorted by days over the phase norm, then by the oldest breach. `scope`: a further WHERE
+    clause over the case table (the signed-in user's visibility, sagsflow/access.py).
     """
     found: dict[int, dict[str, Any]] = {}
     breaches: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -50,6 +55,8 @@ def stuck_cases(
         )
         if team is not None:
             breached = breached.where(CASE.c.team == team)
+        if scope is not None:
+            breached = breached.where(scope)
         for d in connection.execute(breached):
             breaches[d.case_id].append(
                 {
@@ -86,8 +93,10 @@ def stuck_cases(
             )
             if team is not None:
                 query = query.where(CASE.c.team == team)
+            if scope is not None:
+                query = query.where(scope)
             for row in connection.execute(query):
-                entry = _assess(rulebook, row, now, breaches.get(row.id, []))
+                entry = assess_stuck(rulebook, row, now, breaches.get(row.id, []))
                 if entry is not None:
                     found[row.id] = entry
     return sorted(
@@ -100,9 +109,14 @@ def stuck_cases(
     )
 
 
-def _assess(
+def assess_stuck(
     rulebook: Rulebook, row: Any, now: datetime, breached: list[dict[str, Any]]
 ) -> dict[str, Any] | None:
+    """Whether the open case `row` (a case-table row) is stuck at `now`, and why; None if not.
+
+    `breached`: its breached deadlines, as `stuck_cases` lists them. The dashboard pages through
+    stuck cases in SQL and judges each row shown with this same function.
+    """
     rule = rulebook.stuck
     phase = Phase(row.phase)
     reasons: list[str] = []

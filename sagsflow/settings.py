@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +25,13 @@ class Settings(BaseSettings):
     mail_from: str = "sagsflow@kommune.test"
     # Optional JSON webhook that receives every notification as well.
     webhook_url: str = ""
+    # Attempts before a failing notification is parked for a person (backoff: sagsflow/delivery.py;
+    # the default 12 span about 1.5 hours).
+    mail_max_attempts: int = Field(default=12, ge=1)
+    # Signs the dashboard's session cookies; empty: a random key kept in state/secret_key.
+    secret_key: str = ""
+    # Where people reach the dashboard, for the sign-in links the CLI prints.
+    base_url: str = "http://127.0.0.1:8000"
 
     def rulebook_directories(self) -> tuple[str, ...]:
         return tuple(d for d in self.rulebook_dirs.split(":") if d)

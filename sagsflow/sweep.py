@@ -3,7 +3,9 @@
 Set-based and partitioned: one UPDATE marks every breach; `sweep_batches` cuts the unresolved
 deadlines near or past their due time into deadline-id ranges of at most `batch_size` (one
 query), and `sweep_partition` evaluates one range's ladders and inserts the due notifications.
-`sweep` runs them in turn; the `enforce_deadlines` flow runs each range as a Prefect task.
+The `enforce_deadlines` flow runs each range as a Prefect task; `sweep` does the same work in
+one pass, streaming the candidates from one query (server-side cursor) in batches of the same
+size, so its memory is one batch's whatever the caseload (bench/sweep.py measures it).
 Only rungs not stored yet reach a write transaction, so a sweep with nothing new writes nothing
 (and takes no SQLite write lock); the rest is compiled once and sent with the driver's executemany.
 
@@ -23,12 +25,25 @@ Two guards keep each notification single, on every database and under every sche
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Select, and_, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Integer,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -38,7 +53,7 @@ from models.tables import Notification
 from sagsflow.services import Context
 from statemachine.escalation import ladder_for, rungs, widest
 from statemachine.phases import DeadlineStatus, Phase
-from statemachine.rulebook import Rulebook
+from statemachine.rulebook import LadderStep, Rulebook
 
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 BATCH = 5000
@@ -113,8 +128,17 @@ def _widest_horizon(context: Context, now: datetime) -> datetime | None:
     return max((_horizon(r, now) for r in context.catalogue.rulebooks), default=None)
 
 
+# Rendered as literals (`status IN ('open', 'breached')`): SQLite uses a partial index only when
+# the query's WHERE contains the index's own terms with constants, and PostgreSQL cannot prove a
+# generic plan's parameters match one. The unresolved-deadline index (models/tables.py) is what
+# lets the flow's id ranges read only unresolved deadlines.
+_UNRESOLVED_LITERAL: BindParameter[list[str]] = bindparam(
+    "unresolved_statuses", list(UNRESOLVED), expanding=True, literal_execute=True
+)
+
+
 def _unresolved_near(horizon: datetime) -> list[Any]:
-    return [DEADLINE.c.status.in_(UNRESOLVED), DEADLINE.c.due_at <= horizon]
+    return [DEADLINE.c.status.in_(_UNRESOLVED_LITERAL), DEADLINE.c.due_at <= horizon]
 
 
 def sweep_batches(
@@ -154,9 +178,10 @@ def sweep_batches(
 
 
 def _candidates(
-    horizon: datetime, id_range: tuple[int, int], municipality: str | None
+    horizon: datetime, id_range: tuple[int, int] | None, municipality: str | None
 ) -> Select[Any]:
-    low, high = id_range
+    """The unresolved deadlines of open cases due before `horizon`: those in `id_range` by id,
+    or (None) all of them in the order the database finds them (its status-and-due index)."""
     query = (
         select(
             DEADLINE.c.id,
@@ -167,39 +192,63 @@ def _candidates(
             CASE.c.rulebook_version,
         )
         .join(CASE, CASE.c.id == DEADLINE.c.case_id)
-        .where(
-            DEADLINE.c.id.between(low, high),
-            *_unresolved_near(horizon),
-            CASE.c.phase != Phase.CLOSURE.value,
-        )
-        .order_by(DEADLINE.c.id)
+        .where(*_unresolved_near(horizon), CASE.c.phase != Phase.CLOSURE.value)
     )
+    if id_range is not None:
+        # Ordered, the whole set would be read in id order: a scan of every deadline on SQLite.
+        query = query.where(DEADLINE.c.id.between(*id_range)).order_by(DEADLINE.c.id)
     return query if municipality is None else query.where(CASE.c.municipality == municipality)
 
 
 def due_notifications(
-    rulebook: Rulebook, rows: Iterable[Any], now: datetime
+    rulebook: Rulebook,
+    rows: Iterable[Any],
+    now: datetime,
+    existing: Container[tuple[int, int]] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """The notifications due by `now` for these unresolved deadlines (pure apart from the rows)."""
+    """The notifications due by `now` for these unresolved deadlines (pure apart from the rows).
+
+    `existing`: (deadline_id, rung) pairs already stored, left out — and their send times never
+    computed, as are those of rungs that cannot be due yet; the calendar arithmetic is most of a
+    sweep's own work.
+    """
     calendar = rulebook.working_calendar()
+    ladders: dict[str, list[LadderStep]] = {}
+    # Deadlines counted in days fall due at the end of a day: many share a due instant, and so
+    # the send time of each rung.
+    send_times: dict[tuple[str, int, datetime], datetime] = {}
     due: list[dict[str, Any]] = []
     for row in rows:
-        for rung in rungs(ladder_for(rulebook, row.rule), row.due_at, calendar):
-            if rung.send_after > now:
+        rule = row.rule
+        steps = ladders.get(rule)
+        if steps is None:
+            steps = ladders[rule] = ladder_for(rulebook, rule)
+        deadline_id, due_at = row.id, row.due_at
+        for index, step in enumerate(steps):
+            if (deadline_id, index) in existing:
                 continue
             # A reminder that comes only after the due time has passed is no reminder: the
             # breach notice replaces it.
-            if rung.level == "reminder" and row.due_at <= now:
+            if step.level == "reminder" and due_at <= now:
+                continue
+            # A rung a positive span after the due time is not due while the deadline is not.
+            if step.after is not None and step.after.amount > 0 and due_at > now:
+                continue
+            send_after = send_times.get((rule, index, due_at))
+            if send_after is None:
+                [rung] = rungs([step], due_at, calendar)
+                send_after = send_times[rule, index, due_at] = rung.send_after
+            if send_after > now:
                 continue
             due.append(
                 {
-                    "deadline_id": row.id,
+                    "deadline_id": deadline_id,
                     "case_id": row.case_id,
-                    "rung": rung.rung,
-                    "level": rung.level,
-                    "recipient_role": rung.to,
-                    "due_at": row.due_at,
-                    "send_after": rung.send_after,
+                    "rung": index,
+                    "level": step.level,
+                    "recipient_role": step.to.value,
+                    "due_at": due_at,
+                    "send_after": send_after,
                     "created_at": now,
                     "status": "pending",
                     "attempts": 0,
@@ -275,6 +324,67 @@ def _existing(connection: Connection, id_range: tuple[int, int]) -> set[tuple[in
     return {(deadline_id, rung) for deadline_id, rung in connection.execute(query)}
 
 
+# The notifications already made for a batch of streamed deadlines, as a bit mask per deadline
+# (bit r: rung r). SQLite: with each row, a lookup in the (deadline_id, rung) key. PostgreSQL
+# plans a cursor's query once, when it opens — on a first sweep the table is empty then, and that
+# plan would scan it once per deadline as it fills — so there they are read per batch, by a query
+# planned when it runs.
+def _rung_mask() -> Any:
+    return func.sum(literal(1).op("<<")(NOTIFICATION.c.rung))
+
+
+_NOTIFIED = (
+    select(_rung_mask())
+    .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
+    .scalar_subquery()
+    .label("notified")
+)
+_NOTIFIED_OF = (
+    select(NOTIFICATION.c.deadline_id, _rung_mask())
+    .where(NOTIFICATION.c.deadline_id == any_(bindparam("ids", type_=ARRAY(Integer))))
+    .group_by(NOTIFICATION.c.deadline_id)
+)
+
+
+class _Notified(Container[tuple[int, int]]):
+    """(deadline_id, rung) in it: that rung is already notified."""
+
+    def __init__(self, masks: dict[int, int]) -> None:
+        self.masks = masks
+
+    def __contains__(self, key: object) -> bool:
+        deadline_id, rung = cast("tuple[int, int]", key)
+        return bool(self.masks.get(deadline_id, 0) >> rung & 1)
+
+
+def _notified(connection: Connection, rows: Sequence[Any]) -> _Notified:
+    if connection.dialect.name != "postgresql":
+        return _Notified({row.id: int(row.notified) for row in rows if row.notified})
+    found = connection.execute(_NOTIFIED_OF, {"ids": [row.id for row in rows]})
+    return _Notified({deadline_id: int(mask) for deadline_id, mask in found})
+
+
+def _evaluate(
+    context: Context, now: datetime, rows: Sequence[Any], existing: Container[tuple[int, int]]
+) -> SweepResult:
+    """Create the due notifications for these candidate rows (`_candidates`' columns)."""
+    by_rulebook: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
+    for row in rows:
+        by_rulebook[row.rulebook_id, row.rulebook_version].append(row)
+    created = examined = 0
+    for rulebook in context.catalogue.rulebooks:
+        near = _horizon(rulebook, now)
+        batch = [
+            r for r in by_rulebook.get((rulebook.id, rulebook.version), []) if r.due_at <= near
+        ]
+        examined += len(batch)
+        due = due_notifications(rulebook, batch, now, existing)
+        for start in range(0, len(due), WRITE_BATCH):
+            with context.engine.begin() as writer:
+                created += _insert_once(writer, due[start : start + WRITE_BATCH])
+    return SweepResult(0, created, examined)
+
+
 def sweep_partition(
     context: Context,
     now: datetime,
@@ -293,28 +403,8 @@ def sweep_partition(
         return SweepResult(0, 0, 0)
     with reading(context.engine) as reader:
         rows = reader.execute(_candidates(horizon, id_range, municipality)).all()
-        # Most due rungs were made by earlier sweeps: only new ones go to a write transaction
-        # (the unique key still decides, should another sweep make them meanwhile).
         existing = _existing(reader, id_range)
-    by_rulebook: defaultdict[tuple[str, str], list[Any]] = defaultdict(list)
-    for row in rows:
-        by_rulebook[row.rulebook_id, row.rulebook_version].append(row)
-    created = examined = 0
-    for rulebook in context.catalogue.rulebooks:
-        near = _horizon(rulebook, now)
-        batch = [
-            r for r in by_rulebook.get((rulebook.id, rulebook.version), []) if r.due_at <= near
-        ]
-        examined += len(batch)
-        due = [
-            n
-            for n in due_notifications(rulebook, batch, now)
-            if (n["deadline_id"], n["rung"]) not in existing
-        ]
-        for start in range(0, len(due), WRITE_BATCH):
-            with context.engine.begin() as writer:
-                created += _insert_once(writer, due[start : start + WRITE_BATCH])
-    return SweepResult(0, created, examined)
+    return _evaluate(context, now, rows, existing)
 
 
 def sweep(
@@ -324,8 +414,30 @@ def sweep(
     batch_size: int = BATCH,
     municipality: str | None = None,
 ) -> SweepResult:
-    """Mark breaches and create due notifications; safe to rerun and to run concurrently."""
+    """Mark breaches and create due notifications; safe to rerun and to run concurrently.
+
+    What the partitions of `sweep_batches` give together, in one pass: one query streams the
+    candidates (a server-side cursor on PostgreSQL), and they are evaluated `batch_size` at a
+    time as `sweep_partition` evaluates its range — memory stays that of one batch whatever the
+    caseload, and no deadline is read twice.
+    """
+    _check_aware(now)
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
     result = SweepResult(record_breaches(context, now, municipality=municipality), 0, 0)
-    for id_range in sweep_batches(context, now, batch_size, municipality=municipality):
-        result += sweep_partition(context, now, id_range, municipality=municipality)
+    horizon = _widest_horizon(context, now)
+    if horizon is None:
+        return result
+    query = _candidates(horizon, None, municipality)
+    with reading(context.engine) as reader:
+        if reader.dialect.name == "postgresql":
+            # A cursor is planned for its first rows (cursor_tuple_fraction 0.1): at a million
+            # cases that chose to walk every deadline in case order, ten times slower than
+            # reading the whole set. This one is always read to the end.
+            reader.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+        else:
+            query = query.add_columns(_NOTIFIED)
+        stream = reader.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+        for rows in stream.partitions():
+            result += _evaluate(context, now, rows, _notified(reader, rows))
     return result

@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement
+
 from models.repository import UnitOfWork
 from sagsflow.services import Context, rulebook_of
 from statemachine.calendar import to_local
@@ -116,11 +118,20 @@ def list_cases(
     team: str | None = None,
     municipality: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
+    scope: ColumnElement[bool] | None = None,
 ) -> list[dict[str, Any]]:
-    """Cases matching every filter given, oldest first."""
+    """Cases matching every filter given, oldest first; `scope`: a further WHERE clause over the
+    case table (the signed-in user's visibility, sagsflow/access.py)."""
     with UnitOfWork(context.engine, readonly=True) as uow:
         rows = uow.cases.list(
-            phase=phase, worker=worker, team=team, municipality=municipality, limit=limit
+            phase=phase,
+            worker=worker,
+            team=team,
+            municipality=municipality,
+            limit=limit,
+            offset=offset,
+            scope=scope,
         )
     return [
         {

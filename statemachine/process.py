@@ -9,6 +9,7 @@ row (pytransitions' own advice).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -727,6 +728,51 @@ def fire(
         touched_deadlines=list(process.touched_deadlines.values()),
         touched_measures=list(process.touched_measures.values()),
     )
+
+
+@dataclass(frozen=True)
+class EventOption:
+    """One event of the case's phase as a given role sees it now (the dashboard's buttons).
+
+    `possible`: the graph and the rulebook's competence plan allow it, and no guard refuses it
+    with what is known now. `needs_data`: the event carries data (a form), so its guards also
+    judge what is entered. `reason`: for an impossible event, why, in the guard's own words; for
+    a possible event with data, what a guard says about it with no data (a hint for the form).
+    """
+
+    event: str
+    possible: bool
+    needs_data: bool
+    reason: str | None = None
+
+
+def event_options(
+    case: CaseFile, rulebook: Rulebook, role: Role, *, at: datetime
+) -> list[EventOption]:
+    """Every event out of the case's phase for `role` at `at`, each tried on a copy of the case.
+
+    Pure: `case` is never touched, nothing is recorded.
+    """
+    at = max(at, case.last_event_at)
+    options = []
+    for name in allowed_events(rulebook, case.phase):
+        event = Event(name)
+        needs_data = bool(payloads.PAYLOADS[event].model_fields)
+        if not rulebook.competence.may_fire(role, event):
+            reason = f"role {role} may not record {event} ({rulebook.competence.source})"
+            options.append(EventOption(name, False, needs_data, reason))
+            continue
+        try:
+            fire(copy.deepcopy(case), rulebook, name, None, at=at, now=at, role=role)
+        except EventRefused as refused:
+            if needs_data:
+                hint = None if refused.reason.startswith("invalid data") else refused.reason
+                options.append(EventOption(name, True, True, hint))
+            else:
+                options.append(EventOption(name, False, False, refused.reason))
+            continue
+        options.append(EventOption(name, True, needs_data))
+    return options
 
 
 def _describe(error: ValidationError) -> str:

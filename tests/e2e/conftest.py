@@ -41,7 +41,7 @@ class Sagsflow:
     cwd: Path
     settings: tuple[tuple[str, str], ...] = ()  # further SAGSFLOW_* settings for this test
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         # Only this test's database: no SAGSFLOW_* setting leaks in from the caller.
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAGSFLOW_")}
         env.update(SAGSFLOW_DATABASE_URL=self.database_url, COLUMNS="200", NO_COLOR="1")
@@ -50,6 +50,7 @@ class Sagsflow:
             [*SAGSFLOW, *args],
             cwd=self.cwd,
             env=env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=60,

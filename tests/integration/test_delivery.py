@@ -26,7 +26,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, Row, select, update
 
 from models.tables import Notification
-from sagsflow.delivery import deliver_notifications
+from sagsflow.delivery import deliver_notifications, retry_parked
 from sagsflow.organisation import Organisation, Person, Team
 from sagsflow.services import Context
 from sagsflow.settings import Settings
@@ -367,6 +367,45 @@ def test_a_notification_that_keeps_failing_is_parked_after_twelve_attempts(
     assert row.last_error.startswith("Unreachable: ")
     assert deliver(context, at + timedelta(days=1), inbox.settings()) == NOTHING
     assert inbox.received == []
+
+
+def test_the_attempts_before_parking_come_from_the_settings(
+    context: Context, engine: Engine, cases: Any, inbox: Inbox
+) -> None:
+    investigation(cases)
+    sweep(context, BREACH_AT)
+    down = inbox.settings(smtp_port=_free_port(), mail_max_attempts=2)
+
+    assert deliver(context, BREACH_AT, down) == NOTHING | {"failed": 1}
+    assert deliver(context, BREACH_AT + timedelta(seconds=5), down) == NOTHING | {"parked": 1}
+    assert (only(engine).status, only(engine).parked_reason) == (
+        "parked",
+        "gave up after 2 attempts",
+    )
+
+
+def test_a_parked_notification_put_back_by_hand_goes_out_once(
+    context: Context, engine: Engine, cases: Any, inbox: Inbox
+) -> None:
+    # Given a breach notice parked after the relay refused it twice
+    investigation(cases)
+    other = investigation(cases)
+    sweep(context, BREACH_AT)
+    down = inbox.settings(smtp_port=_free_port(), mail_max_attempts=1)
+    assert deliver(context, BREACH_AT, down) == NOTHING | {"parked": 2}
+    # When the operator puts one case's back, once the relay is fixed
+    later = BREACH_AT + timedelta(hours=2)
+    assert retry_parked(context, now=later, case_id=other) == 1
+    assert retry_parked(context, now=later, case_id=other) == 0  # no longer parked
+    # Then it goes out once with the working settings; the other stays parked
+    assert deliver(context, later, inbox.settings()) == NOTHING | {"sent": 1}
+    assert deliver(context, later + timedelta(days=1), inbox.settings()) == NOTHING
+    assert len(inbox.received) == 1
+    statuses = {row.case_id: (row.status, row.attempts) for row in outbox(engine)}
+    assert statuses[other] == ("sent", 1)
+    assert [status for case, status in statuses.items() if case != other] == [("parked", 1)]
+    # And a retry of everything takes the rest
+    assert retry_parked(context, now=later) == 1
 
 
 # --- no longer relevant ------------------------------------------------------------------------

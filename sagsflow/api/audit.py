@@ -1,0 +1,156 @@
+"""The audit trail (verify, export as CSV or JSON Lines) and the access log.
+
+Who may (sagsflow/access.py): verifying the hash chains — auditor, department head, admin (it
+shows no case content); exporting the trail, which holds every event's data — auditor and
+department head; the access log — the auditor.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from sagsflow import queries
+from sagsflow.access import (
+    Action,
+    access_log,
+    require_access_log,
+    require_audit_export,
+    require_audit_verify,
+)
+from sagsflow.api.cases import Limit, NameFilter, Offset
+from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
+from sagsflow.api.problems import ProblemRoute, responses
+from sagsflow.api.schemas import MAX_ID, AccessLogPage, AuditVerification
+from sagsflow.audit_trail import verify_audit
+from sagsflow.views import local_iso
+
+router = APIRouter(route_class=ProblemRoute, tags=["audit"])
+
+CaseFilter = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Only this case.")]
+# Rows per chunk written to the client: the export streams, it is never held whole.
+_CHUNK = 500
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+MEDIA_TYPES = {ExportFormat.CSV: "text/csv; charset=utf-8", ExportFormat.JSONL: "application/jsonl"}
+
+
+def _csv(records: Iterator[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=queries.AUDIT_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    for n, row in enumerate(records, start=1):
+        writer.writerow(row)
+        if n % _CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _jsonl(records: Iterator[dict[str, Any]]) -> Iterator[str]:
+    lines: list[str] = []
+    for row in records:
+        # The payload as a JSON value; its hashed text is the canonical form of that value.
+        lines.append(json.dumps({**row, "payload": json.loads(row["payload"])}, ensure_ascii=False))
+        if len(lines) == _CHUNK:
+            yield "\n".join(lines) + "\n"
+            lines.clear()
+    if lines:
+        yield "\n".join(lines) + "\n"
+
+
+@router.get(
+    "/audit/verify",
+    response_model=AuditVerification,
+    summary="Recompute the audit trail's hash chains",
+    responses=responses(401, 403, 404, 422),
+)
+def verify(principal: PrincipalDep, context: ContextDep, case_id: CaseFilter = None) -> Any:
+    """`sagsflow audit verify`: every case's chain and head (a full scan: minutes at a million
+    cases), or one case's (`case_id`). `ok: false` names the first break."""
+    require_audit_verify(principal)
+    if case_id is not None:
+        return queries.verify_case_audit(context, case_id)
+    return verify_audit(context)
+
+
+@router.get(
+    "/audit/export",
+    summary="The audit trail as CSV or JSON Lines, streamed",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "One row per audit record, in case and sequence order.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/jsonl": {"schema": {"type": "string"}},
+            },
+        },
+        **responses(401, 403, 404, 422),
+    },
+)
+def export(
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    now: NowDep,
+    format: Annotated[ExportFormat, Query(description="csv or jsonl")] = ExportFormat.JSONL,
+    case_id: CaseFilter = None,
+) -> StreamingResponse:
+    """Every record's fields, its legal basis, payload (the canonical JSON that was hashed) and
+    hashes, so that the chains can be checked outside Sagsflow. Written to the access log as an
+    `export` row: with the case for one case, without one for the whole trail."""
+    require_audit_export(principal)
+    if case_id is not None:
+        queries.require_visible(context, principal, case_id)
+    record(context, principal, request, action=Action.EXPORT, now=now, case_id=case_id)
+    records = queries.audit_records(context, principal, case_id=case_id)
+    body = _csv(records) if format is ExportFormat.CSV else _jsonl(records)
+    name = f"audit-{case_id or 'all'}.{format.value}"
+    return StreamingResponse(
+        body,
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get(
+    "/access-log",
+    response_model=AccessLogPage,
+    summary="Who read or changed which case, newest first",
+    responses=responses(401, 403, 422),
+)
+def read_access_log(
+    principal: PrincipalDep,
+    context: ContextDep,
+    case_id: CaseFilter = None,
+    user: NameFilter = None,
+    action: Action | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """The append-only access log (the database refuses UPDATE and DELETE on it): the auditor's."""
+    require_access_log(principal)
+    rows = access_log(
+        context, case_id=case_id, user=user, action=action, limit=limit + 1, offset=offset
+    )
+    page = queries.Page(rows[:limit], limit, offset, len(rows) > limit)
+    return {
+        "items": [{**r, "at": local_iso(r["at"])} for r in page.items],
+        "limit": limit,
+        "offset": offset,
+        "next_offset": page.next_offset,
+    }

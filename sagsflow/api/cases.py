@@ -1,0 +1,227 @@
+"""Cases: list, open, show, the events one may fire now, and firing one (`sagsflow case …`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from sagsflow import queries, services
+from sagsflow.access import Action, new_case_owner, require_cases, require_write
+from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
+from sagsflow.api.problems import ApiProblem, ProblemRoute, responses
+from sagsflow.api.schemas import (
+    MAX_ID,
+    PRINTABLE,
+    Accepted,
+    CaseDetail,
+    CaseOpen,
+    CasePage,
+    EventOptionOut,
+    EventOptions,
+    EventRequest,
+)
+from sagsflow.settings import settings
+from statemachine.errors import EventRefused
+from statemachine.phases import Phase
+
+router = APIRouter(route_class=ProblemRoute, tags=["cases"])
+
+CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="The case id.")]
+NameFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE)]
+Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="Rows per page.")]
+Offset = Annotated[int, Query(ge=0, le=queries.MAX_OFFSET, description="Rows to skip.")]
+
+
+def _accepted(accepted: services.Accepted) -> Accepted:
+    return Accepted(
+        id=accepted.case_id,
+        event=accepted.event,
+        from_phase=accepted.from_phase,
+        phase=accepted.to_phase,
+        version=accepted.version,
+        audit_seq=accepted.audit_seq,
+    )
+
+
+@router.get(
+    "/cases",
+    response_model=CasePage,
+    summary="Cases the caller may see, oldest first",
+    responses=responses(401, 403, 422),
+)
+def list_cases(
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    now: NowDep,
+    phase: Phase | None = None,
+    worker: NameFilter = None,
+    team: NameFilter = None,
+    municipality: NameFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """Every filter given must match; one page (`limit` from `offset`). Written to the access
+    log as one `list` row."""
+    require_cases(principal)
+    page = queries.case_page(
+        context,
+        principal,
+        phase=phase.value if phase else None,
+        worker=worker,
+        team=team,
+        municipality=municipality,
+        limit=limit,
+        offset=offset,
+    )
+    record(context, principal, request, action=Action.LIST, now=now)
+    return {
+        "items": page.items,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
+
+
+@router.post(
+    "/cases",
+    status_code=201,
+    response_model=Accepted,
+    summary="Open a case",
+    responses=responses(400, 401, 403, 422),
+)
+def open_case(
+    body: CaseOpen,
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    context: ContextDep,
+    now: NowDep,
+) -> Any:
+    """A caseworker or team leader opens cases in their own team only (the default team); a
+    caseworker's new case is their own unless `worker` names another. Facts that cannot be true
+    (a CPR-like reference, awareness in the future, …) are a 422 with the domain's reason."""
+    worker, team = new_case_owner(principal, worker=body.worker, team=body.team)
+    try:
+        accepted = services.open_case(
+            context,
+            child_ref=body.child_ref,
+            birth_date=body.birth_date,
+            aware_at=body.aware_at,
+            source=body.source,
+            notifier=body.notifier,
+            worker=worker,
+            team=team,
+            municipality=body.municipality or settings().municipality,
+            actor=principal.name,
+            role=principal.role,
+            now=now,
+        )
+    except EventRefused as refused:
+        raise ApiProblem(
+            422,
+            "case-refused",
+            str(refused),
+            reason=refused.reason,
+            event=str(refused.event),
+            phase=str(refused.phase),
+        ) from None
+    record(context, principal, request, action=Action.WRITE, now=now, case_id=accepted.case_id)
+    response.headers["Location"] = f"/api/v1/cases/{accepted.case_id}"
+    return _accepted(accepted)
+
+
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseDetail,
+    summary="A case with its measures, deadlines and history",
+    responses=responses(401, 403, 404, 422),
+)
+def get_case(
+    case_id: CaseId,
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    now: NowDep,
+) -> Any:
+    """Each deadline explains its arithmetic. A case the caller may not see is a 404, like a
+    case that does not exist. Written to the access log (`read`)."""
+    require_cases(principal)
+    shown = queries.read_case(context, principal, case_id)
+    record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
+    return shown
+
+
+@router.get(
+    "/cases/{case_id}/events",
+    response_model=EventOptions,
+    summary="The events the caller may fire on the case now, and why not",
+    responses=responses(401, 403, 404, 422),
+)
+def get_event_options(
+    case_id: CaseId,
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    now: NowDep,
+) -> Any:
+    """Every event of the case's phase for the caller's role, tried against the rulebook's
+    competence plan and the guards (nothing recorded). Written to the access log (`read`)."""
+    require_cases(principal)
+    found = queries.read_case_options(context, principal, case_id, now=now)
+    record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
+    return EventOptions(
+        case_id=found.case_id,
+        phase=Phase(found.phase),
+        version=found.version,
+        role=principal.role,
+        events=[
+            EventOptionOut(
+                event=o.event, possible=o.possible, needs_data=o.needs_data, reason=o.reason
+            )
+            for o in found.options
+        ],
+    )
+
+
+@router.post(
+    "/cases/{case_id}/events",
+    response_model=Accepted,
+    summary="Record an event on a case",
+    responses=responses(400, 401, 403, 404, 409, 422),
+)
+def fire_event(
+    case_id: CaseId,
+    body: EventRequest,
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    now: NowDep,
+) -> Any:
+    """The token's user is the actor and their role the role: the rulebook's competence plan
+    decides whether that role may record the event (and grant the measures in it). A refused
+    event writes nothing: 409 with the reason and the allowed events (422 when its data is
+    invalid); a stale `expected_version` is a 409 too. Written to the access log (`write`)."""
+    require_write(principal)
+    queries.require_visible(context, principal, case_id)
+    outcome = "refused"
+    try:
+        accepted = services.fire_event(
+            context,
+            case_id,
+            body.event.value,
+            at=body.at,
+            data=body.data,
+            actor=principal.name,
+            role=principal.role,
+            now=now,
+            expected_version=body.expected_version,
+        )
+        outcome = "accepted"
+    finally:
+        note = f" ({body.event.value} {outcome})"
+        record(
+            context, principal, request, action=Action.WRITE, now=now, case_id=case_id, note=note
+        )
+    return _accepted(accepted)

@@ -1,0 +1,97 @@
+"""What every API request is given: the context, the clock and the authenticated principal.
+
+The principal comes from the bearer token alone (`Authorization: Bearer sf_…`, issued by
+`sagsflow user token NAME`): its user's name is the actor and its role the role of every event
+recorded, whatever a body says. A missing, unknown or revoked token, or one of a disabled user,
+is a 401 with `WWW-Authenticate: Bearer` (RFC 6750).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from sagsflow.access import Action, Channel, Principal, authenticate_token, log_access
+from sagsflow.api.problems import ApiProblem
+from sagsflow.services import Context
+
+REALM = 'Bearer realm="sagsflow"'
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    bearerFormat="sf_…",
+    description="A token from `sagsflow user token NAME`; the token's user acts.",
+)
+
+
+def get_context(request: Request) -> Context:
+    context: Context = request.app.state.context
+    return context
+
+
+def clock() -> datetime:
+    """The edge reads the clock (tests override this dependency); the domain is given `now`."""
+    return datetime.now(UTC)
+
+
+def get_principal(
+    context: Annotated[Context, Depends(get_context)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None:
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "send Authorization: Bearer <token> (sagsflow user token NAME)",
+            headers={"WWW-Authenticate": REALM},
+        )
+    principal = authenticate_token(context, credentials.credentials)
+    if principal is None:
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "the token is unknown, revoked, or its user is disabled",
+            headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+        )
+    return principal
+
+
+ContextDep = Annotated[Context, Depends(get_context)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+NowDep = Annotated[datetime, Depends(clock)]
+
+
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def described(request: Request) -> str:
+    """The request as the access log names it ("GET /api/v1/cases/7"), printable ASCII only."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return _UNPRINTABLE.sub("?", f"{request.method} {request.url.path}{query}")[:255]
+
+
+def record(
+    context: Context,
+    principal: Principal,
+    request: Request,
+    *,
+    action: Action,
+    now: datetime,
+    case_id: int | None = None,
+    note: str = "",
+) -> None:
+    """One row in the access log for this request (channel api), in its own transaction."""
+    log_access(
+        context,
+        principal,
+        action=action,
+        channel=Channel.API,
+        what=f"{described(request)}{note}",
+        now=now,
+        case_ids=[case_id],
+    )

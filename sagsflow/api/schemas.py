@@ -1,0 +1,376 @@
+"""The API's wire models: what a request may carry and what each answer holds (OpenAPI).
+
+Input is bounded where the database or the calendar would otherwise fail on it: names are
+1-64 printable characters (no NUL: PostgreSQL cannot store it), instants lie in 1900-2999
+and may omit the offset (then they are Europe/Copenhagen time, as in the CLI), event data is
+a JSON object without lone surrogates, at most 16 levels deep.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
+
+from statemachine.calendar import COPENHAGEN
+from statemachine.phases import CASE_EVENTS, Event, Notifier, Phase, Role, Source
+
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+MAX_ID = 2**31 - 1
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
+
+
+def _instant(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=COPENHAGEN)
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must lie between 1900-01-01 and 2999-12-31")
+    return value.astimezone(UTC)
+
+
+def _day(value: date) -> date:
+    if not EARLIEST.date() <= value <= LATEST.date():
+        raise ValueError("must lie between 1900-01-01 and 2999-12-31")
+    return value
+
+
+# An ISO 8601 instant; without an offset it is Europe/Copenhagen time. Carried as UTC.
+Instant = Annotated[datetime, AfterValidator(_instant)]
+Day = Annotated[date, AfterValidator(_day)]
+
+
+def _case_event(value: Event) -> Event:
+    if value not in CASE_EVENTS:
+        raise ValueError(f"{value} is not an event a person fires on a case")
+    return value
+
+
+CaseEvent = Annotated[
+    Event,
+    AfterValidator(_case_event),
+    WithJsonSchema({"type": "string", "enum": [e.value for e in CASE_EVENTS]}),
+]
+
+
+def _plain_json(value: Any, depth: int = 0) -> Any:
+    """Refuse what no database stores: lone surrogates in a string or key; and deep nesting."""
+    if depth > 16:
+        raise ValueError("nested more than 16 levels deep")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a string is not valid Unicode (a lone surrogate)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _plain_json(key, depth + 1)
+            _plain_json(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _plain_json(item, depth + 1)
+    return value
+
+
+EventData = Annotated[dict[str, Any], AfterValidator(_plain_json)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+class CaseOpen(_Request):
+    """A new case in phase inquiry, pinned to the rulebook in force on its awareness date."""
+
+    child_ref: Name = Field(description="A pseudonymous child reference, never a CPR number.")
+    birth_date: Day
+    aware_at: Instant = Field(description="When the municipality became aware (starts the clocks).")
+    source: Source
+    notifier: Notifier | None = Field(default=None, description="Only for a notification.")
+    worker: Name | None = Field(
+        default=None, description="The responsible caseworker; a caseworker's default: themself."
+    )
+    team: Name | None = Field(
+        default=None,
+        description="A caseworker's or team leader's own team (the default, and the only one).",
+    )
+    municipality: Name | None = Field(
+        default=None, description="Default: SAGSFLOW_MUNICIPALITY; it chooses the rulebook."
+    )
+
+
+class EventRequest(_Request):
+    """One event on a case. The actor and the role are the token's user, never the body's."""
+
+    event: CaseEvent
+    at: Instant = Field(description="When it happened; not in the future, not before the last.")
+    data: EventData | None = Field(
+        default=None, description='The event\'s data, e.g. {"by": "custody_holder"}.'
+    )
+    expected_version: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+        default=None, description="Refuse (409) if the case has changed since this version."
+    )
+
+
+# --- answers -----------------------------------------------------------------------------------
+
+
+class Me(BaseModel):
+    name: str
+    role: Role
+    team: str | None
+    scope: str = Field(description="Which cases: own_and_team, team, all or none.")
+    read_only: bool
+
+
+class Accepted(BaseModel):
+    """An accepted event (or a case opened), as `sagsflow case fire --json` prints it."""
+
+    id: int = Field(description="The case id.")
+    event: str
+    from_phase: str
+    phase: str
+    version: int
+    audit_seq: int
+
+
+class CaseSummary(BaseModel):
+    id: int
+    phase: Phase
+    municipality: str
+    rulebook: str
+    child_ref: str
+    worker: str | None
+    team: str | None
+    aware_at: datetime
+    phase_entered_at: datetime
+    last_event_at: datetime
+    version: int
+
+
+class Paged(BaseModel):
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="The offset of the next page; null: last page.")
+
+
+class CasePage(Paged):
+    items: list[CaseSummary]
+
+
+class MeasureOut(BaseModel):
+    id: str
+    type: str
+    title: str
+    package: str | None
+    external: bool
+    without_consent: bool
+    granted_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    goals_met: bool | None
+    last_follow_up_at: datetime | None
+    follow_ups_held: int
+    active: bool
+
+
+class DeadlineOut(BaseModel):
+    id: int
+    key: str
+    rule: str
+    measure_id: str | None
+    due_at: datetime
+    status: str
+    source: str
+    responsible: str
+    escalated_to: str
+    anchor_at: datetime
+    explanation: str = Field(description="The arithmetic behind the due date.")
+    closed_at: datetime | None
+    closed_by: str | None
+    breached_at: datetime | None
+
+
+class HistoryRecord(BaseModel):
+    seq: int
+    event: str
+    from_phase: str | None
+    to_phase: str
+    at: datetime
+    recorded_at: datetime
+    actor: str
+    role: str
+    payload: dict[str, Any]
+    legal_basis: str
+    rulebook: str
+    hash: str
+
+
+class CaseDetail(BaseModel):
+    """`sagsflow case show --json`: the case, its measures, deadlines and history."""
+
+    id: int
+    phase: Phase
+    version: int
+    rulebook: str
+    municipality: str
+    child_ref: str
+    birth_date: date
+    aware_at: datetime
+    source: str
+    notifier: str | None
+    worker: str | None
+    team: str | None
+    phase_entered_at: datetime
+    last_event_at: datetime
+    consents: list[str]
+    decided_without_consent: bool
+    action_plan: dict[str, Any] | None
+    close_reason: str | None
+    allowed_events: list[str] = Field(description="The phase graph's events (guards not run).")
+    measures: list[MeasureOut]
+    deadlines: list[DeadlineOut]
+    history: list[HistoryRecord]
+
+
+class EventOptionOut(BaseModel):
+    event: str
+    possible: bool = Field(description="The competence plan and the guards allow it now.")
+    needs_data: bool
+    reason: str | None = Field(
+        description="Why not; for a possible event with data, what its guards say without it."
+    )
+
+
+class EventOptions(BaseModel):
+    case_id: int
+    phase: Phase
+    version: int
+    role: Role
+    events: list[EventOptionOut]
+
+
+class BreachedDeadlineOut(BaseModel):
+    id: int
+    rule: str
+    measure_id: str | None
+    due_at: datetime
+    days_overdue: int
+
+
+StuckReason = Literal["over_phase_norm", "inactive", "breached_deadline", "waiting_for_consent"]
+
+
+class StuckCase(BaseModel):
+    case_id: int
+    phase: Phase
+    worker: str | None
+    team: str | None
+    municipality: str
+    rulebook: str
+    days_in_phase: int
+    phase_norm: str | None
+    days_over_norm: int
+    days_since_last_event: int
+    reasons: list[StuckReason]
+    breached_deadlines: list[BreachedDeadlineOut]
+
+
+class StuckPage(Paged):
+    total: int = Field(description="Stuck cases matching the filters, on every page.")
+    items: list[StuckCase]
+
+
+class DueDeadline(BaseModel):
+    id: int
+    case_id: int
+    key: str
+    rule: str
+    measure_id: str | None
+    due_at: datetime
+    status: str
+    days_left: int = Field(description="Days from today to the due day; negative: overdue.")
+    source: str
+    responsible: str
+    escalated_to: str
+    phase: Phase
+    worker: str | None
+    team: str | None
+    municipality: str
+    child_ref: str
+
+
+class DeadlinePage(Paged):
+    items: list[DueDeadline]
+
+
+class ShareOut(BaseModel):
+    on_time: int
+    late: int
+    counted: int
+    share: float | None = Field(description="on_time / counted; null when none counted.")
+    pending: int
+    cancelled: int
+
+
+class PhaseStay(BaseModel):
+    median_days: float
+    stays: int
+
+
+class ComplianceRowOut(BaseModel):
+    scope: Literal["team", "municipality"]
+    municipality: str
+    team: str | None
+    label: str
+    shares: dict[str, ShareOut] = Field(description="Per deadline rule.")
+    median_days: dict[str, PhaseStay] = Field(description="Per phase.")
+
+
+class Compliance(BaseModel):
+    period_start: date
+    period_end: date
+    generated_at: datetime
+    rows: list[ComplianceRowOut]
+
+
+class ChainBreakOut(BaseModel):
+    case_id: int
+    seq: int
+    reason: str
+
+
+class AuditVerification(BaseModel):
+    ok: bool
+    cases_checked: int
+    records_checked: int
+    first_break: ChainBreakOut | None
+
+
+class AccessRecordOut(BaseModel):
+    id: int
+    at: datetime
+    user_name: str
+    role: str
+    case_id: int | None
+    action: str
+    channel: str
+    what: str
+
+
+class AccessLogPage(Paged):
+    items: list[AccessRecordOut]

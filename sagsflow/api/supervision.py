@@ -1,0 +1,180 @@
+"""Supervision (ledelsestilsyn): stuck cases, upcoming and breached deadlines, compliance.
+
+Each answers for the cases the caller may see (sagsflow/access.py). `now` may be given to see
+the figures as they stood or will stand (ISO 8601; encode `+` as `%2B`); default: the clock.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from sagsflow import queries
+from sagsflow.access import Action, require_cases
+from sagsflow.api.cases import Limit, NameFilter, Offset
+from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
+from sagsflow.api.problems import ProblemRoute, responses
+from sagsflow.api.schemas import (
+    Compliance,
+    DeadlinePage,
+    Instant,
+    Name,
+    StuckPage,
+    StuckReason,
+)
+from sagsflow.compliance import PeriodInvalid, parse_period
+from sagsflow.organisation import OrganisationInvalid, organisation
+from sagsflow.settings import settings
+from statemachine.phases import Phase
+from statemachine.rulebook import RuleId
+
+router = APIRouter(route_class=ProblemRoute, tags=["supervision"])
+
+AsOf = Annotated[
+    Instant | None,
+    Query(description="The report's clock (ISO 8601, default now); no offset: Copenhagen time."),
+]
+
+
+def _page(page: queries.Page[Any]) -> dict[str, Any]:
+    return {
+        "items": page.items,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next_offset": page.next_offset,
+    }
+
+
+@router.get(
+    "/stuck",
+    response_model=StuckPage,
+    summary="Stuck cases, worst first",
+    description=(
+        "Over the phase norm, with a breached deadline, inactive, or waiting for consent; "
+        "sorted by days over the phase norm, then the oldest breach. The report judges at most "
+        f"{queries.STUCK_MAX_CASES:,} open cases per request: over that, a 422 `too-broad` asks "
+        "for a filter (team, worker or phase). Written to the access log as one `list` row."
+    ),
+    responses=responses(401, 403, 422),
+)
+def stuck(
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    clock: NowDep,
+    team: NameFilter = None,
+    worker: NameFilter = None,
+    phase: Phase | None = None,
+    reason: StuckReason | None = None,
+    now: AsOf = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """Stuck: over the phase norm, a breached deadline, inactive, or waiting for consent."""
+    require_cases(principal)
+    page = queries.stuck_page(
+        context,
+        principal,
+        now=now or clock,
+        team=team,
+        worker=worker,
+        phase=phase.value if phase else None,
+        reason=reason,
+        limit=limit,
+        offset=offset,
+        most=queries.STUCK_MAX_CASES,
+    )
+    record(context, principal, request, action=Action.LIST, now=clock)
+    return {**_page(page), "total": page.total}
+
+
+@router.get(
+    "/deadlines",
+    response_model=DeadlinePage,
+    summary="Upcoming or breached deadlines of open cases",
+    responses=responses(401, 403, 422),
+)
+def deadlines(
+    request: Request,
+    principal: PrincipalDep,
+    context: ContextDep,
+    clock: NowDep,
+    status: Annotated[
+        queries.DeadlineView,
+        Query(description="upcoming: open, due within `within_days`; breached: past due, not met."),
+    ] = queries.DeadlineView.UPCOMING,
+    within_days: Annotated[
+        int, Query(ge=0, le=366, description="upcoming: through the end of the day this far ahead.")
+    ] = 14,
+    team: NameFilter = None,
+    worker: NameFilter = None,
+    rule: RuleId | None = None,
+    now: AsOf = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """Soonest due first (breached: longest overdue first). Written to the access log as one
+    `list` row."""
+    require_cases(principal)
+    page = queries.deadline_page(
+        context,
+        principal,
+        now=now or clock,
+        view=status,
+        within_days=within_days,
+        team=team,
+        worker=worker,
+        rule=rule.value if rule else None,
+        limit=limit,
+        offset=offset,
+    )
+    record(context, principal, request, action=Action.LIST, now=clock)
+    return _page(page)
+
+
+@router.get(
+    "/compliance",
+    response_model=Compliance,
+    summary="Shares on time and median days per phase, per team and municipality",
+    responses=responses(401, 403, 422),
+)
+def compliance(
+    principal: PrincipalDep,
+    context: ContextDep,
+    clock: NowDep,
+    period: Annotated[
+        str,
+        Query(
+            min_length=4,
+            max_length=32,
+            pattern=r"^[0-9Qq.-]+$",
+            description="2026-Q3, 2026-10, 2026 or 2026-07-01..2026-09-30",
+            examples=["2026-Q3"],
+        ),
+    ],
+    municipality: Annotated[Name | None, Query()] = None,
+    now: AsOf = None,
+) -> Any:
+    """`sagsflow report compliance`: over the deadlines due in the period, the share met on
+    time of investigations, follow-ups, acknowledgements and 24-hour assessments, and the median
+    days per phase. A team-bound role sees its own team's rows; every role that sees cases sees
+    the municipalities' totals (figures only, no case)."""
+    require_cases(principal)
+    start, end = parse_period(period)
+    if start.year < 1900 or end.year > 2999:
+        raise PeriodInvalid(f"period {period!r}: between 1900 and 2999")
+    try:
+        people = organisation(settings().org_file)
+    except OrganisationInvalid:
+        people = None  # labels fall back to team ids
+    report = queries.compliance(
+        context,
+        principal,
+        period_start=start,
+        period_end=end,
+        now=now or clock,
+        organisation=people,
+        municipality=municipality,
+    )
+    return report.as_dict()

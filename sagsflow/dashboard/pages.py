@@ -1,0 +1,791 @@
+"""The dashboard's pages and forms: an edge that reads through the views and queries, writes
+through the service layer, and asks sagsflow/access.py — nothing else — who may see and do what.
+
+GET pages never change anything but the access log. Every POST carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+from markupsafe import Markup
+from sqlalchemy import ColumnElement
+
+from models.database import reading
+from models.repository import CaseNotFound, ConcurrencyConflict, UnitOfWork
+from sagsflow import access
+from sagsflow.access import Action, Channel, Principal, Scope
+from sagsflow.compliance import Share
+from sagsflow.dashboard import charts, queries
+from sagsflow.dashboard.i18n import Translator
+from sagsflow.dashboard.stuck import REASONS, StuckFilter, StuckRules, count_stuck, stuck_page
+from sagsflow.dashboard.web import (
+    Viewer,
+    context_of,
+    dashboard_of,
+    local_path,
+    read_viewer,
+    redirect,
+    render,
+    set_session,
+)
+from sagsflow.services import fire_event, rulebook_of
+from sagsflow.settings import settings
+from sagsflow.views import list_cases, show_case
+from statemachine import diagram
+from statemachine.calendar import COPENHAGEN, local_date, to_local
+from statemachine.errors import EventRefused
+from statemachine.phases import Event, Phase
+from statemachine.process import EventOption, age_on, event_options
+from statemachine.rulebook import Rulebook
+
+router = APIRouter(include_in_schema=False)
+ViewerDep = Annotated[Viewer, Depends(read_viewer)]
+OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
+HORIZON_DAYS = 14  # "due in 14 days" (issue 5), as the supervisor's digest looks ahead
+TREND_WEEKS = 12
+LISTED = 8  # rows in the overview's short lists
+MAX_PAGE = 10_000
+
+
+class SignInRequired(Exception):
+    """No signed-in user: the answer is the sign-in page."""
+
+    def __init__(self, next_path: str, viewer: Viewer) -> None:
+        self.next_path = next_path
+        self.viewer = viewer
+
+
+class Refused(Exception):
+    """A page the viewer may not have: 403 (forbidden) or 404 (not found, or not visible)."""
+
+    def __init__(self, status_code: int, message_key: str) -> None:
+        self.status_code = status_code
+        self.message_key = message_key
+
+
+def signed_in(request: Request, viewer: Viewer) -> Principal:
+    if viewer.principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise SignInRequired(target, viewer)
+    return viewer.principal
+
+
+def check_csrf(viewer: Viewer, submitted: str | None) -> None:
+    if not viewer.session.csrf_matches(submitted):
+        raise Refused(403, "error.csrf")
+
+
+def log_list(request: Request, principal: Principal, now: datetime) -> None:
+    if principal.sees_cases:
+        access.log_access(
+            context_of(request),
+            principal,
+            action=Action.LIST,
+            channel=Channel.DASHBOARD,
+            what=f"GET {request.url.path}",
+            now=now,
+        )
+
+
+# --- who sees what -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
+    caseworkers: tuple[str, ...]
+
+
+def visible_teams(request: Request, principal: Principal) -> list[Team]:
+    """The organisation's teams the principal's cases can belong to (for filters and labels)."""
+    organisation = dashboard_of(request).organisation
+    teams = [
+        Team(t.id, t.name, tuple(p.name for p in t.caseworkers))
+        for t in (organisation.teams if organisation else [])
+    ]
+    if principal.scope is Scope.ALL:
+        return teams
+    if principal.scope is Scope.NONE or principal.team is None:
+        return []
+    own = [t for t in teams if t.id == principal.team]
+    return own or [Team(principal.team, principal.team, ())]
+
+
+def team_names(request: Request) -> dict[str, str]:
+    organisation = dashboard_of(request).organisation
+    return {t.id: t.name for t in organisation.teams} if organisation else {}
+
+
+def scope_label(request: Request, principal: Principal, t: Translator) -> str:
+    names = team_names(request)
+    team = names.get(principal.team or "", principal.team or "")
+    if principal.scope is Scope.ALL:
+        return t("overview.scope_all")
+    if principal.scope is Scope.TEAM:
+        return t("overview.scope_team", team=team)
+    return t("overview.scope_own")
+
+
+def _choice(value: str | None, allowed: Sequence[str]) -> str | None:
+    return value if value in allowed else None
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return min(max(int(value or "1"), 1), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+# --- sign-in and sign-out ----------------------------------------------------------------------
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, viewer: ViewerDep, next: str = "/") -> Response:
+    if viewer.principal is not None:
+        return redirect(request, viewer, local_path(next))
+    notice = None
+    if viewer.expired or request.query_params.get("expired"):
+        notice = "signin.expired"
+    elif request.query_params.get("signed_out"):
+        notice = "signin.signed_out"
+    return render(request, viewer, "sign_in.html", next=local_path(next), notice=notice)
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request,
+    viewer: ViewerDep,
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    check_csrf(viewer, csrf)
+    principal = access.authenticate_password(context_of(request), name.strip(), password)
+    if principal is None:
+        return render(
+            request,
+            viewer,
+            "sign_in.html",
+            status_code=401,
+            next=local_path(next),
+            error="signin.failed",
+            name=name,
+        )
+    return _start_session(request, viewer, principal, local_path(next))
+
+
+@router.get("/sign-in/{token}")
+def sign_in_link_page(request: Request, viewer: ViewerDep, token: str) -> Response:
+    """The page a one-time link opens: a button that uses it. Opening the link does not use it,
+    so that a mail scanner or a link preview cannot spend it."""
+    return render(request, viewer, "sign_in_link.html", token=token)
+
+
+@router.post("/sign-in/{token}")
+def sign_in_with_link(
+    request: Request,
+    viewer: ViewerDep,
+    token: str,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(viewer, csrf)
+    principal = access.redeem_sign_in_link(context_of(request), token, now=viewer.now)
+    if principal is None:
+        return render(
+            request, viewer, "sign_in_link.html", status_code=400, token=None, failed=True
+        )
+    return _start_session(request, viewer, principal, "/")
+
+
+def _start_session(request: Request, viewer: Viewer, principal: Principal, to: str) -> Response:
+    response = redirect(request, viewer, to)
+    set_session(request, response, viewer.session.signed_in(principal.name))
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, viewer: ViewerDep, csrf: Annotated[str, Form()] = "") -> Response:
+    check_csrf(viewer, csrf)
+    response = redirect(request, viewer, "/sign-in?signed_out=1")
+    set_session(request, response, viewer.session.anonymous())
+    return response
+
+
+# --- the overview ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewFigures:
+    """The overview's scope-wide figures (kept a while: sagsflow/dashboard/figures.py)."""
+
+    phases: list[queries.PhaseCount]
+    breached: int
+    due: int
+    quarter: str
+    shares: list[Share]
+    weeks: list[queries.Week]
+
+
+def _overview_figures(request: Request, scope: ColumnElement[bool]) -> OverviewFigures:
+    context = context_of(request)
+    now = dashboard_of(request).clock()  # read here: this may run later, in the background
+    rules = StuckRules(context.catalogue, now)
+    first, last, quarter = queries.quarter_of(local_date(now))
+    with reading(context.engine) as connection:
+        return OverviewFigures(
+            phases=queries.cases_per_phase(connection, scope, rules),
+            breached=queries.count_breached(connection, scope),
+            due=queries.count_due(connection, scope, now, days=HORIZON_DAYS),
+            quarter=quarter,
+            shares=queries.shares_on_time(connection, scope, now, start=first, end=last),
+            weeks=queries.weekly_trend(connection, scope, now, weeks=TREND_WEEKS),
+        )
+
+
+def scope_key(principal: Principal) -> tuple[str, ...]:
+    """Principals with the same key see the same cases (and share kept figures)."""
+    if principal.scope is Scope.ALL:
+        return ("all",)
+    if principal.scope is Scope.TEAM:
+        return ("team", principal.team or "")
+    return ("own", principal.team or "", principal.name)
+
+
+@router.get("/")
+def overview(request: Request, viewer: ViewerDep) -> Response:
+    principal = signed_in(request, viewer)
+    t, now = viewer.t, viewer.now
+    values: dict[str, Any] = {"scope_label": scope_label(request, principal, t)}
+    if principal.sees_cases:
+        scope = access.case_filter(principal)
+        kept = dashboard_of(request).figures.get(
+            ("overview", *scope_key(principal)), lambda: _overview_figures(request, scope)
+        )
+        with reading(context_of(request).engine) as connection:
+            breached = queries.most_overdue(connection, scope, limit=LISTED)
+            due = queries.due_first(connection, scope, now, days=HORIZON_DAYS, limit=LISTED)
+        values |= {
+            "computing": kept is None,
+            "breached": breached,
+            "due": due,
+            "horizon": HORIZON_DAYS,
+            "weeks": TREND_WEEKS,
+            "today": local_date(now),
+        }
+        if kept is not None:
+            figures, as_of = kept
+            open_phases = [p for p in figures.phases if p.phase != Phase.CLOSURE.value]
+            values |= {
+                "as_of": as_of,
+                "phases": open_phases,
+                "phase_bars": _phase_bars(open_phases, t),
+                "closed": next(p.cases for p in figures.phases if p.phase == Phase.CLOSURE.value),
+                "open_total": sum(p.cases for p in open_phases),
+                "stuck_total": sum(p.stuck for p in open_phases),
+                "breached_total": figures.breached,
+                "due_total": figures.due,
+                "quarter": figures.quarter,
+                "shares": figures.shares,
+                "share_bars": _share_bars(figures.shares, t),
+                "trend": charts.trend_chart(figures.weeks, t),
+            }
+        log_list(request, principal, now)
+    return render(request, viewer, "overview.html", **values)
+
+
+def _bar(fraction: float, fill: str, width: float = 160.0) -> Markup:
+    """A small inline SVG bar (the page's CSP allows no inline style widths)."""
+    filled = max(min(fraction, 1.0), 0.0) * width
+    return Markup(
+        f'<svg class="bar" viewBox="0 0 {width:.0f} 10" width="{width:.0f}" height="10" '
+        f'aria-hidden="true"><rect width="{width:.0f}" height="10" rx="2" fill="#e8edf2"/>'
+        f'<rect width="{filled:.1f}" height="10" rx="2" fill="{fill}"/></svg>'
+    )
+
+
+def _phase_bars(phases: Sequence[queries.PhaseCount], t: Translator) -> dict[str, Markup]:
+    peak = max((p.cases for p in phases), default=0) or 1
+    return {p.phase: _bar(p.cases / peak, charts.BLUE) for p in phases}
+
+
+def _share_bars(shares: Sequence[Share], t: Translator) -> dict[str, Markup]:
+    return {
+        s.rule: _bar(
+            s.share or 0.0,
+            charts.ON_TIME
+            if (s.share or 0) >= 0.9
+            else "#d98b00"
+            if (s.share or 0) >= 0.6
+            else charts.LATE,
+        )
+        for s in shares
+    }
+
+
+# --- stuck cases -------------------------------------------------------------------------------
+
+
+@router.get("/stuck")
+def stuck(
+    request: Request,
+    viewer: ViewerDep,
+    team: str | None = None,
+    worker: str | None = None,
+    phase: str | None = None,
+    reason: str | None = None,
+    page: str | None = None,
+) -> Response:
+    principal = signed_in(request, viewer)
+    teams = visible_teams(request, principal)
+    chosen = StuckFilter(
+        team=team or None,
+        worker=worker or None,
+        phase=_choice(phase, OPEN_PHASES),
+        reason=_choice(reason, REASONS),
+    )
+    size = dashboard_of(request).page_size
+    number = _page_number(page)
+    values: dict[str, Any] = {
+        "teams": teams,
+        "workers": sorted({w for team_ in teams for w in team_.caseworkers}),
+        "phases": OPEN_PHASES,
+        "reasons": REASONS,
+        "chosen": chosen,
+        "team_names": team_names(request),
+        "rows": [],
+        "total": 0,
+        "page": number,
+        "size": size,
+        "has_more": False,
+    }
+    if principal.sees_cases:
+        scope = access.case_filter(principal)
+        context = context_of(request)
+        kept = dashboard_of(request).figures.get(
+            ("stuck", *scope_key(principal), chosen),
+            lambda: _count_stuck(request, scope, chosen),
+        )
+        total, as_of = kept if kept is not None else (None, None)
+        rules = StuckRules(context.catalogue, viewer.now)
+        with reading(context.engine) as connection:
+            found = stuck_page(
+                connection,
+                rules,
+                scope,
+                chosen,
+                offset=(number - 1) * size,
+                size=size,
+                total=total,
+            )
+        values |= {
+            "rows": found.rows,
+            "total": total,
+            "has_more": found.has_more,
+            "as_of": as_of,
+        }
+        log_list(request, principal, viewer.now)
+    return render(request, viewer, "stuck.html", **values)
+
+
+def _count_stuck(request: Request, scope: ColumnElement[bool], chosen: StuckFilter) -> int:
+    context = context_of(request)
+    rules = StuckRules(context.catalogue, dashboard_of(request).clock())
+    with reading(context.engine) as connection:
+        return count_stuck(connection, rules, scope, chosen)
+
+
+# --- a list of cases -----------------------------------------------------------------------------
+
+
+@router.get("/cases")
+def cases(
+    request: Request,
+    viewer: ViewerDep,
+    phase: str | None = None,
+    worker: str | None = None,
+    team: str | None = None,
+    page: str | None = None,
+    go: str | None = None,
+) -> Response:
+    principal = signed_in(request, viewer)
+    if go and go.strip().isdigit():
+        return redirect(request, viewer, f"/cases/{int(go.strip())}")
+    teams = visible_teams(request, principal)
+    size = dashboard_of(request).page_size
+    number = _page_number(page)
+    chosen_phase = _choice(phase, [p.value for p in Phase])
+    rows: list[dict[str, Any]] = []
+    if principal.sees_cases:
+        rows = list_cases(
+            context_of(request),
+            phase=chosen_phase,
+            worker=worker or None,
+            team=team or None,
+            limit=size + 1,
+            offset=(number - 1) * size,
+            scope=access.case_filter(principal),
+        )
+        log_list(request, principal, viewer.now)
+    return render(
+        request,
+        viewer,
+        "cases.html",
+        rows=rows[:size],
+        has_more=len(rows) > size,
+        page=number,
+        size=size,
+        teams=teams,
+        workers=sorted({w for team_ in teams for w in team_.caseworkers}),
+        phases=[p.value for p in Phase],
+        chosen={"phase": chosen_phase, "worker": worker or None, "team": team or None},
+        team_names=team_names(request),
+    )
+
+
+# --- caseload ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadRow:
+    team: str
+    worker: str | None
+    open_cases: int
+    in_organisation: bool
+
+
+@router.get("/caseload")
+def caseload(request: Request, viewer: ViewerDep) -> Response:
+    principal = signed_in(request, viewer)
+    t = viewer.t
+    context = context_of(request)
+    values: dict[str, Any] = {"rows": [], "chart": None}
+    if principal.sees_cases:
+        scope = access.case_filter(principal)
+        kept = dashboard_of(request).figures.get(
+            ("caseload", *scope_key(principal)), lambda: _loads(request, scope)
+        )
+        if kept is None:
+            return render(request, viewer, "caseload.html", rows=[], chart=None, computing=True)
+        (loads, municipality), as_of = kept
+        target, source = queries.caseload_target(
+            context.catalogue, municipality or settings().municipality, viewer.now
+        )
+        rows = _load_rows(visible_teams(request, principal), loads, team_names(request))
+        bars = [
+            charts.CaseloadBar(
+                row.worker or t("no_worker"),
+                row.team,
+                queries.Load(row.team, row.worker, row.open_cases),
+                row.in_organisation,
+            )
+            for row in rows
+        ]
+        values |= {
+            "as_of": as_of,
+            "rows": rows,
+            "target": target,
+            "source": source,
+            "chart": charts.caseload_chart(bars, target, t) if bars else None,
+        }
+        log_list(request, principal, viewer.now)
+    return render(request, viewer, "caseload.html", **values)
+
+
+def _loads(request: Request, scope: ColumnElement[bool]) -> tuple[list[queries.Load], str | None]:
+    with reading(context_of(request).engine) as connection:
+        return queries.caseload(connection, scope), queries.main_municipality(connection, scope)
+
+
+def _load_rows(
+    teams: Sequence[Team], loads: Sequence[queries.Load], names: Mapping[str, str]
+) -> list[LoadRow]:
+    """Each team's caseworkers in the organisation file's order (none left out, even with no
+    cases), then anyone else holding the team's cases, then cases without a caseworker."""
+    by_team: dict[str | None, dict[str | None, int]] = {}
+    for load in loads:
+        by_team.setdefault(load.team, {})[load.worker] = load.open_cases
+    rows: list[LoadRow] = []
+    order = [team.id for team in teams] + sorted(
+        (k for k in by_team if k not in {team.id for team in teams}), key=lambda k: k or "~"
+    )
+    known = {team.id: team.caseworkers for team in teams}
+    for team_id in order:
+        counts = dict(by_team.get(team_id, {}))
+        label = names.get(team_id or "", team_id or "–")
+        for name in known.get(team_id or "", ()):
+            rows.append(LoadRow(label, name, counts.pop(name, 0), True))
+        for worker, n in sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or "")):
+            rows.append(LoadRow(label, worker, n, worker is not None and team_id in known))
+    return rows
+
+
+# --- a case ------------------------------------------------------------------------------------
+
+
+def _visible_case(request: Request, principal: Principal, case_id: int) -> Any:
+    """The stored case, if the principal may see it; else Refused(404) — never a hint that a
+    case the principal may not see exists."""
+    if not principal.sees_cases:
+        raise Refused(404, "error.not_found_text")
+    try:
+        with UnitOfWork(context_of(request).engine, readonly=True) as uow:
+            stored = uow.cases.get(case_id)
+    except CaseNotFound:
+        raise Refused(404, "error.not_found_text") from None
+    if not access.may_see(principal, worker=stored.worker, team=stored.team):
+        raise Refused(404, "error.not_found_text")
+    return stored
+
+
+@router.get("/cases/{case_id}")
+def case_page(request: Request, viewer: ViewerDep, case_id: int) -> Response:
+    principal = signed_in(request, viewer)
+    stored = _visible_case(request, principal, case_id)
+    access.log_access(
+        context_of(request),
+        principal,
+        action=Action.READ,
+        channel=Channel.DASHBOARD,
+        what=f"GET /cases/{case_id}",
+        now=viewer.now,
+        case_ids=[case_id],
+    )
+    done = request.query_params.get("done")
+    return _case_response(request, viewer, principal, stored, done=done)
+
+
+def _case_response(
+    request: Request,
+    viewer: Viewer,
+    principal: Principal,
+    stored: Any,
+    *,
+    status_code: int = 200,
+    done: str | None = None,
+    refused: EventRefused | None = None,
+    stale: int | None = None,  # the version the form was made from, when out of date
+    problem: str | None = None,
+    entered: Mapping[str, str] | None = None,
+) -> Response:
+    context = context_of(request)
+    t, now = viewer.t, viewer.now
+    view = show_case(context, stored.file.id)
+    options: list[EventOption] = []
+    if not principal.read_only and view["phase"] != Phase.CLOSURE.value:
+        options = event_options(stored.file, rulebook_of(context, stored), principal.role, at=now)
+    last = view["history"][-1] if view["history"] else None
+    done_record = last if done and last and last["event"] == done else None
+    active = [m["id"] for m in view["measures"] if m["active"]]
+    examples = {
+        o.event: (entered or {}).get(o.event) or example_data(o.event, active)
+        for o in options
+        if o.needs_data
+    }
+    birth = datetime.fromisoformat(view["birth_date"]).date()
+    return render(
+        request,
+        viewer,
+        "case.html",
+        status_code=status_code,
+        view=view,
+        age=age_on(birth, local_date(now)),
+        team_name=team_names(request).get(view["team"] or "", view["team"]),
+        timeline=charts.timeline_chart(view, now, t),
+        options=options,
+        examples=examples,
+        at_value=(entered or {}).get("__at__") or to_local(now).strftime("%Y-%m-%dT%H:%M:%S"),
+        done=done_record,
+        refused=refused,
+        stale=stale,
+        problem=problem,
+        statuses=list(charts.STATUS_FILL),
+        status_fill=charts.STATUS_FILL,
+        follow_ups=_follow_ups(view),
+        pretty=_pretty,
+    )
+
+
+def _follow_ups(view: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    for d in view["deadlines"]:
+        if d["measure_id"]:
+            found.setdefault(d["measure_id"], []).append(d)
+    return found
+
+
+def _pretty(payload: Any) -> str:
+    if not payload:
+        return ""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True)
+
+
+# What a data form starts with: a valid example of each event's data, for a person to adjust.
+EXAMPLES: Mapping[str, Any] = {
+    Event.ASSESS_URGENCY: {"acute": False},
+    Event.RECORD_CONSENT: {"by": "custody_holder"},
+    Event.PROPOSE_PREVENTIVE: {"measures": [{"type": "preventive_talks"}]},
+    Event.CONCLUDE: {"measures_needed": True},
+    Event.SUBMIT_PLAN: {
+        "purpose": "",
+        "goals": [""],
+        "expected_duration_months": 6,
+    },
+    Event.GRANT: {"measures": [{"type": "practical_support", "package": "yellow"}]},
+    Event.REFUSE: {"complaint_guidance": True},
+    Event.RECORD_FOLLOW_UP: {
+        "measure_id": "m1",
+        "spoke_with_provider": True,
+        "spoke_with_parents": True,
+        "child_heard": True,
+        "plan_revision_decided": True,
+    },
+    Event.END_MEASURE: {"measure_id": "m1", "reason": "", "goals_met": True},
+    Event.CLOSE: {"reason": ""},
+}
+
+
+def example_data(event: str, active_measures: Sequence[str]) -> str:
+    example = dict(EXAMPLES.get(event, {}))
+    if "measure_id" in example and active_measures:
+        example["measure_id"] = active_measures[0]
+    return json.dumps(example, ensure_ascii=False, indent=2)
+
+
+def parse_at(value: str, now: datetime) -> datetime | None:
+    """The form's time: empty is now; a time without an offset is Copenhagen time."""
+    text = value.strip()
+    if not text:
+        return now
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=COPENHAGEN)
+    return parsed
+
+
+@router.post("/cases/{case_id}/events")
+async def fire(request: Request, case_id: int) -> Response:
+    # The form's fields are named per event (data_<event>), so it is read whole here; the work
+    # itself runs in a thread, like every other (synchronous) page.
+    from starlette.concurrency import run_in_threadpool
+
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    return await run_in_threadpool(_fire, request, case_id, fields)
+
+
+def _fire(request: Request, case_id: int, form: Mapping[str, str]) -> Response:
+    viewer = read_viewer(request)
+    principal = signed_in(request, viewer)
+    check_csrf(viewer, form.get("csrf"))
+    try:
+        access.require_write(principal)
+    except access.AccessDenied:
+        raise Refused(403, "error.forbidden") from None
+    stored = _visible_case(request, principal, case_id)
+    event = form.get("event", "")
+    raw_data = form.get(f"data_{event}", "").strip()
+    entered = {event: raw_data, "__at__": form.get("at", "")}
+    t = viewer.t
+
+    def again(status_code: int, **why: Any) -> Response:
+        fresh = _visible_case(request, principal, case_id)
+        return _case_response(
+            request, viewer, principal, fresh, status_code=status_code, entered=entered, **why
+        )
+
+    at = parse_at(form.get("at", ""), viewer.now)
+    if at is None:
+        return again(422, problem=t("case.bad_at", value=form.get("at", "")))
+    data: dict[str, Any] | None = None
+    if raw_data:
+        try:
+            parsed = json.loads(raw_data)
+        except json.JSONDecodeError as error:
+            return again(422, problem=t("case.bad_data", error=error.msg))
+        if not isinstance(parsed, dict):
+            return again(422, problem=t("case.bad_data", error="{…}"))
+        data = parsed
+    expected = form.get("version", "")
+    try:
+        accepted = fire_event(
+            context_of(request),
+            case_id,
+            event,
+            at=at,
+            data=data,
+            actor=principal.name,
+            role=principal.role,
+            now=viewer.now,
+            expected_version=int(expected) if expected.isdigit() else None,
+        )
+    except EventRefused as error:
+        return again(409, refused=error)
+    except ConcurrencyConflict:
+        return again(409, stale=int(expected) if expected.isdigit() else stored.file.version)
+    access.log_access(
+        context_of(request),
+        principal,
+        action=Action.WRITE,
+        channel=Channel.DASHBOARD,
+        what=f"POST /cases/{case_id}/events {accepted.event}",
+        now=viewer.now,
+        case_ids=[case_id],
+    )
+    return redirect(request, viewer, f"/cases/{case_id}?done={accepted.event}#audit")
+
+
+# --- the phase diagram -------------------------------------------------------------------------
+
+
+@router.get("/diagram")
+def phase_diagram(request: Request, viewer: ViewerDep, rulebook: str | None = None) -> Response:
+    signed_in(request, viewer)
+    catalogue = context_of(request).catalogue
+    known = sorted(catalogue.rulebooks, key=lambda r: r.key)
+    chosen = next((r for r in known if r.key == rulebook), None)
+    if chosen is None:
+        chosen = catalogue.in_force(
+            catalogue.rulebook_id_for(settings().municipality), local_date(viewer.now)
+        )
+    drawing, events = _drawing(chosen)
+    return render(
+        request,
+        viewer,
+        "diagram.html",
+        rulebooks=[r.key for r in known],
+        chosen=chosen.key,
+        drawing=Markup(drawing),
+        phases=[p.value for p in Phase],
+        events=events,
+    )
+
+
+_DRAWINGS: dict[str, tuple[str, list[str]]] = {}
+
+
+def _drawing(rulebook: Rulebook) -> tuple[str, list[str]]:
+    """The rulebook's phase diagram (SVG, without its XML prolog) and its events, in order.
+
+    Drawn once per rulebook version and process: the layout search takes a while, and a
+    rulebook version never changes."""
+    if rulebook.key not in _DRAWINGS:
+        drawing = diagram.svg(rulebook)
+        events = {e.event.value for e in diagram.edges(rulebook)}
+        _DRAWINGS[rulebook.key] = (
+            drawing[drawing.index("<svg") :],
+            [e.value for e in Event if e.value in events],
+        )
+    return _DRAWINGS[rulebook.key]

@@ -1,0 +1,104 @@
+"""Dashboard sessions: a signed cookie holding the user's name and a CSRF token.
+
+The cookie is signed (itsdangerous, HMAC-SHA1 over a timestamped payload), HttpOnly, SameSite=Lax
+and, behind HTTPS, Secure; it holds no role or team: the user is read again on every request
+(`access.principal_named`), so a disabled user is signed out at once and a changed role applies
+at once. Every visitor, signed in or not, has a session with a random CSRF token; every POST form
+carries it and the server compares it with the cookie's (double submit inside a signed cookie).
+Signing in starts a new session with a new token (no session fixation).
+
+The signing key is `SAGSFLOW_SECRET_KEY`, else a random key generated once and kept in
+`state/secret_key` (mode 0600), so that sessions survive a restart.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+import time
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+SESSION_COOKIE = "sagsflow_session"
+LANGUAGE_COOKIE = "sagsflow_lang"
+# A working day: after that, sign in again.
+SESSION_AGE = timedelta(hours=12)
+SECRET_FILE = Path("state") / "secret_key"
+_SALT = "sagsflow.dashboard.session"
+
+
+def secret_key(configured: str = "", path: Path = SECRET_FILE) -> str:
+    """The configured key, else the one kept in `path`, created (0600) on first use."""
+    if configured:
+        return configured
+    try:
+        kept = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        kept = ""
+    if kept:
+        return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(key + "\n")
+    return key
+
+
+@dataclass(frozen=True)
+class Session:
+    """What the cookie says: the CSRF token, and the user's name once signed in."""
+
+    csrf: str
+    user: str | None = None
+    started: int = 0  # epoch seconds of the sign-in
+
+    @staticmethod
+    def anonymous() -> Session:
+        return Session(csrf=secrets.token_urlsafe(32))
+
+    def signed_in(self, user: str) -> Session:
+        """A fresh session for `user`, with a new CSRF token."""
+        return replace(Session.anonymous(), user=user, started=int(time.time()))
+
+    def csrf_matches(self, submitted: str | None) -> bool:
+        return bool(submitted) and hmac.compare_digest(self.csrf, str(submitted))
+
+
+class SessionCodec:
+    """Signs sessions into cookie values and reads them back (None when forged or expired)."""
+
+    def __init__(self, key: str, max_age: timedelta = SESSION_AGE) -> None:
+        self._serializer = URLSafeTimedSerializer(key, salt=_SALT)
+        self.max_age = max_age
+
+    def dumps(self, session: Session) -> str:
+        payload: dict[str, Any] = {"c": session.csrf}
+        if session.user is not None:
+            payload |= {"u": session.user, "s": session.started}
+        return str(self._serializer.dumps(payload))
+
+    def loads(self, value: str | None) -> Session | None:
+        if not value:
+            return None
+        try:
+            payload = self._serializer.loads(value, max_age=int(self.max_age.total_seconds()))
+        except BadSignature:  # also SignatureExpired
+            return None
+        if not isinstance(payload, dict) or not isinstance(payload.get("c"), str):
+            return None
+        user = payload.get("u")
+        started = payload.get("s", 0)
+        return Session(
+            csrf=payload["c"],
+            user=user if isinstance(user, str) else None,
+            started=started if isinstance(started, int) else 0,
+        )

@@ -1,0 +1,221 @@
+"""The audit trail over HTTP (verify, CSV and JSON Lines export) and the access log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime
+
+import pytest
+from sqlalchemy import text
+
+from statemachine.audit import AuditEntry, verify_chain
+from statemachine.phases import Phase, Role
+
+
+@pytest.fixture
+def walked(staff, cases):
+    """A case of the team with measures running (eight audit records)."""
+    return cases.at_phase(Phase.FOLLOW_UP, worker=staff.name(Role.CASEWORKER), team=staff.team)
+
+
+def test_the_auditor_verifies_the_whole_trail_and_one_case(staff, walked):
+    client = staff.as_(Role.AUDITOR)
+
+    whole = client.get("/api/v1/audit/verify").json()
+    one = client.get("/api/v1/audit/verify", params={"case_id": walked.id}).json()
+
+    assert whole["ok"] is True and whole["first_break"] is None
+    assert whole["cases_checked"] >= 1
+    assert one == {"ok": True, "cases_checked": 1, "records_checked": 8, "first_break": None}
+
+
+@pytest.fixture
+def cut(walked, engine):
+    """The walked case's head says it has one record more than the log holds (put right after:
+    the module's database is shared)."""
+    statement = text('UPDATE "case" SET audit_seq = audit_seq + :n WHERE id = :id')
+    with engine.begin() as connection:
+        connection.execute(statement, {"n": 1, "id": walked.id})
+    yield walked
+    with engine.begin() as connection:
+        connection.execute(statement, {"n": -1, "id": walked.id})
+
+
+def test_verify_names_the_first_break_of_a_case_whose_head_was_cut(staff, cut):
+    # When the department head verifies a case whose last record was cut off
+    result = staff.as_(Role.DEPARTMENT_HEAD).get("/api/v1/audit/verify", params={"case_id": cut.id})
+
+    # Then the break is named
+    assert result.json()["ok"] is False
+    assert result.json()["first_break"] == {
+        "case_id": cut.id,
+        "seq": 9,
+        "reason": "the case records 9 events, the log has 8",
+    }
+
+
+def _entries(records):
+    return [
+        (
+            AuditEntry(
+                case_id=int(r["case_id"]),
+                seq=int(r["seq"]),
+                event=r["event"],
+                from_phase=r["from_phase"] or None,
+                to_phase=r["to_phase"],
+                event_at=r["event_at"],
+                recorded_at=r["recorded_at"],
+                actor=r["actor"],
+                role=r["role"],
+                payload=r["payload"],
+                legal_basis=r["legal_basis"],
+                rulebook=r["rulebook"],
+            ),
+            r["prev_hash"],
+            r["hash"],
+        )
+        for r in records
+    ]
+
+
+def test_the_csv_export_of_a_case_is_its_whole_chain_checkable_outside(staff, walked, rows):
+    # When the auditor exports one case as CSV
+    response = staff.as_(Role.AUDITOR).get(
+        "/api/v1/audit/export", params={"format": "csv", "case_id": walked.id}
+    )
+
+    # Then it is CSV with a header and one row per record, in order
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    records = list(csv.DictReader(io.StringIO(response.text)))
+    assert [int(r["seq"]) for r in records] == list(range(1, 9))
+    assert [r["hash"] for r in records] == [r.hash for r in rows.audit(walked.id)]
+    # and the chain recomputes from the exported fields alone
+    for record in records:
+        record["event_at"] = datetime.fromisoformat(record["event_at"])
+        record["recorded_at"] = datetime.fromisoformat(record["recorded_at"])
+    assert verify_chain(_entries(records)) is None
+
+
+def test_the_json_lines_export_streams_every_record_with_its_payload(staff, walked, cases):
+    # Given a second case
+    second = cases.open(worker=staff.name(Role.CASEWORKER), team=staff.team)
+
+    # When the department head exports the whole trail as JSON Lines
+    with staff.api.http.stream(
+        "GET",
+        "/api/v1/audit/export",
+        params={"format": "jsonl"},
+        headers={"Authorization": f"Bearer {staff.tokens[Role.DEPARTMENT_HEAD]}"},
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/jsonl")
+        lines = [json.loads(line) for line in response.iter_lines() if line]
+
+    # Then each line is one record, in case and sequence order, its payload a JSON value
+    mine = [r for r in lines if r["case_id"] in (walked.id, second.id)]
+    assert [(r["case_id"], r["seq"]) for r in mine] == [
+        *((walked.id, n) for n in range(1, 9)),
+        (second.id, 1),
+    ]
+    keys = [(r["case_id"], r["seq"]) for r in lines]
+    assert keys == sorted(keys)
+    grant = next(r for r in mine if r["event"] == "grant")
+    assert grant["payload"]["measures"][0]["type"] == "practical_support"
+    assert grant["event_at"].endswith(("+01:00", "+02:00"))
+
+
+def test_exporting_an_unknown_case_is_a_404(staff, problem):
+    response = staff.as_(Role.AUDITOR).get("/api/v1/audit/export", params={"case_id": 1999999999})
+
+    problem(response, 404, "case-not-found")
+
+
+def test_each_read_of_a_case_adds_exactly_one_access_log_row_naming_who_and_which(
+    staff, walked, access_rows
+):
+    # Given a caseworker of the team, and the access log so far
+    client = staff.as_(Role.CASEWORKER)
+    reader = staff.name(Role.CASEWORKER)
+    before = access_rows.count()
+
+    # When they read the case, then its events
+    client.get(f"/api/v1/cases/{walked.id}")
+    client.get(f"/api/v1/cases/{walked.id}/events")
+
+    # Then exactly one row per read was added, naming the reader, their role and the case
+    assert access_rows.count() == before + 2
+    read, options = access_rows.rows(user_name=reader)[-2:]
+    assert (read.case_id, read.action, read.channel, read.role) == (
+        walked.id,
+        "read",
+        "api",
+        "caseworker",
+    )
+    assert read.what == f"GET /api/v1/cases/{walked.id}"
+    assert (options.case_id, options.what) == (walked.id, f"GET /api/v1/cases/{walked.id}/events")
+
+    # And a list is one row without a case, an export of one case one row with it
+    client.get("/api/v1/cases", params={"team": staff.team})
+    staff.as_(Role.AUDITOR).get("/api/v1/audit/export", params={"case_id": walked.id})
+    assert access_rows.count() == before + 4
+    listed = access_rows.rows(user_name=reader)[-1]
+    assert (listed.action, listed.case_id) == ("list", None)
+    [export] = access_rows.rows(user_name=staff.name(Role.AUDITOR))
+    assert (export.action, export.case_id) == ("export", walked.id)
+
+
+def test_a_read_that_is_refused_leaves_no_access_log_row(staff, cases, access_rows):
+    # Given a case of another team
+    theirs = cases.open(worker="someone-else", team=staff.other_team)
+    before = access_rows.count()
+
+    # When a caseworker tries to read it
+    response = staff.as_(Role.CASEWORKER).get(f"/api/v1/cases/{theirs.id}")
+
+    # Then it is not found and nothing was read, so nothing is logged
+    assert response.status_code == 404
+    assert access_rows.count() == before
+
+
+def test_writes_are_logged_accepted_or_refused(staff, cases, access_rows):
+    # Given a case in inquiry
+    case = cases.open(worker=staff.name(Role.CASEWORKER), team=staff.team)
+    client = staff.as_(Role.CASEWORKER)
+    url = f"/api/v1/cases/{case.id}/events"
+
+    # When an event is refused and another accepted
+    at = case.later(days=1).isoformat()
+    assert client.post(url, json={"event": "open_investigation", "at": at}).status_code == 409
+    assert client.post(url, json={"event": "accept", "at": at}).status_code == 200
+
+    # Then both attempts are in the access log as writes on the case
+    refused, accepted = access_rows.rows(user_name=staff.name(Role.CASEWORKER), case_id=case.id)
+    assert (refused.action, refused.what) == ("write", f"POST {url} (open_investigation refused)")
+    assert (accepted.action, accepted.what) == ("write", f"POST {url} (accept accepted)")
+
+
+def test_the_auditor_reads_the_access_log_newest_first_by_case_and_user(staff, walked):
+    # Given two reads of the case by its caseworker
+    for _ in range(2):
+        staff.as_(Role.CASEWORKER).get(f"/api/v1/cases/{walked.id}")
+    client = staff.as_(Role.AUDITOR)
+
+    # When the auditor reads the access log of the case
+    page = client.get("/api/v1/access-log", params={"case_id": walked.id}).json()
+
+    # Then both reads are there, newest first, with who and what
+    assert [(r["user_name"], r["action"]) for r in page["items"]] == [
+        (staff.name(Role.CASEWORKER), "read"),
+        (staff.name(Role.CASEWORKER), "read"),
+    ]
+    assert page["items"][0]["id"] > page["items"][1]["id"]
+    assert page["items"][0]["at"] == "2027-12-31T13:00:00+01:00"  # the server's clock, local
+    by_user = client.get(
+        "/api/v1/access-log",
+        params={"user": staff.name(Role.CASEWORKER), "action": "read", "limit": 1},
+    ).json()
+    assert len(by_user["items"]) == 1 and by_user["next_offset"] == 1

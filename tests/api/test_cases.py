@@ -1,0 +1,313 @@
+"""Cases over HTTP: open, fire, show, list and the events one may fire — and their problems."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from sagsflow import access
+from statemachine.phases import Phase, Role
+
+NEW_CASE = {
+    "child_ref": "B-1042",
+    "birth_date": "2016-06-01",
+    "aware_at": "2027-10-29T09:00:00+02:00",
+    "source": "notification",
+    "notifier": "professional",
+}
+
+
+def test_a_caseworker_opens_a_case_that_is_theirs_in_their_own_team(staff):
+    # Given a caseworker's token
+    client = staff.as_(Role.CASEWORKER)
+
+    # When they open a case without naming worker or team
+    response = client.post("/api/v1/cases", json=NEW_CASE)
+
+    # Then it is created in inquiry, where the Location header says
+    assert response.status_code == 201, response.text
+    opened = response.json()
+    assert (opened["event"], opened["phase"], opened["version"]) == ("open_case", "inquiry", 2)
+    assert response.headers["location"] == f"/api/v1/cases/{opened['id']}"
+    # … as their own case in their own team, recorded with their name and role
+    shown = client.get(response.headers["location"]).json()
+    assert (shown["worker"], shown["team"]) == (staff.name(Role.CASEWORKER), staff.team)
+    [record] = shown["history"]
+    assert (record["actor"], record["role"]) == (staff.name(Role.CASEWORKER), "caseworker")
+    # and the deadlines of a professional's notification are armed
+    assert {d["rule"] for d in shown["deadlines"]} >= {"urgent_assessment", "acknowledgement"}
+
+
+def test_a_team_leader_opens_an_unassigned_case_in_the_team(staff):
+    # When a team leader opens a case naming neither worker nor team
+    response = staff.as_(Role.TEAM_LEADER).post("/api/v1/cases", json=NEW_CASE)
+
+    # Then it is the team's, with no caseworker yet
+    shown = staff.as_(Role.TEAM_LEADER).get(response.headers["location"]).json()
+    assert (shown["worker"], shown["team"]) == (None, staff.team)
+
+
+@pytest.mark.parametrize("role", [Role.CASEWORKER, Role.TEAM_LEADER])
+def test_a_team_bound_role_cannot_open_a_case_in_another_team(staff, problem, role):
+    # When a caseworker or team leader opens a case in a team not their own
+    response = staff.as_(role).post("/api/v1/cases", json={**NEW_CASE, "team": staff.other_team})
+
+    # Then it is forbidden, and nothing is opened
+    body = problem(response, 403, "forbidden")
+    assert "own team" in body["detail"]
+
+
+def test_opening_a_case_with_a_cpr_number_is_a_problem_with_the_domains_reason(staff, problem):
+    # When a case is opened with a CPR number as its child reference
+    response = staff.as_(Role.CASEWORKER).post(
+        "/api/v1/cases", json={**NEW_CASE, "child_ref": "010612-1234"}
+    )
+
+    # Then it is refused as invalid input, with the domain's reason
+    body = problem(response, 422, "case-refused")
+    assert "CPR" in body["reason"]
+
+
+def test_events_move_a_case_and_show_returns_its_deadlines_and_history(staff, cases):
+    # Given a caseworker's case in inquiry
+    case = cases.open(worker=staff.name(Role.CASEWORKER), team=staff.team)
+    client = staff.as_(Role.CASEWORKER)
+
+    # When they accept it, record consent and open the investigation
+    steps = [
+        ("accept", None, "clarification"),
+        ("record_consent", {"by": "custody_holder"}, "clarification"),
+        ("open_investigation", None, "investigation"),
+    ]
+    for day, (event, data, phase) in enumerate(steps, start=1):
+        at = case.later(days=day).isoformat()
+        response = client.post(
+            f"/api/v1/cases/{case.id}/events", json={"event": event, "at": at, "data": data}
+        )
+        assert response.status_code == 200, response.text
+        assert (response.json()["event"], response.json()["phase"]) == (event, phase)
+
+    # Then the case shows the investigation deadline with its arithmetic, and every event
+    shown = client.get(f"/api/v1/cases/{case.id}").json()
+    assert shown["phase"] == "investigation"
+    investigation = next(d for d in shown["deadlines"] if d["rule"] == "investigation")
+    assert investigation["status"] == "open"
+    assert "4 calendar months" in investigation["explanation"]
+    assert [h["event"] for h in shown["history"]] == [
+        "open_case",
+        "accept",
+        "record_consent",
+        "open_investigation",
+    ]
+    assert shown["history"][-1]["actor"] == staff.name(Role.CASEWORKER)
+    assert shown["version"] == case.version + 3
+
+
+def test_the_actor_and_role_come_from_the_token_never_from_the_body(staff, cases, problem):
+    # Given a case of the team
+    case = cases.open(worker=staff.name(Role.CASEWORKER), team=staff.team)
+    leader = staff.as_(Role.TEAM_LEADER)
+    url = f"/api/v1/cases/{case.id}/events"
+    at = case.later(days=1).isoformat()
+
+    # When a body claims another actor and role, it is refused outright
+    claimed = {"event": "accept", "at": at, "actor": "mallory", "role": "committee"}
+    problem(leader.post(url, json=claimed), 422, "invalid-request")
+
+    # And when the team leader fires the event, the record names the team leader and their role
+    assert leader.post(url, json={"event": "accept", "at": at}).status_code == 200
+    record = leader.get(f"/api/v1/cases/{case.id}").json()["history"][-1]
+    assert (record["actor"], record["role"]) == (staff.name(Role.TEAM_LEADER), "team_leader")
+
+
+def test_a_refused_event_is_a_409_problem_with_the_reason_and_the_allowed_events(
+    staff, cases, rows, problem
+):
+    # Given a case in clarification without consent
+    case = cases.at_phase(Phase.CLARIFICATION, worker=staff.name(Role.CASEWORKER), team=staff.team)
+    before = rows.snapshot(case.id)
+
+    # When the investigation is opened
+    response = staff.as_(Role.CASEWORKER).post(
+        f"/api/v1/cases/{case.id}/events",
+        json={"event": "open_investigation", "at": case.later(days=1).isoformat()},
+    )
+
+    # Then it is refused with the guard's reason, the phase and what is allowed now
+    body = problem(response, 409, "event-refused")
+    assert "consent" in body["reason"]
+    assert (body["event"], body["phase"]) == ("open_investigation", "clarification")
+    assert "record_consent" in body["allowed"]
+    # and nothing was written
+    assert rows.snapshot(case.id) == before
+
+
+def test_event_data_the_event_refuses_is_a_422_problem(staff, cases, problem):
+    # Given a case in clarification
+    case = cases.at_phase(Phase.CLARIFICATION, worker=staff.name(Role.CASEWORKER), team=staff.team)
+
+    # When consent is recorded for someone who cannot give it
+    response = staff.as_(Role.CASEWORKER).post(
+        f"/api/v1/cases/{case.id}/events",
+        json={
+            "event": "record_consent",
+            "at": case.later(days=1).isoformat(),
+            "data": {"by": "neighbour"},
+        },
+    )
+
+    # Then it is invalid data, with the domain's reason and the allowed events
+    body = problem(response, 422, "invalid-event-data")
+    assert body["reason"].startswith("invalid data")
+    assert "by" in body["reason"]
+    assert body["allowed"]
+
+
+def test_a_stale_expected_version_is_a_409_version_conflict(staff, cases, rows, problem):
+    # Given a case that someone else changed after we read version N
+    case = cases.open(worker=staff.name(Role.CASEWORKER), team=staff.team)
+    read_version = case.version
+    cases.fire(case, "assess_urgency", {"acute": False})
+
+    # When we fire an event expecting version N
+    response = staff.as_(Role.CASEWORKER).post(
+        f"/api/v1/cases/{case.id}/events",
+        json={
+            "event": "accept",
+            "at": case.later(days=1).isoformat(),
+            "expected_version": read_version,
+        },
+    )
+
+    # Then it is a version conflict, and the case stays as the other writer left it
+    body = problem(response, 409, "version-conflict")
+    assert (body["case_id"], body["expected_version"]) == (case.id, read_version)
+    assert rows.case(case.id).phase == "inquiry"
+
+
+def test_an_unknown_case_is_a_404_problem(staff, problem):
+    client = staff.as_(Role.DEPARTMENT_HEAD)
+
+    # When a case that does not exist is read, its options asked for, or an event fired on it
+    responses = [
+        client.get("/api/v1/cases/2000000000"),
+        client.get("/api/v1/cases/2000000000/events"),
+        client.post(
+            "/api/v1/cases/2000000000/events",
+            json={"event": "accept", "at": "2027-01-01T10:00:00+01:00"},
+        ),
+    ]
+
+    # Then each is a 404 problem naming the case
+    for response in responses:
+        assert problem(response, 404, "case-not-found")["case_id"] == 2000000000
+
+
+def test_the_events_endpoint_says_what_the_caller_may_fire_now_and_why_not(staff, cases):
+    # Given a case in clarification without consent
+    case = cases.at_phase(Phase.CLARIFICATION, worker=staff.name(Role.CASEWORKER), team=staff.team)
+
+    # When the caseworker and the auditor ask which events they may fire
+    mine = staff.as_(Role.CASEWORKER).get(f"/api/v1/cases/{case.id}/events").json()
+    audit = staff.as_(Role.AUDITOR).get(f"/api/v1/cases/{case.id}/events").json()
+
+    # Then the caseworker may record consent, not yet open the investigation (the guard says
+    # why), and may not decide without consent (the committee's competence)
+    options = {o["event"]: o for o in mine["events"]}
+    assert (mine["phase"], mine["role"], mine["version"]) == ("clarification", "caseworker", 3)
+    assert options["record_consent"]["possible"] and options["record_consent"]["needs_data"]
+    assert not options["open_investigation"]["possible"]
+    assert "consent" in options["open_investigation"]["reason"]
+    assert not options["decide_without_consent"]["possible"]
+    assert "committee" in options["decide_without_consent"]["reason"]
+    # and the auditor may fire none of them
+    assert not any(o["possible"] for o in audit["events"])
+    assert {o["reason"] for o in audit["events"]} == {"role auditor reads only"}
+
+
+def test_the_list_filters_by_phase_worker_team_and_municipality_and_pages(staff, cases):
+    # Given cases of two caseworkers of the team in two phases, one in another municipality
+    anna, _ = staff.user(Role.CASEWORKER, team=staff.team)
+    bo = staff.name(Role.CASEWORKER)
+    inquiry = [cases.open(worker=anna, team=staff.team).id for _ in range(3)]
+    clarifying = cases.at_phase(Phase.CLARIFICATION, worker=bo, team=staff.team).id
+    elsewhere = cases.open(worker=bo, team=staff.team, municipality="national").id
+    client = staff.as_(Role.TEAM_LEADER)
+
+    def ids(**params):
+        response = client.get("/api/v1/cases", params={"team": staff.team, **params})
+        assert response.status_code == 200, response.text
+        return [c["id"] for c in response.json()["items"]]
+
+    # Then each filter narrows the list, oldest first
+    assert ids() == [*inquiry, clarifying, elsewhere]
+    assert ids(phase="clarification") == [clarifying]
+    assert ids(worker=anna) == inquiry
+    assert ids(municipality="national") == [elsewhere]
+    assert ids(worker=bo, phase="inquiry") == [elsewhere]
+    # and pages follow one another without gaps
+    first = client.get("/api/v1/cases", params={"team": staff.team, "limit": 2}).json()
+    assert [c["id"] for c in first["items"]] == inquiry[:2]
+    assert first["next_offset"] == 2
+    rest = client.get(
+        "/api/v1/cases", params={"team": staff.team, "limit": 3, "offset": first["next_offset"]}
+    ).json()
+    assert [c["id"] for c in rest["items"]] == [inquiry[2], clarifying, elsewhere]
+    assert rest["next_offset"] is None
+
+
+@pytest.mark.parametrize("token", ["none", "garbage", "revoked", "disabled", "sign_in_link"])
+def test_a_missing_or_invalid_token_is_a_401_with_www_authenticate(staff, problem, now, token):
+    # Given a missing token, a made-up one, a revoked one, a disabled user's or a sign-in link
+    context = staff.api.context
+    name = staff.name(Role.CASEWORKER)
+    credential = {
+        "none": None,
+        "garbage": "sf_not-a-token",
+        "revoked": staff.tokens[Role.CASEWORKER],
+        "disabled": staff.tokens[Role.CASEWORKER],
+        "sign_in_link": access.issue_sign_in_link(context, name, now=now),
+    }[token]
+    if token == "revoked":
+        access.revoke_tokens(context, name, now=now)
+    if token == "disabled":
+        access.disable_user(context, name, now=now)
+
+    # When it calls the API
+    response = staff.api.client(credential).get("/api/v1/cases")
+
+    # Then it is a 401 that says how to authenticate
+    problem(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    if credential is not None:
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+def test_me_names_the_tokens_user_role_team_and_scope(staff):
+    me = staff.as_(Role.CASEWORKER).get("/api/v1/me").json()
+
+    assert me == {
+        "name": staff.name(Role.CASEWORKER),
+        "role": "caseworker",
+        "team": staff.team,
+        "scope": "own_and_team",
+        "read_only": False,
+    }
+    assert staff.as_(Role.AUDITOR).get("/api/v1/me").json()["read_only"] is True
+
+
+def test_naive_instants_are_copenhagen_time_as_in_the_cli(staff, cases):
+    # Given a case
+    case = cases.open(worker=staff.name(Role.CASEWORKER), team=staff.team)
+
+    # When an event is fired at a time without an offset (winter: UTC+1)
+    response = staff.as_(Role.CASEWORKER).post(
+        f"/api/v1/cases/{case.id}/events", json={"event": "accept", "at": "2027-01-05T10:00:00"}
+    )
+
+    # Then it was read as Copenhagen wall-clock time
+    assert response.status_code == 200, response.text
+    shown = staff.as_(Role.CASEWORKER).get(f"/api/v1/cases/{case.id}").json()
+    assert shown["history"][-1]["at"] == "2027-01-05T10:00:00+01:00"
+    assert date.fromisoformat(shown["birth_date"]) == date(2016, 5, 1)

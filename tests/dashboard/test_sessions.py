@@ -1,0 +1,46 @@
+"""Session cookies and the signing key, without a server."""
+
+from __future__ import annotations
+
+import stat
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sagsflow.dashboard.sessions import Session, SessionCodec, secret_key
+
+
+def test_the_key_is_made_once_kept_0600_and_reused(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "secret_key"
+    first = secret_key("", path)
+    assert len(first) >= 43
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert secret_key("", path) == first
+    assert secret_key("configured", path) == "configured"
+
+
+def test_a_session_round_trips_and_a_tampered_or_foreign_one_does_not() -> None:
+    codec = SessionCodec("k" * 40)
+    session = Session.anonymous().signed_in("tl1")
+    value = codec.dumps(session)
+    assert codec.loads(value) == session
+    assert codec.loads(value[:-2] + ("A" if value[-1] != "A" else "B") + value[-1]) is None
+    assert SessionCodec("another key" * 4).loads(value) is None
+    assert codec.loads("") is None and codec.loads("garbage") is None
+
+
+def test_a_session_expires(monkeypatch: object) -> None:
+    codec = SessionCodec("k" * 40, max_age=timedelta(seconds=1))
+    value = codec.dumps(Session.anonymous().signed_in("dh"))
+    time.sleep(2.1)
+    assert codec.loads(value) is None
+
+
+def test_signing_in_changes_the_csrf_token() -> None:
+    anonymous = Session.anonymous()
+    signed = anonymous.signed_in("dh")
+    assert signed.csrf != anonymous.csrf
+    assert signed.csrf_matches(signed.csrf)
+    assert not signed.csrf_matches(anonymous.csrf)
+    assert not signed.csrf_matches("")
+    assert not signed.csrf_matches(None)

@@ -1,0 +1,312 @@
+"""Users, credentials and the access log on a real database (sagsflow/access.py).
+
+Credentials are read back raw from their table: a token or a password must never be stored,
+only a hash of it. The access log is append-only in the database itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from models.repository import CASE
+from models.tables import AccessRecord, Credential, User
+from sagsflow import access
+from sagsflow.access import Action, Channel, Principal
+from sagsflow.organisation import organisation
+from statemachine.phases import Role
+
+CREDENTIAL = Credential.__table__  # type: ignore[attr-defined]
+USER = User.__table__  # type: ignore[attr-defined]
+ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
+ONLY_POSTGRES = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", id="postgres")], indirect=True
+)
+
+
+@pytest.fixture
+def now(cases):
+    return cases.now
+
+
+@pytest.fixture
+def anna(context, now):
+    return access.add_user(context, "anna", role=Role.CASEWORKER, team="t1", now=now)
+
+
+def _everything_stored(engine) -> str:
+    """Every value of every user and credential row, as one text."""
+    with engine.connect() as connection:
+        values = [
+            str(value)
+            for table in (USER, CREDENTIAL)
+            for row in connection.execute(select(table))
+            for value in row
+        ]
+    return "\n".join(values)
+
+
+def test_a_token_is_stored_only_as_its_sha256(context, engine, anna, now):
+    # When a token is issued
+    token = access.issue_token(context, "anna", now=now)
+
+    # Then it is 256 random bits behind the prefix, and only its SHA-256 is stored
+    assert token.startswith("sf_") and len(token) >= 3 + 43
+    with engine.connect() as connection:
+        [row] = connection.execute(select(CREDENTIAL)).all()
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert (row.kind, row.expires_at, row.revoked_at) == ("api", None, None)
+    assert token not in _everything_stored(engine)
+    assert token[3:] not in _everything_stored(engine)
+    # and the token authenticates its user
+    assert access.authenticate_token(context, token) == anna
+
+
+def test_a_sign_in_link_works_once(context, engine, anna, now):
+    # Given a one-time sign-in link
+    token = access.issue_sign_in_link(context, "anna", now=now)
+    assert token not in _everything_stored(engine)
+
+    # When it is redeemed twice
+    first = access.redeem_sign_in_link(context, token, now=now + timedelta(minutes=1))
+    second = access.redeem_sign_in_link(context, token, now=now + timedelta(minutes=2))
+
+    # Then it signs in the first time only
+    assert first == anna
+    assert second is None
+
+
+def test_a_sign_in_link_does_not_work_after_it_expires(context, anna, now):
+    # Given a link valid for 15 minutes
+    late = access.issue_sign_in_link(context, "anna", now=now, ttl=timedelta(minutes=15))
+    in_time = access.issue_sign_in_link(context, "anna", now=now, ttl=timedelta(minutes=15))
+
+    # Then it is refused at 15 minutes and accepted just before
+    assert access.redeem_sign_in_link(context, late, now=now + timedelta(minutes=15)) is None
+    assert access.redeem_sign_in_link(context, in_time, now=now + timedelta(minutes=14)) == anna
+
+
+def test_tokens_and_links_are_not_interchangeable(context, anna, now):
+    token = access.issue_token(context, "anna", now=now)
+    link = access.issue_sign_in_link(context, "anna", now=now)
+
+    assert access.authenticate_token(context, link) is None
+    assert access.redeem_sign_in_link(context, token, now=now) is None
+
+
+def test_a_revoked_token_is_refused_and_a_new_one_works(context, anna, now):
+    # Given two tokens of a user
+    old = [access.issue_token(context, "anna", now=now) for _ in range(2)]
+
+    # When they are revoked
+    assert access.revoke_tokens(context, "anna", now=now) == 2
+
+    # Then neither authenticates, while a token issued afterwards does
+    assert [access.authenticate_token(context, t) for t in old] == [None, None]
+    assert access.authenticate_token(context, access.issue_token(context, "anna", now=now)) == anna
+
+
+def test_a_disabled_user_is_refused_everywhere(context, anna, now):
+    # Given a user with a password, a token and an unused sign-in link
+    access.set_password(context, "anna", "korrekt hest batteri")
+    token = access.issue_token(context, "anna", now=now)
+    link = access.issue_sign_in_link(context, "anna", now=now)
+
+    # When the user is disabled
+    access.disable_user(context, "anna", now=now)
+
+    # Then no credential of theirs works any more, and no new one is issued
+    assert access.authenticate_token(context, token) is None
+    assert access.redeem_sign_in_link(context, link, now=now) is None
+    assert access.authenticate_password(context, "anna", "korrekt hest batteri") is None
+    assert access.principal_named(context, "anna") is None
+    with pytest.raises(access.UserInvalid, match="no active user"):
+        access.issue_token(context, "anna", now=now)
+
+
+def test_a_password_is_stored_as_scrypt_and_checked(context, engine, anna):
+    # When a password is set
+    access.set_password(context, "anna", "korrekt hest batteri")
+
+    # Then only its salted scrypt hash is stored
+    stored = _everything_stored(engine)
+    assert "korrekt hest batteri" not in stored
+    with engine.connect() as connection:
+        hashed = connection.execute(select(USER.c.password_hash)).scalar_one()
+    assert hashed.startswith("scrypt$16384$8$1$")
+    # and the right password signs in, a wrong one or an unknown user does not
+    assert access.authenticate_password(context, "anna", "korrekt hest batteri") == anna
+    assert access.authenticate_password(context, "anna", "korrekt hest batterI") is None
+    assert access.authenticate_password(context, "bo", "korrekt hest batteri") is None
+
+
+def test_a_user_without_a_password_cannot_sign_in_with_one(context, anna):
+    assert access.authenticate_password(context, "anna", "") is None
+    assert access.authenticate_password(context, "anna", "anything at all") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "role", "team", "password", "reason"),
+    [
+        pytest.param("bo", Role.CASEWORKER, None, None, "needs --team", id="caseworker-no-team"),
+        pytest.param("bo", Role.TEAM_LEADER, "t9", None, "unknown team", id="unknown-team"),
+        pytest.param("-bo", Role.AUDITOR, None, None, "user name", id="bad-name"),
+        pytest.param("b o", Role.AUDITOR, None, None, "user name", id="space-in-name"),
+        pytest.param("bo", Role.AUDITOR, None, "kort", "at least 10", id="short-password"),
+        pytest.param("anna", Role.AUDITOR, None, None, "exists already", id="taken"),
+    ],
+)
+def test_users_that_cannot_be_added_say_why(context, anna, now, name, role, team, password, reason):
+    with pytest.raises(access.UserInvalid, match=reason):
+        access.add_user(
+            context,
+            name,
+            role=role,
+            team=team,
+            now=now,
+            organisation=organisation(),
+            password=password,
+        )
+
+
+def test_the_access_log_records_who_did_what_to_which_case(context, engine, anna, now):
+    # When a read of two cases and a list are recorded
+    access.log_access(
+        context,
+        anna,
+        action=Action.READ,
+        channel=Channel.API,
+        what="GET x",
+        now=now,
+        case_ids=[7, 8],
+    )
+    access.log_access(
+        context, anna, action=Action.LIST, channel=Channel.DASHBOARD, what="GET /", now=now
+    )
+
+    # Then there are three rows, newest first, each naming the user, role, case and channel
+    rows = access.access_log(context)
+    assert [(r["case_id"], r["action"], r["channel"]) for r in rows] == [
+        (None, "list", "dashboard"),
+        (8, "read", "api"),
+        (7, "read", "api"),
+    ]
+    assert {(r["user_name"], r["role"]) for r in rows} == {("anna", "caseworker")}
+    assert [r["case_id"] for r in access.access_log(context, case_id=7)] == [7]
+    assert len(access.access_log(context, limit=1, offset=1)) == 1
+    assert [r["action"] for r in access.access_log(context, action=Action.LIST)] == ["list"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        pytest.param("UPDATE access_log SET user_name = 'mallory'", id="update"),
+        pytest.param("DELETE FROM access_log", id="delete"),
+    ],
+)
+def test_the_access_log_refuses_rewriting_at_the_database_level(
+    context, engine, anna, now, statement
+):
+    # Given a recorded read
+    access.log_access(
+        context, anna, action=Action.READ, channel=Channel.API, what="GET x", now=now, case_ids=[7]
+    )
+
+    # When someone rewrites the log with raw SQL
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(statement))
+
+    # Then the database refused it
+    assert [(r["user_name"], r["case_id"]) for r in access.access_log(context)] == [("anna", 7)]
+
+
+@ONLY_POSTGRES
+def test_the_access_log_refuses_truncate_on_postgres(context, engine, anna, now):
+    access.log_access(
+        context, anna, action=Action.READ, channel=Channel.API, what="GET x", now=now, case_ids=[7]
+    )
+
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("TRUNCATE access_log"))
+
+    assert len(access.access_log(context)) == 1
+
+
+def test_case_filter_and_may_see_agree_for_every_role(engine, cases):
+    # Given cases of two teams and workers, one without a worker, one without a team
+    for worker, team in [("anna", "t1"), ("bo", "t1"), (None, "t1"), ("anna", "t2"), ("cy", None)]:
+        cases.open(worker=worker, team=team)
+    principals = [
+        Principal("anna", Role.CASEWORKER, "t1"),
+        Principal("cy", Role.CASEWORKER, "t2"),
+        Principal("tl", Role.TEAM_LEADER, "t1"),
+        Principal("tl", Role.TEAM_LEADER, None),
+        Principal("dh", Role.DEPARTMENT_HEAD, None),
+        Principal("co", Role.COMMITTEE, None),
+        Principal("au", Role.AUDITOR, None),
+        Principal("ad", Role.ADMIN, None),
+    ]
+    with engine.connect() as connection:
+        every = connection.execute(select(CASE.c.id, CASE.c.worker, CASE.c.team)).all()
+        for principal in principals:
+            # When visibility is asked of the database and of one case at a time
+            filtered = {
+                row.id
+                for row in connection.execute(
+                    select(CASE.c.id).where(access.case_filter(principal))
+                )
+            }
+            one_by_one = {
+                r.id for r in every if access.may_see(principal, worker=r.worker, team=r.team)
+            }
+
+            # Then both answers are the same
+            assert filtered == one_by_one, principal
+    by_worker = {(r.worker, r.team): r.id for r in every}
+    anna = principals[0]
+    assert {r.id for r in every if access.may_see(anna, worker=r.worker, team=r.team)} == {
+        by_worker[("anna", "t1")],
+        by_worker[("bo", "t1")],
+        by_worker[(None, "t1")],
+        by_worker[("anna", "t2")],
+    }
+
+
+@pytest.mark.parametrize(
+    ("principal", "asked", "owner"),
+    [
+        pytest.param(
+            Principal("anna", Role.CASEWORKER, "t1"), (None, None), ("anna", "t1"), id="cw-own"
+        ),
+        pytest.param(
+            Principal("anna", Role.CASEWORKER, "t1"), ("bo", "t1"), ("bo", "t1"), id="cw-colleague"
+        ),
+        pytest.param(
+            Principal("tl", Role.TEAM_LEADER, "t1"), (None, None), (None, "t1"), id="tl-unassigned"
+        ),
+        pytest.param(
+            Principal("dh", Role.DEPARTMENT_HEAD, None), ("bo", "t2"), ("bo", "t2"), id="dh-any"
+        ),
+    ],
+)
+def test_a_new_cases_worker_and_team_default_to_the_principals(principal, asked, owner):
+    worker, team = asked
+    assert access.new_case_owner(principal, worker=worker, team=team) == owner
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        pytest.param(Principal("anna", Role.CASEWORKER, "t1"), id="caseworker"),
+        pytest.param(Principal("tl", Role.TEAM_LEADER, "t1"), id="team_leader"),
+        pytest.param(Principal("au", Role.AUDITOR, None), id="auditor"),
+        pytest.param(Principal("ad", Role.ADMIN, None), id="admin"),
+    ],
+)
+def test_no_one_opens_a_case_in_a_team_not_their_own_and_readers_open_none(principal):
+    with pytest.raises(access.AccessDenied):
+        access.new_case_owner(principal, worker=None, team="t2")
