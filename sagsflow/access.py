@@ -40,6 +40,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, false, insert, or_, select, true, update
 
+from models.database import reading
 from models.repository import CASE
 from models.tables import AccessRecord, Credential, User
 from sagsflow.organisation import Organisation
@@ -291,7 +292,7 @@ def access_log(
         query = query.where(ACCESS_LOG.c.user_name == user)
     if action is not None:
         query = query.where(ACCESS_LOG.c.action == action.value)
-    with context.engine.connect() as connection:
+    with reading(context.engine) as connection:
         return [dict(row._mapping) for row in connection.execute(query)]
 
 
@@ -414,7 +415,7 @@ def list_users(context: Context) -> list[dict[str, Any]]:
     query = select(
         USER.c.name, USER.c.role, USER.c.team, USER.c.created_at, USER.c.disabled_at
     ).order_by(USER.c.name)
-    with context.engine.connect() as connection:
+    with reading(context.engine) as connection:
         return [dict(row._mapping) for row in connection.execute(query)]
 
 
@@ -475,7 +476,7 @@ def authenticate_token(context: Context, token: str) -> Principal | None:
             USER.c.disabled_at.is_(None),
         )
     )
-    with context.engine.connect() as connection:
+    with reading(context.engine) as connection:
         row = connection.execute(query).first()
     return _principal(row) if row else None
 
@@ -508,7 +509,7 @@ def redeem_sign_in_link(context: Context, token: str, *, now: datetime) -> Princ
 
 
 def authenticate_password(context: Context, name: str, password: str) -> Principal | None:
-    with context.engine.connect() as connection:
+    with reading(context.engine) as connection:
         row = connection.execute(
             select(USER.c.name, USER.c.role, USER.c.team, USER.c.password_hash).where(
                 USER.c.name == name, USER.c.disabled_at.is_(None)
@@ -524,7 +525,7 @@ def authenticate_password(context: Context, name: str, password: str) -> Princip
 
 def principal_named(context: Context, name: str) -> Principal | None:
     """The active user `name` (a dashboard session re-reads its user on each request)."""
-    with context.engine.connect() as connection:
+    with reading(context.engine) as connection:
         row = connection.execute(
             select(USER.c.name, USER.c.role, USER.c.team).where(
                 USER.c.name == name, USER.c.disabled_at.is_(None)

@@ -204,6 +204,55 @@ def caseload_chart(bars: Sequence[CaseloadBar], target: int, t: Translator) -> M
     return _svg(width, y + 4, t("caseload.title"), body, "caseload")
 
 
+def team_caseload_chart(teams: Sequence[Any], target: int, t: Translator) -> Markup:
+    """One bar per team: its caseworkers' average open cases, a tick at the most any one of
+    them holds, and the target marked. `teams` are pages.TeamLoad rows."""
+    label_w, value_w, row_h, gap = 190.0, 110.0, 18.0, 5.0
+    plot_w = 480.0
+    width = label_w + plot_w + value_w
+    peak = max([x.maximum for x in teams] + [target]) * 1.1
+    scale = plot_w / peak if peak else 1.0
+    body: list[str] = []
+    y = 24.0
+    for team in teams:
+        over = team.average > target
+        fill = "#c0392b" if over else BLUE
+        body.append(_text(label_w - 10, y + 13, team.name, size=12, anchor="end"))
+        body.append(
+            f'<rect x="{label_w:.1f}" y="{y:.1f}" width="{plot_w:.1f}" height="{row_h:.1f}" '
+            f'fill="#f1f4f8"/>'
+        )
+        body.append(
+            f'<rect x="{label_w:.1f}" y="{y:.1f}" width="{max(team.average * scale, 1):.1f}" '
+            f'height="{row_h:.1f}" fill="{fill}" rx="2"><title>{_e(team.name)}: '
+            f"{team.average:.1f} / {team.maximum}</title></rect>"
+        )
+        tick = label_w + team.maximum * scale
+        body.append(
+            f'<line x1="{tick:.1f}" y1="{y:.1f}" x2="{tick:.1f}" y2="{y + row_h:.1f}" '
+            f'stroke="{INK}" stroke-width="2"/>'
+        )
+        note = t("caseload.bar_note", avg=f"{team.average:.1f}", max=team.maximum)
+        body.append(
+            _text(
+                label_w + plot_w + 8,
+                y + 13,
+                note,
+                size=12,
+                fill="#c0392b" if over else INK,
+                weight="bold" if over else "normal",
+            )
+        )
+        y += row_h + gap
+    x = label_w + target * scale
+    body.append(
+        f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{y:.1f}" stroke="#c62828" '
+        f'stroke-width="2" stroke-dasharray="5 4"/>'
+    )
+    body.append(_text(x, 12, t("chart.target", n=target), size=12, anchor="middle", fill="#c62828"))
+    return _svg(width, y + 4, t("caseload.teams_title"), body, "caseload")
+
+
 # --- a case's timeline -------------------------------------------------------------------------
 
 

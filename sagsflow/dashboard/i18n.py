@@ -263,6 +263,26 @@ MESSAGES: Mapping[str, tuple[str, str]] = {
     "caseload.over": ("{n} over målet", "{n} over target"),
     "caseload.not_in_org": ("ikke i organisationsfilen", "not in the organisation file"),
     "caseload.none": ("Ingen åbne sager.", "No open cases."),
+    "caseload.teams_title": ("Sagstal pr. team", "Caseload per team"),
+    "caseload.teams_intro": (
+        "{teams} teams: for hvert team rådgivernes gennemsnitlige og højeste antal åbne sager"
+        " mod målet i regelsættet {rulebook} (højst {target}), de mest belastede først."
+        " Vælg et team for at se dets rådgivere.",
+        "{teams} teams: per team, its caseworkers' average and highest number of open cases"
+        " against the target of rulebook {rulebook} (at most {target}), the most loaded first."
+        " Choose a team to see its caseworkers.",
+    ),
+    "caseload.bar_note": ("gns. {avg} · højst {max}", "avg {avg} · max {max}"),
+    "caseload.all_teams": ("Alle teams", "All teams"),
+    "col.caseworkers": ("Rådgivere", "Caseworkers"),
+    "col.average": ("Gns. pr. rådgiver", "Average per caseworker"),
+    "col.maximum": ("Højst", "Maximum"),
+    "col.over_target": ("Over målet", "Over target"),
+    "col.unassigned": ("Uden rådgiver", "Without caseworker"),
+    "filter.team_first": (
+        "Vælg et team for at filtrere på rådgiver",
+        "Choose a team to filter by caseworker",
+    ),
     # case page
     "case.title": ("Sag {id}", "Case {id}"),
     "case.child_ref": ("Barnereference", "Child reference"),
