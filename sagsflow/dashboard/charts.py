@@ -184,23 +184,9 @@ def caseload_chart(bars: Sequence[CaseloadBar], target: int, t: Translator) -> M
         note = f"{n}"
         if over:
             note += f" (+{n - target})"
-        body.append(
-            _text(
-                label_w + plot_w + 8,
-                y + 15,
-                note,
-                size=12,
-                fill="#c0392b" if over else INK,
-                weight="bold" if over else "normal",
-            )
-        )
+        body.append(_bar_note(label_w + plot_w + 8, y + 15, note, over))
         y += row_h + gap
-    x = label_w + target * scale
-    body.append(
-        f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{y:.1f}" stroke="#c62828" '
-        f'stroke-width="2" stroke-dasharray="5 4"/>'
-    )
-    body.append(_text(x, 12, t("chart.target", n=target), size=12, anchor="middle", fill="#c62828"))
+    body.extend(_target_line(label_w + target * scale, y, target, t))
     return _svg(width, y + 4, t("caseload.title"), body, "caseload")
 
 
@@ -233,24 +219,31 @@ def team_caseload_chart(teams: Sequence[Any], target: int, t: Translator) -> Mar
             f'stroke="{INK}" stroke-width="2"/>'
         )
         note = t("caseload.bar_note", avg=f"{team.average:.1f}", max=team.maximum)
-        body.append(
-            _text(
-                label_w + plot_w + 8,
-                y + 13,
-                note,
-                size=12,
-                fill="#c0392b" if over else INK,
-                weight="bold" if over else "normal",
-            )
-        )
+        body.append(_bar_note(label_w + plot_w + 8, y + 13, note, over))
         y += row_h + gap
-    x = label_w + target * scale
-    body.append(
-        f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{y:.1f}" stroke="#c62828" '
-        f'stroke-width="2" stroke-dasharray="5 4"/>'
-    )
-    body.append(_text(x, 12, t("chart.target", n=target), size=12, anchor="middle", fill="#c62828"))
+    body.extend(_target_line(label_w + target * scale, y, target, t))
     return _svg(width, y + 4, t("caseload.teams_title"), body, "caseload")
+
+
+def _bar_note(x: float, y: float, note: str, over: bool) -> str:
+    """The figure beside a caseload bar: red and bold when over the target."""
+    return _text(
+        x,
+        y,
+        note,
+        size=12,
+        fill="#c0392b" if over else INK,
+        weight="bold" if over else "normal",
+    )
+
+
+def _target_line(x: float, bottom: float, target: int, t: Translator) -> list[str]:
+    """The rulebook's caseload target as a dashed line across the bars, labelled on top."""
+    return [
+        f'<line x1="{x:.1f}" y1="14" x2="{x:.1f}" y2="{bottom:.1f}" stroke="#c62828" '
+        f'stroke-width="2" stroke-dasharray="5 4"/>',
+        _text(x, 12, t("chart.target", n=target), size=12, anchor="middle", fill="#c62828"),
+    ]
 
 
 # --- a case's timeline -------------------------------------------------------------------------
