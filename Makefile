@@ -3,14 +3,18 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
-STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+HASH := $(shell sha1sum pyproject.toml | cut -c1-12)
+# What `make run` needs (the product, Prefect, the demo's local mailbox), and what `make test`
+# adds (the developer tools): one stamp each, per version of pyproject.toml.
+RUN_STAMP := $(VENV)/.installed-run-$(HASH)
+TEST_STAMP := $(VENV)/.installed-test-$(HASH)
 DATABASE_URL ?= sqlite:///./sagsflow.db
 DEMO_CASES ?= 300
 DEMO_SMTP_PORT ?= 2525
 PREFECT_PORT ?= 4200
 WEB_PORT ?= 8000
 
-.PHONY: help install run demo test lint typecheck unit integration e2e postgres chromium bench clean
+.PHONY: help install install-dev run demo test lint typecheck unit integration e2e postgres chromium bench clean
 
 help:
 	@echo "make run    - set up, load the demo (SQLite) into ./sagsflow.db, sweep, print the supervisor's view,"
@@ -18,14 +22,23 @@ help:
 	@echo "make test   - set up and run the whole suite (lint, types, unit, integration on SQLite+PostgreSQL, e2e)"
 	@echo "make bench  - the benchmarks in bench/"
 
-$(STAMP): pyproject.toml
+$(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,flows]'
-	rm -f $(VENV)/.installed-*
-	touch $(STAMP)
 
-install: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e '.[flows,demo]'
+	rm -f $(VENV)/.installed-run-*
+	touch $(RUN_STAMP)
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/pip
+	$(BIN)/pip install --quiet -e '.[dev,flows,demo]'
+	rm -f $(VENV)/.installed-*
+	touch $(TEST_STAMP) $(RUN_STAMP)
+
+install: $(RUN_STAMP)
+
+install-dev: $(TEST_STAMP)
 
 run: install
 	SAGSFLOW_DATABASE_URL=$(DATABASE_URL) $(BIN)/sagsflow db upgrade
@@ -61,26 +74,27 @@ postgres:
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
-typecheck: install
+typecheck: install-dev
 	$(BIN)/mypy
 
-unit: install
-	$(BIN)/pytest -q tests/unit
+unit: install-dev
+	$(BIN)/pytest -q tests/unit tests/present
 
-integration: install postgres
+integration: install-dev postgres
 	$(BIN)/pytest -q tests/integration
 
-e2e: install postgres
+e2e: install-dev postgres
 	$(BIN)/pytest -q tests/e2e
 
-test: install postgres chromium lint typecheck
+test: install-dev postgres chromium lint typecheck
 	$(BIN)/pytest -q -p no:cacheprovider -n 2 --dist loadgroup tests
 
-bench: install postgres
+bench: install-dev postgres
 	$(BIN)/python bench/events.py
 
 clean:

@@ -68,8 +68,9 @@ from sqlalchemy import Engine, insert, select, text  # noqa: E402
 from models.database import make_engine, upgrade  # noqa: E402
 from models.repository import AUDIT, CASE, DEADLINE, MEASURE  # noqa: E402
 from rulebooks import Catalogue, shipped_catalogue  # noqa: E402
-from sagsflow.audit_trail import verify_audit  # noqa: E402
-from sagsflow.services import Context, fire_event, open_case  # noqa: E402
+from sagsflow.context import Context  # noqa: E402
+from sagsflow.read.audit import verify_audit  # noqa: E402
+from sagsflow.usecases.cases import fire_event, open_case  # noqa: E402
 from statemachine.audit import GENESIS, AuditEntry  # noqa: E402
 from statemachine.phases import Notifier, Role, Source  # noqa: E402
 

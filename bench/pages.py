@@ -438,9 +438,15 @@ class Visitor:
 def users(url: str, org: Org, org_file: str) -> list[Visitor]:
     """The three users, with a password and a fresh bearer token each (made again each run)."""
     from rulebooks import shipped_catalogue
-    from sagsflow import access
+    from sagsflow.context import Context
     from sagsflow.organisation import load_organisation
-    from sagsflow.services import Context
+    from sagsflow.usecases.users import (
+        UserInvalid,
+        add_user,
+        issue_token,
+        revoke_tokens,
+        set_password,
+    )
     from statemachine.phases import Role
 
     wanted = [
@@ -453,7 +459,7 @@ def users(url: str, org: Org, org_file: str) -> list[Visitor]:
     made = []
     for v in wanted:
         try:
-            access.add_user(
+            add_user(
                 context,
                 v.name,
                 role=Role(v.role),
@@ -462,12 +468,10 @@ def users(url: str, org: Org, org_file: str) -> list[Visitor]:
                 organisation=organisation,
                 password=PASSWORD,
             )
-        except access.UserInvalid:  # made by an earlier run
-            access.set_password(context, v.name, PASSWORD)
-            access.revoke_tokens(context, v.name, now=NOW)
-        made.append(
-            Visitor(v.label, v.name, v.role, v.team, access.issue_token(context, v.name, now=NOW))
-        )
+        except UserInvalid:  # made by an earlier run
+            set_password(context, v.name, PASSWORD)
+            revoke_tokens(context, v.name, now=NOW)
+        made.append(Visitor(v.label, v.name, v.role, v.team, issue_token(context, v.name, now=NOW)))
     context.engine.dispose()
     return made
 
@@ -605,8 +609,8 @@ class CaptureServer:
         import uvicorn
 
         from rulebooks import shipped_catalogue
+        from sagsflow.context import Context
         from sagsflow.server import create_app
-        from sagsflow.services import Context
         from sagsflow.settings import settings
 
         os.environ.update(server_env(prepared))

@@ -207,8 +207,8 @@ def template_database(demo_cases: int, seed: int) -> Path:
     if path.exists():
         return path
     from rulebooks import shipped_catalogue
-    from sagsflow.demo import load_demo
-    from sagsflow.services import Context
+    from sagsflow.context import Context
+    from sagsflow.usecases.demo import load_demo
 
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
@@ -467,8 +467,8 @@ def _peak_mb() -> float:
 
 def child_sweep(spec: dict[str, Any]) -> dict[str, Any]:
     from rulebooks import shipped_catalogue
-    from sagsflow.services import Context
-    from sagsflow.sweep import sweep
+    from sagsflow.context import Context
+    from sagsflow.usecases.sweep import sweep
 
     engine = make_engine(spec["url"])
     context = Context(engine, shipped_catalogue())
@@ -502,8 +502,8 @@ def floor_query(backend: str) -> str:
 
 def child_floor(spec: dict[str, Any]) -> dict[str, Any]:
     from rulebooks import shipped_catalogue
-    from sagsflow.services import Context
-    from sagsflow.sweep import _widest_horizon
+    from sagsflow.context import Context
+    from sagsflow.usecases.sweep import _widest_horizon
 
     horizon = _widest_horizon(Context(make_engine("sqlite://"), shipped_catalogue()), NOW)
     assert horizon is not None

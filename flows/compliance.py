@@ -1,13 +1,13 @@
 """`compliance_report`: the periodic compliance report (ledelsestilsyn) as CSV, HTML and artifacts.
 
 Monthly and quarterly (deployments/prefect.yaml passes `previous-month` / `previous-quarter`,
-resolved here against the run's `now`); any period `sagsflow.compliance.parse_period` reads can
+resolved here against the run's `now`); any period `statemachine.periods.parse_period` reads can
 be given by hand ("2026-Q1", "2026-04", "2026", "2026-01-01..2026-03-31").
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,32 +18,17 @@ from prefect.cache_policies import NO_CACHE
 from flows.artifacts import artifact_key
 from flows.context import context, instant, settings
 from statemachine.calendar import local_date
+from statemachine.periods import resolve_period
 
 if TYPE_CHECKING:
-    from sagsflow.compliance import ComplianceReport
-
-PREVIOUS_MONTH = "previous-month"
-PREVIOUS_QUARTER = "previous-quarter"
-
-
-def period_label(period: str, now: datetime) -> str:
-    """The period a schedule's keyword means on the Copenhagen date of `now`; others as given."""
-    today = local_date(now)
-    if period == PREVIOUS_MONTH:
-        last_month = today.replace(day=1) - timedelta(days=1)
-        return f"{last_month:%Y-%m}"
-    if period == PREVIOUS_QUARTER:
-        this_quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
-        in_last = this_quarter - timedelta(days=1)
-        return f"{in_last.year}-Q{(in_last.month - 1) // 3 + 1}"
-    return period
+    from sagsflow.read.compliance import ComplianceReport
 
 
 @task(name="compile-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10.0, 60.0])
 def compile_report(period: str, now: datetime, municipality: str | None) -> ComplianceReport:
-    from sagsflow.compliance import compliance_report as compile_
-    from sagsflow.compliance import parse_period
     from sagsflow.organisation import organisation
+    from sagsflow.read.compliance import compliance_report as compile_
+    from statemachine.periods import parse_period
 
     start, end = parse_period(period)
     return compile_(
@@ -58,7 +43,7 @@ def compile_report(period: str, now: datetime, municipality: str | None) -> Comp
 
 @task(name="write-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10.0, 60.0])
 def write_report(report: ComplianceReport, stem: str, directory: str) -> list[Path]:
-    from sagsflow.compliance import write_csv, write_html
+    from sagsflow.usecases.compliance import write_csv, write_html
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
@@ -70,7 +55,7 @@ def write_report(report: ComplianceReport, stem: str, directory: str) -> list[Pa
 
 @task(name="publish-report", cache_policy=NO_CACHE)
 def publish_report(report: ComplianceReport, key: str, files: list[Path]) -> None:
-    from sagsflow.compliance import report_markdown
+    from sagsflow.present.compliance import report_markdown
 
     where = "\n".join(f"- `{path}`" for path in files)
     create_markdown_artifact(
@@ -92,7 +77,7 @@ def compliance_report(
     `period`: `previous-month`, `previous-quarter`, or what `parse_period` reads.
     """
     at = instant(now)
-    label = period_label(period, at)
+    label = resolve_period(period, local_date(at))
     stem = artifact_key("compliance", label, municipality)
     report = compile_report(label, at, municipality)
     csv_file, html_file = write_report(report, stem, directory)

@@ -1,37 +1,30 @@
-"""What a flow run takes from its environment: the settings, the service layer's context, the clock.
+"""What a flow run takes from its environment: the settings, the use cases' context, the clock.
 
 Settings are read afresh when a task asks (SAGSFLOW_*: a served deployment runs each flow run in a
-new process, and tests point them at their own database); engines are shared per database URL
-within a process. The flows are an edge: only here is the wall clock read.
+new process, and tests point them at their own database); the context comes from the composition
+root (`sagsflow.bootstrap`), shared per database within a process. The flows are an edge: only
+here is the wall clock read.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from functools import cache
+from datetime import datetime
 
 from sqlalchemy.engine import make_url
 
-from models.database import make_engine
-from rulebooks import shipped_catalogue
-from sagsflow.services import Context
+from sagsflow import bootstrap
+from sagsflow.context import Context, wall_clock
 from sagsflow.settings import Settings
-from statemachine.calendar import COPENHAGEN
+from statemachine.calendar import parse_instant
 
 
 def settings() -> Settings:
     return Settings()
 
 
-@cache
-def _context(database_url: str, rulebook_dirs: tuple[str, ...]) -> Context:
-    return Context(make_engine(database_url), shipped_catalogue(rulebook_dirs))
-
-
 def context() -> Context:
-    """The service layer's context for the configured database and rulebooks."""
-    config = settings()
-    return _context(config.database_url, config.rulebook_directories())
+    """The use cases' context for the configured database, rulebooks and organisation."""
+    return bootstrap.context(settings())
 
 
 def one_writer() -> bool:
@@ -45,8 +38,5 @@ def instant(now: str | None) -> datetime:
     ISO 8601; without an offset the time is Europe/Copenhagen wall-clock time (as on the CLI).
     """
     if now is None:
-        return datetime.now(UTC)
-    parsed = datetime.fromisoformat(now)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=COPENHAGEN)
-    return parsed.astimezone(UTC)
+        return wall_clock()
+    return parse_instant(now)

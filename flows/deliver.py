@@ -1,6 +1,6 @@
 """`deliver_notifications`: send the notification outbox (every 5 minutes).
 
-One task, one call: `sagsflow.delivery.deliver_notifications` claims due notifications in batches,
+One task, one call: `sagsflow.usecases.delivery.deliver_notifications` claims due notifications in batches,
 sends them, retries failures with backoff and parks what keeps failing — and never sends one
 twice after success, so a task retry (say, the database was briefly gone) is safe.
 """
@@ -22,8 +22,8 @@ RETRY_DELAYS: list[float] = [10, 60]
 
 @task(name="deliver", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
 def deliver(now: datetime, batch_size: int) -> dict[str, int]:
-    from sagsflow.delivery import deliver_notifications as send_outbox
     from sagsflow.organisation import organisation
+    from sagsflow.usecases.delivery import deliver_notifications as send_outbox
 
     config = settings()
     return send_outbox(

@@ -1,14 +1,13 @@
 """`supervisor_digest`: each team leader's morning digest, by e-mail and as Prefect artifacts.
 
 Weekdays at 07:00 Europe/Copenhagen. The digest itself (stuck cases, deadlines due, caseload) is
-`sagsflow.digest`; this flow builds it, publishes each team's as a markdown artifact, and mails it
+`sagsflow.read.digest`, sent by `sagsflow.usecases.digest`; this flow builds it, publishes each team's as a markdown artifact, and mails it
 to the team's leader. A leader without an address gets no mail; the artifact still shows it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
 from prefect import flow, task
@@ -17,16 +16,15 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.artifacts import artifact_key, figures
 from flows.context import context, instant, settings
-from statemachine.calendar import local_date
 
 if TYPE_CHECKING:
-    from sagsflow.digest import TeamDigest
+    from sagsflow.read.digest import TeamDigest
 
 
 @task(name="build-digests", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10.0, 60.0])
 def build_digests(now: datetime, team: str | None) -> list[TeamDigest]:
-    from sagsflow.digest import supervisor_digest as digests
     from sagsflow.organisation import organisation
+    from sagsflow.read.digest import supervisor_digest as digests
 
     config = settings()
     return digests(context(), now=now, organisation=organisation(config.org_file), team=team)
@@ -34,7 +32,7 @@ def build_digests(now: datetime, team: str | None) -> list[TeamDigest]:
 
 @task(name="publish-digest", cache_policy=NO_CACHE)
 def publish_digest(digest: TeamDigest) -> None:
-    from sagsflow.digest import digest_markdown
+    from sagsflow.present.digest import digest_markdown
 
     create_markdown_artifact(
         digest_markdown(digest),
@@ -43,30 +41,21 @@ def publish_digest(digest: TeamDigest) -> None:
     )
 
 
+class DigestNotSent(RuntimeError):
+    """The mail server did not take the digest: the task retries."""
+
+
 # A retry resends only after a failed send; the Message-ID is the same, so a receiver can tell
 # the rare duplicate (a connection lost after the server took the message).
 @task(name="mail-digest", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[30.0, 120.0])
 def mail_digest(digest: TeamDigest) -> bool:
     """Send the digest to the team's leader; False when the leader has no address."""
-    from sagsflow import mail
-    from sagsflow.digest import render_digest
+    from sagsflow.usecases.digest import send_digest
 
-    if not digest.leader.email:
-        return False
-    config = settings()
-    subject, text, html = render_digest(digest)
-    domain = parseaddr(config.mail_from)[1].rpartition("@")[2] or "sagsflow"
-    day = local_date(digest.generated_at).isoformat()
-    message = mail.build_message(
-        to=digest.leader.email,
-        subject=subject,
-        text=text,
-        html=html,
-        message_id=f"<digest-{digest.team_id}-{day}@{domain}>",
-        sender=config.mail_from,
-    )
-    mail.send(message, host=config.smtp_host, port=config.smtp_port)
-    return True
+    outcome = send_digest(digest, settings())
+    if outcome.status == "failed":
+        raise DigestNotSent(f"digest of team {digest.team_id}: {outcome.detail}")
+    return outcome.status == "sent"
 
 
 @flow(name="supervisor-digest")

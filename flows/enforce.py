@@ -2,7 +2,7 @@
 
 Every 15 minutes (deployments/prefect.yaml). Set-based: one task marks every breach, one plans
 the deadline-id ranges, and each range of up to `batch_size` deadlines is one task — never a task
-per case. The tasks are the service layer's `sagsflow.sweep` functions, safe to retry and to run
+per case. The tasks are the use cases' `sagsflow.usecases.sweep` functions, safe to retry and to run
 on several workers at once (see that module).
 """
 
@@ -19,7 +19,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.artifacts import artifact_key, figures
 from flows.context import context, instant, one_writer
-from sagsflow import sweep
+from sagsflow.usecases import sweep
 from statemachine.calendar import to_local
 
 # On PostgreSQL a few batches at once: one's queries overlap another's Python (measured: 100k

@@ -29,21 +29,35 @@ from sqlalchemy import (
 )
 
 from models.statements import Prepared, Runner
-from models.tables import AuditRecord, Case, Deadline, Measure
-from statemachine.audit import AuditEntry
+from models.tables import (
+    AccessRecord,
+    AuditRecord,
+    Case,
+    Credential,
+    Deadline,
+    Measure,
+    Notification,
+    User,
+)
+from statemachine.audit import GENESIS, AuditEntry
 from statemachine.case import CaseFile, DeadlineState, MeasureState
+from statemachine.errors import CaseNotFound, ConcurrencyConflict
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Source
+
+__all__ = ["CaseNotFound", "CaseRepository", "ConcurrencyConflict", "StoredCase", "UnitOfWork"]
 
 CASE = Case.__table__  # type: ignore[attr-defined]
 MEASURE = Measure.__table__  # type: ignore[attr-defined]
 DEADLINE = Deadline.__table__  # type: ignore[attr-defined]
 AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
+NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
+USER = User.__table__  # type: ignore[attr-defined]
+CREDENTIAL = Credential.__table__  # type: ignore[attr-defined]
+ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
 
 # The event path's statements, built once. Parameters that are not column values start with `_`
 # (an UPDATE's SET clause takes the keys that name columns).
-_CASE_BY_ID = select(CASE).where(CASE.c.id == bindparam("_case_id"))
-_LOAD_CASE = Prepared(_CASE_BY_ID)
-_LOAD_CASE_FOR_UPDATE = Prepared(_CASE_BY_ID.with_for_update())
+_LOAD_CASE = Prepared(select(CASE).where(CASE.c.id == bindparam("_case_id")))
 _LOAD_MEASURES = Prepared(
     select(MEASURE).where(MEASURE.c.case_id == bindparam("_case_id")).order_by(MEASURE.c.id)
 )
@@ -69,24 +83,6 @@ _UPDATE_MEASURE = Prepared(
 _INSERT_DEADLINE = Prepared(insert(DEADLINE))
 _UPDATE_DEADLINE = Prepared(update(DEADLINE).where(DEADLINE.c.id == bindparam("_deadline_id")))
 _INSERT_AUDIT = Prepared(insert(AUDIT))
-
-
-class CaseNotFound(LookupError):
-    def __init__(self, case_id: int) -> None:
-        self.case_id = case_id
-        super().__init__(f"no case {case_id}")
-
-
-class ConcurrencyConflict(RuntimeError):
-    """Another writer changed the case first: reload and try again."""
-
-    def __init__(self, case_id: int, expected_version: int) -> None:
-        self.case_id = case_id
-        self.expected_version = expected_version
-        super().__init__(
-            f"case {case_id} was changed by someone else (expected version {expected_version}); "
-            "reload it and try again"
-        )
 
 
 @dataclass(frozen=True)
@@ -247,11 +243,10 @@ class CaseRepository:
         case.id = case_id
         return case_id
 
-    def get(self, case_id: int, *, for_update: bool = False) -> StoredCase:
-        locked = for_update and self.connection.dialect.name == "postgresql"
+    def get(self, case_id: int) -> StoredCase:
         params = {"_case_id": case_id}
         run = self._run
-        row = run.first(_LOAD_CASE_FOR_UPDATE if locked else _LOAD_CASE, params)
+        row = run.first(_LOAD_CASE, params)
         if row is None:
             raise CaseNotFound(case_id)
         case = CaseFile(
@@ -285,12 +280,35 @@ class CaseRepository:
             measure_keys={m.key for m in measures},
         )
 
-    def save(
+    def record(
+        self,
+        stored: StoredCase,
+        entry: AuditEntry,
+        measures: Sequence[MeasureState],
+        deadlines: Sequence[DeadlineState],
+    ) -> str:
+        """The one audit writer: save the case's new state, then append its audit record.
+
+        `entry.seq` must follow the stored head (`stored.audit_seq + 1`). The version-guarded
+        update of the case row comes first: a second writer that loaded the same version waits
+        on that row and then gets ConcurrencyConflict, instead of colliding with the first on
+        audit_log's (case_id, seq) key (an IntegrityError on PostgreSQL). Returns the record's
+        hash, the case's new audit head.
+        """
+        if entry.seq != stored.audit_seq + 1 or entry.case_id != stored.file.id:
+            raise ValueError(f"audit record {entry.seq} does not follow the case's head")
+        prev_hash = stored.audit_hash or GENESIS
+        digest = entry.digest(prev_hash)
+        self._save(stored, measures, deadlines, (entry.seq, digest))
+        self._append_audit(entry, prev_hash, digest)
+        return digest
+
+    def _save(
         self,
         stored: StoredCase,
         measures: Sequence[MeasureState],
         deadlines: Sequence[DeadlineState],
-        audit: tuple[int, str] | None = None,
+        audit: tuple[int, str],
     ) -> None:
         """Write the case's new state; the case row's version guards against a lost update."""
         case = stored.file
@@ -305,8 +323,7 @@ class CaseRepository:
             "rulebook_id": case.rulebook_id,
             "rulebook_version": case.rulebook_version,
         }
-        if audit is not None:
-            values["audit_seq"], values["audit_hash"] = audit
+        values["audit_seq"], values["audit_hash"] = audit
         if self._run.write(_UPDATE_CASE, values) != 1:
             raise ConcurrencyConflict(case.id, case.version)
         case.version += 1
@@ -355,13 +372,7 @@ class CaseRepository:
         if changed:
             self._run.write(_UPDATE_DEADLINE, _rows(changed))
 
-    def append_audit(self, entry: AuditEntry, prev_hash: str, *, digest: str | None = None) -> str:
-        """Append one hash-chained record; returns its hash.
-
-        `digest` is `entry.digest(prev_hash)` when the caller has computed it already.
-        """
-        if digest is None:
-            digest = entry.digest(prev_hash)
+    def _append_audit(self, entry: AuditEntry, prev_hash: str, digest: str) -> None:
         self._run.write(
             _INSERT_AUDIT,
             {
@@ -381,7 +392,6 @@ class CaseRepository:
                 "hash": digest,
             },
         )
-        return digest
 
     def history(self, case_id: int) -> list[Row[Any]]:
         return list(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from types import TracebackType
 
 from sagsflow.settings import settings
@@ -33,6 +33,14 @@ def build_message(
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
     return message
+
+
+def message_id(kind: str, key: str, mail_from: str) -> str:
+    """A deterministic Message-ID, so that a receiver recognises a duplicate (a crash between
+    SMTP's "250" and recording it, a retried digest): `<notification-7@kommune.test>`,
+    `<digest-t1-2026-11-23@kommune.test>`; the domain is SAGSFLOW_MAIL_FROM's."""
+    domain = parseaddr(mail_from)[1].rpartition("@")[2] or "sagsflow"
+    return f"<{kind}-{key}@{domain}>"
 
 
 def send(message: EmailMessage, *, host: str, port: int, timeout: float = 10) -> None:

@@ -1,8 +1,8 @@
 """The web application: the REST API under /api/v1 and the dashboard at /.
 
-`sagsflow serve` runs `create_app` under uvicorn. One `Context` (engine and rulebooks) serves
-every request; the API (sagsflow/api) and the dashboard (sagsflow/dashboard) are thin edges over
-the same service layer and the same access rules (sagsflow/access.py).
+`sagsflow serve` runs `create_app` under uvicorn. One `Context` (the composition root's:
+`sagsflow.bootstrap`) serves every request; the API (sagsflow/api) and the dashboard
+(sagsflow/dashboard) are thin edges over the same use cases, reads and visibility rule.
 """
 
 from __future__ import annotations
@@ -10,18 +10,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from sagsflow import api, dashboard
-from sagsflow.services import Context
+from sagsflow.context import Context
 
 
 def default_context() -> Context:
-    from models.database import make_engine
-    from rulebooks import shipped_catalogue
-    from sagsflow.settings import settings
+    from sagsflow import bootstrap
 
-    config = settings()
-    return Context(
-        make_engine(config.database_url), shipped_catalogue(config.rulebook_directories())
-    )
+    return bootstrap.context()
 
 
 def create_app(context: Context | None = None) -> FastAPI:

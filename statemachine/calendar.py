@@ -184,6 +184,12 @@ def end_of_local_day(day: date) -> datetime:
     return datetime.combine(day, _END_OF_DAY, tzinfo=COPENHAGEN).astimezone(UTC)
 
 
+def start_of_local_day(day: date) -> datetime:
+    """00:00 Europe/Copenhagen on `day`, returned in UTC (clock changes happen at 02:00 or
+    03:00, so midnight always exists exactly once)."""
+    return datetime.combine(day, time(0), tzinfo=COPENHAGEN).astimezone(UTC)
+
+
 def _days_in_month(year: int, month: int) -> int:
     first_of_next = date(year + month // 12, month % 12 + 1, 1)
     return (first_of_next - timedelta(days=1)).day
@@ -373,3 +379,51 @@ def format_date(day: date) -> str:
 def _format_instant(instant: datetime) -> str:
     clock = f"{instant:%H:%M:%S}" if instant.second else f"{instant:%H:%M}"
     return f"{format_date(instant.date())} {clock} {instant.tzname()}"
+
+
+def local_iso(instant: datetime | None) -> str | None:
+    """ISO 8601 with the Europe/Copenhagen offset: how every instant leaves the system."""
+    return None if instant is None else to_local(instant).isoformat()
+
+
+class InstantInvalid(ValueError):
+    """A local time that names no instant, or two (say which offset), or text that is no time."""
+
+
+def localize(naive: datetime) -> datetime:
+    """A Copenhagen wall-clock time without an offset as the UTC instant it names.
+
+    A time the clocks skip (02:00–02:59 on the last Sunday of March) names no instant and is
+    refused; a time they show twice (02:00–02:59 on the last Sunday of October) names two, so
+    the caller must give the offset (+02:00 for the first, +01:00 for the second).
+    """
+    if naive.tzinfo is not None:
+        return naive.astimezone(UTC)
+    first = naive.replace(tzinfo=COPENHAGEN, fold=0)
+    second = naive.replace(tzinfo=COPENHAGEN, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first.astimezone(UTC)
+    if first.astimezone(UTC).astimezone(COPENHAGEN).replace(tzinfo=None) != naive:
+        raise InstantInvalid(
+            f"{naive.isoformat()} does not exist in Copenhagen (the clocks skip it when summer "
+            "time begins)"
+        )
+    raise InstantInvalid(
+        f"{naive.isoformat()} occurs twice in Copenhagen (the clocks go back): give the offset, "
+        f"{naive.isoformat()}+02:00 (summer time) or {naive.isoformat()}+01:00 (winter time)"
+    )
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601 text as a UTC instant; without an offset it is Copenhagen wall-clock time.
+
+    Raises InstantInvalid for text that is no date-time and for local times that name no
+    instant or two (`localize`).
+    """
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InstantInvalid(
+            f"{text!r} is not an ISO 8601 date-time (e.g. 2026-03-01T09:30:00+01:00)"
+        ) from None
+    return localize(parsed)

@@ -31,3 +31,23 @@ class RulebookInvalid(DomainError):
         self.problems = list(problems)
         lines = "; ".join(f"{path}: {reason}" for path, reason in self.problems)
         super().__init__(f"rulebook {file} is invalid: {lines}")
+
+
+class CaseNotFound(DomainError, LookupError):
+    """No case with this id (or none the asker may see: the same answer)."""
+
+    def __init__(self, case_id: int) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case {case_id}")
+
+
+class ConcurrencyConflict(DomainError, RuntimeError):
+    """Another writer changed the case first: reload and try again."""
+
+    def __init__(self, case_id: int, expected_version: int) -> None:
+        self.case_id = case_id
+        self.expected_version = expected_version
+        super().__init__(
+            f"case {case_id} was changed by someone else (expected version {expected_version}); "
+            "reload it and try again"
+        )

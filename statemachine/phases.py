@@ -85,5 +85,16 @@ class DeadlineStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class NotificationStatus(StrEnum):
+    """A notification's life in the outbox: pending → sending → sent, or parked (a person must
+    act) or dropped (no longer relevant). See sagsflow/usecases/delivery.py."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    PARKED = "parked"
+    DROPPED = "dropped"
+
+
 # A breached deadline is still unresolved: the act it asks for can still be done, late.
 UNRESOLVED: frozenset[DeadlineStatus] = frozenset({DeadlineStatus.OPEN, DeadlineStatus.BREACHED})

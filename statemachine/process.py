@@ -23,10 +23,11 @@ from transitions import Machine
 from statemachine import payloads
 from statemachine.calendar import local_date
 from statemachine.case import CaseFile, DeadlineState, MeasureState
+from statemachine.consent import ConsentParty, age_on, missing_consents
 from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
 from statemachine.errors import EventRefused
 from statemachine.phases import CASE_EVENTS, DeadlineStatus, Event, Notifier, Phase, Role, Source
-from statemachine.rulebook import ConsentRule, MeasureCategory, Rulebook, RuleId
+from statemachine.rulebook import MeasureCategory, Rulebook, RuleId
 
 P = Phase
 _OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
@@ -202,31 +203,6 @@ class Outcome:
     touched_measures: list[MeasureState] = field(default_factory=list)
 
 
-def age_on(birth_date: date, day: date) -> int:
-    """Completed years on `day`; a child born 29 Feb turns a year older on 1 Mar in other years."""
-    years = day.year - birth_date.year
-    if (day.month, day.day) < (birth_date.month, birth_date.day):
-        years -= 1
-    return years
-
-
-def missing_consents(
-    consents: set[str], birth_date: date, day: date, rule: ConsentRule
-) -> list[str]:
-    """The consents an investigation still needs on `day`, as a person reads them.
-
-    Seed 004 (clarification): consent from the custody holder and from a child of the
-    rulebook's age or older, otherwise a decision without consent (SEL §51 / Barnets Lov §22).
-    """
-    missing = []
-    if "custody_holder" not in consents:
-        missing.append("the custody holder's consent")
-    child_age = age_on(birth_date, day)
-    if child_age >= rule.child_from_age and "child" not in consents:
-        missing.append(f"the child's consent (the child is {child_age}, {rule.source})")
-    return missing
-
-
 class CaseProcess:
     """The plain object the shared machine drives for one event of one case."""
 
@@ -279,13 +255,19 @@ class CaseProcess:
     def has_consent_or_decision(self) -> bool:
         if self.case.without_consent_decided:
             return True
-        missing = missing_consents(
-            self.case.consents, self.case.birth_date, self._day, self.rulebook.consent
-        )
+        rule = self.rulebook.consent
+        missing = missing_consents(self.case.consents, self.case.birth_date, self._day, rule)
         if not missing:
             return True
+        child_age = age_on(self.case.birth_date, self._day)
+        words = {
+            ConsentParty.CUSTODY_HOLDER: "the custody holder's consent",
+            ConsentParty.CHILD: f"the child's consent (the child is {child_age}, {rule.source})",
+        }
         return self._refuse(
-            "missing " + " and ".join(missing) + ", and no decision without consent is recorded"
+            "missing "
+            + " and ".join(words[p] for p in missing)
+            + ", and no decision without consent is recorded"
         )
 
     def has_known_measures(self) -> bool:

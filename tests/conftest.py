@@ -31,7 +31,8 @@ from sqlalchemy.exc import OperationalError
 from models.database import make_engine, upgrade
 from models.tables import AuditRecord, Case, Deadline, Measure
 from rulebooks import shipped_catalogue
-from sagsflow.services import Accepted, Context, fire_event, open_case
+from sagsflow.context import Context
+from sagsflow.usecases.cases import Accepted, fire_event, open_case
 from statemachine.audit import AuditEntry, ChainBreak, verify_chain
 from statemachine.phases import Notifier, Phase, Role, Source
 

@@ -25,10 +25,10 @@ from playwright.sync_api import Page, sync_playwright
 
 from models.database import make_engine, upgrade
 from rulebooks import shipped_catalogue
-from sagsflow import access
-from sagsflow.demo import load_demo
-from sagsflow.services import Context
-from sagsflow.sweep import sweep
+from sagsflow.context import Context
+from sagsflow.usecases.demo import load_demo
+from sagsflow.usecases.sweep import sweep
+from sagsflow.usecases.users import add_user
 from statemachine.phases import Role
 
 HERE = Path(__file__).resolve().parent
@@ -79,9 +79,7 @@ def main() -> None:
         context = Context(make_engine(url), shipped_catalogue())
         load_demo(context, cases=options.cases, now=now)
         sweep(context, now)
-        access.add_user(
-            context, "dh", role=Role.DEPARTMENT_HEAD, team=None, now=now, password=PASSWORD
-        )
+        add_user(context, "dh", role=Role.DEPARTMENT_HEAD, team=None, now=now, password=PASSWORD)
         context.engine.dispose()
 
         port = _free_port()

@@ -17,20 +17,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from sagsflow import queries
-from sagsflow.access import (
-    Action,
-    access_log,
-    require_access_log,
-    require_audit_export,
-    require_audit_verify,
-)
 from sagsflow.api.cases import Limit, NameFilter, Offset
 from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
 from sagsflow.api.problems import ProblemRoute, responses
 from sagsflow.api.schemas import MAX_ID, AccessLogPage, AuditVerification
-from sagsflow.audit_trail import verify_audit
-from sagsflow.views import local_iso
+from sagsflow.read.access_log import access_log
+from sagsflow.read.audit import AUDIT_FIELDS, audit_records, verify_audit, verify_case_audit
+from sagsflow.read.paging import Page
+from sagsflow.usecases.access import require_access_log, require_audit_export, require_audit_verify
+from sagsflow.usecases.cases import require_visible
+from statemachine.calendar import local_iso
+from statemachine.visibility import Action
 
 router = APIRouter(route_class=ProblemRoute, tags=["audit"])
 
@@ -49,7 +46,7 @@ MEDIA_TYPES = {ExportFormat.CSV: "text/csv; charset=utf-8", ExportFormat.JSONL: 
 
 def _csv(records: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=queries.AUDIT_FIELDS, lineterminator="\r\n")
+    writer = csv.DictWriter(buffer, fieldnames=AUDIT_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for n, row in enumerate(records, start=1):
         writer.writerow(row)
@@ -83,7 +80,7 @@ def verify(principal: PrincipalDep, context: ContextDep, case_id: CaseFilter = N
     cases), or one case's (`case_id`). `ok: false` names the first break."""
     require_audit_verify(principal)
     if case_id is not None:
-        return queries.verify_case_audit(context, case_id)
+        return verify_case_audit(context, case_id)
     return verify_audit(context)
 
 
@@ -115,9 +112,9 @@ def export(
     `export` row: with the case for one case, without one for the whole trail."""
     require_audit_export(principal)
     if case_id is not None:
-        queries.require_visible(context, principal, case_id)
+        require_visible(context, principal, case_id)
     record(context, principal, request, action=Action.EXPORT, now=now, case_id=case_id)
-    records = queries.audit_records(context, principal, case_id=case_id)
+    records = audit_records(context, principal, case_id=case_id)
     body = _csv(records) if format is ExportFormat.CSV else _jsonl(records)
     name = f"audit-{case_id or 'all'}.{format.value}"
     return StreamingResponse(
@@ -147,7 +144,7 @@ def read_access_log(
     rows = access_log(
         context, case_id=case_id, user=user, action=action, limit=limit + 1, offset=offset
     )
-    page = queries.Page(rows[:limit], limit, offset, len(rows) > limit)
+    page = Page(rows[:limit], limit, offset, len(rows) > limit)
     return {
         "items": [{**r, "at": local_iso(r["at"])} for r in page.items],
         "limit": limit,

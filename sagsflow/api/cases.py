@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from sagsflow import queries, services
-from sagsflow.access import Action, new_case_owner, require_cases, require_write
 from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
 from sagsflow.api.problems import ApiProblem, ProblemRoute, responses
 from sagsflow.api.schemas import (
@@ -21,19 +19,24 @@ from sagsflow.api.schemas import (
     EventOptions,
     EventRequest,
 )
+from sagsflow.read.paging import MAX_LIMIT, MAX_OFFSET
 from sagsflow.settings import settings
+from sagsflow.usecases import cases as usecases
+from sagsflow.usecases.access import new_case_owner, require_cases, require_write
+from sagsflow.usecases.supervision import case_page
 from statemachine.errors import EventRefused
 from statemachine.phases import Phase
+from statemachine.visibility import Action
 
 router = APIRouter(route_class=ProblemRoute, tags=["cases"])
 
 CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="The case id.")]
 NameFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE)]
-Limit = Annotated[int, Query(ge=1, le=queries.MAX_LIMIT, description="Rows per page.")]
-Offset = Annotated[int, Query(ge=0, le=queries.MAX_OFFSET, description="Rows to skip.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip.")]
 
 
-def _accepted(accepted: services.Accepted) -> Accepted:
+def _accepted(accepted: usecases.Accepted) -> Accepted:
     return Accepted(
         id=accepted.case_id,
         event=accepted.event,
@@ -65,7 +68,7 @@ def list_cases(
     """Every filter given must match; one page (`limit` from `offset`). Written to the access
     log as one `list` row."""
     require_cases(principal)
-    page = queries.case_page(
+    page = case_page(
         context,
         principal,
         phase=phase.value if phase else None,
@@ -104,7 +107,7 @@ def open_case(
     (a CPR-like reference, awareness in the future, …) are a 422 with the domain's reason."""
     worker, team = new_case_owner(principal, worker=body.worker, team=body.team)
     try:
-        accepted = services.open_case(
+        accepted = usecases.open_case(
             context,
             child_ref=body.child_ref,
             birth_date=body.birth_date,
@@ -148,7 +151,7 @@ def get_case(
     """Each deadline explains its arithmetic. A case the caller may not see is a 404, like a
     case that does not exist. Written to the access log (`read`)."""
     require_cases(principal)
-    shown = queries.read_case(context, principal, case_id)
+    shown = usecases.read_case(context, principal, case_id)
     record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
     return shown
 
@@ -169,7 +172,7 @@ def get_event_options(
     """Every event of the case's phase for the caller's role, tried against the rulebook's
     competence plan and the guards (nothing recorded). Written to the access log (`read`)."""
     require_cases(principal)
-    found = queries.read_case_options(context, principal, case_id, now=now)
+    found = usecases.read_case_options(context, principal, case_id, now=now)
     record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
     return EventOptions(
         case_id=found.case_id,
@@ -204,10 +207,10 @@ def fire_event(
     event writes nothing: 409 with the reason and the allowed events (422 when its data is
     invalid); a stale `expected_version` is a 409 too. Written to the access log (`write`)."""
     require_write(principal)
-    queries.require_visible(context, principal, case_id)
+    usecases.require_visible(context, principal, case_id)
     outcome = "refused"
     try:
-        accepted = services.fire_event(
+        accepted = usecases.fire_event(
             context,
             case_id,
             body.event.value,

@@ -15,9 +15,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sagsflow.access import Action, Channel, Principal, authenticate_token, log_access
 from sagsflow.api.problems import ApiProblem
-from sagsflow.services import Context
+from sagsflow.context import Context
+from sagsflow.usecases.access import log_access
+from sagsflow.usecases.users import authenticate_token
+from statemachine.visibility import Action, Channel, Principal
 
 REALM = 'Bearer realm="sagsflow"'
 

@@ -26,12 +26,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.repository import CaseNotFound, ConcurrencyConflict
 from rulebooks import UnknownRulebook
-from sagsflow.access import AccessDenied
-from sagsflow.compliance import PeriodInvalid
-from sagsflow.queries import PageInvalid, TooBroad
-from statemachine.errors import EventRefused
+from sagsflow.read.paging import PageInvalid, TooBroad
+from sagsflow.usecases.access import AccessDenied
+from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
+from statemachine.periods import PeriodInvalid
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:sagsflow:problem:"

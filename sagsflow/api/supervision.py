@@ -10,8 +10,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from sagsflow import queries
-from sagsflow.access import Action, require_cases
 from sagsflow.api.cases import Limit, NameFilter, Offset
 from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
 from sagsflow.api.problems import ProblemRoute, responses
@@ -23,11 +21,17 @@ from sagsflow.api.schemas import (
     StuckPage,
     StuckReason,
 )
-from sagsflow.compliance import PeriodInvalid, parse_period
 from sagsflow.organisation import OrganisationInvalid, organisation
+from sagsflow.read import paging
+from sagsflow.read.deadlines import DeadlineView
+from sagsflow.read.paging import STUCK_MAX_CASES, Page
 from sagsflow.settings import settings
+from sagsflow.usecases import supervision as scoped
+from sagsflow.usecases.access import require_cases
+from statemachine.periods import PeriodInvalid, parse_period
 from statemachine.phases import Phase
 from statemachine.rulebook import RuleId
+from statemachine.visibility import Action
 
 router = APIRouter(route_class=ProblemRoute, tags=["supervision"])
 
@@ -37,7 +41,7 @@ AsOf = Annotated[
 ]
 
 
-def _page(page: queries.Page[Any]) -> dict[str, Any]:
+def _page(page: Page[Any]) -> dict[str, Any]:
     return {
         "items": page.items,
         "limit": page.limit,
@@ -53,7 +57,7 @@ def _page(page: queries.Page[Any]) -> dict[str, Any]:
     description=(
         "Over the phase norm, with a breached deadline, inactive, or waiting for consent; "
         "sorted by days over the phase norm, then the oldest breach. The report judges at most "
-        f"{queries.STUCK_MAX_CASES:,} open cases per request: over that, a 422 `too-broad` asks "
+        f"{STUCK_MAX_CASES:,} open cases per request: over that, a 422 `too-broad` asks "
         "for a filter (team, worker or phase). Written to the access log as one `list` row."
     ),
     responses=responses(401, 403, 422),
@@ -73,7 +77,7 @@ def stuck(
 ) -> Any:
     """Stuck: over the phase norm, a breached deadline, inactive, or waiting for consent."""
     require_cases(principal)
-    page = queries.stuck_page(
+    page = scoped.stuck_page(
         context,
         principal,
         now=now or clock,
@@ -83,7 +87,7 @@ def stuck(
         reason=reason,
         limit=limit,
         offset=offset,
-        most=queries.STUCK_MAX_CASES,
+        most=paging.STUCK_MAX_CASES,
     )
     record(context, principal, request, action=Action.LIST, now=clock)
     return {**_page(page), "total": page.total}
@@ -101,9 +105,9 @@ def deadlines(
     context: ContextDep,
     clock: NowDep,
     status: Annotated[
-        queries.DeadlineView,
+        DeadlineView,
         Query(description="upcoming: open, due within `within_days`; breached: past due, not met."),
-    ] = queries.DeadlineView.UPCOMING,
+    ] = DeadlineView.UPCOMING,
     within_days: Annotated[
         int, Query(ge=0, le=366, description="upcoming: through the end of the day this far ahead.")
     ] = 14,
@@ -117,7 +121,7 @@ def deadlines(
     """Soonest due first (breached: longest overdue first). Written to the access log as one
     `list` row."""
     require_cases(principal)
-    page = queries.deadline_page(
+    page = scoped.deadline_page(
         context,
         principal,
         now=now or clock,
@@ -168,7 +172,7 @@ def compliance(
         people = organisation(settings().org_file)
     except OrganisationInvalid:
         people = None  # labels fall back to team ids
-    report = queries.compliance(
+    report = scoped.compliance(
         context,
         principal,
         period_start=start,

@@ -1,5 +1,6 @@
-"""The dashboard's pages and forms: an edge that reads through the views and queries, writes
-through the service layer, and asks sagsflow/access.py — nothing else — who may see and do what.
+"""The dashboard's pages and forms: an edge that reads through `sagsflow.read`, writes and reads
+as a principal through `sagsflow.usecases`, and asks the domain's visibility rule — nothing
+else — who may see and do what.
 
 GET pages never change anything but the access log. Every POST carries the session's CSRF token.
 """
@@ -17,14 +18,6 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy import ColumnElement
 
-from models.database import reading
-from models.repository import CaseNotFound, ConcurrencyConflict, UnitOfWork
-from sagsflow import access
-from sagsflow.access import Action, Channel, Principal, Scope
-from sagsflow.compliance import Share
-from sagsflow.dashboard import charts, queries
-from sagsflow.dashboard.i18n import Translator
-from sagsflow.dashboard.stuck import REASONS, StuckFilter, StuckRules, count_stuck, stuck_page
 from sagsflow.dashboard.web import (
     Viewer,
     context_of,
@@ -35,15 +28,27 @@ from sagsflow.dashboard.web import (
     render,
     set_session,
 )
-from sagsflow.services import fire_event, rulebook_of
+from sagsflow.present import charts, diagram
+from sagsflow.present.i18n import Translator
+from sagsflow.read.caseload import Load, caseload_target, open_loads
+from sagsflow.read.cases import list_cases, show_case
+from sagsflow.read.compliance import Share
+from sagsflow.read.deadlines import overview_lists
+from sagsflow.read.overview import OverviewFigures, PhaseCount, overview_figures
+from sagsflow.read.stuck import REASONS, StuckFilter, count_stuck_cases, stuck_list
+from sagsflow.read.visibility import case_filter
 from sagsflow.settings import settings
-from sagsflow.views import list_cases, show_case
-from statemachine import diagram
-from statemachine.calendar import COPENHAGEN, local_date, to_local
-from statemachine.errors import EventRefused
+from sagsflow.usecases.access import AccessDenied, log_access, require_write
+from sagsflow.usecases.cases import fire_event, read_case_options, require_visible
+from sagsflow.usecases.users import authenticate_password, redeem_sign_in_link
+from statemachine.calendar import InstantInvalid, local_date, parse_instant, to_local
+from statemachine.consent import age_on
+from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
+from statemachine.graph import edges
 from statemachine.phases import Event, Phase
-from statemachine.process import EventOption, age_on, event_options
+from statemachine.process import EventOption
 from statemachine.rulebook import Rulebook
+from statemachine.visibility import Action, Channel, Principal, Scope
 
 router = APIRouter(include_in_schema=False)
 ViewerDep = Annotated[Viewer, Depends(read_viewer)]
@@ -84,7 +89,7 @@ def check_csrf(viewer: Viewer, submitted: str | None) -> None:
 
 def log_list(request: Request, principal: Principal, now: datetime) -> None:
     if principal.sees_cases:
-        access.log_access(
+        log_access(
             context_of(request),
             principal,
             action=Action.LIST,
@@ -201,7 +206,7 @@ def sign_in(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     check_csrf(viewer, csrf)
-    principal = access.authenticate_password(context_of(request), name.strip(), password)
+    principal = authenticate_password(context_of(request), name.strip(), password)
     if principal is None:
         return render(
             request,
@@ -230,7 +235,7 @@ def sign_in_with_link(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(viewer, csrf)
-    principal = access.redeem_sign_in_link(context_of(request), token, now=viewer.now)
+    principal = redeem_sign_in_link(context_of(request), token, now=viewer.now)
     if principal is None:
         return render(
             request, viewer, "sign_in_link.html", status_code=400, token=None, failed=True
@@ -255,32 +260,11 @@ def sign_out(request: Request, viewer: ViewerDep, csrf: Annotated[str, Form()] =
 # --- the overview ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OverviewFigures:
-    """The overview's scope-wide figures (kept a while: sagsflow/dashboard/figures.py)."""
-
-    phases: list[queries.PhaseCount]
-    breached: int
-    due: int
-    quarter: str
-    shares: list[Share]
-    weeks: list[queries.Week]
-
-
 def _overview_figures(request: Request, scope: ColumnElement[bool]) -> OverviewFigures:
-    context = context_of(request)
     now = dashboard_of(request).clock()  # read here: this may run later, in the background
-    rules = StuckRules(context.catalogue, now)
-    first, last, quarter = queries.quarter_of(local_date(now))
-    with reading(context.engine) as connection:
-        return OverviewFigures(
-            phases=queries.cases_per_phase(connection, scope, rules),
-            breached=queries.count_breached(connection, scope),
-            due=queries.count_due(connection, scope, now, days=HORIZON_DAYS),
-            quarter=quarter,
-            shares=queries.shares_on_time(connection, scope, now, start=first, end=last),
-            weeks=queries.weekly_trend(connection, scope, now, weeks=TREND_WEEKS),
-        )
+    return overview_figures(
+        context_of(request), scope, now, horizon_days=HORIZON_DAYS, trend_weeks=TREND_WEEKS
+    )
 
 
 def scope_key(principal: Principal) -> tuple[str, ...]:
@@ -298,13 +282,13 @@ def overview(request: Request, viewer: ViewerDep) -> Response:
     t, now = viewer.t, viewer.now
     values: dict[str, Any] = {"scope_label": scope_label(request, principal, t)}
     if principal.sees_cases:
-        scope = access.case_filter(principal)
+        scope = case_filter(principal)
         kept = dashboard_of(request).figures.get(
             ("overview", *scope_key(principal)), lambda: _overview_figures(request, scope)
         )
-        with reading(context_of(request).engine) as connection:
-            breached = queries.most_overdue(connection, scope, limit=LISTED)
-            due = queries.due_first(connection, scope, now, days=HORIZON_DAYS, limit=LISTED)
+        breached, due = overview_lists(
+            context_of(request), scope, now, days=HORIZON_DAYS, limit=LISTED
+        )
         values |= {
             "computing": kept is None,
             "breached": breached,
@@ -344,7 +328,7 @@ def _bar(fraction: float, fill: str, width: float = 160.0) -> Markup:
     )
 
 
-def _phase_bars(phases: Sequence[queries.PhaseCount], t: Translator) -> dict[str, Markup]:
+def _phase_bars(phases: Sequence[PhaseCount], t: Translator) -> dict[str, Markup]:
     peak = max((p.cases for p in phases), default=0) or 1
     return {p.phase: _bar(p.cases / peak, charts.BLUE) for p in phases}
 
@@ -402,24 +386,16 @@ def stuck(
         "has_more": False,
     }
     if principal.sees_cases:
-        scope = access.case_filter(principal)
+        scope = case_filter(principal)
         context = context_of(request)
         kept = dashboard_of(request).figures.get(
             ("stuck", *scope_key(principal), chosen),
             lambda: _count_stuck(request, scope, chosen),
         )
         total, as_of = kept if kept is not None else (None, None)
-        rules = StuckRules(context.catalogue, viewer.now)
-        with reading(context.engine) as connection:
-            found = stuck_page(
-                connection,
-                rules,
-                scope,
-                chosen,
-                offset=(number - 1) * size,
-                size=size,
-                total=total,
-            )
+        found = stuck_list(
+            context, scope, chosen, viewer.now, offset=(number - 1) * size, size=size, total=total
+        )
         values |= {
             "rows": found.rows,
             "total": total,
@@ -431,10 +407,8 @@ def stuck(
 
 
 def _count_stuck(request: Request, scope: ColumnElement[bool], chosen: StuckFilter) -> int:
-    context = context_of(request)
-    rules = StuckRules(context.catalogue, dashboard_of(request).clock())
-    with reading(context.engine) as connection:
-        return count_stuck(connection, rules, scope, chosen)
+    now = dashboard_of(request).clock()  # read here: this may run later, in the background
+    return count_stuck_cases(context_of(request), scope, chosen, now)
 
 
 # --- a list of cases -----------------------------------------------------------------------------
@@ -467,7 +441,7 @@ def cases(
             team=team or None,
             limit=size + 1,
             offset=(number - 1) * size,
-            scope=access.case_filter(principal),
+            scope=case_filter(principal),
         )
         log_list(request, principal, viewer.now)
     return render(
@@ -523,7 +497,7 @@ def caseload(
     context = context_of(request)
     values: dict[str, Any] = {"rows": [], "chart": None, "team_rows": None}
     if principal.sees_cases:
-        scope = access.case_filter(principal)
+        scope = case_filter(principal)
         kept = dashboard_of(request).figures.get(
             ("caseload", *scope_key(principal)), lambda: _loads(request, scope)
         )
@@ -533,7 +507,7 @@ def caseload(
                 computing=True,
             )  # fmt: skip
         (loads, municipality), as_of = kept
-        target, source = queries.caseload_target(
+        target, source = caseload_target(
             context.catalogue, municipality or settings().municipality, viewer.now
         )
         teams = visible_teams(request, principal)
@@ -567,7 +541,7 @@ def caseload(
             charts.CaseloadBar(
                 row.worker or t("no_worker"),
                 row.team,
-                queries.Load(row.team, row.worker, row.open_cases),
+                Load(row.team, row.worker, row.open_cases),
                 row.in_organisation,
             )
             for row in rows
@@ -584,7 +558,7 @@ _SUMMARY: list[tuple[object, object, int, int, list[TeamLoad]]] = []
 
 
 def _team_summary(
-    teams: Sequence[Team], loads: Sequence[queries.Load], names: Mapping[str, str], target: int
+    teams: Sequence[Team], loads: Sequence[Load], names: Mapping[str, str], target: int
 ) -> tuple[int, list[TeamLoad]]:
     """How many caseworker rows the whole scope has, and its per-team loads: worked out once
     per kept caseload figure (the same `loads` object until it is recomputed), not per
@@ -623,13 +597,12 @@ def _team_loads(rows: Sequence[LoadRow], target: int) -> list[TeamLoad]:
     return found
 
 
-def _loads(request: Request, scope: ColumnElement[bool]) -> tuple[list[queries.Load], str | None]:
-    with reading(context_of(request).engine) as connection:
-        return queries.caseload(connection, scope), queries.main_municipality(connection, scope)
+def _loads(request: Request, scope: ColumnElement[bool]) -> tuple[list[Load], str | None]:
+    return open_loads(context_of(request), scope)
 
 
 def _load_rows(
-    teams: Sequence[Team], loads: Sequence[queries.Load], names: Mapping[str, str]
+    teams: Sequence[Team], loads: Sequence[Load], names: Mapping[str, str]
 ) -> list[LoadRow]:
     """Each team's caseworkers in the organisation file's order (none left out, even with no
     cases), then anyone else holding the team's cases, then cases without a caseworker."""
@@ -655,26 +628,23 @@ def _load_rows(
 # --- a case ------------------------------------------------------------------------------------
 
 
-def _visible_case(request: Request, principal: Principal, case_id: int) -> Any:
-    """The stored case, if the principal may see it; else Refused(404) — never a hint that a
+def _visible_case(request: Request, principal: Principal, case_id: int) -> int:
+    """The case id, if the principal may see the case; else Refused(404) — never a hint that a
     case the principal may not see exists."""
     if not principal.sees_cases:
         raise Refused(404, "error.not_found_text")
     try:
-        with UnitOfWork(context_of(request).engine, readonly=True) as uow:
-            stored = uow.cases.get(case_id)
+        require_visible(context_of(request), principal, case_id)
     except CaseNotFound:
         raise Refused(404, "error.not_found_text") from None
-    if not access.may_see(principal, worker=stored.worker, team=stored.team):
-        raise Refused(404, "error.not_found_text")
-    return stored
+    return case_id
 
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, viewer: ViewerDep, case_id: int) -> Response:
     principal = signed_in(request, viewer)
-    stored = _visible_case(request, principal, case_id)
-    access.log_access(
+    _visible_case(request, principal, case_id)
+    log_access(
         context_of(request),
         principal,
         action=Action.READ,
@@ -684,14 +654,14 @@ def case_page(request: Request, viewer: ViewerDep, case_id: int) -> Response:
         case_ids=[case_id],
     )
     done = request.query_params.get("done")
-    return _case_response(request, viewer, principal, stored, done=done)
+    return _case_response(request, viewer, principal, case_id, done=done)
 
 
 def _case_response(
     request: Request,
     viewer: Viewer,
     principal: Principal,
-    stored: Any,
+    case_id: int,
     *,
     status_code: int = 200,
     done: str | None = None,
@@ -702,10 +672,10 @@ def _case_response(
 ) -> Response:
     context = context_of(request)
     t, now = viewer.t, viewer.now
-    view = show_case(context, stored.file.id)
+    view = show_case(context, case_id)
     options: list[EventOption] = []
     if not principal.read_only and view["phase"] != Phase.CLOSURE.value:
-        options = event_options(stored.file, rulebook_of(context, stored), principal.role, at=now)
+        options = read_case_options(context, principal, case_id, now=now).options
     last = view["history"][-1] if view["history"] else None
     done_record = last if done and last and last["event"] == done else None
     active = [m["id"] for m in view["measures"] if m["active"]]
@@ -785,17 +755,14 @@ def example_data(event: str, active_measures: Sequence[str]) -> str:
 
 
 def parse_at(value: str, now: datetime) -> datetime | None:
-    """The form's time: empty is now; a time without an offset is Copenhagen time."""
-    text = value.strip()
-    if not text:
+    """The form's time: empty is now; a time without an offset is Copenhagen time; None: it
+    names no instant (or two)."""
+    if not value.strip():
         return now
     try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        return parse_instant(value)
+    except InstantInvalid:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=COPENHAGEN)
-    return parsed
 
 
 @router.post("/cases/{case_id}/events")
@@ -814,19 +781,19 @@ def _fire(request: Request, case_id: int, form: Mapping[str, str]) -> Response:
     principal = signed_in(request, viewer)
     check_csrf(viewer, form.get("csrf"))
     try:
-        access.require_write(principal)
-    except access.AccessDenied:
+        require_write(principal)
+    except AccessDenied:
         raise Refused(403, "error.forbidden") from None
-    stored = _visible_case(request, principal, case_id)
+    _visible_case(request, principal, case_id)
     event = form.get("event", "")
     raw_data = form.get(f"data_{event}", "").strip()
     entered = {event: raw_data, "__at__": form.get("at", "")}
     t = viewer.t
 
     def again(status_code: int, **why: Any) -> Response:
-        fresh = _visible_case(request, principal, case_id)
+        _visible_case(request, principal, case_id)
         return _case_response(
-            request, viewer, principal, fresh, status_code=status_code, entered=entered, **why
+            request, viewer, principal, case_id, status_code=status_code, entered=entered, **why
         )
 
     at = parse_at(form.get("at", ""), viewer.now)
@@ -856,9 +823,9 @@ def _fire(request: Request, case_id: int, form: Mapping[str, str]) -> Response:
         )
     except EventRefused as error:
         return again(409, refused=error)
-    except ConcurrencyConflict:
-        return again(409, stale=int(expected) if expected.isdigit() else stored.file.version)
-    access.log_access(
+    except ConcurrencyConflict as conflict:
+        return again(409, stale=conflict.expected_version)
+    log_access(
         context_of(request),
         principal,
         action=Action.WRITE,
@@ -906,7 +873,7 @@ def _drawing(rulebook: Rulebook) -> tuple[str, list[str]]:
     rulebook version never changes."""
     if rulebook.key not in _DRAWINGS:
         drawing = diagram.svg(rulebook)
-        events = {e.event.value for e in diagram.edges(rulebook)}
+        events = {e.event.value for e in edges(rulebook)}
         _DRAWINGS[rulebook.key] = (
             drawing[drawing.index("<svg") :],
             [e.value for e in Event if e.value in events],

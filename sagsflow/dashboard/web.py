@@ -19,9 +19,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from sagsflow.access import Principal, principal_named
+from sagsflow.context import Context
 from sagsflow.dashboard.figures import Figures
-from sagsflow.dashboard.i18n import DEFAULT, Lang, Translator, language
 from sagsflow.dashboard.sessions import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
@@ -29,8 +28,10 @@ from sagsflow.dashboard.sessions import (
     SessionCodec,
 )
 from sagsflow.organisation import Organisation
-from sagsflow.services import Context
+from sagsflow.present.i18n import DEFAULT, Lang, Translator, language
+from sagsflow.usecases.users import principal_named
 from statemachine.calendar import local_date
+from statemachine.visibility import Principal
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"

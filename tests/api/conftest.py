@@ -32,11 +32,12 @@ from sqlalchemy import Engine, func, select
 from models.database import make_engine
 from models.tables import AccessRecord
 from rulebooks import shipped_catalogue
-from sagsflow import access
 from sagsflow.api.deps import clock
+from sagsflow.context import Context
 from sagsflow.server import create_app
-from sagsflow.services import Context
+from sagsflow.usecases.users import add_user, issue_token
 from statemachine.phases import Role
+from statemachine.visibility import TEAM_BOUND
 
 ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
 # The instant the root case factory (tests/conftest.py) records at; the server's clock too.
@@ -156,8 +157,8 @@ class Staff:
     def user(self, role: Role, *, team: str | None) -> tuple[str, Caller]:
         """One more user of `role` (in `team`), and a client with their token."""
         name = f"{role.value.replace('_', '-')}-{next(_numbers)}"
-        access.add_user(self.api.context, name, role=role, team=team, now=NOW)
-        return name, self.api.client(access.issue_token(self.api.context, name, now=NOW))
+        add_user(self.api.context, name, role=role, team=team, now=NOW)
+        return name, self.api.client(issue_token(self.api.context, name, now=NOW))
 
 
 def _staff(api: Served) -> Staff:
@@ -167,10 +168,10 @@ def _staff(api: Served) -> Staff:
     tokens: dict[Role, str] = {}
     for role in ROLES:
         name = f"{role.value.replace('_', '-')}-{n}"
-        bound = role in access.TEAM_BOUND
-        access.add_user(api.context, name, role=role, team=team if bound else None, now=NOW)
+        bound = role in TEAM_BOUND
+        add_user(api.context, name, role=role, team=team if bound else None, now=NOW)
         names[role] = name
-        tokens[role] = access.issue_token(api.context, name, now=NOW)
+        tokens[role] = issue_token(api.context, name, now=NOW)
     return Staff(api, team, other, names, tokens)
 
 

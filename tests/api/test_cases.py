@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from sagsflow import access
+from sagsflow.usecases.users import disable_user, issue_sign_in_link, revoke_tokens
 from statemachine.phases import Phase, Role
 
 NEW_CASE = {
@@ -267,12 +267,12 @@ def test_a_missing_or_invalid_token_is_a_401_with_www_authenticate(staff, proble
         "garbage": "sf_not-a-token",
         "revoked": staff.tokens[Role.CASEWORKER],
         "disabled": staff.tokens[Role.CASEWORKER],
-        "sign_in_link": access.issue_sign_in_link(context, name, now=now),
+        "sign_in_link": issue_sign_in_link(context, name, now=now),
     }[token]
     if token == "revoked":
-        access.revoke_tokens(context, name, now=now)
+        revoke_tokens(context, name, now=now)
     if token == "disabled":
-        access.disable_user(context, name, now=now)
+        disable_user(context, name, now=now)
 
     # When it calls the API
     response = staff.api.client(credential).get("/api/v1/cases")

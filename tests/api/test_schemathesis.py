@@ -22,8 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from sagsflow import access
 from sagsflow.api import install
+from sagsflow.usecases.users import add_user, issue_token, principal_named
 from statemachine.phases import Phase, Role
 
 
@@ -60,9 +60,9 @@ def tokens(api, cases, now):
     found = {}
     for role in (Role.DEPARTMENT_HEAD, Role.AUDITOR):
         name = f"fuzz-{role.value}"
-        if access.principal_named(api.context, name) is None:
-            access.add_user(api.context, name, role=role, team=None, now=now)
-        found[role] = access.issue_token(api.context, name, now=now)
+        if principal_named(api.context, name) is None:
+            add_user(api.context, name, role=role, team=None, now=now)
+        found[role] = issue_token(api.context, name, now=now)
     for phase in (Phase.INQUIRY, Phase.CLARIFICATION, Phase.FOLLOW_UP):
         cases.at_phase(phase, team="fuzz")
     return found

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sagsflow import queries
-from sagsflow.sweep import record_breaches
+from sagsflow.read import paging
+from sagsflow.usecases.sweep import record_breaches
 from statemachine.phases import Notifier, Phase, Role, Source
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -85,7 +85,7 @@ def test_a_stuck_report_over_too_many_open_cases_asks_for_a_filter(
     staff, team_cases, monkeypatch, problem
 ):
     # Given a report that judges at most 2 open cases per request
-    monkeypatch.setattr(queries, "STUCK_MAX_CASES", 2)
+    monkeypatch.setattr(paging, "STUCK_MAX_CASES", 2)
     client = staff.as_(Role.DEPARTMENT_HEAD)
 
     # When the department head asks for the team's 3 open cases, then for 1 phase of them

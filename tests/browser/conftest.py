@@ -29,10 +29,11 @@ from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwr
 
 from models.database import make_engine
 from rulebooks import shipped_catalogue
-from sagsflow import access
-from sagsflow.demo import load_demo
-from sagsflow.services import Context, fire_event, open_case
-from sagsflow.sweep import sweep
+from sagsflow.context import Context
+from sagsflow.usecases.cases import fire_event, open_case
+from sagsflow.usecases.demo import load_demo
+from sagsflow.usecases.sweep import sweep
+from sagsflow.usecases.users import add_user
 from statemachine.phases import Role, Source
 
 CHROMIUM = os.environ.get("SAGSFLOW_CHROMIUM", "/usr/bin/chromium")
@@ -176,8 +177,8 @@ def served(
     load_demo(context, cases=DEMO_CASES, now=now, seed=11)
     stuck = _stuck_case(context, now)
     sweep(context, now)
-    access.add_user(context, "tl1", role=Role.TEAM_LEADER, team="t1", now=now, password=PASSWORD)
-    access.add_user(context, "rw1", role=Role.CASEWORKER, team="t1", now=now)
+    add_user(context, "tl1", role=Role.TEAM_LEADER, team="t1", now=now, password=PASSWORD)
+    add_user(context, "rw1", role=Role.CASEWORKER, team="t1", now=now)
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SAGSFLOW_")}
     environment |= {

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, expect
 
-from sagsflow import access
+from sagsflow.usecases.users import issue_sign_in_link
 
 
 def test_a_supervisor_finds_a_stuck_case_and_records_an_event(
@@ -76,7 +76,7 @@ def test_a_caseworker_signs_in_with_a_one_time_link_and_reads_english(
 ) -> None:
     from datetime import UTC, datetime
 
-    token = access.issue_sign_in_link(served.context, "rw1", now=datetime.now(UTC))
+    token = issue_sign_in_link(served.context, "rw1", now=datetime.now(UTC))
     page = page_context.new_page()
     page.goto(f"{served.url}/sign-in/{token}")
     page.get_by_role("button", name="Log ind").click()

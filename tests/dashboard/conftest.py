@@ -21,9 +21,11 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import update
 
-from sagsflow import access, dashboard
-from sagsflow.services import Context
-from sagsflow.sweep import sweep
+from models.repository import USER
+from sagsflow import dashboard
+from sagsflow.context import Context
+from sagsflow.usecases.sweep import sweep
+from sagsflow.usecases.users import add_user, hash_password
 from statemachine.phases import Phase, Role
 
 NOW = datetime(2027, 12, 31, 12, 0, tzinfo=UTC)
@@ -64,16 +66,16 @@ def world(context: Context, cases: Any, password_hash: str) -> World:
     closed = cases.at_phase(Phase.CLOSURE, worker="rw1", team="t1")
     sweep(context, NOW)
     for name, (role, team) in USERS.items():
-        access.add_user(context, name, role=role, team=team, now=NOW)
+        add_user(context, name, role=role, team=team, now=NOW)
     # One scrypt hash for the whole session (~0.1 s each): the same password for everyone.
     with context.engine.begin() as connection:
-        connection.execute(update(access.USER).values(password_hash=password_hash))
+        connection.execute(update(USER).values(password_hash=password_hash))
     return World(stuck.id, follow_up.id, other.id, closed.id)
 
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    return access.hash_password(PASSWORD)
+    return hash_password(PASSWORD)
 
 
 def _free_socket() -> socket.socket:

@@ -11,8 +11,8 @@ import httpx
 from sqlalchemy import Engine, select
 
 from models.tables import AccessRecord, AuditRecord
-from sagsflow import access
-from sagsflow.services import Context
+from sagsflow.context import Context
+from sagsflow.usecases.users import disable_user, issue_sign_in_link
 
 ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
 AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
@@ -94,7 +94,7 @@ def test_pages_need_a_signed_in_user_and_come_back_after_sign_in(
 def test_a_one_time_sign_in_link_works_once(
     world: Any, context: Context, server: str, csrf: Csrf, now: datetime
 ) -> None:
-    token = access.issue_sign_in_link(context, "rw1", now=now)
+    token = issue_sign_in_link(context, "rw1", now=now)
     with httpx.Client(base_url=server) as first:
         landing = first.get(f"/sign-in/{token}")
         assert landing.status_code == 200  # opening the link does not use it
@@ -131,7 +131,7 @@ def test_a_disabled_user_is_signed_out_at_the_next_request(
 ) -> None:
     sign_in("rw1")
     assert client.get("/").status_code == 200
-    access.disable_user(context, "rw1", now=now)
+    disable_user(context, "rw1", now=now)
     answer = client.get("/")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/sign-in?expired=1"

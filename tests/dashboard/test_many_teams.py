@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from sagsflow import dashboard
-from sagsflow.services import Context
+from sagsflow.context import Context
 
 SignIn = Callable[..., httpx.Response]
 TEAMS = 60  # of 10 caseworkers: 600, more than the pages list one by one

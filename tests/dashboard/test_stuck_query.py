@@ -13,22 +13,22 @@ from typing import Any
 import pytest
 from sqlalchemy import ColumnElement, true
 
-import sagsflow.dashboard.stuck as stuck_module
+import sagsflow.read.stuck as stuck_module
 from models.database import make_engine, reading
 from models.repository import CASE
 from rulebooks import shipped_catalogue
-from sagsflow.dashboard.stuck import (
+from sagsflow.context import Context
+from sagsflow.read.stuck import (
     REASONS,
     StuckFilter,
     StuckRules,
     count_stuck,
     latest_before,
+    stuck_cases,
     stuck_page,
 )
-from sagsflow.demo import load_demo
-from sagsflow.reports import stuck_cases
-from sagsflow.services import Context
-from sagsflow.sweep import sweep
+from sagsflow.usecases.demo import load_demo
+from sagsflow.usecases.sweep import sweep
 
 NOW = datetime(2027, 12, 31, 12, 0, tzinfo=UTC)
 

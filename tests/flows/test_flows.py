@@ -179,27 +179,6 @@ def test_compliance_report_flow_reads_previous_month_from_now_and_writes_csv_and
     assert artifact("compliance-2026-04").type == "markdown"
 
 
-@pytest.mark.parametrize(
-    ("period", "now", "expected"),
-    [
-        # the monthly schedule fires at 06:00 on the 1st, Copenhagen time
-        ("previous-month", "2026-05-01T06:00:00+02:00", "2026-04"),
-        ("previous-month", "2027-01-01T06:00:00+01:00", "2026-12"),
-        # 00:30 on 1 March in Copenhagen is still 28 February in UTC: the local date counts
-        ("previous-month", "2026-02-28T23:30:00+00:00", "2026-02"),
-        ("previous-quarter", "2026-04-01T06:00:00+02:00", "2026-Q1"),
-        ("previous-quarter", "2027-01-01T06:00:00+01:00", "2026-Q4"),
-        ("previous-quarter", "2026-08-15T12:00:00+02:00", "2026-Q2"),
-        ("2026-Q3", "2027-01-01T06:00:00+01:00", "2026-Q3"),
-    ],
-)
-def test_compliance_periods_named_by_the_schedules_are_counted_from_now(period, now, expected):
-    from flows.compliance import period_label
-    from flows.context import instant
-
-    assert period_label(period, instant(now)) == expected
-
-
 # --- deployments -------------------------------------------------------------------------------
 
 

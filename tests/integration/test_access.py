@@ -15,10 +15,25 @@ from sqlalchemy.exc import DBAPIError
 
 from models.repository import CASE
 from models.tables import AccessRecord, Credential, User
-from sagsflow import access
-from sagsflow.access import Action, Channel, Principal
 from sagsflow.organisation import organisation
+from sagsflow.read.access_log import access_log
+from sagsflow.read.visibility import case_filter
+from sagsflow.usecases.access import AccessDenied, log_access, new_case_owner
+from sagsflow.usecases.users import (
+    UserInvalid,
+    add_user,
+    authenticate_password,
+    authenticate_token,
+    disable_user,
+    issue_sign_in_link,
+    issue_token,
+    principal_named,
+    redeem_sign_in_link,
+    revoke_tokens,
+    set_password,
+)
 from statemachine.phases import Role
+from statemachine.visibility import Action, Channel, Principal, may_see
 
 CREDENTIAL = Credential.__table__  # type: ignore[attr-defined]
 USER = User.__table__  # type: ignore[attr-defined]
@@ -35,7 +50,7 @@ def now(cases):
 
 @pytest.fixture
 def anna(context, now):
-    return access.add_user(context, "anna", role=Role.CASEWORKER, team="t1", now=now)
+    return add_user(context, "anna", role=Role.CASEWORKER, team="t1", now=now)
 
 
 def _everything_stored(engine) -> str:
@@ -52,7 +67,7 @@ def _everything_stored(engine) -> str:
 
 def test_a_token_is_stored_only_as_its_sha256(context, engine, anna, now):
     # When a token is issued
-    token = access.issue_token(context, "anna", now=now)
+    token = issue_token(context, "anna", now=now)
 
     # Then it is 256 random bits behind the prefix, and only its SHA-256 is stored
     assert token.startswith("sf_") and len(token) >= 3 + 43
@@ -63,17 +78,17 @@ def test_a_token_is_stored_only_as_its_sha256(context, engine, anna, now):
     assert token not in _everything_stored(engine)
     assert token[3:] not in _everything_stored(engine)
     # and the token authenticates its user
-    assert access.authenticate_token(context, token) == anna
+    assert authenticate_token(context, token) == anna
 
 
 def test_a_sign_in_link_works_once(context, engine, anna, now):
     # Given a one-time sign-in link
-    token = access.issue_sign_in_link(context, "anna", now=now)
+    token = issue_sign_in_link(context, "anna", now=now)
     assert token not in _everything_stored(engine)
 
     # When it is redeemed twice
-    first = access.redeem_sign_in_link(context, token, now=now + timedelta(minutes=1))
-    second = access.redeem_sign_in_link(context, token, now=now + timedelta(minutes=2))
+    first = redeem_sign_in_link(context, token, now=now + timedelta(minutes=1))
+    second = redeem_sign_in_link(context, token, now=now + timedelta(minutes=2))
 
     # Then it signs in the first time only
     assert first == anna
@@ -82,55 +97,55 @@ def test_a_sign_in_link_works_once(context, engine, anna, now):
 
 def test_a_sign_in_link_does_not_work_after_it_expires(context, anna, now):
     # Given a link valid for 15 minutes
-    late = access.issue_sign_in_link(context, "anna", now=now, ttl=timedelta(minutes=15))
-    in_time = access.issue_sign_in_link(context, "anna", now=now, ttl=timedelta(minutes=15))
+    late = issue_sign_in_link(context, "anna", now=now, ttl=timedelta(minutes=15))
+    in_time = issue_sign_in_link(context, "anna", now=now, ttl=timedelta(minutes=15))
 
     # Then it is refused at 15 minutes and accepted just before
-    assert access.redeem_sign_in_link(context, late, now=now + timedelta(minutes=15)) is None
-    assert access.redeem_sign_in_link(context, in_time, now=now + timedelta(minutes=14)) == anna
+    assert redeem_sign_in_link(context, late, now=now + timedelta(minutes=15)) is None
+    assert redeem_sign_in_link(context, in_time, now=now + timedelta(minutes=14)) == anna
 
 
 def test_tokens_and_links_are_not_interchangeable(context, anna, now):
-    token = access.issue_token(context, "anna", now=now)
-    link = access.issue_sign_in_link(context, "anna", now=now)
+    token = issue_token(context, "anna", now=now)
+    link = issue_sign_in_link(context, "anna", now=now)
 
-    assert access.authenticate_token(context, link) is None
-    assert access.redeem_sign_in_link(context, token, now=now) is None
+    assert authenticate_token(context, link) is None
+    assert redeem_sign_in_link(context, token, now=now) is None
 
 
 def test_a_revoked_token_is_refused_and_a_new_one_works(context, anna, now):
     # Given two tokens of a user
-    old = [access.issue_token(context, "anna", now=now) for _ in range(2)]
+    old = [issue_token(context, "anna", now=now) for _ in range(2)]
 
     # When they are revoked
-    assert access.revoke_tokens(context, "anna", now=now) == 2
+    assert revoke_tokens(context, "anna", now=now) == 2
 
     # Then neither authenticates, while a token issued afterwards does
-    assert [access.authenticate_token(context, t) for t in old] == [None, None]
-    assert access.authenticate_token(context, access.issue_token(context, "anna", now=now)) == anna
+    assert [authenticate_token(context, t) for t in old] == [None, None]
+    assert authenticate_token(context, issue_token(context, "anna", now=now)) == anna
 
 
 def test_a_disabled_user_is_refused_everywhere(context, anna, now):
     # Given a user with a password, a token and an unused sign-in link
-    access.set_password(context, "anna", "korrekt hest batteri")
-    token = access.issue_token(context, "anna", now=now)
-    link = access.issue_sign_in_link(context, "anna", now=now)
+    set_password(context, "anna", "korrekt hest batteri")
+    token = issue_token(context, "anna", now=now)
+    link = issue_sign_in_link(context, "anna", now=now)
 
     # When the user is disabled
-    access.disable_user(context, "anna", now=now)
+    disable_user(context, "anna", now=now)
 
     # Then no credential of theirs works any more, and no new one is issued
-    assert access.authenticate_token(context, token) is None
-    assert access.redeem_sign_in_link(context, link, now=now) is None
-    assert access.authenticate_password(context, "anna", "korrekt hest batteri") is None
-    assert access.principal_named(context, "anna") is None
-    with pytest.raises(access.UserInvalid, match="no active user"):
-        access.issue_token(context, "anna", now=now)
+    assert authenticate_token(context, token) is None
+    assert redeem_sign_in_link(context, link, now=now) is None
+    assert authenticate_password(context, "anna", "korrekt hest batteri") is None
+    assert principal_named(context, "anna") is None
+    with pytest.raises(UserInvalid, match="no active user"):
+        issue_token(context, "anna", now=now)
 
 
 def test_a_password_is_stored_as_scrypt_and_checked(context, engine, anna):
     # When a password is set
-    access.set_password(context, "anna", "korrekt hest batteri")
+    set_password(context, "anna", "korrekt hest batteri")
 
     # Then only its salted scrypt hash is stored
     stored = _everything_stored(engine)
@@ -139,14 +154,14 @@ def test_a_password_is_stored_as_scrypt_and_checked(context, engine, anna):
         hashed = connection.execute(select(USER.c.password_hash)).scalar_one()
     assert hashed.startswith("scrypt$16384$8$1$")
     # and the right password signs in, a wrong one or an unknown user does not
-    assert access.authenticate_password(context, "anna", "korrekt hest batteri") == anna
-    assert access.authenticate_password(context, "anna", "korrekt hest batterI") is None
-    assert access.authenticate_password(context, "bo", "korrekt hest batteri") is None
+    assert authenticate_password(context, "anna", "korrekt hest batteri") == anna
+    assert authenticate_password(context, "anna", "korrekt hest batterI") is None
+    assert authenticate_password(context, "bo", "korrekt hest batteri") is None
 
 
 def test_a_user_without_a_password_cannot_sign_in_with_one(context, anna):
-    assert access.authenticate_password(context, "anna", "") is None
-    assert access.authenticate_password(context, "anna", "anything at all") is None
+    assert authenticate_password(context, "anna", "") is None
+    assert authenticate_password(context, "anna", "anything at all") is None
 
 
 @pytest.mark.parametrize(
@@ -161,8 +176,8 @@ def test_a_user_without_a_password_cannot_sign_in_with_one(context, anna):
     ],
 )
 def test_users_that_cannot_be_added_say_why(context, anna, now, name, role, team, password, reason):
-    with pytest.raises(access.UserInvalid, match=reason):
-        access.add_user(
+    with pytest.raises(UserInvalid, match=reason):
+        add_user(
             context,
             name,
             role=role,
@@ -175,7 +190,7 @@ def test_users_that_cannot_be_added_say_why(context, anna, now, name, role, team
 
 def test_the_access_log_records_who_did_what_to_which_case(context, engine, anna, now):
     # When a read of two cases and a list are recorded
-    access.log_access(
+    log_access(
         context,
         anna,
         action=Action.READ,
@@ -184,21 +199,19 @@ def test_the_access_log_records_who_did_what_to_which_case(context, engine, anna
         now=now,
         case_ids=[7, 8],
     )
-    access.log_access(
-        context, anna, action=Action.LIST, channel=Channel.DASHBOARD, what="GET /", now=now
-    )
+    log_access(context, anna, action=Action.LIST, channel=Channel.DASHBOARD, what="GET /", now=now)
 
     # Then there are three rows, newest first, each naming the user, role, case and channel
-    rows = access.access_log(context)
+    rows = access_log(context)
     assert [(r["case_id"], r["action"], r["channel"]) for r in rows] == [
         (None, "list", "dashboard"),
         (8, "read", "api"),
         (7, "read", "api"),
     ]
     assert {(r["user_name"], r["role"]) for r in rows} == {("anna", "caseworker")}
-    assert [r["case_id"] for r in access.access_log(context, case_id=7)] == [7]
-    assert len(access.access_log(context, limit=1, offset=1)) == 1
-    assert [r["action"] for r in access.access_log(context, action=Action.LIST)] == ["list"]
+    assert [r["case_id"] for r in access_log(context, case_id=7)] == [7]
+    assert len(access_log(context, limit=1, offset=1)) == 1
+    assert [r["action"] for r in access_log(context, action=Action.LIST)] == ["list"]
 
 
 @pytest.mark.parametrize(
@@ -212,7 +225,7 @@ def test_the_access_log_refuses_rewriting_at_the_database_level(
     context, engine, anna, now, statement
 ):
     # Given a recorded read
-    access.log_access(
+    log_access(
         context, anna, action=Action.READ, channel=Channel.API, what="GET x", now=now, case_ids=[7]
     )
 
@@ -221,19 +234,19 @@ def test_the_access_log_refuses_rewriting_at_the_database_level(
         connection.execute(text(statement))
 
     # Then the database refused it
-    assert [(r["user_name"], r["case_id"]) for r in access.access_log(context)] == [("anna", 7)]
+    assert [(r["user_name"], r["case_id"]) for r in access_log(context)] == [("anna", 7)]
 
 
 @ONLY_POSTGRES
 def test_the_access_log_refuses_truncate_on_postgres(context, engine, anna, now):
-    access.log_access(
+    log_access(
         context, anna, action=Action.READ, channel=Channel.API, what="GET x", now=now, case_ids=[7]
     )
 
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(text("TRUNCATE access_log"))
 
-    assert len(access.access_log(context)) == 1
+    assert len(access_log(context)) == 1
 
 
 def test_case_filter_and_may_see_agree_for_every_role(engine, cases):
@@ -256,19 +269,15 @@ def test_case_filter_and_may_see_agree_for_every_role(engine, cases):
             # When visibility is asked of the database and of one case at a time
             filtered = {
                 row.id
-                for row in connection.execute(
-                    select(CASE.c.id).where(access.case_filter(principal))
-                )
+                for row in connection.execute(select(CASE.c.id).where(case_filter(principal)))
             }
-            one_by_one = {
-                r.id for r in every if access.may_see(principal, worker=r.worker, team=r.team)
-            }
+            one_by_one = {r.id for r in every if may_see(principal, worker=r.worker, team=r.team)}
 
             # Then both answers are the same
             assert filtered == one_by_one, principal
     by_worker = {(r.worker, r.team): r.id for r in every}
     anna = principals[0]
-    assert {r.id for r in every if access.may_see(anna, worker=r.worker, team=r.team)} == {
+    assert {r.id for r in every if may_see(anna, worker=r.worker, team=r.team)} == {
         by_worker[("anna", "t1")],
         by_worker[("bo", "t1")],
         by_worker[(None, "t1")],
@@ -295,7 +304,7 @@ def test_case_filter_and_may_see_agree_for_every_role(engine, cases):
 )
 def test_a_new_cases_worker_and_team_default_to_the_principals(principal, asked, owner):
     worker, team = asked
-    assert access.new_case_owner(principal, worker=worker, team=team) == owner
+    assert new_case_owner(principal, worker=worker, team=team) == owner
 
 
 @pytest.mark.parametrize(
@@ -308,5 +317,5 @@ def test_a_new_cases_worker_and_team_default_to_the_principals(principal, asked,
     ],
 )
 def test_no_one_opens_a_case_in_a_team_not_their_own_and_readers_open_none(principal):
-    with pytest.raises(access.AccessDenied):
-        access.new_case_owner(principal, worker=None, team="t2")
+    with pytest.raises(AccessDenied):
+        new_case_owner(principal, worker=None, team="t2")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sagsflow.views import list_cases, show_case
+from sagsflow.read.cases import list_cases, show_case
 from statemachine.phases import Notifier, Phase, Source
 
 CPH = ZoneInfo("Europe/Copenhagen")

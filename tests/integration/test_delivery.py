@@ -26,11 +26,11 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, Row, select, update
 
 from models.tables import Notification
-from sagsflow.delivery import deliver_notifications, retry_parked
+from sagsflow.context import Context
 from sagsflow.organisation import Organisation, Person, Team
-from sagsflow.services import Context
 from sagsflow.settings import Settings
-from sagsflow.sweep import sweep
+from sagsflow.usecases.delivery import deliver_notifications, retry_parked
+from sagsflow.usecases.sweep import sweep
 from statemachine.phases import Phase
 
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]

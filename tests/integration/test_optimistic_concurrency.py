@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import text
 
-from models.repository import ConcurrencyConflict, UnitOfWork
-from sagsflow.services import Accepted, fire_event
+from models.repository import ConcurrencyConflict, StoredCase, UnitOfWork
+from sagsflow.usecases.cases import Accepted, fire_event
+from statemachine.audit import AuditEntry
 from statemachine.phases import Phase, Role
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -69,10 +70,28 @@ def test_saving_a_case_loaded_before_another_write_is_refused(cases, rows, engin
 
     # When the first unit of work saves what it loaded
     with UnitOfWork(engine) as uow, pytest.raises(ConcurrencyConflict):
-        uow.cases.save(stale, [], [], (stale.audit_seq + 1, "f" * 64))
+        uow.cases.record(stale, _entry(stale), [], [])
 
     # Then the lost update is refused at the case row's version, nothing overwritten
     assert rows.snapshot(case.id) == after_event
+
+
+def _entry(stored: StoredCase) -> AuditEntry:
+    """An audit record that follows `stored`'s head, as a writer holding it would append."""
+    return AuditEntry(
+        case_id=stored.file.id,
+        seq=stored.audit_seq + 1,
+        event="record_consent",
+        from_phase="clarification",
+        to_phase="clarification",
+        event_at=stored.file.last_event_at,
+        recorded_at=stored.file.last_event_at,
+        actor="caseworker-stale",
+        role="caseworker",
+        payload="{}",
+        legal_basis="",
+        rulebook="default@2024.1",
+    )
 
 
 def _race(context, case_id: int, events: list[tuple[str, dict[str, Any]]], at: datetime, now):

@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sagsflow.services import fire_event
-from sagsflow.views import show_case
+from sagsflow.read.cases import show_case
+from sagsflow.usecases.cases import fire_event
 from statemachine.errors import EventRefused
 from statemachine.phases import CASE_EVENTS, Notifier, Phase, Role, Source
 from statemachine.process import allowed_events

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sagsflow.views import show_case
+from sagsflow.read.cases import show_case
 from statemachine.phases import Phase
 
 CPH = ZoneInfo("Europe/Copenhagen")

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sagsflow.views import show_case
+from sagsflow.read.cases import show_case
 from statemachine.errors import EventRefused
 from statemachine.phases import Notifier, Phase, Role, Source
 

@@ -22,8 +22,8 @@ from sqlalchemy import func, select, text
 
 from models.database import make_engine
 from models.tables import Notification
-from sagsflow.services import Context
-from sagsflow.sweep import (
+from sagsflow.context import Context
+from sagsflow.usecases.sweep import (
     SweepResult,
     record_breaches,
     sweep,

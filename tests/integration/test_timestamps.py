@@ -14,8 +14,9 @@ from sqlalchemy import select, text
 
 from models.database import make_engine
 from models.tables import Case
-from sagsflow.services import Context, open_case
-from sagsflow.views import show_case
+from sagsflow.context import Context
+from sagsflow.read.cases import show_case
+from sagsflow.usecases.cases import open_case
 from statemachine.phases import Notifier, Phase, Source
 
 CPH = ZoneInfo("Europe/Copenhagen")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 
 if TYPE_CHECKING:
-    from sagsflow.services import Context
+    from sagsflow.context import Context
 
 app = typer.Typer(
     help="Sagsflow: the eight-phase case engine for Danish child-welfare work.",
@@ -69,11 +69,15 @@ def handles_domain_errors(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
-        from models.repository import CaseNotFound, ConcurrencyConflict
         from rulebooks import UnknownRulebook
-        from sagsflow.access import UserInvalid
         from sagsflow.organisation import OrganisationInvalid
-        from statemachine.errors import EventRefused, RulebookInvalid
+        from sagsflow.usecases.users import UserInvalid
+        from statemachine.errors import (
+            CaseNotFound,
+            ConcurrencyConflict,
+            EventRefused,
+            RulebookInvalid,
+        )
 
         as_json = bool(kwargs.get("as_json"))
         try:
@@ -108,28 +112,20 @@ def handles_domain_errors(function: F) -> F:
 
 
 def context() -> Context:
-    from models.database import make_engine
-    from rulebooks import shipped_catalogue
-    from sagsflow.services import Context
-    from sagsflow.settings import settings
+    from sagsflow import bootstrap
 
-    config = settings()
-    return Context(
-        make_engine(config.database_url), shipped_catalogue(config.rulebook_directories())
-    )
+    return bootstrap.context()
 
 
 def parse_instant(value: str, option: str) -> datetime:
     """ISO 8601; without an offset the time is read as Europe/Copenhagen wall-clock time."""
-    from statemachine.calendar import COPENHAGEN
+    from statemachine.calendar import InstantInvalid
+    from statemachine.calendar import parse_instant as parse
 
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: {value!r} is not an ISO 8601 date-time (e.g. 2026-03-01T09:30:00+01:00)")
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=COPENHAGEN)
-    return parsed.astimezone(UTC)
+        return parse(value)
+    except InstantInvalid as error:
+        fail(f"{option}: {error}")
 
 
 def parse_date(value: str, option: str) -> date:
@@ -141,7 +137,7 @@ def parse_date(value: str, option: str) -> date:
 
 def wall_clock() -> datetime:
     """The edge reads the clock; the domain is always given `now`."""
-    return datetime.now(UTC)
+    return context().clock()
 
 
 def emit(value: Any) -> None:
@@ -155,10 +151,10 @@ def emit(value: Any) -> None:
 @handles_domain_errors
 def db_upgrade() -> None:
     """Create or upgrade the schema (Alembic migrations)."""
-    from models.database import upgrade
     from sagsflow.settings import settings
+    from sagsflow.usecases.schema import upgrade_schema
 
-    upgrade(settings().database_url)
+    upgrade_schema(settings().database_url)
     print("database is up to date", file=sys.stderr)
 
 
@@ -189,8 +185,8 @@ def case_open(
     as_json: JsonOption = False,
 ) -> None:
     """Open a case in phase inquiry, pinned to the rulebook in force on its awareness date."""
-    from sagsflow.services import open_case
     from sagsflow.settings import settings
+    from sagsflow.usecases.cases import open_case
     from statemachine.phases import Notifier, Role, Source
 
     accepted = open_case(
@@ -261,7 +257,7 @@ def case_fire(
     as_json: JsonOption = False,
 ) -> None:
     """Record an event on a case; a refused event writes nothing and says why."""
-    from sagsflow.services import fire_event
+    from sagsflow.usecases.cases import fire_event
     from statemachine.phases import Role
 
     payload: Any = {}
@@ -292,13 +288,13 @@ def case_show(
     case_id: Annotated[int, typer.Argument(help="The case id.")], as_json: JsonOption = False
 ) -> None:
     """A case with measures, deadlines (and why they fall when they do) and history."""
-    from sagsflow.views import show_case
+    from sagsflow.read.cases import show_case
 
     view = show_case(context(), case_id)
     if as_json:
         emit(view)
         return
-    from sagsflow import console
+    from sagsflow.cli import tables as console
 
     console.print_case(view)
 
@@ -314,7 +310,7 @@ def case_list(
     as_json: JsonOption = False,
 ) -> None:
     """Cases matching every filter given."""
-    from sagsflow.views import list_cases
+    from sagsflow.read.cases import list_cases
     from statemachine.phases import Phase
 
     if phase is not None:
@@ -325,7 +321,7 @@ def case_list(
     if as_json:
         emit(rows)
         return
-    from sagsflow import console
+    from sagsflow.cli import tables as console
 
     console.print_case_list(rows)
 
@@ -346,7 +342,7 @@ def sweep_command(
     as_json: JsonOption = False,
 ) -> None:
     """Mark breached deadlines and create each due notification once."""
-    from sagsflow.sweep import BATCH, sweep
+    from sagsflow.usecases.sweep import BATCH, sweep
 
     clock = parse_instant(now, "--now") if now else wall_clock()
     result = sweep(context(), clock, batch_size=batch_size or BATCH)
@@ -372,9 +368,9 @@ def notify_deliver(
     as_json: JsonOption = False,
 ) -> None:
     """Send the due notifications by e-mail; retry failures later, park what cannot go."""
-    from sagsflow.delivery import deliver_notifications
     from sagsflow.organisation import OrganisationInvalid, organisation
     from sagsflow.settings import settings
+    from sagsflow.usecases.delivery import deliver_notifications
 
     config = settings()
     try:
@@ -408,7 +404,8 @@ def notify_list(
     as_json: JsonOption = False,
 ) -> None:
     """The outbox: each notification's recipient, status, attempts and, when parked, why."""
-    from sagsflow.delivery import NotificationStatus, list_notifications
+    from sagsflow.read.notifications import list_notifications
+    from statemachine.phases import NotificationStatus
 
     chosen = _choice(NotificationStatus, status, "--status") if status else None
     rows = list_notifications(context(), status=chosen, case_id=case_id, limit=limit)
@@ -440,7 +437,7 @@ def notify_retry(
     as_json: JsonOption = False,
 ) -> None:
     """Put parked notifications back in the queue (after fixing an address or the relay)."""
-    from sagsflow.delivery import retry_parked
+    from sagsflow.usecases.delivery import retry_parked
 
     count = retry_parked(
         context(),
@@ -464,13 +461,13 @@ def report_stuck(
     as_json: JsonOption = False,
 ) -> None:
     """Stuck cases: over the phase norm, breached deadlines, inactive, waiting for consent."""
-    from sagsflow.reports import stuck_cases
+    from sagsflow.read.stuck import stuck_cases
 
     rows = stuck_cases(context(), parse_instant(now, "--now") if now else wall_clock(), team=team)
     if as_json:
         emit(rows)
         return
-    from sagsflow import console
+    from sagsflow.cli import tables as console
 
     console.print_stuck(rows)
 
@@ -494,9 +491,11 @@ def report_digest(
     as_json: JsonOption = False,
 ) -> None:
     """Each team leader's digest: stuck cases, deadlines due soon, caseload per caseworker."""
-    from sagsflow.digest import UnknownTeam, render_digest, supervisor_digest
     from sagsflow.organisation import OrganisationInvalid, organisation
+    from sagsflow.present.digest import render_digest
+    from sagsflow.read.digest import UnknownTeam, supervisor_digest
     from sagsflow.settings import settings
+    from sagsflow.usecases.digest import send_digests
 
     config = settings()
     clock = parse_instant(now, "--now") if now else wall_clock()
@@ -509,7 +508,7 @@ def report_digest(
         fail(str(error), EXIT_INVALID, {} if as_json else None)
     except UnknownTeam as error:
         fail(str(error), EXIT_NOT_FOUND, {"team": error.team} if as_json else None)
-    mail = _send_digests(digests, config) if send else []
+    mail = [m.as_dict() for m in send_digests(digests, config)] if send else []
     if as_json:
         emit({"digests": [d.as_dict() for d in digests], "mail": mail})
     else:
@@ -528,45 +527,6 @@ def report_digest(
     print(f"{len(mail)} digest(s) sent", file=sys.stderr)
 
 
-if TYPE_CHECKING:
-    from sagsflow.digest import TeamDigest
-    from sagsflow.settings import Settings
-
-
-def _send_digests(digests: list[TeamDigest], config: Settings) -> list[dict[str, str]]:
-    """E-mail each digest to its team leader; one failure does not stop the others."""
-    from sagsflow.digest import message_id, render_digest
-    from sagsflow.mail import build_message, describe, send
-
-    outcomes = []
-    for digest in digests:
-        to = digest.leader.email
-        if not to:
-            outcomes.append(
-                {
-                    "team": digest.team_id,
-                    "status": "not_sent",
-                    "detail": f"{digest.leader.name} has no e-mail address",
-                }
-            )
-            continue
-        subject, text, html = render_digest(digest)
-        message = build_message(
-            to=to,
-            subject=subject,
-            text=text,
-            html=html,
-            message_id=message_id(digest, config.mail_from),
-        )
-        try:
-            send(message, host=config.smtp_host, port=config.smtp_port)
-        except OSError as error:
-            outcomes.append({"team": digest.team_id, "status": "failed", "detail": describe(error)})
-            continue
-        outcomes.append({"team": digest.team_id, "status": "sent", "detail": f"to {to}"})
-    return outcomes
-
-
 @report_app.command("compliance")
 @handles_domain_errors
 def report_compliance(
@@ -583,16 +543,12 @@ def report_compliance(
     as_json: JsonOption = False,
 ) -> None:
     """Management supervision: shares on time and median days per phase, per team and municipality."""
-    from sagsflow.compliance import (
-        PeriodInvalid,
-        compliance_report,
-        parse_period,
-        report_markdown,
-        write_csv,
-        write_html,
-    )
     from sagsflow.organisation import OrganisationInvalid, organisation
+    from sagsflow.present.compliance import report_markdown
+    from sagsflow.read.compliance import compliance_report
     from sagsflow.settings import settings
+    from sagsflow.usecases.compliance import write_csv, write_html
+    from statemachine.periods import PeriodInvalid, parse_period
 
     try:
         start, end = parse_period(period)
@@ -626,7 +582,7 @@ def report_compliance(
 @handles_domain_errors
 def audit_verify(as_json: JsonOption = False) -> None:
     """Recompute every case's hash chain; exit 1 and name the first break if one is broken."""
-    from sagsflow.audit_trail import verify_audit
+    from sagsflow.read.audit import verify_audit
 
     result = verify_audit(context())
     if as_json:
@@ -703,7 +659,7 @@ def rulebook_show(
     if as_json:
         emit(chosen.model_dump(mode="json", exclude={"ladders", "cadences"}))
         return
-    from sagsflow import console
+    from sagsflow.cli import tables as console
 
     console.print_rulebook(chosen)
 
@@ -734,14 +690,14 @@ def rulebook_migrate(
     as_json: JsonOption = False,
 ) -> None:
     """Move open cases to another rulebook version, re-arming their deadlines (audited)."""
-    from sagsflow.rulebook_migration import migrate
+    from sagsflow.usecases.migration import migrate
 
     target = _chosen_rulebook(to, municipality)
     result = migrate(context(), target, dry_run=dry_run, actor=actor, now=wall_clock())
     if as_json:
         emit(result)
         return
-    from sagsflow import console
+    from sagsflow.cli import tables as console
 
     console.print_migration(result)
 
@@ -752,7 +708,7 @@ def diagram(
     rulebook: Annotated[str | None, typer.Option("--rulebook", help="id@version")] = None,
 ) -> None:
     """The phase graph, drawn from the machine itself."""
-    from statemachine import diagram as drawing
+    from sagsflow.present import diagram as drawing
 
     chosen = _chosen_rulebook(rulebook, None)
     if format == "mermaid":
@@ -773,9 +729,9 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Load realistic demo cases (all phases, dated around today) through the service layer."""
-    from sagsflow.demo import load_demo
-    from sagsflow.demo_users import DEMO_PASSWORD, add_demo_users
-    from sagsflow.views import list_cases
+    from sagsflow.read.cases import list_cases
+    from sagsflow.usecases.demo import load_demo
+    from sagsflow.usecases.demo_users import DEMO_PASSWORD, add_demo_users
 
     ctx = context()
     if if_empty and list_cases(ctx, limit=1):
@@ -890,7 +846,7 @@ def user_add(
     as_json: JsonOption = False,
 ) -> None:
     """Create a user of the API and dashboard."""
-    from sagsflow.access import add_user
+    from sagsflow.usecases.users import add_user
     from statemachine.phases import Role
 
     chosen = _choice(Role, role, "--role")
@@ -917,7 +873,7 @@ def user_token(
     as_json: JsonOption = False,
 ) -> None:
     """Print a new bearer token for the API, once (only its hash is stored)."""
-    from sagsflow.access import issue_token
+    from sagsflow.usecases.users import issue_token
 
     token = issue_token(context(), name, now=wall_clock())
     if as_json:
@@ -936,8 +892,8 @@ def user_link(
     """Print a one-time dashboard sign-in link (valid for --minutes, usable once)."""
     from datetime import timedelta
 
-    from sagsflow.access import issue_sign_in_link
     from sagsflow.settings import settings
+    from sagsflow.usecases.users import issue_sign_in_link
 
     token = issue_sign_in_link(context(), name, now=wall_clock(), ttl=timedelta(minutes=minutes))
     link = f"{settings().base_url.rstrip('/')}/sign-in/{token}"
@@ -951,7 +907,7 @@ def user_link(
 @handles_domain_errors
 def user_password(name: Annotated[str, typer.Argument()]) -> None:
     """Set a user's dashboard password, read from stdin."""
-    from sagsflow.access import set_password
+    from sagsflow.usecases.users import set_password
 
     set_password(context(), name, sys.stdin.readline().rstrip("\n"))
     print(f"password of {name} set")
@@ -961,7 +917,7 @@ def user_password(name: Annotated[str, typer.Argument()]) -> None:
 @handles_domain_errors
 def user_revoke(name: Annotated[str, typer.Argument()], as_json: JsonOption = False) -> None:
     """Revoke every token and sign-in link of a user."""
-    from sagsflow.access import revoke_tokens
+    from sagsflow.usecases.users import revoke_tokens
 
     count = revoke_tokens(context(), name, now=wall_clock())
     if as_json:
@@ -974,7 +930,7 @@ def user_revoke(name: Annotated[str, typer.Argument()], as_json: JsonOption = Fa
 @handles_domain_errors
 def user_disable(name: Annotated[str, typer.Argument()]) -> None:
     """Disable a user: no sign-in, every token revoked."""
-    from sagsflow.access import disable_user
+    from sagsflow.usecases.users import disable_user
 
     disable_user(context(), name, now=wall_clock())
     print(f"user {name} disabled")
@@ -984,7 +940,7 @@ def user_disable(name: Annotated[str, typer.Argument()]) -> None:
 @handles_domain_errors
 def user_list(as_json: JsonOption = False) -> None:
     """The users, their roles and teams."""
-    from sagsflow.access import list_users
+    from sagsflow.usecases.users import list_users
 
     rows = list_users(context())
     if as_json:

@@ -1,7 +1,8 @@
 """The phase graph drawn from the shared machine itself, as Mermaid text and as a plain SVG.
 
-Every edge is read from `machine_for(rulebook)` (never from the `TRANSITIONS` list), so a
-drawing cannot disagree with the machine that fires the events. Pure: no I/O, no graphviz.
+Every edge comes from the domain's graph (`statemachine.graph.edges`, read from the shared
+machine itself), so a drawing cannot disagree with the machine that fires the events. Pure
+value → text: no I/O, no graphviz.
 
 Events that keep the phase (`dest: None`) are not drawn as self-loops. Mermaid (checked with
 11.x) draws a state's self-loops on top of each other and shows one of their labels, so
@@ -22,45 +23,13 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from xml.sax.saxutils import escape
 
+from statemachine.graph import PHASE_ORDER, Edge, edges, initial_phase
 from statemachine.phases import Event, Phase
-from statemachine.process import machine_for
 from statemachine.rulebook import Rulebook
 
-__all__ = ["Edge", "edges", "mermaid", "svg"]
-
-PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)  # the process order, left to right
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One transition of the machine; `stays` when the event keeps the phase (dest is source)."""
-
-    source: Phase
-    dest: Phase
-    event: Event
-    stays: bool
-
-
-def edges(rulebook: Rulebook) -> list[Edge]:
-    """Every transition of the rulebook's machine, duplicates merged, in process order."""
-    machine: Any = machine_for(rulebook)
-    found: set[Edge] = set()
-    for name, machine_event in machine.events.items():
-        for source_name, transitions in machine_event.transitions.items():
-            source = Phase(str(source_name))
-            for transition in transitions:
-                dest = source if transition.dest is None else Phase(str(transition.dest))
-                found.add(Edge(source, dest, Event(str(name)), stays=dest is source))
-    return sorted(found, key=_edge_order)
-
-
-def _edge_order(edge: Edge) -> tuple[int, int, int]:
-    """Sort key: source phase, then destination phase, then the contract's event order."""
-    events = list(Event)
-    return PHASE_ORDER.index(edge.source), PHASE_ORDER.index(edge.dest), events.index(edge.event)
+__all__ = ["Edge", "edges", "mermaid", "svg"]  # Edge, edges: re-exported from the domain
 
 
 def _moves(all_edges: Iterable[Edge]) -> dict[tuple[Phase, Phase], list[Event]]:
@@ -90,11 +59,10 @@ def _terminal(all_edges: Sequence[Edge]) -> list[Phase]:
 def mermaid(rulebook: Rulebook) -> str:
     """A Mermaid `stateDiagram-v2` of the machine; events that keep a phase become notes."""
     all_edges = edges(rulebook)
-    machine: Any = machine_for(rulebook)
     lines = [
         "stateDiagram-v2",
         f"    %% Sagsflow — phases of good case practice (rulebook {rulebook.key})",
-        f"    [*] --> {Phase(str(machine.initial))}",
+        f"    [*] --> {initial_phase(rulebook)}",
     ]
     for (source, dest), events in _moves(all_edges).items():
         lines.append(f"    {source} --> {dest}: {', '.join(events)}")
@@ -412,8 +380,7 @@ class _Router:
 def svg(rulebook: Rulebook) -> str:
     """A self-contained SVG of the rulebook's phase graph (no fonts, scripts or links to fetch)."""
     all_edges = edges(rulebook)
-    machine: Any = machine_for(rulebook)
-    initial = Phase(str(machine.initial))
+    initial = initial_phase(rulebook)
     moves = _moves(all_edges)
     staying = _staying(all_edges)
     terminal = _terminal(all_edges)

@@ -1,6 +1,7 @@
-"""The use cases. Each opens one unit of work, calls the domain, and commits — or writes nothing.
+"""Opening cases and recording events. Each opens one unit of work, calls the domain, and
+commits — or writes nothing.
 
-Edges (CLI, flows, API) call these and only translate; no business rule lives here.
+Edges (CLI, flows, API, dashboard) call these and only translate; no business rule lives here.
 """
 
 from __future__ import annotations
@@ -10,26 +11,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine
-
-from models.repository import CaseRepository, ConcurrencyConflict, StoredCase, UnitOfWork
-from rulebooks import Catalogue
-from statemachine.audit import GENESIS, AuditEntry, canonical_json
+from models.repository import CaseRepository, StoredCase, UnitOfWork
+from sagsflow.context import Context
+from sagsflow.read.cases import case_owner, show_case
+from statemachine.audit import AuditEntry, canonical_json
 from statemachine.calendar import local_date
 from statemachine.case import DeadlineState, MeasureState
-from statemachine.errors import EventRefused
+from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
 from statemachine.phases import Event, Notifier, Role, Source
-from statemachine.process import Outcome, fire
+from statemachine.process import EventOption, Outcome, event_options, fire
 from statemachine.process import open_case as open_case_file
 from statemachine.rulebook import Rulebook
-
-
-@dataclass(frozen=True)
-class Context:
-    """What every use case needs: the database and the rulebooks."""
-
-    engine: Engine
-    catalogue: Catalogue
+from statemachine.visibility import Principal, may_see
 
 
 @dataclass(frozen=True)
@@ -60,12 +53,12 @@ def _record(
     rulebook: str,
     measures: Sequence[MeasureState],
     deadlines: Sequence[DeadlineState],
-) -> tuple[int, str]:
-    """Save the case's new state and append its audit record, in the caller's transaction."""
-    seq = stored.audit_seq + 1
+) -> int:
+    """Save the case's new state with its audit record, in the caller's transaction; the record's
+    sequence number."""
     entry = AuditEntry(
         case_id=stored.file.id,
-        seq=seq,
+        seq=stored.audit_seq + 1,
         event=outcome.event.value,
         from_phase=None if outcome.event is Event.OPEN_CASE else outcome.from_phase.value,
         to_phase=outcome.to_phase.value,
@@ -77,14 +70,8 @@ def _record(
         legal_basis=outcome.legal_basis,
         rulebook=rulebook,
     )
-    prev_hash = stored.audit_hash or GENESIS
-    audit = (seq, entry.digest(prev_hash))
-    # The version-guarded update of the case row comes first: a second writer that loaded the
-    # same version waits on that row and then gets ConcurrencyConflict, instead of colliding
-    # with the first writer on audit_log's (case_id, seq) key (an IntegrityError on PostgreSQL).
-    repo.save(stored, measures, deadlines, audit)
-    repo.append_audit(entry, prev_hash, digest=audit[1])
-    return audit
+    repo.record(stored, entry, measures, deadlines)
+    return entry.seq
 
 
 def open_case(
@@ -121,7 +108,7 @@ def open_case(
         repo = uow.cases
         case_id = repo.add(case, worker=worker, team=team, opened_at=now)
         stored = StoredCase(case, worker, team, now, 0, "", {})
-        audit = _record(
+        seq = _record(
             repo,
             stored,
             outcome,
@@ -133,7 +120,7 @@ def open_case(
             deadlines=case.deadlines,
         )
         uow.commit()
-    return Accepted(case_id, Event.OPEN_CASE.value, "inquiry", "inquiry", case.version, audit[0])
+    return Accepted(case_id, Event.OPEN_CASE.value, "inquiry", "inquiry", case.version, seq)
 
 
 def fire_event(
@@ -161,7 +148,7 @@ def fire_event(
             raise ConcurrencyConflict(case_id, expected_version)
         rulebook = rulebook_of(context, stored)
         outcome = fire(case, rulebook, event, data, at=at, now=now, role=role)
-        audit = _record(
+        seq = _record(
             repo,
             stored,
             outcome,
@@ -179,5 +166,53 @@ def fire_event(
         outcome.from_phase.value,
         outcome.to_phase.value,
         case.version,
-        audit[0],
+        seq,
     )
+
+
+# --- reading one case as a principal -----------------------------------------------------------
+
+
+def require_visible(context: Context, principal: Principal, case_id: int) -> None:
+    """Raise CaseNotFound unless the case exists and `principal` may see it (before a write)."""
+    owner = case_owner(context, case_id)
+    if owner is None or not may_see(principal, worker=owner[0], team=owner[1]):
+        raise CaseNotFound(case_id)
+
+
+def read_case(context: Context, principal: Principal, case_id: int) -> dict[str, Any]:
+    """`read.cases.show_case` (measures, deadlines, history) if `principal` may see the case."""
+    shown = show_case(context, case_id)
+    if not may_see(principal, worker=shown["worker"], team=shown["team"]):
+        raise CaseNotFound(case_id)
+    return shown
+
+
+@dataclass(frozen=True)
+class CaseOptions:
+    """The events out of a case's phase as one principal may fire them now."""
+
+    case_id: int
+    phase: str
+    version: int
+    options: list[EventOption]
+
+
+def read_case_options(
+    context: Context, principal: Principal, case_id: int, *, now: datetime
+) -> CaseOptions:
+    """Every event of the case's phase for the principal's role (`process.event_options`: the
+    rulebook's competence plan and the guards). A read-only role may fire none of them,
+    whatever the rulebook says."""
+    with UnitOfWork(context.engine, readonly=True) as uow:
+        stored = uow.cases.get(case_id)
+    if not may_see(principal, worker=stored.worker, team=stored.team):
+        raise CaseNotFound(case_id)
+    case = stored.file
+    options = event_options(case, rulebook_of(context, stored), principal.role, at=now)
+    if principal.read_only:
+        options = [
+            EventOption(o.event, False, o.needs_data, f"role {principal.role} reads only")
+            for o in options
+        ]
+    return CaseOptions(case.id, case.phase.value, case.version, options)

@@ -1,4 +1,5 @@
-"""Stuck cases a page at a time, in SQL, exactly as `reports.stuck_cases` judges them.
+"""Stuck cases: the whole report (`stuck_cases`), and a page at a time in SQL, both judged by
+the domain's rule (`statemachine.stuck.assess`).
 
 `reports.stuck_cases` reads every stuck case into Python, which a screenful cannot afford at a
 million cases. Here each of the report's conditions becomes a WHERE clause over the case table:
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -42,14 +43,23 @@ from sqlalchemy import (
     true,
 )
 
+from models.database import reading
 from models.repository import CASE, DEADLINE
 from rulebooks import Catalogue
-from sagsflow.reports import assess_stuck
-from sagsflow.views import local_iso
-from statemachine.calendar import COPENHAGEN, Unit, WorkingCalendar, due, local_date, shift
-from statemachine.escalation import widest
+from sagsflow.context import Context
+from statemachine.calendar import (
+    Unit,
+    WorkingCalendar,
+    due,
+    local_date,
+    local_iso,
+    shift,
+    start_of_local_day,
+)
+from statemachine.escalation import narrowest, widest
 from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import Rulebook, Span
+from statemachine.stuck import StuckFacts, assess
 
 REASONS = ("over_phase_norm", "breached_deadline", "inactive", "waiting_for_consent")
 BATCH = 500  # breached deadlines read at a time, in due order
@@ -111,10 +121,6 @@ def _past_shift_by(span: Span, now: datetime) -> datetime:
     """The latest instant that lies more than `span` (`calendar.shift`) before `now`."""
     duration = span.duration()
     return latest_before(lambda x: now > shift(x, duration), now, _reach(span))
-
-
-def start_of_local_day(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=COPENHAGEN).astimezone(UTC)
 
 
 def _pinned(rulebooks: Sequence[Rulebook], every: int) -> ColumnElement[bool]:
@@ -517,3 +523,157 @@ def _judged(connection: Connection, rules: StuckRules, rows: Sequence[Any]) -> l
             entry["norm_span"] = rulebook.stuck.phase_norms.get(Phase(row.phase))
             judged.append(entry)
     return judged
+
+
+# --- the whole report, judged in Python (`sagsflow report stuck`, the digest) ---------------
+
+
+def stuck_cases(
+    context: Context,
+    now: datetime,
+    *,
+    team: str | None = None,
+    scope: ColumnElement[bool] | None = None,
+) -> list[dict[str, Any]]:
+    """Open cases over their phase norm, with breached deadlines, inactive, or waiting for consent.
+
+    Sorted by days over the phase norm, then by the oldest breach. `scope`: a further WHERE
+    clause over the case table (the signed-in user's visibility, sagsflow/access.py).
+    """
+    found: dict[int, dict[str, Any]] = {}
+    breaches: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    with reading(context.engine) as connection:
+        breached = (
+            select(DEADLINE, CASE.c.team)
+            .join(CASE, CASE.c.id == DEADLINE.c.case_id)
+            .where(
+                DEADLINE.c.status == DeadlineStatus.BREACHED.value,
+                CASE.c.phase != Phase.CLOSURE.value,
+            )
+        )
+        if team is not None:
+            breached = breached.where(CASE.c.team == team)
+        if scope is not None:
+            breached = breached.where(scope)
+        for d in connection.execute(breached):
+            breaches[d.case_id].append(
+                {
+                    "id": d.id,
+                    "rule": d.rule,
+                    "measure_id": d.measure_key,
+                    "due_at": local_iso(d.due_at),
+                    "days_overdue": (local_date(now) - local_date(d.due_at)).days,
+                }
+            )
+        for rulebook in context.catalogue.rulebooks:
+            rule = rulebook.stuck
+            conditions = [CASE.c.id.in_(list(breaches))] if breaches else []
+            inactive_before = shift(now, rule.inactivity.duration(), backwards=True)
+            for phase, norm in rule.phase_norms.items():
+                conditions.append(
+                    and_(
+                        CASE.c.phase == phase.value,
+                        or_(
+                            CASE.c.phase_entered_at <= now - narrowest(norm),
+                            and_(
+                                CASE.c.phase.in_(rule.inactivity_phases),
+                                CASE.c.last_event_at <= inactive_before,
+                            ),
+                        ),
+                    )
+                )
+            conditions.append(CASE.c.phase == Phase.CLARIFICATION.value)
+            query = select(CASE).where(
+                CASE.c.rulebook_id == rulebook.id,
+                CASE.c.rulebook_version == rulebook.version,
+                CASE.c.phase != Phase.CLOSURE.value,
+                or_(*conditions),
+            )
+            if team is not None:
+                query = query.where(CASE.c.team == team)
+            if scope is not None:
+                query = query.where(scope)
+            for row in connection.execute(query):
+                entry = assess_stuck(rulebook, row, now, breaches.get(row.id, []))
+                if entry is not None:
+                    found[row.id] = entry
+    return sorted(
+        found.values(),
+        key=lambda e: (
+            -e["days_over_norm"],
+            -max((b["days_overdue"] for b in e["breached_deadlines"]), default=0),
+            e["case_id"],
+        ),
+    )
+
+
+def stuck_facts(row: Any, has_breached_deadline: bool) -> StuckFacts:
+    """What the domain's stuck rule reads of a case-table row."""
+    facts = row.facts or {}
+    return StuckFacts(
+        phase=Phase(row.phase),
+        phase_entered_at=row.phase_entered_at,
+        last_event_at=row.last_event_at,
+        birth_date=row.birth_date,
+        consents=frozenset(facts.get("consents", [])),
+        without_consent_decided=bool(facts.get("without_consent_decided")),
+        has_breached_deadline=has_breached_deadline,
+    )
+
+
+def assess_stuck(
+    rulebook: Rulebook, row: Any, now: datetime, breached: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The domain's verdict (`statemachine.stuck.assess`) on the open case `row` (a case-table
+    row) at `now`, as the stuck list shows it; None when it is not stuck.
+
+    `breached`: its breached deadlines, as `stuck_cases` lists them.
+    """
+    verdict = assess(rulebook, stuck_facts(row, bool(breached)), now)
+    if verdict is None:
+        return None
+    return {
+        "case_id": row.id,
+        "phase": row.phase,
+        "worker": row.worker,
+        "team": row.team,
+        "municipality": row.municipality,
+        "rulebook": f"{rulebook.key}",
+        "days_in_phase": verdict.days_in_phase,
+        "phase_norm": verdict.norm.describe() if verdict.norm else None,
+        "days_over_norm": verdict.days_over_norm,
+        "days_since_last_event": verdict.days_since_last_event,
+        "reasons": [r.value for r in verdict.reasons],
+        "breached_deadlines": breached,
+    }
+
+
+def count_stuck_cases(
+    context: Context, scope: ColumnElement[bool], chosen: StuckFilter, now: datetime
+) -> int:
+    """How many open cases in `scope` and the filter are stuck at `now`."""
+    with reading(context.engine) as connection:
+        return count_stuck(connection, StuckRules(context.catalogue, now), scope, chosen)
+
+
+def stuck_list(
+    context: Context,
+    scope: ColumnElement[bool],
+    chosen: StuckFilter,
+    now: datetime,
+    *,
+    offset: int,
+    size: int,
+    total: int | None = None,
+) -> StuckPage:
+    """One page of the stuck list (`stuck_page`) in its own read transaction."""
+    with reading(context.engine) as connection:
+        return stuck_page(
+            connection,
+            StuckRules(context.catalogue, now),
+            scope,
+            chosen,
+            offset=offset,
+            size=size,
+            total=total,
+        )

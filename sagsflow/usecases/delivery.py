@@ -22,41 +22,27 @@ the row, never to the log.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from models.repository import CASE, DEADLINE
-from models.tables import Notification
+from models.repository import CASE, DEADLINE, NOTIFICATION
 from sagsflow import mail
+from sagsflow.context import Context
 from sagsflow.organisation import Organisation, Person
-from sagsflow.services import Context
+from sagsflow.present.mail import Notice, render
 from sagsflow.settings import Settings
-from statemachine.calendar import to_local
-from statemachine.phases import UNRESOLVED, Phase
+from statemachine.phases import UNRESOLVED, NotificationStatus, Phase
 from statemachine.rulebook import Rulebook, RuleId
 
-NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 log = logging.getLogger(__name__)
-
-
-class NotificationStatus(StrEnum):
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    PARKED = "parked"
-    DROPPED = "dropped"
 
 
 LEASE = timedelta(minutes=5)
@@ -70,136 +56,6 @@ WEBHOOK_TIMEOUT = 10
 def retry_delay(attempts: int) -> timedelta:
     """How long to wait after the `attempts`-th failed attempt."""
     return BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
-
-
-# --- what a notification says (Danish: the readers are caseworkers and their managers) --------
-
-_SUBJECT = {"reminder": "Påmindelse", "breach": "Frist overskredet", "escalation": "Eskalering"}
-_INTRO = {
-    "reminder": "En lovbestemt frist i sag {case} nærmer sig.",
-    "breach": "En lovbestemt frist i sag {case} er overskredet.",
-    "escalation": "En frist i sag {case} er fortsat overskredet og eskaleres derfor til dig.",
-}
-# Short names for the subject line; the body gives the rulebook's full title.
-_RULE_NAME: dict[str, str] = {
-    RuleId.URGENT_ASSESSMENT: "vurdering af underretning",
-    RuleId.ACKNOWLEDGEMENT: "kvittering til fagperson",
-    RuleId.INVESTIGATION: "undersøgelse",
-    RuleId.DECISION: "afgørelse",
-    RuleId.ACTION_PLAN: "barnets plan",
-    RuleId.FOLLOW_UP: "opfølgning",
-    RuleId.PACKAGE_REVIEW: "revurdering af pakke",
-}
-_ROLE_NAME = {
-    "caseworker": "sagsbehandler",
-    "team_leader": "teamleder",
-    "department_head": "afdelingsleder",
-    "committee": "udvalgets sekretariat",
-}
-_MONTHS = (
-    "januar", "februar", "marts", "april", "maj", "juni",
-    "juli", "august", "september", "oktober", "november", "december",
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A notification claimed for sending, with the facts its mail names (and no others)."""
-
-    id: int
-    case_id: int
-    child_ref: str
-    level: str
-    recipient_role: str
-    rule: str
-    title: str
-    source: str
-    due_at: datetime
-    recipient: Person
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    text: str
-    html: str
-    payload: dict[str, Any]
-
-
-def _danish_instant(instant: datetime) -> str:
-    local = to_local(instant)
-    return f"{local.day}. {_MONTHS[local.month - 1]} {local.year} kl. {local:%H.%M}"
-
-
-def _status_line(due_at: datetime, now: datetime) -> tuple[str, int]:
-    """The sentence on how the deadline stands, and the whole days over (0 before due)."""
-    days = (to_local(now).date() - to_local(due_at).date()).days
-    if now < due_at:
-        if days == 0:
-            return "Fristen udløber i dag.", 0
-        if days == -1:
-            return "Fristen udløber i morgen.", 0
-        return f"Fristen udløber om {-days} dage.", 0
-    if days == 0:
-        return "Fristen er overskredet (i dag).", 0
-    return f"Fristen er overskredet med {days} {'dag' if days == 1 else 'dage'}.", days
-
-
-def render(item: Claimed, now: datetime) -> Rendered:
-    """The mail for a claimed notification: the case, the child's pseudonym, the rule, its legal
-    source, the due time in Copenhagen and how it stands; no other personal data."""
-    rule_name = _RULE_NAME.get(item.rule, item.title)
-    subject = f"{_SUBJECT[item.level]}: {rule_name} i sag {item.case_id}"
-    status, days_over = _status_line(item.due_at, now)
-    role = _ROLE_NAME.get(item.recipient_role, item.recipient_role)
-    facts = [
-        ("Sag", f"{item.case_id} (barnets reference {item.child_ref})"),
-        ("Frist", item.title),
-        ("Hjemmel", item.source),
-        ("Fristen udløber", _danish_instant(item.due_at)),
-        ("Status", status),
-    ]
-    # A reminder held up (by an outage) until after the due time must not say "approaching".
-    overdue_reminder = item.level == "reminder" and now >= item.due_at
-    intro = _INTRO["breach" if overdue_reminder else item.level].format(case=item.case_id)
-    footer = (
-        f"Du får denne besked som {role} på sagen. "
-        f"Den er sendt automatisk af Sagsflow (besked nr. {item.id})."
-    )
-    text = "\n".join([intro, "", *(f"{k}: {v}" for k, v in facts), "", footer, ""])
-    rows = "".join(
-        f"<tr><th align='left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-        for k, v in facts
-    )
-    body = (
-        "<!DOCTYPE html><html lang='da'><head><meta charset='utf-8'></head><body>"
-        f"<p>{html.escape(intro)}</p><table>{rows}</table><p>{html.escape(footer)}</p>"
-        "</body></html>"
-    )
-    payload = {
-        "notification_id": item.id,
-        "case_id": item.case_id,
-        "child_ref": item.child_ref,
-        "level": item.level,
-        "recipient_role": item.recipient_role,
-        "recipient": item.recipient.name,
-        "rule": item.rule,
-        "title": item.title,
-        "source": item.source,
-        "due_at": item.due_at.isoformat(),
-        "due_date": to_local(item.due_at).date().isoformat(),
-        "days_over": days_over,
-        "subject": subject,
-        "text": text,
-    }
-    return Rendered(subject, text, body, payload)
-
-
-def message_id(notification_id: int, settings: Settings) -> str:
-    """Deterministic, so that a receiver recognises a duplicate: `<notification-7@kommune.test>`."""
-    domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "sagsflow"
-    return f"<notification-{notification_id}@{domain}>"
 
 
 # --- claiming -----------------------------------------------------------------------------------
@@ -250,7 +106,7 @@ def _claim(
     batch_size: int,
     lease: timedelta,
     max_attempts: int,
-) -> tuple[list[Claimed], Counter[str]]:
+) -> tuple[list[Notice], Counter[str]]:
     """Take up to `batch_size` due rows: park or drop those that cannot or need not be sent,
     mark the rest `sending` (attempts + 1) for this deliverer."""
     query = (
@@ -280,7 +136,7 @@ def _claim(
     )
     if connection.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=NOTIFICATION)
-    claimed: list[Claimed] = []
+    claimed: list[Notice] = []
     ended: list[dict[str, Any]] = []
     for row in connection.execute(query):
         if row.deadline_status not in UNRESOLVED or row.phase == Phase.CLOSURE.value:
@@ -298,7 +154,7 @@ def _claim(
         assert recipient is not None  # no reason against it: a person with an address
         rulebook = context.catalogue.get(row.rulebook_id, row.rulebook_version)
         claimed.append(
-            Claimed(
+            Notice(
                 id=row.id,
                 case_id=row.case_id,
                 child_ref=row.child_ref,
@@ -358,7 +214,7 @@ def _ended(
 # --- recording the outcome --------------------------------------------------------------------
 
 
-def _mark_sent(connection: Connection, item: Claimed, now: datetime, note: str | None) -> None:
+def _mark_sent(connection: Connection, item: Notice, now: datetime, note: str | None) -> None:
     connection.execute(
         update(NOTIFICATION)
         .where(
@@ -376,7 +232,7 @@ def _mark_sent(connection: Connection, item: Claimed, now: datetime, note: str |
 
 def _record_failures(
     connection: Connection,
-    items: Sequence[Claimed],
+    items: Sequence[Notice],
     error: OSError | ValueError,
     *,
     now: datetime,
@@ -428,7 +284,7 @@ def _record_failures(
     return outcome
 
 
-def _give_back(connection: Connection, items: Sequence[Claimed]) -> None:
+def _give_back(connection: Connection, items: Sequence[Notice]) -> None:
     """Unsent claims back to `pending`, the attempt not counted: nothing was tried."""
     connection.execute(
         update(NOTIFICATION)
@@ -456,7 +312,7 @@ def _post_webhook(url: str, payload: dict[str, Any]) -> None:
 
 
 def _send_one(
-    mailer: mail.Mailer, item: Claimed, *, now: datetime, settings: Settings
+    mailer: mail.Mailer, item: Notice, *, now: datetime, settings: Settings
 ) -> str | None:
     """Mail one notification (raises on failure), then post it to the webhook when one is set;
     returns a note on the row when the webhook failed."""
@@ -467,7 +323,7 @@ def _send_one(
             subject=rendered.subject,
             text=rendered.text,
             html=rendered.html,
-            message_id=message_id(item.id, settings),
+            message_id=mail.message_id("notification", str(item.id), settings.mail_from),
             sender=settings.mail_from,
         )
     )
@@ -485,7 +341,7 @@ def _send_one(
 
 def _send_batch(
     context: Context,
-    claimed: list[Claimed],
+    claimed: list[Notice],
     *,
     now: datetime,
     settings: Settings,
@@ -609,41 +465,3 @@ def retry_parked(
         count = connection.execute(statement).rowcount
     log.info("delivery: %d parked notification(s) back in the queue", count)
     return int(count)
-
-
-def list_notifications(
-    context: Context,
-    *,
-    status: NotificationStatus | None = None,
-    case_id: int | None = None,
-    limit: int = 200,
-) -> list[dict[str, Any]]:
-    """The outbox, oldest first, with each row's rule, recipient, attempts and reason."""
-    query = (
-        select(
-            NOTIFICATION.c.id,
-            NOTIFICATION.c.case_id,
-            DEADLINE.c.rule,
-            NOTIFICATION.c.level,
-            NOTIFICATION.c.recipient_role,
-            NOTIFICATION.c.recipient,
-            NOTIFICATION.c.recipient_email,
-            NOTIFICATION.c.status,
-            NOTIFICATION.c.attempts,
-            NOTIFICATION.c.created_at,
-            NOTIFICATION.c.next_attempt_at,
-            NOTIFICATION.c.last_attempt_at,
-            NOTIFICATION.c.sent_at,
-            NOTIFICATION.c.last_error,
-            NOTIFICATION.c.parked_reason,
-        )
-        .join(DEADLINE, DEADLINE.c.id == NOTIFICATION.c.deadline_id)
-        .order_by(NOTIFICATION.c.id)
-        .limit(limit)
-    )
-    if status is not None:
-        query = query.where(NOTIFICATION.c.status == status.value)
-    if case_id is not None:
-        query = query.where(NOTIFICATION.c.case_id == case_id)
-    with context.engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(query)]

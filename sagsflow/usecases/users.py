@@ -1,25 +1,4 @@
-"""Who may see and do what: users, their credentials, case visibility and the access log.
-
-The API and the dashboard authenticate a request to a `Principal` (a user name, a role and a
-team) and then ask this module — never their own rules — which cases it may see, whether it may
-write at all, and record each read of a case in the append-only access log. Which *events* a
-role may fire, and which measures need which role to grant, is the rulebook's competence plan,
-enforced by the domain (`statemachine.process.fire`, role from the principal).
-
-Visibility (issue 5, and the principle of least privilege for the rest):
-
-| role | sees | writes |
-|---|---|---|
-| caseworker | the cases they work on, and their team's | what the rulebook lets a caseworker fire |
-| team_leader | the team's cases | as the rulebook says |
-| department_head | every case | as the rulebook says |
-| committee | every case (it decides on cases brought before it) | as the rulebook says |
-| auditor | every case, read-only | nothing, whatever the rulebook says |
-| admin | no case (it manages users and runs the system) | users and tokens |
-
-The audit trail holds every event's data, so taking it out (export) is for the auditor and the
-department head; verifying the hash chains reveals no case content and is also for the admin
-(who runs the system). The access log — who read which case — is the auditor's.
+"""Users of the API and the dashboard: their credentials, and signing in.
 
 Credentials: an API token or a one-time sign-in link is 256 random bits shown once and stored
 only as its SHA-256; a password is stored as scrypt. Nothing here logs a token or a password.
@@ -31,25 +10,18 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, false, insert, or_, select, true, update
+from sqlalchemy import Connection, insert, select, update
 
 from models.database import reading
-from models.repository import CASE
-from models.tables import AccessRecord, Credential, User
+from models.repository import CREDENTIAL, USER
+from sagsflow.context import Context
 from sagsflow.organisation import Organisation
-from sagsflow.services import Context
 from statemachine.phases import Role
-
-USER = User.__table__  # type: ignore[attr-defined]
-CREDENTIAL = Credential.__table__  # type: ignore[attr-defined]
-ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
+from statemachine.visibility import TEAM_BOUND, Principal
 
 TOKEN_PREFIX = "sf_"
 SIGN_IN_TTL = timedelta(minutes=15)
@@ -59,241 +31,8 @@ MIN_PASSWORD = 10
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 
-class Scope(StrEnum):
-    OWN_AND_TEAM = "own_and_team"
-    TEAM = "team"
-    ALL = "all"
-    NONE = "none"
-
-
-SCOPES: dict[Role, Scope] = {
-    Role.CASEWORKER: Scope.OWN_AND_TEAM,
-    Role.TEAM_LEADER: Scope.TEAM,
-    Role.DEPARTMENT_HEAD: Scope.ALL,
-    Role.COMMITTEE: Scope.ALL,
-    Role.AUDITOR: Scope.ALL,
-    Role.ADMIN: Scope.NONE,
-}
-READ_ONLY: frozenset[Role] = frozenset({Role.AUDITOR})
-TEAM_BOUND: frozenset[Role] = frozenset({Role.CASEWORKER, Role.TEAM_LEADER})
-AUDIT_EXPORTERS: frozenset[Role] = frozenset({Role.AUDITOR, Role.DEPARTMENT_HEAD})
-AUDIT_VERIFIERS: frozenset[Role] = AUDIT_EXPORTERS | {Role.ADMIN}
-ACCESS_LOG_READERS: frozenset[Role] = frozenset({Role.AUDITOR})
-
-
-class Action(StrEnum):
-    READ = "read"  # one case, in full
-    LIST = "list"  # a list or report over many cases (case_id empty)
-    WRITE = "write"  # an event recorded on a case
-    EXPORT = "export"  # the audit trail taken out
-
-
-class Channel(StrEnum):
-    API = "api"
-    DASHBOARD = "dashboard"
-
-
 class UserInvalid(ValueError):
     """A user or credential request that cannot be honoured; the message says why."""
-
-
-class AccessDenied(PermissionError):
-    """The principal may not do this; the message says why (never which cases exist)."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The signed-in user, as every access decision sees it."""
-
-    name: str
-    role: Role
-    team: str | None
-
-    @property
-    def scope(self) -> Scope:
-        return SCOPES[self.role]
-
-    @property
-    def read_only(self) -> bool:
-        return self.role in READ_ONLY
-
-    @property
-    def sees_cases(self) -> bool:
-        return self.scope is not Scope.NONE
-
-
-# --- visibility ----------------------------------------------------------------------------------
-
-
-def case_filter(principal: Principal, table: Any = CASE) -> ColumnElement[bool]:
-    """A WHERE clause over `table` (the case table, or anything with `worker` and `team`)
-    that keeps exactly the cases `principal` may see."""
-    scope = principal.scope
-    if scope is Scope.ALL:
-        return true()
-    if scope is Scope.TEAM and principal.team:
-        return and_(table.c.team == principal.team)
-    if scope is Scope.OWN_AND_TEAM:
-        own = table.c.worker == principal.name
-        return or_(own, table.c.team == principal.team) if principal.team else own
-    return false()
-
-
-def may_see(principal: Principal, *, worker: str | None, team: str | None) -> bool:
-    """The same rule as `case_filter`, for one case already read."""
-    scope = principal.scope
-    if scope is Scope.ALL:
-        return True
-    if scope is Scope.TEAM:
-        return principal.team is not None and team == principal.team
-    if scope is Scope.OWN_AND_TEAM:
-        return worker == principal.name or (principal.team is not None and team == principal.team)
-    return False
-
-
-def require_write(principal: Principal) -> None:
-    """Raise AccessDenied for a role that only reads (the auditor) or has no cases (admin)."""
-    if principal.read_only:
-        raise AccessDenied(f"role {principal.role} reads only")
-    if not principal.sees_cases:
-        raise AccessDenied(f"role {principal.role} has no access to cases")
-
-
-def require_admin(principal: Principal) -> None:
-    if principal.role is not Role.ADMIN:
-        raise AccessDenied("only an admin manages users")
-
-
-def new_case_owner(
-    principal: Principal, *, worker: str | None, team: str | None
-) -> tuple[str | None, str | None]:
-    """The (worker, team) of a case `principal` opens: a team-bound role opens only in its own
-    team (the default), and a caseworker's new case is their own unless another worker is
-    named. Raises AccessDenied for another team, and for a role that does not write."""
-    require_write(principal)
-    if principal.role in TEAM_BOUND:
-        if not principal.team:
-            raise AccessDenied(f"a {principal.role} without a team opens no cases")
-        if team is not None and team != principal.team:
-            raise AccessDenied(
-                f"a {principal.role} opens cases only in their own team ({principal.team})"
-            )
-        team = principal.team
-    if worker is None and principal.role is Role.CASEWORKER:
-        worker = principal.name
-    return worker, team
-
-
-def require_cases(principal: Principal) -> None:
-    """Raise AccessDenied for a role that sees no case at all (admin)."""
-    if not principal.sees_cases:
-        raise AccessDenied(f"role {principal.role} has no access to cases")
-
-
-def require_audit_export(principal: Principal) -> None:
-    """The audit trail taken out (every event's data): auditor and department head."""
-    if principal.role not in AUDIT_EXPORTERS:
-        raise AccessDenied(f"role {principal.role} may not export the audit trail")
-
-
-def require_audit_verify(principal: Principal) -> None:
-    """Checking the hash chains (no case content): auditor, department head and admin."""
-    if principal.role not in AUDIT_VERIFIERS:
-        raise AccessDenied(f"role {principal.role} may not verify the audit trail")
-
-
-def require_access_log(principal: Principal) -> None:
-    """Who read which case: the auditor's."""
-    if principal.role not in ACCESS_LOG_READERS:
-        raise AccessDenied(f"role {principal.role} may not read the access log")
-
-
-def visible_teams(principal: Principal) -> frozenset[str] | None:
-    """The teams whose figures (per-team rows of a report) `principal` may see; None: every
-    team. A team-bound role sees its own team's; admin none."""
-    scope = principal.scope
-    if scope is Scope.ALL:
-        return None
-    if scope in (Scope.TEAM, Scope.OWN_AND_TEAM) and principal.team:
-        return frozenset({principal.team})
-    return frozenset()
-
-
-# --- the access log --------------------------------------------------------------------------
-
-
-def record_access(
-    connection: Connection,
-    principal: Principal,
-    *,
-    action: Action,
-    channel: Channel,
-    what: str,
-    now: datetime,
-    case_ids: Sequence[int | None] = (None,),
-) -> None:
-    """Append who did `action` on which case(s), in the caller's transaction."""
-    connection.execute(
-        insert(ACCESS_LOG),
-        [
-            {
-                "at": now,
-                "user_name": principal.name,
-                "role": principal.role.value,
-                "case_id": case_id,
-                "action": action.value,
-                "channel": channel.value,
-                "what": what[:255],
-            }
-            for case_id in case_ids
-        ],
-    )
-
-
-def log_access(
-    context: Context,
-    principal: Principal,
-    *,
-    action: Action,
-    channel: Channel,
-    what: str,
-    now: datetime,
-    case_ids: Sequence[int | None] = (None,),
-) -> None:
-    """`record_access` in a transaction of its own."""
-    with context.engine.begin() as connection:
-        record_access(
-            connection,
-            principal,
-            action=action,
-            channel=channel,
-            what=what,
-            now=now,
-            case_ids=case_ids,
-        )
-
-
-def access_log(
-    context: Context,
-    *,
-    case_id: int | None = None,
-    user: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
-    action: Action | None = None,
-) -> list[dict[str, Any]]:
-    """The access log, newest first; `limit`/`offset` page through it."""
-    query = select(ACCESS_LOG).order_by(ACCESS_LOG.c.id.desc()).limit(limit)
-    if offset:
-        query = query.offset(offset)
-    if case_id is not None:
-        query = query.where(ACCESS_LOG.c.case_id == case_id)
-    if user is not None:
-        query = query.where(ACCESS_LOG.c.user_name == user)
-    if action is not None:
-        query = query.where(ACCESS_LOG.c.action == action.value)
-    with reading(context.engine) as connection:
-        return [dict(row._mapping) for row in connection.execute(query)]
 
 
 # --- passwords and tokens --------------------------------------------------------------------

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sagsflow.services import Context, fire_event, open_case
+from sagsflow.context import Context
+from sagsflow.usecases.cases import fire_event, open_case
 from statemachine.errors import EventRefused
 from statemachine.phases import Notifier, Phase, Role, Source
 
@@ -113,7 +114,7 @@ def load_demo(context: Context, *, cases: int, now: datetime, seed: int = 2026) 
     for number in range(1, cases + 1):
         target = rng.choices(phases, weights)[0]
         _walk_case(context, number, target, now, rng)
-    from sagsflow.views import list_cases
+    from sagsflow.read.cases import list_cases
 
     counts = {p.value: 0 for p in Phase}
     for row in list_cases(context):

@@ -50,7 +50,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from models.database import reading
 from models.repository import CASE, DEADLINE
 from models.tables import Notification
-from sagsflow.services import Context
+from sagsflow.context import Context
 from statemachine.escalation import ladder_for, rungs, widest
 from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import LadderStep, Rulebook

@@ -10,15 +10,17 @@ import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from sagsflow.dashboard.i18n import Translator
-from sagsflow.dashboard.queries import Load, Week
-from sagsflow.dashboard.stuck import start_of_local_day
-from statemachine.calendar import add_months, local_date
+from sagsflow.present.i18n import Translator
+from statemachine.calendar import add_months, local_date, start_of_local_day
 from statemachine.phases import Phase
+
+if TYPE_CHECKING:
+    from sagsflow.read.caseload import Load
+    from sagsflow.read.overview import Week
 
 INK, MUTED, GRID = "#1f2933", "#5f6b7a", "#e3e8ee"
 BLUE, NAVY = "#2f6fab", "#1f4e79"

@@ -11,8 +11,9 @@ import pytest
 from transitions import Machine
 
 from rulebooks import shipped_catalogue
-from statemachine import diagram
-from statemachine.diagram import Edge, edges, mermaid, svg
+from sagsflow.present.diagram import mermaid, svg
+from statemachine import graph as graph_module
+from statemachine.graph import Edge, edges
 from statemachine.phases import Event, Phase
 from statemachine.rulebook import Rulebook
 
@@ -147,7 +148,7 @@ def test_edges_come_from_the_machine_not_from_the_transition_list(
         initial="inquiry",
         auto_transitions=False,
     )
-    monkeypatch.setattr(diagram, "machine_for", lambda _rulebook: machine)
+    monkeypatch.setattr(graph_module, "machine_for", lambda _rulebook: machine)
     assert edges(rulebook("2024.1")) == [
         Edge(Phase.INQUIRY, Phase.INQUIRY, Event.ACKNOWLEDGE, stays=True),
         Edge(Phase.INQUIRY, Phase.CLOSURE, Event.ACCEPT, stays=False),
@@ -279,7 +280,7 @@ def test_svg_draws_other_graphs_too(monkeypatch: pytest.MonkeyPatch, graph: str)
         initial="inquiry",
         auto_transitions=False,
     )
-    monkeypatch.setattr(diagram, "machine_for", lambda _rulebook: machine)
+    monkeypatch.setattr(graph_module, "machine_for", lambda _rulebook: machine)
     book = rulebook("2024.1")
     named = set().union(*(words(t) for t in svg_texts(svg(book))))
     assert {e.event for e in edges(book)} <= named

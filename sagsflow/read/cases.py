@@ -1,23 +1,18 @@
-"""Read models: a case as people and machines see it (`case show`, `case list`)."""
+"""A case as people and machines see it (`case show`, `case list`, the case page)."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, select
 
-from models.repository import UnitOfWork
-from sagsflow.services import Context, rulebook_of
-from statemachine.calendar import to_local
+from models.database import reading
+from models.repository import CASE, UnitOfWork
+from sagsflow.context import Context
+from statemachine.calendar import local_iso
 from statemachine.phases import Phase
 from statemachine.process import allowed_events
-
-
-def local_iso(value: datetime | None) -> str | None:
-    """ISO 8601 with the Europe/Copenhagen offset: how every instant leaves the system."""
-    return to_local(value).isoformat() if value is not None else None
 
 
 def show_case(context: Context, case_id: int) -> dict[str, Any]:
@@ -29,7 +24,7 @@ def show_case(context: Context, case_id: int) -> dict[str, Any]:
         measures = repo.measure_rows(case_id)
         history = repo.history(case_id)
     case = stored.file
-    rulebook = rulebook_of(context, stored)
+    rulebook = context.catalogue.get(case.rulebook_id, case.rulebook_version)
     return {
         "id": case.id,
         "phase": case.phase.value,
@@ -149,3 +144,12 @@ def list_cases(
         }
         for r in rows
     ]
+
+
+def case_owner(context: Context, case_id: int) -> tuple[str | None, str | None] | None:
+    """The (worker, team) of a case, which visibility is decided on; None: no such case."""
+    with reading(context.engine) as connection:
+        row = connection.execute(
+            select(CASE.c.worker, CASE.c.team).where(CASE.c.id == case_id)
+        ).first()
+    return None if row is None else (row.worker, row.team)

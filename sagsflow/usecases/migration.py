@@ -9,17 +9,13 @@ from sqlalchemy import select
 
 from models.database import reading
 from models.repository import CASE, UnitOfWork
-from sagsflow.services import Context, rulebook_of
-from sagsflow.views import local_iso
-from statemachine.audit import GENESIS, AuditEntry, canonical_json
-from statemachine.errors import DomainError
+from sagsflow.context import Context
+from sagsflow.usecases.cases import rulebook_of
+from statemachine.audit import AuditEntry, canonical_json
+from statemachine.calendar import local_iso
 from statemachine.migration import MigrationPlan, apply_migration, plan_migration
 from statemachine.phases import Event, Phase, Role
 from statemachine.rulebook import Rulebook
-
-
-class MigrationRefused(DomainError):
-    pass
 
 
 def _open_case_ids(context: Context, target: Rulebook) -> list[int]:
@@ -58,11 +54,18 @@ def _plan_view(plan: MigrationPlan) -> dict[str, Any]:
 
 
 def migrate(
-    context: Context, target: Rulebook, *, dry_run: bool, actor: str, now: datetime
+    context: Context,
+    target: Rulebook,
+    *,
+    dry_run: bool,
+    actor: str,
+    now: datetime,
+    role: Role = Role.ADMIN,
 ) -> dict[str, Any]:
     """Move every open case of `target`'s rulebook to `target`; one audited transaction per case.
 
-    With `dry_run`, only reports which open deadlines would move and by how many days.
+    With `dry_run`, only reports which open deadlines would move and by how many days. `role`:
+    the role of whoever orders it (the operator's, from the CLI), recorded in each audit record.
     """
     plans = []
     for case_id in _open_case_ids(context, target):
@@ -85,13 +88,12 @@ def migrate(
                 event_at=now,
                 recorded_at=now,
                 actor=actor,
-                role=Role.ADMIN.value,
+                role=role.value,
                 payload=canonical_json(payload),
                 legal_basis=f"rulebook {target.key} ({target.law}, effective {target.effective_from})",
                 rulebook=target.key,
             )
-            digest = repo.append_audit(entry, stored.audit_hash or GENESIS)
-            repo.save(stored, [], touched, (entry.seq, digest))
+            repo.record(stored, entry, [], touched)
             uow.commit()
     moved = [m for p in plans for m in p.moves if m.days]
     return {

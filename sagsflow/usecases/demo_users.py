@@ -10,9 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from sagsflow.access import USER, add_user
+from models.repository import USER
+from sagsflow.context import Context
 from sagsflow.organisation import Organisation
-from sagsflow.services import Context
+from sagsflow.usecases.users import add_user
 from statemachine.phases import Role
 
 DEMO_PASSWORD = "sagsflow-demo"

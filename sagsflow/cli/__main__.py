@@ -1,0 +1,5 @@
+"""`python -m sagsflow.cli`."""
+
+from sagsflow.cli.app import main
+
+main()

@@ -1,0 +1,262 @@
+"""Deadlines of open cases: upcoming and breached, soonest (or longest overdue) first."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, func, select
+
+from models.database import reading
+from models.repository import CASE, DEADLINE
+from sagsflow.context import Context
+from sagsflow.read.paging import Page, check_page, page_of
+from statemachine.calendar import end_of_local_day, local_date, local_iso
+from statemachine.phases import DeadlineStatus, Phase
+
+
+class DeadlineView(StrEnum):
+    UPCOMING = "upcoming"  # open, due after now and by the end of the day `within_days` ahead
+    BREACHED = "breached"  # not met and past due: marked breached, or still open after due
+
+
+_DEADLINE_COLUMNS = (
+    DEADLINE.c.id,
+    DEADLINE.c.case_id,
+    DEADLINE.c.key,
+    DEADLINE.c.rule,
+    DEADLINE.c.measure_key,
+    DEADLINE.c.due_at,
+    DEADLINE.c.status,
+    DEADLINE.c.source,
+    DEADLINE.c.responsible,
+    DEADLINE.c.escalated_to,
+    CASE.c.phase,
+    CASE.c.worker,
+    CASE.c.team,
+    CASE.c.municipality,
+    CASE.c.child_ref,
+)
+
+
+def _deadlines(
+    scope: ColumnElement[bool],
+    *where: ColumnElement[bool],
+    team: str | None,
+    worker: str | None,
+    rule: str | None,
+) -> Select[Any]:
+    query = (
+        select(*_DEADLINE_COLUMNS)
+        .join(CASE, CASE.c.id == DEADLINE.c.case_id)
+        .where(*where, CASE.c.phase != Phase.CLOSURE.value, scope)
+        .order_by(DEADLINE.c.due_at, DEADLINE.c.id)
+    )
+    for column, value in ((CASE.c.team, team), (CASE.c.worker, worker), (DEADLINE.c.rule, rule)):
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+def deadline_page(
+    context: Context,
+    scope: ColumnElement[bool],
+    *,
+    now: datetime,
+    view: DeadlineView,
+    within_days: int = 14,
+    team: str | None = None,
+    worker: str | None = None,
+    rule: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[dict[str, Any]]:
+    """Deadlines of open cases within `scope` (a WHERE clause over the case table), soonest (or longest overdue) first.
+
+    `upcoming`: still open and due after `now`, at the latest at the end of the Copenhagen day
+    `within_days` after today. `breached`: due at or before `now` and not met — the sweep's
+    `breached`, and `open` ones the sweep has not reached yet. Both walk the (status, due_at)
+    index in due order.
+    """
+    check_page(limit, offset)
+    filters: dict[str, Any] = {"team": team, "worker": worker, "rule": rule}
+    wanted = offset + limit + 1
+    with reading(context.engine) as connection:
+        if view is DeadlineView.UPCOMING:
+            horizon = end_of_local_day(local_date(now) + timedelta(days=within_days))
+            query = _deadlines(
+                scope,
+                DEADLINE.c.status == DeadlineStatus.OPEN.value,
+                DEADLINE.c.due_at > now,
+                DEADLINE.c.due_at <= horizon,
+                **filters,
+            )
+            rows = list(connection.execute(query.limit(limit + 1).offset(offset)))
+        else:
+            # One ordered index range per status, merged: no sort of every breach.
+            marked, late = (
+                connection.execute(
+                    _deadlines(
+                        scope,
+                        DEADLINE.c.status == status.value,
+                        DEADLINE.c.due_at <= now,
+                        **filters,
+                    ).limit(wanted)
+                ).all()
+                for status in (DeadlineStatus.BREACHED, DeadlineStatus.OPEN)
+            )
+            merged = heapq.merge(marked, late, key=lambda r: (r.due_at, r.id))
+            rows = list(merged)[offset:wanted]
+    today = local_date(now)
+    items = [
+        {
+            "id": r.id,
+            "case_id": r.case_id,
+            "key": r.key,
+            "rule": r.rule,
+            "measure_id": r.measure_key,
+            "due_at": local_iso(r.due_at),
+            "status": r.status,
+            "days_left": (local_date(r.due_at) - today).days,
+            "source": r.source,
+            "responsible": r.responsible,
+            "escalated_to": r.escalated_to,
+            "phase": r.phase,
+            "worker": r.worker,
+            "team": r.team,
+            "municipality": r.municipality,
+            "child_ref": r.child_ref,
+        }
+        for r in rows
+    ]
+    return page_of(items, limit, offset)
+
+
+# --- the overview's short lists ---------------------------------------------------------------
+
+OPEN = CASE.c.phase != Phase.CLOSURE.value
+BREACHED = DeadlineStatus.BREACHED.value
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    deadline_id: int
+    case_id: int
+    child_ref: str
+    rule: str
+    measure_id: str | None
+    due_at: datetime
+    status: str
+    worker: str | None
+    team: str | None
+    phase: str
+
+
+def _list_rows(connection: Connection, query: Any) -> list[DeadlineRow]:
+    return [
+        DeadlineRow(
+            r.id,
+            r.case_id,
+            r.child_ref,
+            r.rule,
+            r.measure_key,
+            r.due_at,
+            r.status,
+            r.worker,
+            r.team,
+            r.phase,
+        )
+        for r in connection.execute(query)
+    ]
+
+
+_LIST_COLUMNS = (
+    DEADLINE.c.id,
+    DEADLINE.c.case_id,
+    DEADLINE.c.rule,
+    DEADLINE.c.measure_key,
+    DEADLINE.c.due_at,
+    DEADLINE.c.status,
+    CASE.c.child_ref,
+    CASE.c.worker,
+    CASE.c.team,
+    CASE.c.phase,
+)
+
+
+def _breached(scope: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    return [DEADLINE.c.status == BREACHED, OPEN, scope]
+
+
+def _due_soon(scope: ColumnElement[bool], now: datetime, days: int) -> list[ColumnElement[bool]]:
+    until = end_of_local_day(local_date(now) + timedelta(days=days))
+    return [
+        DEADLINE.c.status == DeadlineStatus.OPEN.value,
+        DEADLINE.c.due_at > now,
+        DEADLINE.c.due_at <= until,
+        OPEN,
+        scope,
+    ]
+
+
+def _count_deadlines(connection: Connection, where: Sequence[ColumnElement[bool]]) -> int:
+    query = (
+        select(func.count())
+        .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
+        .where(*where)
+    )
+    return int(connection.execute(query).scalar_one())
+
+
+def _first_deadlines(
+    connection: Connection, where: Sequence[ColumnElement[bool]], limit: int
+) -> list[DeadlineRow]:
+    return _list_rows(
+        connection,
+        select(*_LIST_COLUMNS)
+        .join(CASE, CASE.c.id == DEADLINE.c.case_id)
+        .where(*where)
+        .order_by(DEADLINE.c.due_at, DEADLINE.c.id)
+        .limit(limit),
+    )
+
+
+def count_breached(connection: Connection, scope: ColumnElement[bool]) -> int:
+    """How many deadlines of open cases are breached."""
+    return _count_deadlines(connection, _breached(scope))
+
+
+def most_overdue(
+    connection: Connection, scope: ColumnElement[bool], *, limit: int
+) -> list[DeadlineRow]:
+    """The `limit` breached deadlines of open cases that fell due first."""
+    return _first_deadlines(connection, _breached(scope), limit)
+
+
+def count_due(
+    connection: Connection, scope: ColumnElement[bool], now: datetime, *, days: int
+) -> int:
+    """Open deadlines of open cases due from `now` to the end of the `days`-th day ahead."""
+    return _count_deadlines(connection, _due_soon(scope, now, days))
+
+
+def due_first(
+    connection: Connection, scope: ColumnElement[bool], now: datetime, *, days: int, limit: int
+) -> list[DeadlineRow]:
+    """The first `limit` of those, soonest first."""
+    return _first_deadlines(connection, _due_soon(scope, now, days), limit)
+
+
+def overview_lists(
+    context: Context, scope: ColumnElement[bool], now: datetime, *, days: int, limit: int
+) -> tuple[list[DeadlineRow], list[DeadlineRow]]:
+    """The `limit` most overdue breached deadlines, and the `limit` due first within `days`."""
+    with reading(context.engine) as connection:
+        return (
+            most_overdue(connection, scope, limit=limit),
+            due_first(connection, scope, now, days=days, limit=limit),
+        )

@@ -1,0 +1,24 @@
+"""The visibility rule (`statemachine.visibility.may_see`) as a WHERE clause over the case table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, or_, true
+
+from models.repository import CASE
+from statemachine.visibility import Principal, Scope
+
+
+def case_filter(principal: Principal, table: Any = CASE) -> ColumnElement[bool]:
+    """A WHERE clause over `table` (the case table, or anything with `worker` and `team`)
+    that keeps exactly the cases `principal` may see."""
+    scope = principal.scope
+    if scope is Scope.ALL:
+        return true()
+    if scope is Scope.TEAM and principal.team:
+        return and_(table.c.team == principal.team)
+    if scope is Scope.OWN_AND_TEAM:
+        own = table.c.worker == principal.name
+        return or_(own, table.c.team == principal.team) if principal.team else own
+    return false()

@@ -1,0 +1,150 @@
+"""What a principal reads across cases: lists and reports, each within what it may see.
+
+Every function takes the `Principal` and keeps to what it may see — the case table filtered by
+`read.visibility.case_filter` — and answers one `Page` (`read.paging`): `limit` rows from
+`offset`, one row more fetched to know whether more follow, so no function loads all cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from models.database import reading
+from models.repository import CASE
+from sagsflow.context import Context
+from sagsflow.organisation import Organisation
+from sagsflow.read.cases import list_cases
+from sagsflow.read.compliance import ComplianceReport, compliance_report
+from sagsflow.read.deadlines import DeadlineView
+from sagsflow.read.deadlines import deadline_page as scoped_deadline_page
+from sagsflow.read.paging import STUCK_MAX_CASES, Page, TooBroad, check_page, page_of
+from sagsflow.read.stuck import stuck_cases
+from sagsflow.read.visibility import case_filter
+from statemachine.phases import Phase
+from statemachine.visibility import Principal, visible_teams
+
+
+def case_page(
+    context: Context,
+    principal: Principal,
+    *,
+    phase: str | None = None,
+    worker: str | None = None,
+    team: str | None = None,
+    municipality: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[dict[str, Any]]:
+    """The cases matching every filter that `principal` may see, by id (`views.list_cases`)."""
+    check_page(limit, offset)
+    rows = list_cases(
+        context,
+        phase=phase,
+        worker=worker,
+        team=team,
+        municipality=municipality,
+        limit=limit + 1,
+        offset=offset,
+        scope=case_filter(principal),
+    )
+    return page_of(rows, limit, offset)
+
+
+def deadline_page(
+    context: Context,
+    principal: Principal,
+    *,
+    now: datetime,
+    view: DeadlineView,
+    within_days: int = 14,
+    team: str | None = None,
+    worker: str | None = None,
+    rule: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[dict[str, Any]]:
+    """`read.deadlines.deadline_page` over the cases `principal` may see."""
+    return scoped_deadline_page(
+        context,
+        case_filter(principal),
+        now=now,
+        view=view,
+        within_days=within_days,
+        team=team,
+        worker=worker,
+        rule=rule,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def stuck_page(
+    context: Context,
+    principal: Principal,
+    *,
+    now: datetime,
+    team: str | None = None,
+    worker: str | None = None,
+    phase: str | None = None,
+    reason: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    most: int = STUCK_MAX_CASES,
+) -> Page[dict[str, Any]]:
+    """The stuck cases `principal` may see (`reports.stuck_cases`: worst first), filtered.
+
+    The report judges each open case of its scope, so it refuses (TooBroad) a scope of more
+    than `most` open cases: a department head over a whole large municipality filters by team.
+    """
+    check_page(limit, offset)
+    clauses = [case_filter(principal)]
+    for column, value in ((CASE.c.team, team), (CASE.c.worker, worker), (CASE.c.phase, phase)):
+        if value is not None:
+            clauses.append(column == value)
+    scope = and_(*clauses)
+    with reading(context.engine) as connection:
+        capped = (
+            select(CASE.c.id)
+            .where(CASE.c.phase != Phase.CLOSURE.value, scope)
+            .limit(most + 1)
+            .subquery()
+        )
+        open_cases = int(connection.execute(select(func.count()).select_from(capped)).scalar_one())
+    if open_cases > most:
+        raise TooBroad(open_cases, most)
+    rows = stuck_cases(context, now, scope=scope)
+    if reason is not None:
+        rows = [r for r in rows if reason in r["reasons"]]
+    end = offset + limit
+    return Page(rows[offset:end], limit, offset, len(rows) > end, total=len(rows))
+
+
+def compliance(
+    context: Context,
+    principal: Principal,
+    *,
+    period_start: date,
+    period_end: date,
+    now: datetime,
+    organisation: Organisation | None = None,
+    municipality: str | None = None,
+) -> ComplianceReport:
+    """`compliance.compliance_report` with the per-team rows `principal` may see (a team-bound
+    role its own team's) and every municipality's totals (figures, no case in them)."""
+    report = compliance_report(
+        context,
+        period_start=period_start,
+        period_end=period_end,
+        now=now,
+        organisation=organisation,
+        municipality=municipality,
+    )
+    teams = visible_teams(principal)
+    if teams is None:
+        return report
+    rows = tuple(r for r in report.rows if r.scope == "municipality" or r.team in teams)
+    return replace(report, rows=rows)

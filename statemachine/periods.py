@@ -1,0 +1,79 @@
+"""Reporting periods: a month, a quarter, a year or a range of Copenhagen calendar days (pure).
+
+Management supervision (ledelsestilsyn) reports per period; the compliance report, the
+dashboard's "this quarter" and the flows' "previous month/quarter" all count periods here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from statemachine.calendar import add_months
+
+PREVIOUS_MONTH = "previous-month"
+PREVIOUS_QUARTER = "previous-quarter"
+
+
+class PeriodInvalid(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Period:
+    """First and last Copenhagen calendar day, both included, and the period's name."""
+
+    first: date
+    last: date
+    name: str
+
+
+def quarter_of(day: date) -> Period:
+    """The calendar quarter holding `day` (2026-Q4: 1 Oct–31 Dec 2026)."""
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return Period(first, add_months(first, 3) - timedelta(days=1), _quarter_name(first))
+
+
+def month_of(day: date) -> Period:
+    first = day.replace(day=1)
+    return Period(first, add_months(first, 1) - timedelta(days=1), f"{first:%Y-%m}")
+
+
+def _quarter_name(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def parse_period(text: str) -> tuple[date, date]:
+    """ "2026-Q3", "2026-10", "2026" or "2026-07-01..2026-09-30" → (first day, last day), inclusive."""
+    value = text.strip()
+    try:
+        if match := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", value):
+            start, end = date.fromisoformat(match[1]), date.fromisoformat(match[2])
+            if end < start:
+                raise PeriodInvalid(f"period {text!r} ends before it starts")
+            return start, end
+        if match := re.fullmatch(r"(\d{4})-[Qq]([1-4])", value):
+            quarter = quarter_of(date(int(match[1]), 3 * int(match[2]) - 2, 1))
+            return quarter.first, quarter.last
+        if match := re.fullmatch(r"(\d{4})-(\d{2})", value):
+            month = month_of(date(int(match[1]), int(match[2]), 1))
+            return month.first, month.last
+        if match := re.fullmatch(r"(\d{4})", value):
+            return date(int(match[1]), 1, 1), date(int(match[1]), 12, 31)
+    except ValueError as error:
+        if isinstance(error, PeriodInvalid):
+            raise
+        raise PeriodInvalid(f"period {text!r}: {error}") from None
+    raise PeriodInvalid(
+        f"period {text!r} is not one of 2026-Q3, 2026-10, 2026 or 2026-07-01..2026-09-30"
+    )
+
+
+def resolve_period(period: str, today: date) -> str:
+    """What a schedule's keyword means on Copenhagen date `today`; other periods as given."""
+    if period == PREVIOUS_MONTH:
+        return month_of(today.replace(day=1) - timedelta(days=1)).name
+    if period == PREVIOUS_QUARTER:
+        return quarter_of(quarter_of(today).first - timedelta(days=1)).name
+    return period
