@@ -3,6 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+
+from sagsflow.present.i18n import DEFAULT, Translator, translator
+
+
+def words() -> Translator:
+    """The language of what the flows publish (the municipality's: Danish)."""
+    return translator(DEFAULT)
+
+
+def ran_at(at: datetime, municipality: str | None = None) -> str:
+    """ "Kørt 23. nov. 2026 kl. 14.05 (dansk tid), kommune: alle." """
+    t = words()
+    where = t("flow.municipality", municipality=municipality or t("flow.all"))
+    return t("flow.ran_at", at=t.instant(at), where=where)
 
 
 def artifact_key(*parts: str | None) -> str:

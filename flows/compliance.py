@@ -15,7 +15,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.artifacts import artifact_key
+from flows.artifacts import artifact_key, words
 from flows.context import context, instant, settings
 from statemachine.calendar import local_date
 from statemachine.periods import resolve_period
@@ -59,9 +59,9 @@ def publish_report(report: ComplianceReport, key: str, files: list[Path]) -> Non
 
     where = "\n".join(f"- `{path}`" for path in files)
     create_markdown_artifact(
-        f"{report_markdown(report)}\nFiler:\n\n{where}\n",
+        f"{report_markdown(report)}\n{words()('flow.compliance.files')}:\n\n{where}\n",
         key=key,
-        description="Andel rettidige frister og mediandage pr. fase",
+        description=words()("flow.compliance.description"),
     )
 
 

@@ -13,9 +13,8 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.artifacts import artifact_key, figures
+from flows.artifacts import artifact_key, figures, ran_at, words
 from flows.context import context, instant, settings
-from statemachine.calendar import to_local
 
 RETRY_DELAYS: list[float] = [10, 60]
 
@@ -40,19 +39,14 @@ def deliver_notifications(now: str | None = None, batch_size: int = 200) -> dict
     """Send every due notification; returns the counts (sent, failed, parked, …) of this run."""
     at = instant(now)
     result = deliver(at, batch_size)
-    labels = {
-        "sent": "Sendt",
-        "failed": "Fejlet (prøves igen)",
-        "parked": "Parkeret (kræver en person)",
-        "dropped": "Droppet (ikke længere relevant)",
-    }
+    t = words()
     create_markdown_artifact(
         figures(
-            "Levering af meddelelser",
-            [(labels.get(key, key), value) for key, value in result.items()],
-            f"Kørt pr. {to_local(at):%Y-%m-%d %H:%M} (Europe/Copenhagen).",
+            t("flow.deliver.title"),
+            [(t(f"flow.deliver.{key}"), value) for key, value in result.items()],
+            ran_at(at),
         ),
         key=artifact_key("deliver-notifications"),
-        description="Meddelelser sendt, fejlet og parkeret ved denne kørsel",
+        description=t("flow.deliver.description"),
     )
     return result

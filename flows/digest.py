@@ -14,7 +14,7 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from flows.artifacts import artifact_key, figures
+from flows.artifacts import artifact_key, figures, words
 from flows.context import context, instant, settings
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def publish_digest(digest: TeamDigest) -> None:
     create_markdown_artifact(
         digest_markdown(digest),
         key=artifact_key("supervisor-digest", digest.team_id),
-        description=f"Tilsynsoversigt for {digest.team_name}",
+        description=words()("flow.digest.team_description", team=digest.team_name),
     )
 
 
@@ -70,14 +70,14 @@ def supervisor_digest(team: str | None = None, now: str | None = None) -> dict[s
     result = {"teams": len(digests), "mailed": mailed, "without_address": len(digests) - mailed}
     create_markdown_artifact(
         figures(
-            "Tilsynsoversigter",
+            words()("flow.digest.title"),
             [
-                ("Teams", result["teams"]),
-                ("Sendt til teamleder", result["mailed"]),
-                ("Teamleder uden adresse", result["without_address"]),
+                (words()("flow.digest.teams"), result["teams"]),
+                (words()("flow.digest.mailed"), result["mailed"]),
+                (words()("flow.digest.without_address"), result["without_address"]),
             ],
         ),
         key=artifact_key("supervisor-digest", "summary"),
-        description="Tilsynsoversigter dannet og sendt",
+        description=words()("flow.digest.description"),
     )
     return result

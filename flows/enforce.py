@@ -17,10 +17,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from flows.artifacts import artifact_key, figures
+from flows.artifacts import artifact_key, figures, ran_at, words
 from flows.context import context, instant, one_writer
 from sagsflow.usecases import sweep
-from statemachine.calendar import to_local
 
 # On PostgreSQL a few batches at once: one's queries overlap another's Python (measured: 100k
 # deadlines 17 s instead of 21 s). SQLite has one writer at a time: there they run in turn.
@@ -75,19 +74,19 @@ def enforce_deadlines(
         futures = sweep_partition.map(unmapped(at), ranges, unmapped(municipality))
         results = [future.result() for future in futures]
     total = sum(results, sweep.SweepResult(breached, 0, 0))
+    t = words()
     create_markdown_artifact(
         figures(
-            "Fristhåndhævelse",
+            t("flow.enforce.title"),
             [
-                ("Frister overskredet ved denne kørsel", total.breached),
-                ("Meddelelser oprettet", total.notifications_created),
-                ("Frister gennemgået", total.deadlines_examined),
-                ("Partier", len(ranges)),
+                (t("flow.enforce.breached"), total.breached),
+                (t("flow.enforce.created"), total.notifications_created),
+                (t("flow.enforce.examined"), total.deadlines_examined),
+                (t("flow.enforce.batches"), len(ranges)),
             ],
-            f"Kørt pr. {to_local(at):%Y-%m-%d %H:%M} (Europe/Copenhagen), "
-            f"kommune: {municipality or 'alle'}.",
+            ran_at(at, municipality),
         ),
         key=artifact_key("enforce-deadlines", municipality),
-        description="Nyligt overskredne frister og oprettede meddelelser",
+        description=t("flow.enforce.description"),
     )
     return total.as_dict()

@@ -42,6 +42,7 @@ from models.tables import (
 from statemachine.audit import GENESIS, AuditEntry
 from statemachine.case import CaseFile, DeadlineState, MeasureState
 from statemachine.errors import CaseNotFound, ConcurrencyConflict
+from statemachine.explanation import from_json
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Source
 
 __all__ = ["CaseNotFound", "CaseRepository", "ConcurrencyConflict", "StoredCase", "UnitOfWork"]
@@ -159,7 +160,7 @@ def _deadline_of(row: Row[Any]) -> DeadlineState:
         source=row.source,
         responsible=row.responsible,
         escalated_to=row.escalated_to,
-        explanation=row.explanation,
+        explanation=from_json(row.explanation),
         armed_at=row.armed_at,
         closed_at=row.closed_at,
         closed_by=row.closed_by,
@@ -192,7 +193,7 @@ def _deadline_values(deadline: DeadlineState) -> dict[str, Any]:
         "source": deadline.source,
         "responsible": deadline.responsible,
         "escalated_to": deadline.escalated_to,
-        "explanation": deadline.explanation,
+        "explanation": deadline.explanation.to_json(),
         "armed_at": deadline.armed_at,
         "closed_at": deadline.closed_at,
         "closed_by": deadline.closed_by,

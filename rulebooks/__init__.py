@@ -28,7 +28,12 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class UnknownRulebook(LookupError):
-    """No rulebook (version) by that name, or none in force on a date."""
+    """No rulebook (version) by that name (`reference`), or none in force on a date (`on`)."""
+
+    def __init__(self, message: str, *, reference: str, on: date | None = None) -> None:
+        self.reference = reference
+        self.on = on
+        super().__init__(message)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -83,13 +88,20 @@ class Catalogue:
             if rulebook.id == rulebook_id and rulebook.version == version:
                 return rulebook
         known = ", ".join(sorted(r.key for r in self.rulebooks))
-        raise UnknownRulebook(f"no rulebook {rulebook_id}@{version} (known: {known})")
+        raise UnknownRulebook(
+            f"no rulebook {rulebook_id}@{version} (known: {known})",
+            reference=f"{rulebook_id}@{version}",
+        )
 
     def in_force(self, rulebook_id: str, on: date) -> Rulebook:
         """The version of `rulebook_id` in force on `on` (a case is pinned to it for good)."""
         candidates = [r for r in self.versions(rulebook_id) if r.effective_from <= on]
         if not candidates:
-            raise UnknownRulebook(f"no version of rulebook {rulebook_id} is in force on {on}")
+            raise UnknownRulebook(
+                f"no version of rulebook {rulebook_id} is in force on {on}",
+                reference=rulebook_id,
+                on=on,
+            )
         return candidates[-1]
 
     def resolve(self, reference: str, default_id: str) -> Rulebook:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -21,8 +21,22 @@ class _Strict(BaseModel):
 
 
 class Person(_Strict):
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    """One person: `id` is the user name cases and users refer to (`--worker rw1`), `name` what
+    people read ("Rikke Winther"). A file that gives only `name` (as before `id` existed) uses
+    it as both."""
+
+    id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=128)]
     email: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _id_defaults_to_name(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "id" not in value and "name" in value:
+            return {**value, "id": value["name"]}
+        if isinstance(value, dict) and "name" not in value and "id" in value:
+            return {**value, "name": value["id"]}
+        return value
 
 
 class Team(_Strict):
@@ -43,21 +57,38 @@ class Organisation(_Strict):
         ids = [t.id for t in self.teams]
         if len(ids) != len(set(ids)):
             raise ValueError("team ids must be unique")
-        names = [p.name for t in self.teams for p in (t.leader, *t.caseworkers)]
-        names.append(self.department_head.name)
-        if len(names) != len(set(names)):
-            raise ValueError("person names must be unique across the organisation")
+        ids = [p.id for t in self.teams for p in (t.leader, *t.caseworkers)]
+        ids.append(self.department_head.id)
+        if len(ids) != len(set(ids)):
+            raise ValueError("person ids must be unique across the organisation")
         return self
 
     def team(self, team_id: str | None) -> Team | None:
         return next((t for t in self.teams if t.id == team_id), None)
 
-    def person(self, name: str | None) -> Person | None:
+    def person(self, person_id: str | None) -> Person | None:
+        """The person whose id (user name) is `person_id`."""
         for team in self.teams:
             for person in (team.leader, *team.caseworkers):
-                if person.name == name:
+                if person.id == person_id:
                     return person
-        return self.department_head if self.department_head.name == name else None
+        if self.committee is not None and self.committee.id == person_id:
+            return self.committee
+        return self.department_head if self.department_head.id == person_id else None
+
+    def display_name(self, person_id: str | None) -> str | None:
+        """What people read for `person_id`: the file's name, else the id itself."""
+        if person_id is None:
+            return None
+        found = self.person(person_id)
+        return found.name if found else person_id
+
+    def team_name(self, team_id: str | None) -> str | None:
+        """The team's name, else its id."""
+        if team_id is None:
+            return None
+        found = self.team(team_id)
+        return found.name if found else team_id
 
     def recipient(self, role: str, *, worker: str | None, team: str | None) -> Person | None:
         """The person a ladder's role means for a case of `worker` in `team` (None: nobody known)."""

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=12, ge=1)
     # Signs the dashboard's session cookies; empty: a random key kept in state/secret_key.
     secret_key: str = ""
+    # The language of what the CLI prints (da or en; `--lang` overrides it).
+    lang: str = "da"
     # Where people reach the dashboard, for the sign-in links the CLI prints.
     base_url: str = "http://127.0.0.1:8000"
 

@@ -21,21 +21,6 @@ import holidays
 
 COPENHAGEN: ZoneInfo = ZoneInfo("Europe/Copenhagen")
 
-# Spelled out rather than strftime("%b") so the text does not depend on the process locale.
-_MONTH_ABBREVIATIONS = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-)
 _END_OF_DAY = time(23, 59, 59)
 _WEEKEND = frozenset({"Saturday", "Sunday"})
 
@@ -87,10 +72,14 @@ class Duration:
 
 
 @cache
-def _public_holidays(country: str, year: int) -> Mapping[date, str]:
-    # English names: the arithmetic text is English; language is explicit so it does not
-    # depend on the process locale.
-    return dict(holidays.country_holidays(country, years=year, language="en_US"))
+def _public_holidays(country: str, year: int, language: str = "en_US") -> Mapping[date, str]:
+    # The language is explicit so that names never depend on the process locale.
+    return dict(holidays.country_holidays(country, years=year, language=language))
+
+
+def holiday_name(day: date, language: str, country: str = "DK") -> str | None:
+    """The public holiday on `day` by its name in `language` ("da", "en_US"), or None."""
+    return _public_holidays(country, day.year, language).get(day)
 
 
 @dataclass(frozen=True)
@@ -114,24 +103,30 @@ class WorkingCalendar:
 
     def is_working_day(self, day: date) -> bool:
         """Whether `day` is a working day (hverdag): Monday–Friday, not a holiday, not closed."""
-        return self.closed_reason(day) is None
+        return self.closed_kind(day) is None
+
+    def closed_kind(self, day: date) -> str | None:
+        """Why `day` is not a working day: `holiday` (wins over the weekday), `saturday`,
+        `sunday` or `extra_closed_day`; None on a working day."""
+        if day in _public_holidays(self.country, day.year):
+            return "holiday"
+        if day.weekday() == 5:
+            return "saturday"
+        if day.weekday() == 6:
+            return "sunday"
+        if f"{day.month:02d}-{day.day:02d}" in self.extra_closed_days:
+            return "extra_closed_day"
+        return None
 
     def closed_reason(self, day: date) -> str | None:
-        """Why `day` is not a working day ("Saturday", "Good Friday", ...); None on a working day.
-
-        A public holiday's name wins over the weekday, so a holiday on a Sunday reads
-        "Easter Sunday" rather than "Sunday".
-        """
-        holiday = _public_holidays(self.country, day.year).get(day)
-        if holiday:
-            return holiday
-        if day.weekday() == 5:
-            return "Saturday"
-        if day.weekday() == 6:
-            return "Sunday"
-        if f"{day.month:02d}-{day.day:02d}" in self.extra_closed_days:
-            return "extra closed day"
-        return None
+        """Why `day` is not a working day, in English ("Saturday", "Good Friday", "extra closed
+        day"); None on a working day. A public holiday's name wins over the weekday."""
+        kind = self.closed_kind(day)
+        if kind == "holiday":
+            return holiday_name(day, "en_US", self.country)
+        return {"saturday": "Saturday", "sunday": "Sunday"}.get(
+            kind or "", kind and "extra closed day"
+        )
 
 
 DANISH_CALENDAR: WorkingCalendar = WorkingCalendar()
@@ -148,11 +143,62 @@ def _is_month_day(text: str) -> bool:
 
 
 @dataclass(frozen=True)
+class ClosedDay:
+    """A day that is not a working day, and why: `saturday`, `sunday`, `holiday` (a Danish
+    public holiday, named by `holiday_name`) or `extra_closed_day` (the rulebook's)."""
+
+    day: date
+    kind: str
+
+
+@dataclass(frozen=True)
+class HoursArithmetic:
+    """Elapsed hours: from `start` (UTC) `hours` later is `due` (UTC)."""
+
+    start: datetime
+    hours: int
+    due: datetime
+
+    @property
+    def wall_hours(self) -> float | None:
+        """The hours the Copenhagen wall clock shows in between, when a clock change makes
+        them differ from the elapsed hours; None otherwise."""
+        start_local, due_local = to_local(self.start), to_local(self.due)
+        if start_local.utcoffset() == due_local.utcoffset():
+            return None
+        delta = due_local.replace(tzinfo=None) - start_local.replace(tzinfo=None)
+        return delta / timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class DaysArithmetic:
+    """Calendar counting: from the Copenhagen date `start_day`, `amount` `unit`s is `due_day`;
+    due at 23:59:59 Copenhagen time that day.
+
+    `clamped`: a month count landed on a day the target month lacks, so its end. `skipped`: the
+    non-working days a working-day count stepped over, in order. `anchor`: the anchor instant,
+    when its UTC date is not its Copenhagen date (the Copenhagen date counts).
+    """
+
+    start_day: date
+    amount: int
+    unit: Unit
+    due_day: date
+    clamped: bool = False
+    skipped: tuple[ClosedDay, ...] = ()
+    anchor: datetime | None = None
+
+
+Arithmetic = HoursArithmetic | DaysArithmetic
+
+
+@dataclass(frozen=True)
 class DueDate:
-    """When a deadline falls due and the arithmetic that got there, for caseworkers and audit."""
+    """When a deadline falls due and the arithmetic that got there, for caseworkers and audit
+    (`sagsflow.present.explanations` words it)."""
 
     due_at: datetime
-    arithmetic: str
+    arithmetic: Arithmetic
 
 
 def _require_aware(instant: datetime, name: str) -> None:
@@ -253,14 +299,25 @@ def due(
     """
     _require_aware(anchor, "anchor")
     if duration.unit is Unit.HOURS:
-        return _due_in_hours(anchor, duration.amount)
-    start = local_date(anchor)
-    due_day = _move_day(start, duration, 1, calendar)
-    arithmetic = (
-        f"{format_date(start)} + {_describe_counting(duration)} → {format_date(due_day)}"
-        f"{_explain_due_day(start, due_day, duration, calendar)}"
-        f"; due end of day {format_date(due_day)} 23:59:59 Europe/Copenhagen"
-        f"{_explain_anchor_date(anchor, start)}"
+        # Barnets Lov §136 / SEL §155: 24 hours are elapsed hours, so count in absolute time.
+        start = anchor.astimezone(UTC)
+        due_at = start + timedelta(hours=duration.amount)
+        return DueDate(due_at, HoursArithmetic(start, duration.amount, due_at))
+    start_day = local_date(anchor)
+    due_day = _move_day(start_day, duration, 1, calendar)
+    skipped: tuple[ClosedDay, ...] = ()
+    if duration.unit is Unit.WORKING_DAYS:
+        _, days = add_working_days(start_day, duration.amount, calendar)
+        skipped = tuple(ClosedDay(d, calendar.closed_kind(d) or "") for d in days)
+    arithmetic = DaysArithmetic(
+        start_day=start_day,
+        amount=duration.amount,
+        unit=duration.unit,
+        due_day=due_day,
+        # SEL §50 stk. 7: a calendar month ending on a day the target month lacks ends at its end.
+        clamped=duration.unit is Unit.MONTHS and due_day.day != start_day.day,
+        skipped=skipped,
+        anchor=None if anchor.date() == start_day else anchor,
     )
     return DueDate(due_at=end_of_local_day(due_day), arithmetic=arithmetic)
 
@@ -292,102 +349,19 @@ def shift(
     return wall_clock.astimezone(UTC)
 
 
-def _due_in_hours(anchor: datetime, hours: int) -> DueDate:
-    # Barnets Lov §136 / SEL §155: 24 hours are elapsed hours, so count in absolute (UTC) time.
-    start = anchor.astimezone(UTC)
-    due_at = start + timedelta(hours=hours)
-    start_local, due_local = to_local(start), to_local(due_at)
-    arithmetic = (
-        f"{_format_instant(start_local)} + {hours} elapsed {'hour' if hours == 1 else 'hours'}"
-        f" → {_format_instant(due_local)}"
-    )
-    if start_local.utcoffset() != due_local.utcoffset():
-        wall_hours = (
-            due_local.replace(tzinfo=None) - start_local.replace(tzinfo=None)
-        ) / timedelta(hours=1)
-        arithmetic += f" (clock change in between: {wall_hours:g} hours on the wall clock)"
-    return DueDate(due_at=due_at, arithmetic=arithmetic)
-
-
-def _describe_counting(duration: Duration) -> str:
-    if duration.unit is Unit.WEEKS:
-        return f"{duration.describe()} ({7 * duration.amount} calendar days)"
-    return duration.describe()
-
-
-def _explain_due_day(
-    start: date, due_day: date, duration: Duration, calendar: WorkingCalendar
-) -> str:
-    if duration.unit is Unit.MONTHS and due_day.day != start.day:
-        # SEL §50 stk. 7: a calendar month ending on a day the target month lacks ends at its end.
-        return " (clamped to month end)"
-    if duration.unit is Unit.WORKING_DAYS:
-        _, skipped = add_working_days(start, duration.amount, calendar)
-        if skipped:
-            return f", skipping {_describe_skipped(skipped, calendar, start.year)}"
-    return ""
-
-
-def _explain_anchor_date(anchor: datetime, start: date) -> str:
-    if anchor.date() == start:
-        return ""
-    return (
-        f"; counted from the Copenhagen date: {_format_instant(anchor)}"
-        f" is {_format_instant(to_local(anchor))}"
-    )
-
-
-def _describe_skipped(skipped: list[date], calendar: WorkingCalendar, reference_year: int) -> str:
-    runs: list[list[date]] = []
-    for day in skipped:
-        if runs and day - runs[-1][-1] == timedelta(days=1):
-            runs[-1].append(day)
-        else:
-            runs.append([day])
-    return ", ".join(
-        f"{_format_range(run[0], run[-1], reference_year)} ({_describe_reasons(run, calendar)})"
-        for run in runs
-    )
-
-
-def _describe_reasons(run: list[date], calendar: WorkingCalendar) -> str:
-    reasons = list(dict.fromkeys(calendar.closed_reason(day) or "" for day in run))
-    if set(reasons) == _WEEKEND:
-        return "weekend"
-    return ", ".join(reasons)
-
-
-def _format_range(first: date, last: date, reference_year: int) -> str:
-    with_year = first.year != reference_year or last.year != reference_year
-    if first == last:
-        return _format_day_month(first, with_year)
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{_format_day_month(last, with_year)}"
-    return f"{_format_day_month(first, with_year)}–{_format_day_month(last, with_year)}"
-
-
-def _format_day_month(day: date, with_year: bool) -> str:
-    text = f"{day.day} {_MONTH_ABBREVIATIONS[day.month - 1]}"
-    return f"{text} {day.year}" if with_year else text
-
-
-def format_date(day: date) -> str:
-    """A day as the explanations write it, whatever the process locale: "28 Feb 2026"."""
-    return _format_day_month(day, with_year=True)
-
-
-def _format_instant(instant: datetime) -> str:
-    clock = f"{instant:%H:%M:%S}" if instant.second else f"{instant:%H:%M}"
-    return f"{format_date(instant.date())} {clock} {instant.tzname()}"
-
-
 def local_iso(instant: datetime | None) -> str | None:
     """ISO 8601 with the Europe/Copenhagen offset: how every instant leaves the system."""
     return None if instant is None else to_local(instant).isoformat()
 
 
 class InstantInvalid(ValueError):
-    """A local time that names no instant, or two (say which offset), or text that is no time."""
+    """Text that is no date-time (`not_iso`), or a local time that names no instant
+    (`nonexistent`) or two (`ambiguous`: give the offset)."""
+
+    def __init__(self, kind: str, text: str, message: str) -> None:
+        self.kind = kind
+        self.text = text
+        super().__init__(message)
 
 
 def localize(naive: datetime) -> datetime:
@@ -405,12 +379,16 @@ def localize(naive: datetime) -> datetime:
         return first.astimezone(UTC)
     if first.astimezone(UTC).astimezone(COPENHAGEN).replace(tzinfo=None) != naive:
         raise InstantInvalid(
+            "nonexistent",
+            naive.isoformat(),
             f"{naive.isoformat()} does not exist in Copenhagen (the clocks skip it when summer "
-            "time begins)"
+            "time begins)",
         )
     raise InstantInvalid(
+        "ambiguous",
+        naive.isoformat(),
         f"{naive.isoformat()} occurs twice in Copenhagen (the clocks go back): give the offset, "
-        f"{naive.isoformat()}+02:00 (summer time) or {naive.isoformat()}+01:00 (winter time)"
+        f"{naive.isoformat()}+02:00 (summer time) or {naive.isoformat()}+01:00 (winter time)",
     )
 
 
@@ -424,6 +402,8 @@ def parse_instant(text: str) -> datetime:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InstantInvalid(
-            f"{text!r} is not an ISO 8601 date-time (e.g. 2026-03-01T09:30:00+01:00)"
+            "not_iso",
+            text,
+            f"{text!r} is not an ISO 8601 date-time (e.g. 2026-03-01T09:30:00+01:00)",
         ) from None
     return localize(parsed)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from statemachine.explanation import AnyExplanation
 from statemachine.phases import UNRESOLVED, DeadlineStatus, Notifier, Phase, Source
 
 
@@ -45,7 +46,7 @@ class DeadlineState:
     source: str
     responsible: str
     escalated_to: str
-    explanation: str
+    explanation: AnyExplanation
     armed_at: datetime
     closed_at: datetime | None = None
     closed_by: str | None = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from statemachine.calendar import Duration, due, format_date, local_date, shift
+from statemachine.calendar import Duration, due, shift
 from statemachine.case import CaseFile, DeadlineState, MeasureState
+from statemachine.explanation import Explanation
 from statemachine.phases import DeadlineStatus
 from statemachine.rulebook import (
     Anchor,
@@ -15,21 +16,8 @@ from statemachine.rulebook import (
     MeasureRuleDefaults,
     Rulebook,
     RuleId,
+    Span,
 )
-
-_ANCHOR_TEXT = {
-    Anchor.AWARENESS: "awareness (the municipality became aware of the child)",
-    Anchor.EVENT: "the event {event}",
-    Anchor.MEASURE_START: "start of measure {measure}",
-    Anchor.FOLLOW_UP_HELD: "follow-up held on measure {measure}",
-}
-
-
-def _explain(title: str, source: str, anchor: str, anchor_at: datetime, arithmetic: str) -> str:
-    return (
-        f"{title} ({source}). Counted from {anchor}, {format_date(local_date(anchor_at))}: "
-        f"{arithmetic}"
-    )
 
 
 def arm_case_deadline(
@@ -43,7 +31,15 @@ def arm_case_deadline(
     """A case-level deadline armed by `event` at `at`."""
     anchor_at = case.aware_at if rule.anchor is Anchor.AWARENESS else at
     result = due(anchor_at, rule.duration.duration(), rulebook.working_calendar())
-    anchor_text = _ANCHOR_TEXT[rule.anchor].format(event=event, measure="")
+    explanation = Explanation(
+        rule=rule_id.value,
+        title=rule.title,
+        source=rule.source,
+        anchor=rule.anchor.value,
+        anchor_at=anchor_at,
+        arithmetic=result.arithmetic,
+        event=event if rule.anchor is Anchor.EVENT else None,
+    )
     return DeadlineState(
         key=rule_id.value,
         rule=rule_id.value,
@@ -54,7 +50,7 @@ def arm_case_deadline(
         source=rule.source,
         responsible=rule.responsible.value,
         escalated_to=rule.escalated_to.value,
-        explanation=_explain(rule.title, rule.source, anchor_text, anchor_at, result.arithmetic),
+        explanation=explanation,
         armed_at=at,
         changed=True,
     )
@@ -81,16 +77,14 @@ def arm_follow_up(rulebook: Rulebook, measure: MeasureState, at: datetime) -> De
     defaults = rulebook.measure_deadlines.get(RuleId.FOLLOW_UP)
     if cadence is None or defaults is None or measure.started_at is None:
         return None
+    then: Span | None = None
     if measure.last_follow_up_at is None:
         anchor, anchor_at, span = Anchor.MEASURE_START, measure.started_at, cadence.first
-        step_text = "first follow-up"
     else:
         anchor, anchor_at = Anchor.FOLLOW_UP_HELD, measure.last_follow_up_at
         step = cadence_interval(cadence, measure.started_at, anchor_at)
-        span = step.every
-        step_text = f"then every {span.describe()}"
+        span = then = step.every
     number = measure.follow_ups_held + 1
-    title = f"{defaults.title} no. {number} on {measure.key} ({measure_type.title}, {step_text})"
     return _measure_deadline(
         rulebook,
         RuleId.FOLLOW_UP,
@@ -100,9 +94,10 @@ def arm_follow_up(rulebook: Rulebook, measure: MeasureState, at: datetime) -> De
         anchor_at,
         span.duration(),
         f"{RuleId.FOLLOW_UP.value}:{measure.key}:{number}",
-        title,
         cadence.source,
         at,
+        follow_up_number=number,
+        then=then,
     )
 
 
@@ -115,7 +110,6 @@ def arm_package_review(
     review = measure_type.package_review
     if review is None or defaults is None or measure.started_at is None or not measure.package:
         return None
-    title = f"{defaults.title} on {measure.key} ({measure_type.title}, package {measure.package})"
     return _measure_deadline(
         rulebook,
         RuleId.PACKAGE_REVIEW,
@@ -125,9 +119,9 @@ def arm_package_review(
         measure.started_at,
         review.duration(),
         f"{RuleId.PACKAGE_REVIEW.value}:{measure.key}",
-        title,
         defaults.source,
         at,
+        package=measure.package,
     )
 
 
@@ -140,12 +134,28 @@ def _measure_deadline(
     anchor_at: datetime,
     duration: Duration,
     key: str,
-    title: str,
     source: str,
     at: datetime,
+    *,
+    follow_up_number: int | None = None,
+    then: Span | None = None,
+    package: str | None = None,
 ) -> DeadlineState:
     result = due(anchor_at, duration, rulebook.working_calendar())
-    anchor_text = _ANCHOR_TEXT[anchor].format(event="", measure=measure.key)
+    explanation = Explanation(
+        rule=rule_id.value,
+        title=defaults.title,
+        source=source,
+        anchor=anchor.value,
+        anchor_at=anchor_at,
+        arithmetic=result.arithmetic,
+        measure_key=measure.key,
+        measure_title=rulebook.measures[measure.type].title,
+        follow_up_number=follow_up_number,
+        then_amount=then.amount if then else None,
+        then_unit=then.unit.value if then else None,
+        package=package,
+    )
     return DeadlineState(
         key=key,
         rule=rule_id.value,
@@ -156,7 +166,7 @@ def _measure_deadline(
         source=source,
         responsible=defaults.responsible.value,
         escalated_to=defaults.escalated_to.value,
-        explanation=_explain(title, source, anchor_text, anchor_at, result.arithmetic),
+        explanation=explanation,
         armed_at=at,
         changed=True,
     )

@@ -1,26 +1,93 @@
-"""Domain errors: each carries the reason a person reads."""
+"""Domain errors: each carries a code and its parameters; the presentation words them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
 
 class DomainError(Exception):
     """Base of every error the domain raises on purpose."""
 
 
-class EventRefused(DomainError):
-    """An event that may not happen now; nothing was written."""
+class RefusalCode(StrEnum):
+    """Why an event (or a new case) is refused: a contract (the API's `code`, the CLI's JSON).
 
-    def __init__(self, event: str, phase: str, reason: str, allowed: Sequence[str]) -> None:
+    Each refusal carries its parameters; `sagsflow.present.refusals` turns code and parameters
+    into the sentence a person reads, in Danish or English.
+    """
+
+    UNKNOWN_EVENT = "unknown_event"
+    NOT_A_CASE_EVENT = "not_a_case_event"
+    TIME_WITHOUT_OFFSET = "time_without_offset"  # field
+    TIME_IN_FUTURE = "time_in_future"  # field, at
+    TIME_BEFORE_LAST_EVENT = "time_before_last_event"  # at, last
+    ROLE_MAY_NOT_RECORD = "role_may_not_record"  # role, event, source?
+    NOT_POSSIBLE_IN_PHASE = "not_possible_in_phase"  # event, phase
+    INVALID_DATA = "invalid_data"  # problems: [{field, type, message, ctx}]
+    NO_COMPETENCE = "no_competence"  # act, measure?, needed, role, source
+    MISSING_CONSENT = "missing_consent"  # parties, child_age, source
+    UNKNOWN_MEASURES = "unknown_measures"  # measures, rulebook, known
+    NEEDS_INVESTIGATION = "needs_investigation"  # measures, came_from
+    INCOMPLETE_PLAN = "incomplete_plan"  # missing
+    PACKAGE_REQUIRED = "package_required"  # measure, packages, given
+    NO_PACKAGES = "no_packages"  # measure, given
+    AGE_OUT_OF_RANGE = "age_out_of_range"  # measure, min, max, age, day, source
+    PLAN_BEFORE_DECISION = "plan_before_decision"  # measures, rulebook, law
+    NOT_A_PLACEMENT = "not_a_placement"  # measure
+    PARTY_HEARING_MISSING = "party_hearing_missing"
+    COMPLAINT_GUIDANCE_MISSING = "complaint_guidance_missing"
+    NO_ACTIVE_MEASURE = "no_active_measure"  # measure_id, active
+    MEASURE_NOT_STARTED = "measure_not_started"  # measure_id
+    INCOMPLETE_FOLLOW_UP = "incomplete_follow_up"  # missing, source
+    REASON_MISSING = "reason_missing"
+    GUARD_REFUSED = "guard_refused"
+    ROLE_MAY_NOT_OPEN = "role_may_not_open"  # role
+    CHILD_REF_NOT_PSEUDONYMOUS = "child_ref_not_pseudonymous"
+    BIRTH_AFTER_AWARENESS = "birth_after_awareness"
+    NOTIFIER_ONLY_FOR_NOTIFICATION = "notifier_only_for_notification"
+    READ_ONLY = "read_only"  # role
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason for a refusal: a code and its parameters (JSON values: text, numbers, lists,
+    dates as ISO 8601 text)."""
+
+    code: RefusalCode
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code.value, "params": dict(self.params)}
+
+
+class EventRefused(DomainError):
+    """An event that may not happen now; nothing was written.
+
+    `refusals` holds every guard's reason, the first one first (`code`, `params`).
+    """
+
+    def __init__(
+        self, event: str, phase: str, refusals: Refusal | Sequence[Refusal], allowed: Sequence[str]
+    ) -> None:
         self.event = event
         self.phase = phase
-        self.reason = reason
+        self.refusals = (refusals,) if isinstance(refusals, Refusal) else tuple(refusals)
         self.allowed = list(allowed)
+        codes = ", ".join(r.code.value for r in self.refusals)
         allowed_text = ", ".join(self.allowed) or "none"
-        super().__init__(
-            f"{event} refused in phase {phase}: {reason} (allowed now: {allowed_text})"
-        )
+        # For logs and tracebacks; people read `sagsflow.present.refusals`' sentence instead.
+        super().__init__(f"{event} refused in phase {phase}: {codes} (allowed now: {allowed_text})")
+
+    @property
+    def code(self) -> RefusalCode:
+        return self.refusals[0].code
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.refusals[0].params
 
 
 class RulebookInvalid(DomainError):

@@ -8,6 +8,7 @@ from datetime import datetime
 from statemachine.calendar import local_date
 from statemachine.case import CaseFile, DeadlineState
 from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
+from statemachine.explanation import AnyExplanation
 from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import Rulebook, RuleId
 
@@ -21,7 +22,7 @@ class DeadlineMove:
     measure_key: str | None
     old_due_at: datetime
     new_due_at: datetime | None  # None: the new version has no such rule; it is cancelled
-    explanation: str | None
+    explanation: AnyExplanation | None
     source: str | None
 
     @property

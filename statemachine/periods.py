@@ -17,7 +17,13 @@ PREVIOUS_QUARTER = "previous-quarter"
 
 
 class PeriodInvalid(ValueError):
-    pass
+    """A period that cannot be read (`format`), that ends before it starts (`reversed`), or
+    outside the years a report covers (`range`)."""
+
+    def __init__(self, period: str, kind: str = "format") -> None:
+        self.period = period
+        self.kind = kind
+        super().__init__(f"period {period!r}: {kind}")
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ def parse_period(text: str) -> tuple[date, date]:
         if match := re.fullmatch(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})", value):
             start, end = date.fromisoformat(match[1]), date.fromisoformat(match[2])
             if end < start:
-                raise PeriodInvalid(f"period {text!r} ends before it starts")
+                raise PeriodInvalid(text, "reversed")
             return start, end
         if match := re.fullmatch(r"(\d{4})-[Qq]([1-4])", value):
             quarter = quarter_of(date(int(match[1]), 3 * int(match[2]) - 2, 1))
@@ -61,13 +67,11 @@ def parse_period(text: str) -> tuple[date, date]:
             return month.first, month.last
         if match := re.fullmatch(r"(\d{4})", value):
             return date(int(match[1]), 1, 1), date(int(match[1]), 12, 31)
-    except ValueError as error:
+    except ValueError as error:  # a day or month that does not exist
         if isinstance(error, PeriodInvalid):
             raise
-        raise PeriodInvalid(f"period {text!r}: {error}") from None
-    raise PeriodInvalid(
-        f"period {text!r} is not one of 2026-Q3, 2026-10, 2026 or 2026-07-01..2026-09-30"
-    )
+        raise PeriodInvalid(text) from None
+    raise PeriodInvalid(text)
 
 
 def resolve_period(period: str, today: date) -> str:

@@ -23,9 +23,9 @@ from transitions import Machine
 from statemachine import payloads
 from statemachine.calendar import local_date
 from statemachine.case import CaseFile, DeadlineState, MeasureState
-from statemachine.consent import ConsentParty, age_on, missing_consents
+from statemachine.consent import age_on, missing_consents
 from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
-from statemachine.errors import EventRefused
+from statemachine.errors import EventRefused, Refusal, RefusalCode
 from statemachine.phases import CASE_EVENTS, DeadlineStatus, Event, Notifier, Phase, Role, Source
 from statemachine.rulebook import MeasureCategory, Rulebook, RuleId
 
@@ -223,14 +223,15 @@ class CaseProcess:
         self.payload = payload
         self.at = at
         self.role = role
-        self.refusals: list[str] = []
+        self.refusals: list[Refusal] = []
         self.touched_deadlines: dict[str, DeadlineState] = {}
         self.touched_measures: dict[str, MeasureState] = {}
         self.legal_basis: list[str] = []
 
-    def _refuse(self, reason: str) -> bool:
-        if reason not in self.refusals:
-            self.refusals.append(reason)
+    def _refuse(self, code: RefusalCode, **params: Any) -> bool:
+        refusal = Refusal(code, params)
+        if refusal not in self.refusals:
+            self.refusals.append(refusal)
         return False
 
     @property
@@ -248,8 +249,11 @@ class CaseProcess:
         if plan.holds(self.role, plan.decide_without_consent):
             return True
         return self._refuse(
-            f"a decision to investigate without consent needs the competence of "
-            f"{plan.decide_without_consent} ({plan.source}); {self.role} does not hold it"
+            RefusalCode.NO_COMPETENCE,
+            act="decide_without_consent",
+            needed=plan.decide_without_consent.value,
+            role=self.role.value,
+            source=plan.source,
         )
 
     def has_consent_or_decision(self) -> bool:
@@ -259,15 +263,11 @@ class CaseProcess:
         missing = missing_consents(self.case.consents, self.case.birth_date, self._day, rule)
         if not missing:
             return True
-        child_age = age_on(self.case.birth_date, self._day)
-        words = {
-            ConsentParty.CUSTODY_HOLDER: "the custody holder's consent",
-            ConsentParty.CHILD: f"the child's consent (the child is {child_age}, {rule.source})",
-        }
         return self._refuse(
-            "missing "
-            + " and ".join(words[p] for p in missing)
-            + ", and no decision without consent is recorded"
+            RefusalCode.MISSING_CONSENT,
+            parties=[party.value for party in missing],
+            child_age=age_on(self.case.birth_date, self._day),
+            source=rule.source,
         )
 
     def has_known_measures(self) -> bool:
@@ -275,8 +275,10 @@ class CaseProcess:
         if not unknown:
             return True
         return self._refuse(
-            f"unknown measure type(s) {', '.join(unknown)} in rulebook {self.rulebook.key}; "
-            f"known: {', '.join(sorted(self.rulebook.measures))}"
+            RefusalCode.UNKNOWN_MEASURES,
+            measures=unknown,
+            rulebook=self.rulebook.key,
+            known=sorted(self.rulebook.measures),
         )
 
     def is_without_investigation(self) -> bool:
@@ -286,8 +288,7 @@ class CaseProcess:
         if not needing:
             return True
         return self._refuse(
-            f"{', '.join(needing)} need(s) an investigation first; only measures whose catalogue "
-            "entry needs none (e.g. §11 talks) may be proposed from clarification"
+            RefusalCode.NEEDS_INVESTIGATION, measures=needing, came_from="clarification"
         )
 
     def is_investigated_where_needed(self) -> bool:
@@ -302,8 +303,7 @@ class CaseProcess:
         if not needing:
             return True
         return self._refuse(
-            f"{', '.join(needing)} need(s) an investigation first; this case came to decision "
-            "on a proposal of preventive measures (propose_preventive) without one"
+            RefusalCode.NEEDS_INVESTIGATION, measures=needing, came_from="propose_preventive"
         )
 
     def is_measures_needed(self) -> bool:
@@ -323,20 +323,22 @@ class CaseProcess:
             missing.append("expected_duration_months")
         if not missing:
             return True
-        return self._refuse(
-            f"the action plan lacks {', '.join(missing)} (SEL §140 / Barnets Lov §91)"
-        )
+        return self._refuse(RefusalCode.INCOMPLETE_PLAN, missing=missing)
 
     def has_valid_packages(self) -> bool:
         for request in self._requested():
             packages = self.rulebook.measures[request.type].packages
             if packages and request.package not in packages:
                 return self._refuse(
-                    f"{request.type} needs a package, one of {', '.join(packages)} "
-                    f"(got {request.package or 'none'})"
+                    RefusalCode.PACKAGE_REQUIRED,
+                    measure=request.type,
+                    packages=list(packages),
+                    given=request.package,
                 )
             if not packages and request.package is not None:
-                return self._refuse(f"{request.type} has no packages (got {request.package})")
+                return self._refuse(
+                    RefusalCode.NO_PACKAGES, measure=request.type, given=request.package
+                )
         return True
 
     def is_child_in_age_range(self) -> bool:
@@ -345,8 +347,13 @@ class CaseProcess:
             ages = self.rulebook.measures[request.type].ages
             if not ages.min <= child_age <= ages.max:
                 return self._refuse(
-                    f"{request.type} is for ages {ages.min}–{ages.max}; the child is {child_age} "
-                    f"on {self._day.isoformat()}"
+                    RefusalCode.AGE_OUT_OF_RANGE,
+                    measure=request.type,
+                    min=ages.min,
+                    max=ages.max,
+                    age=child_age,
+                    day=self._day.isoformat(),
+                    source=ages.source,
                 )
         return True
 
@@ -361,41 +368,45 @@ class CaseProcess:
         if not needing:
             return True
         return self._refuse(
-            f"an action plan must exist before deciding on {', '.join(needing)} "
-            f"(rulebook {self.rulebook.key}, {self.rulebook.law})"
+            RefusalCode.PLAN_BEFORE_DECISION,
+            measures=needing,
+            rulebook=self.rulebook.key,
+            law=self.rulebook.law,
         )
 
     def has_competence_to_grant(self) -> bool:
         plan = self.rulebook.competence
         for request in self._requested():
             measure_type = self.rulebook.measures[request.type]
-            needed = [(measure_type.competence, f"granting {request.type}")]
+            needed = [(measure_type.competence, "grant")]
             if request.external:
-                needed.append((plan.external_purchase, "an external purchase"))
+                needed.append((plan.external_purchase, "external_purchase"))
             if request.without_consent:
                 if measure_type.category is not MeasureCategory.PLACEMENT:
-                    return self._refuse(
-                        f"{request.type} is not a placement: no decision without consent"
-                    )
-                needed.append((plan.placement_without_consent, "a placement without consent"))
-            for role, what in needed:
+                    return self._refuse(RefusalCode.NOT_A_PLACEMENT, measure=request.type)
+                needed.append((plan.placement_without_consent, "placement_without_consent"))
+            for role, act in needed:
                 if not plan.holds(self.role, role):
                     return self._refuse(
-                        f"{what} needs the competence of {role} ({plan.source}); "
-                        f"{self.role} does not hold it"
+                        RefusalCode.NO_COMPETENCE,
+                        act=act,
+                        measure=request.type,
+                        needed=role.value,
+                        role=self.role.value,
+                        source=plan.source,
                     )
         return True
 
     def has_party_hearing(self) -> bool:
         if self.case.party_hearing_at is not None:
             return True
-        return self._refuse("the parties must be heard before a refusal (record_party_hearing)")
+        return self._refuse(RefusalCode.PARTY_HEARING_MISSING)
 
     def has_complaint_guidance(self) -> bool:
         assert isinstance(self.payload, payloads.Refuse)
         if self.payload.complaint_guidance:
             return True
-        return self._refuse("a refusal must give complaint guidance (complaint_guidance: true)")
+        return self._refuse(RefusalCode.COMPLAINT_GUIDANCE_MISSING)
 
     def has_active_measures(self) -> bool:
         return bool(self.case.active_measures())
@@ -408,8 +419,11 @@ class CaseProcess:
         measure = self.case.measure(self._measure_id())
         if measure is not None and measure.active:
             return True
-        active = ", ".join(m.key for m in self.case.active_measures()) or "none"
-        return self._refuse(f"no active measure {self._measure_id()} (active: {active})")
+        return self._refuse(
+            RefusalCode.NO_ACTIVE_MEASURE,
+            measure_id=self._measure_id(),
+            active=[m.key for m in self.case.active_measures()],
+        )
 
     def has_started_measure(self) -> bool:
         if not self.has_active_measure():
@@ -417,7 +431,7 @@ class CaseProcess:
         measure = self.case.measure(self._measure_id())
         if measure is not None and measure.started_at is not None:
             return True
-        return self._refuse(f"measure {self._measure_id()} has not started")
+        return self._refuse(RefusalCode.MEASURE_NOT_STARTED, measure_id=self._measure_id())
 
     def is_last_active_measure(self) -> bool:
         return [m.key for m in self.case.active_measures()] == [self._measure_id()]
@@ -429,22 +443,25 @@ class CaseProcess:
         p = self.payload
         missing = []
         if not p.spoke_with_provider:
-            missing.append("a talk with the provider")
+            missing.append("provider")
         if not p.spoke_with_parents:
-            missing.append("a talk with the parents")
+            missing.append("parents")
         if not p.plan_revision_decided:
-            missing.append("a position on revising the action plan")
+            missing.append("plan_position")
         if not missing:
             return True
+        defaults = self.rulebook.measure_deadlines.get(RuleId.FOLLOW_UP)
         return self._refuse(
-            "a follow-up counts only with " + ", ".join(missing) + " (seed 000, SEL §70)"
+            RefusalCode.INCOMPLETE_FOLLOW_UP,
+            missing=missing,
+            source=defaults.source if defaults else self.rulebook.law,
         )
 
     def has_reason(self) -> bool:
         assert isinstance(self.payload, payloads.Close)
         if self.payload.reason and self.payload.reason.strip():
             return True
-        return self._refuse("closing a case needs a reason")
+        return self._refuse(RefusalCode.REASON_MISSING)
 
     # --- effects ------------------------------------------------------------------------
 
@@ -658,35 +675,35 @@ def fire(
     phase = case.phase
     machine = machine_for(rulebook)
     allowed = list(_events_out_of(machine, phase))
+
+    def refuse(code: RefusalCode, **params: Any) -> EventRefused:
+        return EventRefused(event_name, phase, Refusal(code, params), allowed)
+
     try:
         event = Event(event_name)
     except ValueError:
-        raise EventRefused(event_name, phase, "unknown event", allowed) from None
+        raise refuse(RefusalCode.UNKNOWN_EVENT, event=event_name) from None
     if event not in CASE_EVENTS:
-        raise EventRefused(event_name, phase, "not an event a person fires on a case", allowed)
+        raise refuse(RefusalCode.NOT_A_CASE_EVENT, event=event.value)
     if at.tzinfo is None:
-        raise EventRefused(event, phase, "the event time needs a UTC offset", allowed)
+        raise refuse(RefusalCode.TIME_WITHOUT_OFFSET, field="at")
     at = at.astimezone(UTC)  # UTC between layers (STYLE.md); the audit hashes this instant
     if at > now:
-        raise EventRefused(
-            event, phase, f"the event time {at.isoformat()} is in the future", allowed
-        )
+        raise refuse(RefusalCode.TIME_IN_FUTURE, field="at", at=at.isoformat())
     if at < case.last_event_at:
-        raise EventRefused(
-            event,
-            phase,
-            f"the event time {at.isoformat()} is before the case's previous event "
-            f"({case.last_event_at.isoformat()})",
-            allowed,
+        raise refuse(
+            RefusalCode.TIME_BEFORE_LAST_EVENT,
+            at=at.isoformat(),
+            last=case.last_event_at.isoformat(),
         )
     if not rulebook.competence.may_fire(role, event):
-        raise EventRefused(event, phase, f"role {role} may not record {event}", allowed)
+        raise refuse(RefusalCode.ROLE_MAY_NOT_RECORD, role=role.value, event=event.value)
     if event.value not in allowed:
-        raise EventRefused(event, phase, f"{event} is not possible in phase {phase}", allowed)
+        raise refuse(RefusalCode.NOT_POSSIBLE_IN_PHASE, event=event.value, phase=phase.value)
     try:
         payload = parse_payload(event, data)
     except ValidationError as error:
-        raise EventRefused(event, phase, f"invalid data: {_describe(error)}", allowed) from None
+        raise refuse(RefusalCode.INVALID_DATA, problems=_problems(error)) from None
 
     # Guards only read; effects run only once every guard has passed, so a refusal leaves
     # `case` exactly as it was.
@@ -696,8 +713,9 @@ def fire(
     # (see the module docstring): the event resolves guards and effects on `process` by name.
     accepted = machine.events[event.value].trigger(process)
     if not accepted:
-        reason = "; ".join(process.refusals) or "a guard refused it"
-        raise EventRefused(event, phase, reason, allowed)
+        raise EventRefused(
+            event, phase, process.refusals or [Refusal(RefusalCode.GUARD_REFUSED)], allowed
+        )
 
     case.last_event_at = at
     return Outcome(
@@ -718,14 +736,14 @@ class EventOption:
 
     `possible`: the graph and the rulebook's competence plan allow it, and no guard refuses it
     with what is known now. `needs_data`: the event carries data (a form), so its guards also
-    judge what is entered. `reason`: for an impossible event, why, in the guard's own words; for
-    a possible event with data, what a guard says about it with no data (a hint for the form).
+    judge what is entered. `reason`: for an impossible event, why (the guard's refusal); for a
+    possible event with data, what a guard says about it with no data (a hint for the form).
     """
 
     event: str
     possible: bool
     needs_data: bool
-    reason: str | None = None
+    reason: Refusal | None = None
 
 
 def event_options(
@@ -741,28 +759,44 @@ def event_options(
         event = Event(name)
         needs_data = bool(payloads.PAYLOADS[event].model_fields)
         if not rulebook.competence.may_fire(role, event):
-            reason = f"role {role} may not record {event} ({rulebook.competence.source})"
+            reason = Refusal(
+                RefusalCode.ROLE_MAY_NOT_RECORD,
+                {"role": role.value, "event": name, "source": rulebook.competence.source},
+            )
             options.append(EventOption(name, False, needs_data, reason))
             continue
         try:
             fire(copy.deepcopy(case), rulebook, name, None, at=at, now=at, role=role)
         except EventRefused as refused:
+            first = refused.refusals[0]
             if needs_data:
-                hint = None if refused.reason.startswith("invalid data") else refused.reason
+                hint = None if first.code is RefusalCode.INVALID_DATA else first
                 options.append(EventOption(name, True, True, hint))
             else:
-                options.append(EventOption(name, False, False, refused.reason))
+                options.append(EventOption(name, False, False, first))
             continue
         options.append(EventOption(name, True, needs_data))
     return options
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
+def _problems(error: ValidationError) -> list[dict[str, Any]]:
+    """Each invalid field: where, pydantic's error type and message, and the type's context
+    (what the presentation needs to say it in Danish)."""
+    found = []
     for problem in error.errors():
-        where = ".".join(str(p) for p in problem["loc"]) or "data"
-        parts.append(f"{where}: {problem['msg']}")
-    return "; ".join(parts)
+        context = {
+            k: v if isinstance(v, int | float | str) else str(v)
+            for k, v in problem.get("ctx", {}).items()
+        }
+        found.append(
+            {
+                "field": ".".join(str(p) for p in problem["loc"]) or "data",
+                "type": problem["type"],
+                "message": problem["msg"],
+                "ctx": context,
+            }
+        )
+    return found
 
 
 def _legal_basis(rulebook: Rulebook, event: Event, measures: list[str]) -> str:
@@ -793,21 +827,21 @@ def open_case(
     """
     phase, allowed = Phase.INQUIRY, [Event.OPEN_CASE.value]
 
-    def refuse(reason: str) -> EventRefused:
-        return EventRefused(Event.OPEN_CASE, phase, reason, allowed)
+    def refuse(code: RefusalCode, **params: Any) -> EventRefused:
+        return EventRefused(Event.OPEN_CASE, phase, Refusal(code, params), allowed)
 
     # Privacy: a case holds a pseudonymous reference, never a CPR number.
     if not child_ref.strip() or _CPR_LIKE.match(child_ref) or _CONTROL.search(child_ref):
-        raise refuse("child_ref must be a pseudonymous reference, not empty and not a CPR number")
+        raise refuse(RefusalCode.CHILD_REF_NOT_PSEUDONYMOUS)
     if aware_at.tzinfo is None:
-        raise refuse("aware_at needs a UTC offset")
+        raise refuse(RefusalCode.TIME_WITHOUT_OFFSET, field="aware_at")
     aware_at = aware_at.astimezone(UTC)
     if aware_at > now:
-        raise refuse(f"aware_at {aware_at.isoformat()} is in the future")
+        raise refuse(RefusalCode.TIME_IN_FUTURE, field="aware_at", at=aware_at.isoformat())
     if birth_date > local_date(aware_at):
-        raise refuse("the birth date is after the awareness date")
+        raise refuse(RefusalCode.BIRTH_AFTER_AWARENESS)
     if notifier is not None and source is not Source.NOTIFICATION:
-        raise refuse("a notifier is given only for a notification")
+        raise refuse(RefusalCode.NOTIFIER_ONLY_FOR_NOTIFICATION)
     case = CaseFile(
         id=0,
         municipality=municipality,

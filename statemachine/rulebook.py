@@ -110,6 +110,9 @@ class DeadlineRule(_Strict):
     responsible: Role = Role.CASEWORKER
     escalated_to: Role = Role.TEAM_LEADER
     ladder: list[LadderStep] = []
+    # Whether the law sets the deadline itself (mails call it "lovbestemt"); False for one the
+    # municipality sets, such as its published decision deadlines (retssikkerhedsloven §3 stk. 2).
+    statutory: bool = True
 
 
 class MeasureRuleDefaults(_Strict):
@@ -124,6 +127,8 @@ class MeasureRuleDefaults(_Strict):
     escalated_to: Role = Role.TEAM_LEADER
     met_by: list[Event]
     ladder: list[LadderStep] = []
+    # Whether the law sets it (a follow-up's date comes from its cadence's `statutory`).
+    statutory: bool = True
 
 
 class CadenceStep(_Strict):
@@ -139,6 +144,9 @@ class FollowUpCadence(_Strict):
     first: Span
     then: list[CadenceStep]
     source: str
+    # Whether the cadence is the law's own (Barnets Lov §95's "at the latest"); a municipality's
+    # stricter cadence is its service level, not "lovbestemt".
+    statutory: bool = False
 
     @model_validator(mode="after")
     def _last_step_is_open_ended(self) -> Self:

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
-from sagsflow.api.problems import ApiProblem, ProblemRoute, responses
+from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, WordsDep, record
+from sagsflow.api.problems import ProblemRoute, refusal_problem, responses
 from sagsflow.api.schemas import (
     MAX_ID,
     PRINTABLE,
@@ -19,6 +19,8 @@ from sagsflow.api.schemas import (
     EventOptions,
     EventRequest,
 )
+from sagsflow.present.case import worded_case
+from sagsflow.present.refusals import refusal_text
 from sagsflow.read.paging import MAX_LIMIT, MAX_OFFSET
 from sagsflow.settings import settings
 from sagsflow.usecases import cases as usecases
@@ -101,6 +103,7 @@ def open_case(
     principal: PrincipalDep,
     context: ContextDep,
     now: NowDep,
+    words: WordsDep,
 ) -> Any:
     """A caseworker or team leader opens cases in their own team only (the default team); a
     caseworker's new case is their own unless `worker` names another. Facts that cannot be true
@@ -122,14 +125,7 @@ def open_case(
             now=now,
         )
     except EventRefused as refused:
-        raise ApiProblem(
-            422,
-            "case-refused",
-            str(refused),
-            reason=refused.reason,
-            event=str(refused.event),
-            phase=str(refused.phase),
-        ) from None
+        raise refusal_problem(refused, words, "case-refused", 422) from None
     record(context, principal, request, action=Action.WRITE, now=now, case_id=accepted.case_id)
     response.headers["Location"] = f"/api/v1/cases/{accepted.case_id}"
     return _accepted(accepted)
@@ -147,13 +143,14 @@ def get_case(
     principal: PrincipalDep,
     context: ContextDep,
     now: NowDep,
+    words: WordsDep,
 ) -> Any:
     """Each deadline explains its arithmetic. A case the caller may not see is a 404, like a
     case that does not exist. Written to the access log (`read`)."""
     require_cases(principal)
     shown = usecases.read_case(context, principal, case_id)
     record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
-    return shown
+    return worded_case(shown, words)
 
 
 @router.get(
@@ -168,6 +165,7 @@ def get_event_options(
     principal: PrincipalDep,
     context: ContextDep,
     now: NowDep,
+    words: WordsDep,
 ) -> Any:
     """Every event of the case's phase for the caller's role, tried against the rulebook's
     competence plan and the guards (nothing recorded). Written to the access log (`read`)."""
@@ -181,7 +179,12 @@ def get_event_options(
         role=principal.role,
         events=[
             EventOptionOut(
-                event=o.event, possible=o.possible, needs_data=o.needs_data, reason=o.reason
+                event=o.event,
+                possible=o.possible,
+                needs_data=o.needs_data,
+                code=o.reason.code.value if o.reason else None,
+                params=dict(o.reason.params) if o.reason else None,
+                reason=refusal_text(o.reason, words, found.rulebook) if o.reason else None,
             )
             for o in found.options
         ],

@@ -15,8 +15,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sagsflow.api.problems import ApiProblem
+from sagsflow.api.problems import ApiProblem, words_of
 from sagsflow.context import Context
+from sagsflow.present.i18n import Translator
 from sagsflow.usecases.access import log_access
 from sagsflow.usecases.users import authenticate_token
 from statemachine.visibility import Action, Channel, Principal
@@ -47,23 +48,26 @@ def get_principal(
 ) -> Principal:
     if credentials is None:
         raise ApiProblem(
-            401,
-            "unauthorized",
-            "send Authorization: Bearer <token> (sagsflow user token NAME)",
-            headers={"WWW-Authenticate": REALM},
+            401, "unauthorized", key="problem.token_missing", headers={"WWW-Authenticate": REALM}
         )
     principal = authenticate_token(context, credentials.credentials)
     if principal is None:
         raise ApiProblem(
             401,
             "unauthorized",
-            "the token is unknown, revoked, or its user is disabled",
+            key="problem.token_invalid",
             headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
         )
     return principal
 
 
+def get_words(request: Request) -> Translator:
+    """The language of the answer's words: what `Accept-Language` prefers (Danish by default)."""
+    return words_of(request)
+
+
 ContextDep = Annotated[Context, Depends(get_context)]
+WordsDep = Annotated[Translator, Depends(get_words)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 NowDep = Annotated[datetime, Depends(clock)]
 

@@ -1,8 +1,10 @@
 """Problem details (RFC 9457): every error of the API as `application/problem+json`.
 
 `type` is a URN naming the kind of problem (`urn:sagsflow:problem:event-refused`), `title` its
-fixed summary, `detail` this occurrence; a refused event adds the domain's `reason`, the
-`allowed` events, the `event` and the `phase`. Domain errors map here, in one table, so that the
+fixed summary, `detail` this occurrence; a refused event adds the domain's `code` and `params`,
+its `reason` worded, every reason (`reasons`), the `allowed` events, the `event` and the
+`phase`. `title`, `detail` and `reason` are in the language the request's `Accept-Language`
+prefers (Danish unless it asks for English); the machine fields stay as they are. Domain errors map here, in one table, so that the
 routes only call the service layer: a case one may not see is the same 404 as no case at all,
 and nothing the client sends is ever a 500.
 
@@ -27,9 +29,11 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rulebooks import UnknownRulebook
+from sagsflow.present.i18n import Translator, negotiate, translator
+from sagsflow.present.refusals import refusal_text, refused_text
 from sagsflow.read.paging import PageInvalid, TooBroad
 from sagsflow.usecases.access import AccessDenied
-from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
+from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused, RefusalCode
 from statemachine.periods import PeriodInvalid
 
 PROBLEM_JSON = "application/problem+json"
@@ -37,25 +41,26 @@ TYPE_PREFIX = "urn:sagsflow:problem:"
 API_PREFIX = "/api/"
 log = logging.getLogger("sagsflow.api")
 
-# kind → title: the fixed summaries (RFC 9457 §3.1.3).
-TITLES: Mapping[str, str] = {
-    "bad-request": "The request could not be read",
-    "unauthorized": "A valid bearer token is needed",
-    "forbidden": "Your role may not do this",
-    "not-found": "No such resource",
-    "case-not-found": "No such case",
-    "method-not-allowed": "Method not allowed",
-    "event-refused": "The event was refused",
-    "version-conflict": "The case was changed by someone else",
-    "invalid-request": "The request is not valid",
-    "invalid-event-data": "The event's data is not valid",
-    "case-refused": "The case cannot be opened with these facts",
-    "no-rulebook": "No rulebook is in force for this case",
-    "invalid-period": "The period is not valid",
-    "too-broad": "Too many cases for one report: narrow the filter",
-    "database-unavailable": "The database cannot be reached",
-    "internal": "Internal error",
-}
+# The kinds of problem (RFC 9457 §3.1.3); each one's title is the catalogue's
+# `problem.title.<kind>`.
+KINDS: tuple[str, ...] = (
+    "bad-request",
+    "unauthorized",
+    "forbidden",
+    "not-found",
+    "case-not-found",
+    "method-not-allowed",
+    "event-refused",
+    "version-conflict",
+    "invalid-request",
+    "invalid-event-data",
+    "case-refused",
+    "no-rulebook",
+    "invalid-period",
+    "too-broad",
+    "database-unavailable",
+    "internal",
+)
 
 
 class FieldProblem(BaseModel):
@@ -74,7 +79,12 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     instance: str | None = Field(default=None, description="The request path.")
-    reason: str | None = Field(default=None, description="The domain's reason for a refusal.")
+    code: str | None = Field(default=None, description="The domain's refusal code (a contract).")
+    params: dict[str, Any] | None = Field(default=None, description="The refusal's parameters.")
+    reason: str | None = Field(default=None, description="The domain's reason, worded.")
+    reasons: list[dict[str, Any]] | None = Field(
+        default=None, description="Every reason of a refusal: code, params and text, first first."
+    )
     allowed: list[str] | None = Field(
         default=None, description="The events the case's phase allows now."
     )
@@ -88,7 +98,11 @@ class Problem(BaseModel):
 
 
 class ApiProblem(Exception):
-    """Raised in the API to answer with a problem; `extra` are extension members."""
+    """Raised in the API to answer with a problem; `extra` are extension members.
+
+    `detail` is the text itself, or (`key`) a catalogue key worded in the request's language
+    with `values`.
+    """
 
     def __init__(
         self,
@@ -96,13 +110,17 @@ class ApiProblem(Exception):
         kind: str,
         detail: str | None = None,
         *,
+        key: str | None = None,
+        values: Mapping[str, object] | None = None,
         headers: Mapping[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(detail or kind)
+        super().__init__(detail or key or kind)
         self.status = status
         self.kind = kind
         self.detail = detail
+        self.key = key
+        self.values = dict(values or {})
         self.headers = dict(headers or {})
         self.extra = extra
 
@@ -116,12 +134,18 @@ class ProblemResponse(Response):
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
-def _body(problem: ApiProblem, path: str) -> dict[str, Any]:
+def words_of(request: Request) -> Translator:
+    """The request's language: what its `Accept-Language` prefers (Danish by default)."""
+    return translator(negotiate(request.headers.get("accept-language")))
+
+
+def _body(problem: ApiProblem, path: str, t: Translator) -> dict[str, Any]:
+    detail = t(problem.key, **problem.values) if problem.key else problem.detail
     body: dict[str, Any] = {
         "type": f"{TYPE_PREFIX}{problem.kind}",
-        "title": TITLES.get(problem.kind, problem.kind),
+        "title": t(f"problem.title.{problem.kind}"),
         "status": problem.status,
-        "detail": problem.detail,
+        "detail": detail,
         "instance": path,
         **problem.extra,
     }
@@ -129,21 +153,33 @@ def _body(problem: ApiProblem, path: str) -> dict[str, Any]:
 
 
 def respond(problem: ApiProblem, request: Request) -> ProblemResponse:
+    t = words_of(request)
+    headers = {**problem.headers, "Content-Language": t.lang}
     return ProblemResponse(
-        _body(problem, request.url.path), status_code=problem.status, headers=problem.headers
+        _body(problem, request.url.path, t), status_code=problem.status, headers=headers
     )
 
 
-def _field_problems(errors: Sequence[Any]) -> list[dict[str, Any]]:
+def _field_problems(errors: Sequence[Any], t: Translator) -> list[dict[str, Any]]:
     # The offending input is left out: it may be huge, binary or personal data.
-    return [
-        {
-            "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
-            "msg": str(e.get("msg", "")),
-            "type": str(e.get("type", "")),
-        }
-        for e in errors
-    ]
+    found = []
+    for e in errors:
+        kind = str(e.get("type", ""))
+        message = str(e.get("msg", ""))
+        key = f"pydantic.{kind}"
+        if t.lang == "da" and t.has(key):
+            context = {k: str(v) for k, v in (e.get("ctx") or {}).items()}
+            if "expected" in context:
+                context["expected"] = context["expected"].replace(" or ", f" {t('word.or')} ")
+            message = t(key, **context)
+        found.append(
+            {
+                "loc": [p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+                "msg": message,
+                "type": kind,
+            }
+        )
+    return found
 
 
 _HTTP_KINDS = {
@@ -155,53 +191,88 @@ _HTTP_KINDS = {
 }
 
 
-def problem_of(error: Exception) -> ApiProblem | None:
-    """The problem an exception means, or None for one that is a bug (a 500)."""
+def problem_of(error: Exception, t: Translator) -> ApiProblem | None:
+    """The problem an exception means, worded in `t`'s language; None for a bug (a 500)."""
     if isinstance(error, ApiProblem):
         return error
     if isinstance(error, RequestValidationError):
-        fields = _field_problems(error.errors())
+        fields = _field_problems(error.errors(), t)
         detail = "; ".join(f"{'.'.join(str(p) for p in f['loc'])}: {f['msg']}" for f in fields[:10])
         return ApiProblem(422, "invalid-request", detail[:2000], errors=fields[:50])
     if isinstance(error, StarletteHTTPException):
         kind = _HTTP_KINDS.get(error.status_code, "bad-request")
+        key = f"problem.http.{error.status_code}"
+        if t.has(key):
+            return ApiProblem(error.status_code, kind, key=key, headers=error.headers)
         detail = error.detail if isinstance(error.detail, str) else None
         return ApiProblem(error.status_code, kind, detail, headers=error.headers)
     if isinstance(error, EventRefused):
-        invalid = error.reason.startswith("invalid data")
-        return ApiProblem(
-            422 if invalid else 409,
-            "invalid-event-data" if invalid else "event-refused",
-            str(error),
-            reason=error.reason,
-            allowed=list(error.allowed),
-            event=str(error.event),
-            phase=str(error.phase),
-        )
+        return refusal_problem(error, t)
     if isinstance(error, CaseNotFound):
-        return ApiProblem(404, "case-not-found", str(error), case_id=error.case_id)
+        return ApiProblem(
+            404,
+            "case-not-found",
+            key="problem.case_not_found",
+            values={"case_id": error.case_id},
+            case_id=error.case_id,
+        )
     if isinstance(error, ConcurrencyConflict):
         return ApiProblem(
             409,
             "version-conflict",
-            str(error),
+            key="problem.version_conflict",
+            values={"case_id": error.case_id, "expected_version": error.expected_version},
             case_id=error.case_id,
             expected_version=error.expected_version,
         )
     if isinstance(error, AccessDenied):
-        return ApiProblem(403, "forbidden", str(error))
+        values = dict(error.params)
+        if t.lang == "da":
+            values["role"] = t.role(error.params.get("role"))
+        return ApiProblem(403, "forbidden", key=f"denied.{error.code}", values=values)
     if isinstance(error, UnknownRulebook):
-        return ApiProblem(422, "no-rulebook", str(error))
+        key = "problem.no_rulebook_on" if error.on else "problem.no_rulebook"
+        values = {"rulebook": error.reference, "on": t.date(error.on) if error.on else ""}
+        return ApiProblem(422, "no-rulebook", key=key, values=values)
     if isinstance(error, PeriodInvalid):
-        return ApiProblem(422, "invalid-period", str(error))
+        values = {"period": error.period}
+        return ApiProblem(422, "invalid-period", key=f"problem.period.{error.kind}", values=values)
     if isinstance(error, TooBroad):
-        return ApiProblem(422, "too-broad", str(error))
+        values = {"most": t.number(error.most)}
+        return ApiProblem(422, "too-broad", key="problem.too_broad", values=values)
     if isinstance(error, PageInvalid):
-        return ApiProblem(422, "invalid-request", str(error))
+        return ApiProblem(
+            422,
+            "invalid-request",
+            key="problem.page_invalid",
+            values={"name": error.name, "value": error.value, "low": error.low, "high": error.high},
+        )
     if isinstance(error, OperationalError):
-        log.error("database unavailable: %s", error)
-        return ApiProblem(503, "database-unavailable", "try again later")
+        log.error("database unavailable: %s", type(error).__name__)
+        return ApiProblem(503, "database-unavailable", key="problem.database_unavailable")
     return None
+
+
+def refusal_problem(
+    error: EventRefused, t: Translator, kind: str | None = None, status: int | None = None
+) -> ApiProblem:
+    """A refused event (or case) as a problem: 409 `event-refused`, or 422 `invalid-event-data`
+    when its data is invalid; the refusal's code, parameters and every reason worded."""
+    invalid = error.code is RefusalCode.INVALID_DATA
+    text = refused_text(error, t)
+    event = t.event(str(error.event)) if t.lang == "da" else str(error.event)
+    return ApiProblem(
+        status or (422 if invalid else 409),
+        kind or ("invalid-event-data" if invalid else "event-refused"),
+        t("problem.event_refused", event=event, reason=text),
+        code=error.code.value,
+        params=dict(error.params),
+        reason=text,
+        reasons=[{**r.as_dict(), "text": refusal_text(r, t)} for r in error.refusals],
+        allowed=list(error.allowed),
+        event=str(error.event),
+        phase=str(error.phase),
+    )
 
 
 class ProblemRoute(APIRoute):
@@ -214,7 +285,7 @@ class ProblemRoute(APIRoute):
             try:
                 return await handler(request)
             except Exception as error:
-                problem = problem_of(error)
+                problem = problem_of(error, words_of(request))
                 if problem is None:
                     log.exception("unexpected error on %s %s", request.method, request.url.path)
                     problem = ApiProblem(500, "internal")
@@ -230,7 +301,7 @@ def install_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         if request.url.path.startswith(API_PREFIX):
-            problem = problem_of(error)
+            problem = problem_of(error, words_of(request))
             assert problem is not None
             return respond(problem, request)
         return await http_exception_handler(request, error)

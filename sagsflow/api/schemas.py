@@ -199,7 +199,10 @@ class DeadlineOut(BaseModel):
     responsible: str
     escalated_to: str
     anchor_at: datetime
-    explanation: str = Field(description="The arithmetic behind the due date.")
+    explanation: str = Field(description="Why it falls due then, worded (Accept-Language).")
+    arithmetic: dict[str, Any] | None = Field(
+        default=None, description="The calendar arithmetic behind the due date, as data."
+    )
     closed_at: datetime | None
     closed_by: str | None
     breached_at: datetime | None
@@ -251,6 +254,8 @@ class EventOptionOut(BaseModel):
     event: str
     possible: bool = Field(description="The competence plan and the guards allow it now.")
     needs_data: bool
+    code: str | None = Field(default=None, description="The refusal's code (a contract).")
+    params: dict[str, Any] | None = Field(default=None, description="The refusal's parameters.")
     reason: str | None = Field(
         description="Why not; for a possible event with data, what its guards say without it."
     )

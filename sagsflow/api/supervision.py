@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from sagsflow.api.cases import Limit, NameFilter, Offset
-from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
+from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, WordsDep, record
 from sagsflow.api.problems import ProblemRoute, responses
 from sagsflow.api.schemas import (
     Compliance,
@@ -22,6 +22,7 @@ from sagsflow.api.schemas import (
     StuckReason,
 )
 from sagsflow.organisation import OrganisationInvalid, organisation
+from sagsflow.present.compliance import report_as_data
 from sagsflow.read import paging
 from sagsflow.read.deadlines import DeadlineView
 from sagsflow.read.paging import STUCK_MAX_CASES, Page
@@ -147,6 +148,7 @@ def compliance(
     principal: PrincipalDep,
     context: ContextDep,
     clock: NowDep,
+    words: WordsDep,
     period: Annotated[
         str,
         Query(
@@ -167,7 +169,7 @@ def compliance(
     require_cases(principal)
     start, end = parse_period(period)
     if start.year < 1900 or end.year > 2999:
-        raise PeriodInvalid(f"period {period!r}: between 1900 and 2999")
+        raise PeriodInvalid(period, "range")
     try:
         people = organisation(settings().org_file)
     except OrganisationInvalid:
@@ -181,4 +183,4 @@ def compliance(
         organisation=people,
         municipality=municipality,
     )
-    return report.as_dict()
+    return report_as_data(report, words)

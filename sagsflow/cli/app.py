@@ -18,6 +18,7 @@ import typer
 
 if TYPE_CHECKING:
     from sagsflow.context import Context
+    from sagsflow.present.i18n import Translator
 
 app = typer.Typer(
     help="Sagsflow: the eight-phase case engine for Danish child-welfare work.",
@@ -54,11 +55,43 @@ EXIT_CONFLICT = 5
 EXIT_DATABASE = 6
 
 
+# The language of what a person reads (--lang, else SAGSFLOW_LANG, else Danish).
+_LANGUAGE: list[str] = []
+
+
+@app.callback()
+def _options(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang", help="da (default) or en: the language of tables, messages and reports."
+        ),
+    ] = None,
+) -> None:
+    """Sagsflow: the eight-phase case engine for Danish child-welfare work."""
+    if lang is not None:
+        _LANGUAGE[:] = [lang]
+
+
+def words() -> Translator:
+    """The translator of the language asked for (`--lang`, `SAGSFLOW_LANG`; default Danish)."""
+    from sagsflow.present.i18n import DEFAULT, language, translator
+    from sagsflow.settings import settings
+
+    asked = _LANGUAGE[0] if _LANGUAGE else settings().lang
+    return translator(language(asked) or DEFAULT)
+
+
+def say(key: str, **values: object) -> str:
+    """A message of the catalogue in the CLI's language."""
+    return words()(key, **values)
+
+
 def fail(message: str, code: int = EXIT_INVALID, detail: dict[str, Any] | None = None) -> NoReturn:
     """One line on stderr (and a JSON error on stdout for --json callers), then exit non-zero."""
     if detail is not None:
         print(json.dumps({"error": message, **detail}, ensure_ascii=False))
-    print(f"error: {message}", file=sys.stderr)
+    print(f"{say('cli.error')}: {message}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -71,6 +104,7 @@ def handles_domain_errors(function: F) -> F:
 
         from rulebooks import UnknownRulebook
         from sagsflow.organisation import OrganisationInvalid
+        from sagsflow.present.refusals import refused_text
         from sagsflow.usecases.users import UserInvalid
         from statemachine.errors import (
             CaseNotFound,
@@ -83,30 +117,53 @@ def handles_domain_errors(function: F) -> F:
         try:
             return function(*args, **kwargs)
         except EventRefused as error:
+            t = words()
+            reason = refused_text(error, t)
+            event = t.event(str(error.event)) if t.lang == "da" else str(error.event)
             detail = {
                 "event": error.event,
                 "phase": error.phase,
-                "reason": error.reason,
+                "code": error.code.value,
+                "params": dict(error.params),
+                "reason": reason,
                 "allowed": error.allowed,
             }
-            fail(str(error), EXIT_REFUSED, detail if as_json else None)
+            message = say(
+                "cli.event_refused",
+                event=event,
+                phase=t.phase(str(error.phase)) if t.lang == "da" else str(error.phase),
+                reason=reason,
+                allowed=", ".join(error.allowed) or t("refusal.none"),
+            )
+            fail(message, EXIT_REFUSED, detail if as_json else None)
         except CaseNotFound as error:
-            fail(str(error), EXIT_NOT_FOUND, {"case_id": error.case_id} if as_json else None)
+            message = say("problem.case_not_found", case_id=error.case_id)
+            fail(message, EXIT_NOT_FOUND, {"case_id": error.case_id} if as_json else None)
         except ConcurrencyConflict as error:
-            fail(str(error), EXIT_CONFLICT, {"case_id": error.case_id} if as_json else None)
-        except (RulebookInvalid, UnknownRulebook) as error:
-            fail(str(error), EXIT_INVALID, {} if as_json else None)
-        except (UserInvalid, OrganisationInvalid) as error:
-            fail(str(error), EXIT_INVALID, {} if as_json else None)
+            message = say(
+                "problem.version_conflict",
+                case_id=error.case_id,
+                expected_version=error.expected_version,
+            )
+            fail(message, EXIT_CONFLICT, {"case_id": error.case_id} if as_json else None)
+        except RulebookInvalid as error:
+            problems = "; ".join(f"{path}: {reason}" for path, reason in error.problems)
+            message = say("cli.rulebook_invalid", file=error.file, problems=problems)
+            fail(message, EXIT_INVALID, {} if as_json else None)
+        except UnknownRulebook as error:
+            t = words()
+            key = "problem.no_rulebook_on" if error.on else "problem.no_rulebook"
+            message = t(key, rulebook=error.reference, on=t.date(error.on) if error.on else "")
+            fail(message, EXIT_INVALID, {} if as_json else None)
+        except UserInvalid as error:
+            fail(say(f"user.{error.code}", **error.params), EXIT_INVALID, {} if as_json else None)
+        except OrganisationInvalid as error:
+            message = say("cli.organisation_invalid", problem=str(error))
+            fail(message, EXIT_INVALID, {} if as_json else None)
         except (OperationalError, ProgrammingError) as error:
             # Unreachable, or not migrated: one line, not a traceback.
             cause = str(error.orig or error).strip().splitlines()[0]
-            fail(
-                f"cannot use the database ({cause}): check SAGSFLOW_DATABASE_URL "
-                "and run `sagsflow db upgrade`",
-                EXIT_DATABASE,
-                {} if as_json else None,
-            )
+            fail(say("cli.database", cause=cause), EXIT_DATABASE, {} if as_json else None)
 
     return wrapper  # type: ignore[return-value]
 
@@ -125,14 +182,14 @@ def parse_instant(value: str, option: str) -> datetime:
     try:
         return parse(value)
     except InstantInvalid as error:
-        fail(f"{option}: {error}")
+        fail(f"{option}: {say(f'instant.{error.kind}', text=error.text)}")
 
 
 def parse_date(value: str, option: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        fail(f"{option}: {value!r} is not a date YYYY-MM-DD")
+        fail(f"{option}: {say('cli.not_a_date', value=value)}")
 
 
 def wall_clock() -> datetime:
@@ -155,7 +212,7 @@ def db_upgrade() -> None:
     from sagsflow.usecases.schema import upgrade_schema
 
     upgrade_schema(settings().database_url)
-    print("database is up to date", file=sys.stderr)
+    print(say("cli.database_up_to_date"), file=sys.stderr)
 
 
 # --- case ---------------------------------------------------------------------------------
@@ -214,7 +271,7 @@ def _choice(enum: Callable[[str], E], value: str, option: str) -> E:
         return enum(value)
     except ValueError:
         allowed = ", ".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
-        fail(f"{option}: {value!r} is not one of {allowed}")
+        fail(f"{option}: {say('cli.not_one_of', value=value, allowed=allowed)}")
 
 
 def _print_accepted(accepted: Any, as_json: bool) -> None:
@@ -230,14 +287,17 @@ def _print_accepted(accepted: Any, as_json: bool) -> None:
             }
         )
         return
-    move = (
-        f"{accepted.from_phase} → {accepted.to_phase}"
-        if accepted.from_phase != accepted.to_phase
-        else f"stays in {accepted.to_phase}"
-    )
-    print(
-        f"case {accepted.case_id}: {accepted.event} recorded ({move}), version {accepted.version}"
-    )
+    t = words()
+    danish = t.lang == "da"
+    values = {
+        "case_id": accepted.case_id,
+        "event": t.event(accepted.event) if danish else accepted.event,
+        "from_phase": t.phase(accepted.from_phase) if danish else accepted.from_phase,
+        "to_phase": t.phase(accepted.to_phase) if danish else accepted.to_phase,
+        "version": accepted.version,
+    }
+    kept = accepted.from_phase == accepted.to_phase
+    print(t("cli.recorded_kept" if kept else "cli.recorded_moved", **values))
 
 
 @case_app.command("fire")
@@ -265,9 +325,9 @@ def case_fire(
         try:
             payload = json.loads(data)
         except json.JSONDecodeError as error:
-            fail(f"--data is not valid JSON: {error}")
+            fail(say("cli.data_not_json", error=error.msg))
         if not isinstance(payload, dict):
-            fail("--data must be a JSON object")
+            fail(say("cli.data_not_object"))
     accepted = fire_event(
         context(),
         case_id,
@@ -288,15 +348,16 @@ def case_show(
     case_id: Annotated[int, typer.Argument(help="The case id.")], as_json: JsonOption = False
 ) -> None:
     """A case with measures, deadlines (and why they fall when they do) and history."""
+    from sagsflow.present.case import worded_case
     from sagsflow.read.cases import show_case
 
-    view = show_case(context(), case_id)
+    view = worded_case(show_case(context(), case_id), words())
     if as_json:
         emit(view)
         return
     from sagsflow.cli import tables as console
 
-    console.print_case(view)
+    console.print_case(view, words())
 
 
 @case_app.command("list")
@@ -323,7 +384,7 @@ def case_list(
         return
     from sagsflow.cli import tables as console
 
-    console.print_case_list(rows)
+    console.print_case_list(rows, words())
 
 
 # --- sweep, reports, audit ------------------------------------------------------------------
@@ -350,9 +411,12 @@ def sweep_command(
         emit(result.as_dict())
         return
     print(
-        f"{result.breached} deadline(s) newly breached, "
-        f"{result.notifications_created} notification(s) created "
-        f"({result.deadlines_examined} deadline(s) examined)"
+        say(
+            "cli.swept",
+            breached=result.breached,
+            created=result.notifications_created,
+            examined=result.deadlines_examined,
+        )
     )
 
 
@@ -386,10 +450,7 @@ def notify_deliver(
     if as_json:
         emit(result)
         return
-    print(
-        f"{result['sent']} sent, {result['failed']} failed (will retry), "
-        f"{result['parked']} parked, {result['dropped']} dropped (no longer relevant)"
-    )
+    print(say("cli.delivered", **result))
 
 
 @notify_app.command("list")
@@ -412,16 +473,9 @@ def notify_list(
     if as_json:
         emit(rows)
         return
-    if not rows:
-        print("no notifications")
-    for row in rows:
-        to = row["recipient"] or "?"
-        line = (
-            f"#{row['id']} case {row['case_id']} {row['rule']}/{row['level']} "
-            f"→ {row['recipient_role']} {to}: {row['status']}, attempts {row['attempts']}"
-        )
-        why = row["parked_reason"] or row["last_error"]
-        print(f"{line} ({why})" if why else line)
+    from sagsflow.cli import tables
+
+    tables.print_notifications(rows, words())
 
 
 @notify_app.command("retry")
@@ -448,7 +502,7 @@ def notify_retry(
     if as_json:
         emit({"requeued": count})
         return
-    print(f"{count} parked notification(s) back in the queue; `sagsflow notify deliver` sends them")
+    print(say("cli.requeued", count=count))
 
 
 @report_app.command("stuck")
@@ -469,7 +523,7 @@ def report_stuck(
         return
     from sagsflow.cli import tables as console
 
-    console.print_stuck(rows)
+    console.print_stuck(rows, words())
 
 
 # Mail could not go out for at least one team leader (the others were sent).
@@ -513,18 +567,20 @@ def report_digest(
         emit({"digests": [d.as_dict() for d in digests], "mail": mail})
     else:
         for index, digest in enumerate(digests):
-            subject, text, _ = render_digest(digest)
-            print(
-                ("\n" + "─" * 72 + "\n\n" if index else "") + f"Emne: {subject}\n\n{text}", end=""
-            )
+            subject, text, _ = render_digest(digest, t=words())
+            rule = "\n" + "─" * 72 + "\n\n" if index else ""
+            print(f"{rule}{say('mail.subject')}: {subject}\n\n{text}", end="")
     if not send:
         return
     unsent = [f"{o['team']} ({o['detail']})" for o in mail if o["status"] != "sent"]
     if unsent:
         # One line, as for every failure; --json callers have each team's outcome in "mail".
-        print(f"error: digest not sent for {'; '.join(unsent)}", file=sys.stderr)
+        print(
+            f"{say('cli.error')}: {say('cli.digest_not_sent', teams='; '.join(unsent))}",
+            file=sys.stderr,
+        )
         raise typer.Exit(EXIT_MAIL)
-    print(f"{len(mail)} digest(s) sent", file=sys.stderr)
+    print(say("cli.digests_sent", count=len(mail)), file=sys.stderr)
 
 
 @report_app.command("compliance")
@@ -544,7 +600,7 @@ def report_compliance(
 ) -> None:
     """Management supervision: shares on time and median days per phase, per team and municipality."""
     from sagsflow.organisation import OrganisationInvalid, organisation
-    from sagsflow.present.compliance import report_markdown
+    from sagsflow.present.compliance import report_as_data, report_markdown
     from sagsflow.read.compliance import compliance_report
     from sagsflow.settings import settings
     from sagsflow.usecases.compliance import write_csv, write_html
@@ -566,16 +622,20 @@ def report_compliance(
     try:
         out.mkdir(parents=True, exist_ok=True)
         files = {
-            "csv": str(write_csv(report, out / f"compliance-{label}.csv")),
-            "html": str(write_html(report, out / f"compliance-{label}.html")),
+            "csv": str(write_csv(report, out / f"compliance-{label}.csv", words())),
+            "html": str(write_html(report, out / f"compliance-{label}.html", words())),
         }
     except OSError as error:
-        fail(f"--out {out}: {error.strerror or error}", EXIT_INVALID, {} if as_json else None)
+        fail(
+            say("cli.cannot_write", path=str(out), error=error.strerror or str(error)),
+            EXIT_INVALID,
+            {} if as_json else None,
+        )
     if as_json:
-        emit({**report.as_dict(), "files": files})
+        emit({**report_as_data(report, words()), "files": files})
         return
-    print(report_markdown(report), end="")
-    print(f"wrote {files['csv']} and {files['html']}", file=sys.stderr)
+    print(report_markdown(report, words()), end="")
+    print(say("cli.wrote", csv=files["csv"], html=files["html"]), file=sys.stderr)
 
 
 @audit_app.command("verify")
@@ -589,13 +649,17 @@ def audit_verify(as_json: JsonOption = False) -> None:
         emit(result)
     elif result["ok"]:
         print(
-            f"audit trail intact: {result['cases_checked']} case(s), {result['records_checked']} record(s)"
+            say(
+                "cli.audit_intact",
+                cases=result["cases_checked"],
+                records=result["records_checked"],
+            )
         )
     if not result["ok"]:
         # The one-line reason goes to stderr for --json callers too (the CLI contract).
         brk = result["first_break"]
         print(
-            f"audit trail BROKEN at case {brk['case_id']}, record {brk['seq']}: {brk['reason']}",
+            say("cli.audit_broken", case_id=brk["case_id"], seq=brk["seq"], reason=brk["reason"]),
             file=sys.stderr,
         )
         raise typer.Exit(1)
@@ -624,7 +688,11 @@ def rulebook_check(
                     "problems": [{"path": p, "reason": r} for p, r in error.problems],
                 }
             )
-        print(f"error: {error}", file=sys.stderr)
+        problems = "; ".join(f"{path}: {reason}" for path, reason in error.problems)
+        print(
+            f"{say('cli.error')}: {say('cli.rulebook_invalid', file=error.file, problems=problems)}",
+            file=sys.stderr,
+        )
         raise typer.Exit(EXIT_INVALID) from None
     summary = {
         "ok": True,
@@ -638,7 +706,13 @@ def rulebook_check(
         emit(summary)
     else:
         print(
-            f"{file}: {rulebook.key} is valid ({summary['measures']} measures, effective {summary['effective_from']})"
+            say(
+                "cli.rulebook_valid",
+                file=str(file),
+                rulebook=rulebook.key,
+                measures=summary["measures"],
+                effective=words().date(rulebook.effective_from),
+            )
         )
 
 
@@ -661,7 +735,7 @@ def rulebook_show(
         return
     from sagsflow.cli import tables as console
 
-    console.print_rulebook(chosen)
+    console.print_rulebook(chosen, words())
 
 
 def _chosen_rulebook(reference: str | None, municipality: str | None) -> Any:
@@ -699,7 +773,7 @@ def rulebook_migrate(
         return
     from sagsflow.cli import tables as console
 
-    console.print_migration(result)
+    console.print_migration(result, words())
 
 
 @app.command("diagram")
@@ -716,7 +790,7 @@ def diagram(
     elif format == "svg":
         print(drawing.svg(chosen))
     else:
-        fail(f"--format: {format!r} is not one of mermaid, svg")
+        fail(f"--format: {say('cli.not_one_of', value=format, allowed='mermaid, svg')}")
 
 
 @app.command("demo")
@@ -741,15 +815,16 @@ def demo(
     users = add_demo_users(ctx, _organisation(), now=wall_clock())
     if users:
         print(
-            f"demo users {', '.join(users)} added, password {DEMO_PASSWORD!r}",
-            file=sys.stderr,
+            say("cli.demo_users", users=", ".join(users), password=DEMO_PASSWORD), file=sys.stderr
         )
     if as_json:
         emit({"loaded": counts is not None, "phases": counts, "users": users})
     elif counts is None:
-        print("the database already holds cases; demo not loaded (drop --if-empty to add more)")
+        print(say("cli.demo_skipped"))
     else:
-        print("demo loaded: " + ", ".join(f"{phase} {n}" for phase, n in counts.items()))
+        t = words()
+        loaded = ", ".join(f"{t.phase(phase)} {n}" for phase, n in counts.items())
+        print(say("cli.demo_loaded", phases=loaded))
 
 
 # --- flows ----------------------------------------------------------------------------------
@@ -796,9 +871,13 @@ def flows_serve(
     try:
         with running_server(state_dir / "prefect", port) as api_url:
             print(
-                f"Prefect server and UI at {api_url.removesuffix('/api')} (state in "
-                f"{state_dir / 'prefect'}); the {len(names)} deployments of {path} follow. "
-                "Ctrl-C stops both.",
+                say(
+                    "cli.flows_serving",
+                    url=api_url.removesuffix("/api"),
+                    state=str(state_dir / "prefect"),
+                    count=len(names),
+                    file=str(path),
+                ),
                 file=sys.stderr,
             )
             from deployments.serve import serve_all
@@ -808,7 +887,7 @@ def flows_serve(
         fail(str(error))
     except KeyboardInterrupt:
         pass
-    print("stopped: the deployments' runs and the Prefect server", file=sys.stderr)
+    print(say("cli.flows_stopped"), file=sys.stderr)
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -863,7 +942,10 @@ def user_add(
     if as_json:
         emit({"name": user.name, "role": user.role.value, "team": user.team})
         return
-    print(f"user {user.name} added ({user.role}{', team ' + user.team if user.team else ''})")
+    t = words()
+    role = t.role(user.role.value) if t.lang == "da" else user.role.value
+    key = "cli.user_added_in_team" if user.team else "cli.user_added"
+    print(t(key, name=user.name, role=role, team=user.team or ""))
 
 
 @user_app.command("token")
@@ -910,7 +992,7 @@ def user_password(name: Annotated[str, typer.Argument()]) -> None:
     from sagsflow.usecases.users import set_password
 
     set_password(context(), name, sys.stdin.readline().rstrip("\n"))
-    print(f"password of {name} set")
+    print(say("cli.password_set", name=name))
 
 
 @user_app.command("revoke")
@@ -923,7 +1005,7 @@ def user_revoke(name: Annotated[str, typer.Argument()], as_json: JsonOption = Fa
     if as_json:
         emit({"name": name, "revoked": count})
         return
-    print(f"{count} credential(s) of {name} revoked")
+    print(say("cli.revoked", count=count, name=name))
 
 
 @user_app.command("disable")
@@ -933,7 +1015,7 @@ def user_disable(name: Annotated[str, typer.Argument()]) -> None:
     from sagsflow.usecases.users import disable_user
 
     disable_user(context(), name, now=wall_clock())
-    print(f"user {name} disabled")
+    print(say("cli.user_disabled", name=name))
 
 
 @user_app.command("list")
@@ -946,13 +1028,9 @@ def user_list(as_json: JsonOption = False) -> None:
     if as_json:
         emit(rows)
         return
-    if not rows:
-        print("no users")
-    for row in rows:
-        state = " (disabled)" if row["disabled_at"] else ""
-        print(
-            f"{row['name']}: {row['role']}{', team ' + row['team'] if row['team'] else ''}{state}"
-        )
+    from sagsflow.cli import tables
+
+    tables.print_users(rows, words())
 
 
 # --- the API and dashboard -------------------------------------------------------------------
@@ -966,10 +1044,7 @@ def serve(
     """Serve the REST API (/api/v1) and the dashboard (/) until Ctrl-C."""
     import uvicorn
 
-    print(
-        f"Sagsflow API at http://{host}:{port}/api/v1 (OpenAPI: /openapi.json), dashboard at http://{host}:{port}/",
-        file=sys.stderr,
-    )
+    print(say("cli.serving", url=f"http://{host}:{port}"), file=sys.stderr)
     uvicorn.run(
         "sagsflow.server:create_app", factory=True, host=host, port=port, log_level="warning"
     )

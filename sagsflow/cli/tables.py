@@ -1,12 +1,14 @@
-"""Rich tables for people at a terminal (the CLI's human output)."""
+"""Rich tables for people at a terminal (the CLI's human output), in the CLI's language."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from sagsflow.present.i18n import Translator
 from statemachine.rulebook import Rulebook
 
 console = Console()
@@ -20,188 +22,187 @@ _STATUS_STYLE = {
 }
 
 
-def _day(value: str | None) -> str:
-    return value[:16].replace("T", " ") if value else "—"
+def _table(t: Translator, title: str, columns: Sequence[str], **options: Any) -> Table:
+    table = Table(title=title, **options)
+    for column in columns:
+        table.add_column(t(f"cli.col.{column}"), overflow="fold")
+    return table
 
 
-def print_case(view: dict[str, Any]) -> None:
+def print_case(view: dict[str, Any], t: Translator) -> None:
+    """A case: its facts, measures, deadlines (with their explanation) and history."""
+    worker = view["worker"] or t("no_worker")
+    team = view["team"] or t("no_team")
+    source = t.source(view["source"])
+    if view["notifier"]:
+        source += f" / {t.notifier(view['notifier'])}"
     console.print(
-        f"[bold]Case {view['id']}[/bold]  phase [bold]{view['phase']}[/bold]  "
-        f"version {view['version']}  rulebook {view['rulebook']}  municipality {view['municipality']}"
+        f"[bold]{t('case.title', id=view['id'])}[/bold]  {t('col.phase')} "
+        f"[bold]{t.phase(view['phase'])}[/bold]  {t('case.version')} {view['version']}  "
+        f"{t('case.rulebook')} {view['rulebook']}"
     )
     console.print(
-        f"child {view['child_ref']} (born {view['birth_date']})  aware {_day(view['aware_at'])}  "
-        f"source {view['source']}{' / ' + view['notifier'] if view['notifier'] else ''}  "
-        f"worker {view['worker'] or '—'}  team {view['team'] or '—'}"
+        f"{t('case.child_ref')} {view['child_ref']} ({t('case.birth_date')} "
+        f"{t.date(view['birth_date'])})  {t('case.aware_at')} {t.instant(view['aware_at'])}  "
+        f"{t('case.source')} {source}  {t('col.worker')} {worker}  {t('col.team')} {team}"
     )
-    console.print(f"allowed now: {', '.join(view['allowed_events']) or 'none (closed)'}")
+    allowed = ", ".join(t.event(e) for e in view["allowed_events"]) or t("cli.closed")
+    console.print(f"{t('cli.allowed_now')}: {allowed}")
     if view["measures"]:
-        table = Table(title="Measures")
-        for column in ("id", "type", "package", "granted", "started", "ended", "follow-ups"):
-            table.add_column(column)
+        table = _table(
+            t,
+            t("case.measures"),
+            ("measure", "type", "package", "granted", "started", "ended", "follow_ups"),
+        )
         for m in view["measures"]:
             table.add_row(
                 m["id"],
-                m["type"],
-                m["package"] or "—",
-                _day(m["granted_at"]),
-                _day(m["started_at"]),
-                _day(m["ended_at"]),
+                m["title"],
+                t.package(m["package"]) if m["package"] else "—",
+                t.date(m["granted_at"]),
+                t.date(m["started_at"]) if m["started_at"] else "—",
+                t.date(m["ended_at"]) if m["ended_at"] else "—",
                 str(m["follow_ups_held"]),
             )
         console.print(table)
-    table = Table(title="Deadlines")
-    for column in ("id", "rule", "measure", "due", "status", "why"):
-        table.add_column(column, overflow="fold")
+    table = _table(t, t("case.deadlines"), ("id", "rule", "measure", "due", "status", "why"))
     for d in view["deadlines"]:
         style = _STATUS_STYLE.get(d["status"], "")
         table.add_row(
             str(d["id"]),
-            d["rule"],
+            t.rule(d["rule"]),
             d["measure_id"] or "",
-            _day(d["due_at"]),
-            f"[{style}]{d['status']}[/{style}]",
+            t.instant(d["due_at"]),
+            f"[{style}]{t.status(d['status'])}[/{style}]",
             d["explanation"],
         )
     console.print(table)
-    table = Table(title="History")
-    for column in ("#", "event", "phase", "at", "actor", "legal basis"):
-        table.add_column(column, overflow="fold")
+    table = _table(t, t("case.audit"), ("seq", "event", "phase", "at", "actor", "legal_basis"))
     for h in view["history"]:
         phases = (
-            h["to_phase"]
+            t.phase(h["to_phase"])
             if h["from_phase"] in (None, h["to_phase"])
-            else f"{h['from_phase']} → {h['to_phase']}"
+            else f"{t.phase(h['from_phase'])} → {t.phase(h['to_phase'])}"
         )
         table.add_row(
             str(h["seq"]),
-            h["event"],
+            t.event(h["event"]),
             phases,
-            _day(h["at"]),
-            f"{h['actor']} ({h['role']})",
+            t.instant(h["at"]),
+            f"{h['actor']} ({t.role(h['role'])})",
             h["legal_basis"],
         )
     console.print(table)
 
 
-def print_case_list(rows: list[dict[str, Any]]) -> None:
-    table = Table(title=f"{len(rows)} case(s)")
-    for column in ("id", "phase", "worker", "team", "aware", "in phase since", "last event"):
-        table.add_column(column)
+def print_case_list(rows: list[dict[str, Any]], t: Translator) -> None:
+    table = _table(
+        t,
+        t("cli.cases", n=len(rows)),
+        ("case", "phase", "worker", "team", "aware", "in_phase_since", "last_event"),
+    )
     for r in rows:
         table.add_row(
             str(r["id"]),
-            r["phase"],
+            t.phase(r["phase"]),
             r["worker"] or "—",
             r["team"] or "—",
-            _day(r["aware_at"]),
-            _day(r["phase_entered_at"]),
-            _day(r["last_event_at"]),
+            t.instant(r["aware_at"]),
+            t.instant(r["phase_entered_at"]),
+            t.instant(r["last_event_at"]),
         )
     console.print(table)
 
 
-_REASON_LABEL = {
-    "over_phase_norm": "over norm",
-    "breached_deadline": "breach",
-    "inactive": "inactive",
-    "waiting_for_consent": "consent",
-}
-
-
-def print_stuck(rows: list[dict[str, Any]], limit: int = 40) -> None:
+def print_stuck(rows: list[dict[str, Any]], t: Translator, limit: int = 40) -> None:
     """The supervisor's view: the worst first, a screenful at most."""
     wide = Console(width=max(console.width, 120))
-    by_reason = {label: 0 for label in _REASON_LABEL.values()}
+    by_reason: dict[str, int] = {}
     for r in rows:
         for reason in r["reasons"]:
-            by_reason[_REASON_LABEL.get(reason, reason)] += 1
-    summary = ", ".join(f"{label} {n}" for label, n in by_reason.items())
-    table = Table(title=f"Stuck cases: {len(rows)} ({summary})", title_justify="left")
-    for column in (
-        "case",
-        "phase",
-        "worker",
-        "team",
-        "in phase",
-        "over norm",
-        "why",
-        "breached deadlines",
-    ):
-        table.add_column(column, no_wrap=column != "breached deadlines", overflow="fold")
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+    summary = ", ".join(f"{t.reason(reason).lower()} {n}" for reason, n in by_reason.items())
+    table = Table(
+        title=t("cli.stuck_title", n=len(rows), summary=summary or t("overview.none")),
+        title_justify="left",
+    )
+    columns = ("case", "phase", "worker", "team", "in_phase", "over_norm", "why", "breaches")
+    for column in columns:
+        table.add_column(t(f"cli.col.{column}"), no_wrap=column != "breaches", overflow="fold")
     for r in rows[:limit]:
-        breached = ", ".join(f"{b['rule']} +{b['days_overdue']}d" for b in r["breached_deadlines"])
+        breached = ", ".join(
+            f"{t.rule(b['rule'])} +{t.days(b['days_overdue'])}" for b in r["breached_deadlines"]
+        )
         table.add_row(
             str(r["case_id"]),
-            r["phase"],
+            t.phase(r["phase"]),
             r["worker"] or "—",
             r["team"] or "—",
-            f"{r['days_in_phase']}d",
-            f"{r['days_over_norm']}d" if r["days_over_norm"] else "—",
-            ", ".join(_REASON_LABEL.get(x, x) for x in r["reasons"]),
+            t.days(r["days_in_phase"]),
+            t.days(r["days_over_norm"]) if r["days_over_norm"] else "—",
+            ", ".join(t.reason(x) for x in r["reasons"]),
             breached or "—",
         )
     wide.print(table)
     if len(rows) > limit:
-        wide.print(f"… and {len(rows) - limit} more: sagsflow report stuck --json")
+        wide.print(t("cli.more_stuck", n=len(rows) - limit))
 
 
-def print_rulebook(rulebook: Rulebook) -> None:
+def print_rulebook(rulebook: Rulebook, t: Translator) -> None:
     console.print(
-        f"[bold]{rulebook.key}[/bold] {rulebook.title} — {rulebook.law}, effective {rulebook.effective_from}"
+        f"[bold]{rulebook.key}[/bold] {rulebook.title} — {rulebook.law}, "
+        f"{t('cli.effective', day=t.date(rulebook.effective_from))}"
     )
-    table = Table(title="Deadlines")
-    for column in ("rule", "duration", "counted from", "armed by", "met by", "source"):
-        table.add_column(column, overflow="fold")
-    for rule_id, rule in rulebook.deadlines.items():
+    table = _table(
+        t, t("case.deadlines"), ("rule", "duration", "counted_from", "armed_by", "met_by", "source")
+    )
+    for rule in rulebook.deadlines.values():
         table.add_row(
-            rule_id.value,
-            rule.duration.describe(),
-            rule.anchor.value,
-            ", ".join(rule.armed_on),
-            ", ".join(rule.met_by),
+            rule.title,
+            t.span(rule.duration),
+            t(f"cli.anchor.{rule.anchor.value}"),
+            ", ".join(t.event(e) for e in rule.armed_on),
+            ", ".join(t.event(e) for e in rule.met_by),
             rule.source,
         )
     console.print(table)
-    table = Table(title="Measures")
-    for column in (
-        "id",
-        "title",
-        "packages",
-        "ages",
-        "first follow-up",
-        "then",
-        "plan",
-        "competence",
-    ):
-        table.add_column(column, overflow="fold")
+    table = _table(
+        t,
+        t("cli.measures"),
+        ("id", "title", "packages", "ages", "first_follow_up", "then", "plan", "competence"),
+    )
     for measure_id, m in rulebook.measures.items():
         then = "; ".join(
-            f"every {s.every.describe()}" + (f" until {s.until.describe()}" if s.until else "")
+            t("cli.every", span=t.span(s.every))
+            + (f" {t('cli.until', span=t.span(s.until))}" if s.until else "")
             for s in (m.follow_up.then if m.follow_up else [])
         )
         table.add_row(
             measure_id,
             m.title,
-            ", ".join(m.packages) or "—",
+            ", ".join(t.package(p) for p in m.packages) or "—",
             f"{m.ages.min}–{m.ages.max}",
-            m.follow_up.first.describe() if m.follow_up else "none",
+            t.span(m.follow_up.first) if m.follow_up else t("cli.none"),
             then or "—",
-            m.action_plan,
-            m.competence.value,
+            t(f"cli.plan.{m.action_plan}"),
+            t.role(m.competence.value),
         )
     console.print(table)
 
 
-def print_migration(result: dict[str, Any]) -> None:
-    verb = "would move" if result["dry_run"] else "moved"
+def print_migration(result: dict[str, Any], t: Translator) -> None:
+    key = "cli.migration_planned" if result["dry_run"] else "cli.migration_done"
     console.print(
-        f"{result['cases']} open case(s) {verb} to {result['to']}; {result['deadlines_moved']} deadline(s) "
-        f"{verb}, {result['deadlines_cancelled']} cancelled, {result['blocked']} case(s) blocked"
+        t(
+            key,
+            cases=result["cases"],
+            to=result["to"],
+            moved=result["deadlines_moved"],
+            cancelled=result["deadlines_cancelled"],
+            blocked=result["blocked"],
+        )
     )
-    table = Table()
-    for column in ("case", "deadline", "from", "to", "days", "note"):
-        table.add_column(column)
+    table = _table(t, "", ("case", "deadline", "from", "to", "days", "note"))
     for plan in result["plans"]:
         if plan["blocked"]:
             table.add_row(str(plan["case_id"]), "—", "", "", "", plan["blocked"])
@@ -209,10 +210,39 @@ def print_migration(result: dict[str, Any]) -> None:
             if d["days"] or d["cancelled"]:
                 table.add_row(
                     str(plan["case_id"]),
-                    d["key"],
-                    _day(d["old_due_at"]),
-                    _day(d["new_due_at"]),
+                    t.rule(d["rule"]),
+                    t.instant(d["old_due_at"]),
+                    t.instant(d["new_due_at"]) if d["new_due_at"] else "—",
                     f"{d['days']:+d}" if d["days"] is not None else "",
-                    "cancelled" if d["cancelled"] else "",
+                    t("status.cancelled") if d["cancelled"] else "",
                 )
     console.print(table)
+
+
+def print_notifications(rows: list[dict[str, Any]], t: Translator) -> None:
+    """The outbox, a line per notification, with why it is parked or failing."""
+    if not rows:
+        print(t("cli.no_notifications"))
+    for row in rows:
+        line = t(
+            "cli.notification",
+            id=row["id"],
+            case_id=row["case_id"],
+            rule=t.rule(row["rule"]),
+            level=t.level(row["level"]),
+            role=t.role(row["recipient_role"]),
+            to=row["recipient"] or "?",
+            status=t(f"outbox.{row['status']}"),
+            attempts=row["attempts"],
+        )
+        why = row["parked_reason"] or row["last_error"]
+        print(f"{line} ({why})" if why else line)
+
+
+def print_users(rows: list[dict[str, Any]], t: Translator) -> None:
+    if not rows:
+        print(t("cli.no_users"))
+    for row in rows:
+        team = f", {t('col.team').lower()} {row['team']}" if row["team"] else ""
+        state = f" ({t('cli.disabled')})" if row["disabled_at"] else ""
+        print(f"{row['name']}: {t.role(row['role'])}{team}{state}")

@@ -29,7 +29,9 @@ from sagsflow.dashboard.web import (
     set_session,
 )
 from sagsflow.present import charts, diagram
+from sagsflow.present.case import worded_case
 from sagsflow.present.i18n import Translator
+from sagsflow.present.refusals import refusal_text, refused_text
 from sagsflow.read.caseload import Load, caseload_target, open_loads
 from sagsflow.read.cases import list_cases, show_case
 from sagsflow.read.compliance import Share
@@ -43,7 +45,7 @@ from sagsflow.usecases.cases import fire_event, read_case_options, require_visib
 from sagsflow.usecases.users import authenticate_password, redeem_sign_in_link
 from statemachine.calendar import InstantInvalid, local_date, parse_instant, to_local
 from statemachine.consent import age_on
-from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
+from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused, Refusal
 from statemachine.graph import edges
 from statemachine.phases import Event, Phase
 from statemachine.process import EventOption
@@ -122,7 +124,7 @@ def _teams_of(organisation: Any) -> tuple[list[Team], dict[str, str]]:
     kept = _TEAMS.get(id(organisation))
     if kept is None or kept[0] is not organisation:
         teams = [
-            Team(t.id, t.name, tuple(p.name for p in t.caseworkers))
+            Team(t.id, t.name, tuple(p.id for p in t.caseworkers))
             for t in (organisation.teams if organisation else [])
         ]
         kept = (organisation, teams, {t.id: t.name for t in teams})
@@ -318,24 +320,14 @@ def overview(request: Request, viewer: ViewerDep) -> Response:
     return render(request, viewer, "overview.html", **values)
 
 
-def _bar(fraction: float, fill: str, width: float = 160.0) -> Markup:
-    """A small inline SVG bar (the page's CSP allows no inline style widths)."""
-    filled = max(min(fraction, 1.0), 0.0) * width
-    return Markup(
-        f'<svg class="bar" viewBox="0 0 {width:.0f} 10" width="{width:.0f}" height="10" '
-        f'aria-hidden="true"><rect width="{width:.0f}" height="10" rx="2" fill="#e8edf2"/>'
-        f'<rect width="{filled:.1f}" height="10" rx="2" fill="{fill}"/></svg>'
-    )
-
-
 def _phase_bars(phases: Sequence[PhaseCount], t: Translator) -> dict[str, Markup]:
     peak = max((p.cases for p in phases), default=0) or 1
-    return {p.phase: _bar(p.cases / peak, charts.BLUE) for p in phases}
+    return {p.phase: charts.bar(p.cases / peak, charts.BLUE) for p in phases}
 
 
 def _share_bars(shares: Sequence[Share], t: Translator) -> dict[str, Markup]:
     return {
-        s.rule: _bar(
+        s.rule: charts.bar(
             s.share or 0.0,
             charts.ON_TIME
             if (s.share or 0) >= 0.9
@@ -672,10 +664,15 @@ def _case_response(
 ) -> Response:
     context = context_of(request)
     t, now = viewer.t, viewer.now
-    view = show_case(context, case_id)
+    view = worded_case(show_case(context, case_id), t)
+    found = read_case_options(context, principal, case_id, now=now)
     options: list[EventOption] = []
     if not principal.read_only and view["phase"] != Phase.CLOSURE.value:
-        options = read_case_options(context, principal, case_id, now=now).options
+        options = found.options
+
+    def say(refusal: Refusal | None) -> str:
+        return "" if refusal is None else refusal_text(refusal, t, found.rulebook)
+
     last = view["history"][-1] if view["history"] else None
     done_record = last if done and last and last["event"] == done else None
     active = [m["id"] for m in view["measures"] if m["active"]]
@@ -699,6 +696,8 @@ def _case_response(
         at_value=(entered or {}).get("__at__") or to_local(now).strftime("%Y-%m-%dT%H:%M:%S"),
         done=done_record,
         refused=refused,
+        refused_words=refused_text(refused, t, found.rulebook) if refused else None,
+        say=say,
         stale=stale,
         problem=problem,
         statuses=list(charts.STATUS_FILL),

@@ -28,7 +28,7 @@ from sagsflow.dashboard.sessions import (
     SessionCodec,
 )
 from sagsflow.organisation import Organisation
-from sagsflow.present.i18n import DEFAULT, Lang, Translator, language
+from sagsflow.present.i18n import DEFAULT, Lang, Translator, language, translator
 from sagsflow.usecases.users import principal_named
 from statemachine.calendar import local_date
 from statemachine.visibility import Principal
@@ -89,7 +89,7 @@ class Viewer:
 
     @property
     def t(self) -> Translator:
-        return Translator(self.lang)
+        return translator(self.lang)
 
 
 def dashboard_of(request: Request) -> Dashboard:
@@ -172,7 +172,9 @@ def render(
     status_code: int = 200,
     **values: Any,
 ) -> Response:
-    page = dashboard_of(request).environment.get_template(template)
+    dashboard = dashboard_of(request)
+    page = dashboard.environment.get_template(template)
+    people = dashboard.organisation
     body = page.render(
         request=request,
         viewer=viewer,
@@ -182,9 +184,21 @@ def render(
         lang_url=lambda lang: url_with(request, lang=lang),
         url_with=lambda **changes: url_with(request, **changes),
         local_day=local_date,
+        # People and teams by the organisation file's names (their ids where it names none).
+        name_of=lambda person: people.display_name(person) if people else person,
+        team_name_of=lambda team: people.team_name(team) if people else team,
+        measure_ref=lambda key: measure_ref(key, viewer.t),
         **values,
     )
     return finish(request, viewer, HTMLResponse(body, status_code=status_code))
+
+
+def measure_ref(key: str | None, t: Translator) -> str:
+    """A case's measure by its number as people say it ("indsats 2"), not its key ("m2")."""
+    if not key:
+        return ""
+    number = key[1:] if key.startswith("m") and key[1:].isdigit() else key
+    return t("measure.ref", number=number)
 
 
 def redirect(request: Request, viewer: Viewer, to: str) -> Response:

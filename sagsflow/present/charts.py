@@ -32,10 +32,6 @@ STATUS_FILL: Mapping[str, str] = {
     "cancelled": "#9aa5b1",
 }
 ON_TIME, LATE = "#2e7d32", "#c62828"
-_MONTHS = {
-    "da": ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-}
 
 
 def _e(value: object) -> str:
@@ -338,7 +334,7 @@ def timeline_chart(view: Mapping[str, Any], now: datetime, t: Translator) -> Mar
             _text(0, y - 10, t("case.timeline_deadlines"), size=12, weight="bold", fill=MUTED)
         )
     for i, ((rule, measure), items) in enumerate(groups.items()):
-        label = t.rule(rule) + (f" ({measure})" if measure else "")
+        label = t.rule(rule) + (f" ({t('measure.ref', number=measure[1:])})" if measure else "")
         row(y, i, label)
         mid = y + row_h / 2
         for d in items:
@@ -376,7 +372,7 @@ def timeline_chart(view: Mapping[str, Any], now: datetime, t: Translator) -> Mar
         local_date(datetime.fromtimestamp(last_t, zone)),
     )
     step = -(-len(months) // 12) or 1  # at most about 12 month labels
-    names = _MONTHS[t.lang]
+    names = t.month_abbreviations()
     for k, month in enumerate(months):
         x = x_of(start_of_local_day(month))
         grid.append(
@@ -400,3 +396,96 @@ def timeline_chart(view: Mapping[str, Any], now: datetime, t: Translator) -> Mar
     )
     marks.append(_text(x_now, 14, t("case.today"), size=11, anchor="middle", fill="#c62828"))
     return _svg(width, axis_y + 26, t("case.timeline"), [*stripes, *grid, *marks], "timeline")
+
+
+# --- the compliance report's chart ---------------------------------------------------------------
+
+_SHARE_LABEL_W, _SHARE_BAR_W, _SHARE_VALUE_W = 220, 400, 130
+_SHARE_ROW_H, _SHARE_GAP, _SHARE_GROUP_GAP, _SHARE_TOP = 18, 4, 18, 28
+_MUNICIPALITY_FILL, _TEAM_FILL, _EMPTY_FILL = "#1f4e79", "#6fa8dc", "#eaeef2"
+
+
+@dataclass(frozen=True)
+class ShareBar:
+    """One unit's share on time: its name, the share (None: nothing counted), the words."""
+
+    label: str
+    share: float | None
+    text: str
+    total: bool = False  # the municipality's own bar
+
+
+@dataclass(frozen=True)
+class ShareGroup:
+    """One measure: its title, and a bar per unit (the municipality's first)."""
+
+    title: str
+    bars: Sequence[ShareBar]
+
+
+def share_chart(groups: Sequence[ShareGroup], title: str) -> Markup:
+    """A horizontal bar chart: for each measure, the municipality's share and each team's, with
+    the municipality's share marked as a dashed line across the team bars. Inline SVG."""
+    width = _SHARE_LABEL_W + _SHARE_BAR_W + _SHARE_VALUE_W
+    out: list[str] = []
+    y = _SHARE_TOP
+    for group in groups:
+        out.append(
+            f'<text x="0" y="{y + 12}" font-weight="bold" font-size="13">{_e(group.title)}</text>'
+        )
+        y += _SHARE_ROW_H + _SHARE_GAP
+        group_top = y
+        for bar in group.bars:
+            fill = _MUNICIPALITY_FILL if bar.total else _TEAM_FILL
+            out.append(
+                f'<text x="{_SHARE_LABEL_W - 8}" y="{y + 13}" text-anchor="end" font-size="12">'
+                f"{_e(bar.label)}</text>"
+            )
+            out.append(
+                f'<rect x="{_SHARE_LABEL_W}" y="{y}" width="{_SHARE_BAR_W}" '
+                f'height="{_SHARE_ROW_H}" fill="{_EMPTY_FILL}"/>'
+            )
+            if bar.share is not None:
+                out.append(
+                    f'<rect x="{_SHARE_LABEL_W}" y="{y}" width="{bar.share * _SHARE_BAR_W:.1f}" '
+                    f'height="{_SHARE_ROW_H}" fill="{fill}"><title>{_e(bar.label)}: '
+                    f"{_e(bar.text)}</title></rect>"
+                )
+            out.append(
+                f'<text x="{_SHARE_LABEL_W + _SHARE_BAR_W + 6}" y="{y + 13}" font-size="12">'
+                f"{_e(bar.text)}</text>"
+            )
+            y += _SHARE_ROW_H + _SHARE_GAP
+        overall = next((b.share for b in group.bars if b.total), None)
+        if overall is not None:
+            x = _SHARE_LABEL_W + overall * _SHARE_BAR_W
+            out.append(
+                f'<line x1="{x:.1f}" y1="{group_top - 2}" x2="{x:.1f}" '
+                f'y2="{y - _SHARE_GAP + 2}" stroke="#c62828" stroke-width="2" '
+                'stroke-dasharray="4 3"/>'
+            )
+        y += _SHARE_GROUP_GAP
+    axis = []
+    for tick in (0, 25, 50, 75, 100):
+        x = _SHARE_LABEL_W + tick * _SHARE_BAR_W / 100
+        axis.append(
+            f'<line x1="{x:.1f}" y1="{_SHARE_TOP - 6}" x2="{x:.1f}" y2="{y - _SHARE_GROUP_GAP}" '
+            f'stroke="#8c959f" stroke-width="0.5"/>'
+            f'<text x="{x:.1f}" y="{_SHARE_TOP - 10}" text-anchor="middle" font-size="11">'
+            f"{tick} %</text>"
+        )
+    return Markup(
+        f'<svg width="{width}" height="{y}" viewBox="0 0 {width} {y}" role="img" '
+        f'aria-label="{_e(title)}" font-family="Arial, Helvetica, sans-serif">'
+        f"<title>{_e(title)}</title>{''.join(axis)}{''.join(out)}</svg>"
+    )
+
+
+def bar(fraction: float, fill: str, width: float = 160.0) -> Markup:
+    """A small inline SVG bar (the dashboard's CSP allows no inline style widths)."""
+    filled = max(min(fraction, 1.0), 0.0) * width
+    return Markup(
+        f'<svg class="bar" viewBox="0 0 {width:.0f} 10" width="{width:.0f}" height="10" '
+        f'aria-hidden="true"><rect width="{width:.0f}" height="10" rx="2" fill="#e8edf2"/>'
+        f'<rect width="{filled:.1f}" height="10" rx="2" fill="{fill}"/></svg>'
+    )

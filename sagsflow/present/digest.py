@@ -1,16 +1,22 @@
-"""The supervisor's digest in Danish: an e-mail (text, and HTML with inline styles only) and
-Markdown for a Prefect artifact."""
+"""The supervisor's digest as people read it: an e-mail (text, and HTML with inline styles only)
+and Markdown for a Prefect artifact, in Danish (or English on request).
+
+`worded` turns the read model (`sagsflow.read.digest.TeamDigest`) into worded sections; the
+templates under templates/digest/ lay them out. People appear by the organisation file's names,
+cases by number and pseudonymous child reference: no other personal data.
+"""
 
 from __future__ import annotations
 
-import html
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from statemachine.calendar import Unit, local_date, to_local
-from statemachine.phases import Phase
-from statemachine.rulebook import RuleId, Span
+from sagsflow.present.i18n import DEFAULT, Translator, translator
+from sagsflow.present.outbox import parked_reason_text
+from sagsflow.present.templating import markdown_cell, render
+from statemachine.calendar import local_date
 
 if TYPE_CHECKING:
     from sagsflow.read.digest import (
@@ -24,114 +30,85 @@ if TYPE_CHECKING:
 # An e-mail shows the worst few; the rest are one command away (DOMAIN.md: not a list of 150).
 SHOWN = 25
 
-PHASE_LABELS: Mapping[str, str] = {
-    Phase.INQUIRY: "henvendelse",
-    Phase.CLARIFICATION: "afklaring",
-    Phase.INVESTIGATION: "undersøgelse",
-    Phase.ACTION_PLAN: "handleplan",
-    Phase.DECISION: "afgørelse",
-    Phase.IMPLEMENTATION: "iværksættelse",
-    Phase.FOLLOW_UP: "opfølgning",
-    Phase.CLOSURE: "afslutning",
-}
-RULE_LABELS: Mapping[str, str] = {
-    RuleId.URGENT_ASSESSMENT: "24-timersvurdering",
-    RuleId.ACKNOWLEDGEMENT: "kvittering for modtagelse",
-    RuleId.INVESTIGATION: "børnefaglig undersøgelse",
-    RuleId.DECISION: "afgørelse",
-    RuleId.ACTION_PLAN: "barnets plan",
-    RuleId.FOLLOW_UP: "opfølgning",
-    RuleId.PACKAGE_REVIEW: "revurdering af pakke",
-}
-REASON_LABELS: Mapping[str, str] = {
-    "over_phase_norm": "over fasens normtid",
-    "inactive": "ingen aktivitet",
-    "breached_deadline": "overskredet frist",
-    "waiting_for_consent": "venter på samtykke",
-}
-LEVEL_LABELS: Mapping[str, str] = {
-    "reminder": "påmindelse",
-    "breach": "overskridelse",
-    "escalation": "eskalering",
-}
-ROLE_LABELS: Mapping[str, str] = {
-    "caseworker": "rådgiver",
-    "team_leader": "teamleder",
-    "department_head": "afdelingsleder",
-    "committee": "udvalg",
-}
-_UNIT_LABELS: Mapping[Unit, tuple[str, str]] = {
-    Unit.HOURS: ("time", "timer"),
-    Unit.DAYS: ("dag", "dage"),
-    Unit.WEEKS: ("uge", "uger"),
-    Unit.MONTHS: ("måned", "måneder"),
-    Unit.WORKING_DAYS: ("hverdag", "hverdage"),
-}
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    note: str | None = None  # a second, smaller line
+    numeric: bool = False
 
 
-# --- Danish text ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Row:
+    """One line of a section: its cells (mail HTML, Markdown), and as text (`line` and its
+    `details`, the plain mail)."""
+
+    cells: tuple[Cell, ...]
+    line: str
+    details: tuple[str, ...] = ()
+    warn: bool = False
 
 
-def danish_span(span: Span) -> str:
-    """A rulebook span in Danish words: "1 måned", "6 hverdage"."""
-    singular, plural = _UNIT_LABELS[span.unit]
-    return f"{span.amount} {singular if span.amount == 1 else plural}"
+@dataclass(frozen=True)
+class Section:
+    title: str  # with its count
+    headers: tuple[str, ...]
+    rows: tuple[Row, ...]
+    more: str | None = None  # "… and 12 more: sagsflow report stuck --team t1"
+    shown: int | None = None  # rows a mail lists (None: all)
 
 
-def days(n: int) -> str:
-    """ "1 dag", "3 dage"."""
-    return f"{n} dag" if n == 1 else f"{n} dage"
+@dataclass(frozen=True)
+class WordedDigest:
+    lang: str
+    subject: str
+    heading: str
+    to: str
+    as_of: str
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+    footer: tuple[str, ...] = ()
 
 
-def _when(days_left: int) -> str:
-    return "i dag" if days_left == 0 else f"om {days(days_left)}"
+def _name(digest: TeamDigest, person: str | None, t: Translator) -> str:
+    if person is None:
+        return t("no_worker")
+    return digest.names.get(person, person)
 
 
-def danish_date(day: date) -> str:
-    return f"{day.day:02d}.{day.month:02d}.{day.year}"
+def _in_phase(case: StuckCase, t: Translator) -> str:
+    text = t("digest.in_phase", days=t.days(case.days_in_phase))
+    if case.phase_norm:
+        text += t("digest.norm", norm=t.span(case.phase_norm))
+    if case.days_over_norm:
+        text += t("digest.over_norm", days=t.days(case.days_over_norm))
+    return text
 
 
-def danish_instant(value: datetime | str) -> str:
-    """ "25.06.2026 kl. 23:59" in Copenhagen time."""
-    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
-    local = to_local(instant)
-    return f"{danish_date(local.date())} kl. {local:%H:%M}"
-
-
-def _worker(name: str | None) -> str:
-    return name or "ingen rådgiver"
-
-
-def _phase(phase: str) -> str:
-    return PHASE_LABELS.get(phase, phase)
-
-
-def _reasons(case: StuckCase) -> str:
+def _reasons(case: StuckCase, t: Translator) -> str:
     labels = []
     for reason in case.reasons:
-        label = REASON_LABELS.get(reason, reason)
         if reason == "inactive":
-            label += f" i {days(case.days_since_last_event)}"
-        labels.append(label)
+            labels.append(t("digest.inactive_for", days=t.days(case.days_since_last_event)))
+        else:
+            labels.append(t.reason(reason))
     return ", ".join(labels)
 
 
-def _breaches(case: StuckCase) -> str:
+def _breaches(case: StuckCase, t: Translator) -> str:
     return "; ".join(
-        f"{RULE_LABELS.get(b.rule, b.rule)}{f' ({b.measure_id})' if b.measure_id else ''} "
-        f"forfaldt {danish_date(local_date(datetime.fromisoformat(b.due_at)))}, "
-        f"{days(b.days_overdue)} over"
+        t(
+            "digest.breach",
+            rule=t.rule(b.rule),
+            measure=f" ({b.measure_id})" if b.measure_id else "",
+            due=t.date(b.due_at),
+            days=t.days(b.days_overdue),
+        )
         for b in case.breached_deadlines
     )
 
 
-def _in_phase(case: StuckCase) -> str:
-    text = f"{days(case.days_in_phase)} i fasen"
-    if case.phase_norm:
-        text += f" (norm {danish_span(case.phase_norm)})"
-    if case.days_over_norm:
-        text += f", {days(case.days_over_norm)} over normen"
-    return text
+def _when(days_left: int, t: Translator) -> str:
+    return t("digest.today") if days_left == 0 else t("digest.in_days", days=t.days(days_left))
 
 
 def _measure(deadline: DueDeadline) -> str:
@@ -140,338 +117,252 @@ def _measure(deadline: DueDeadline) -> str:
     return f"{deadline.measure_id} {deadline.measure or ''}".strip()
 
 
-def _addressee(notification: ParkedNotification) -> str:
-    role = ROLE_LABELS.get(notification.recipient_role, notification.recipient_role)
-    return f"{role} {notification.recipient}" if notification.recipient else role
+def _addressee(digest: TeamDigest, parked: ParkedNotification, t: Translator) -> str:
+    role = t(f"as_role.{parked.recipient_role}")
+    return f"{role} {_name(digest, parked.recipient, t)}" if parked.recipient else role
 
 
-def _load_note(load: Caseload, target: int) -> str:
+def _load_note(load: Caseload, target: int, t: Translator) -> str:
     notes = []
     if load.over(target):
-        notes.append(f"{load.over(target)} over målet")
+        notes.append(t("caseload.over", n=load.over(target)))
     if not load.in_organisation:
-        notes.append("ikke i organisationsfilen")
+        notes.append(t("caseload.not_in_org"))
     return ", ".join(notes)
 
 
-def subject(digest: TeamDigest) -> str:
+def _more(total: int, shown: int, command: str, t: Translator) -> str | None:
+    return t("digest.more", n=total - shown, command=command) if total > shown else None
+
+
+def _stuck(d: TeamDigest, t: Translator, shown: int) -> Section:
+    rows = tuple(
+        Row(
+            cells=(
+                Cell(str(c.case_id), numeric=True),
+                Cell(t.phase(c.phase)),
+                Cell(_name(d, c.worker, t)),
+                Cell(_in_phase(c, t)),
+                Cell(_reasons(c, t)),
+                Cell(_breaches(c, t) or "–"),
+            ),
+            line=t(
+                "digest.stuck_line",
+                case=c.case_id,
+                phase=t.phase(c.phase),
+                in_phase=_in_phase(c, t),
+                worker=_name(d, c.worker, t),
+            ),
+            details=tuple(
+                [t("digest.why", reasons=_reasons(c, t))]
+                + ([t("digest.breaches", breaches=_breaches(c, t))] if c.breached_deadlines else [])
+            ),
+            warn=bool(c.breached_deadlines),
+        )
+        for c in d.stuck
+    )
+    return Section(
+        title=t("digest.stuck_title", n=len(d.stuck)),
+        headers=tuple(
+            t(k)
+            for k in (
+                "col.case",
+                "col.phase",
+                "col.worker",
+                "col.in_phase",
+                "col.reasons",
+                "col.breaches",
+            )
+        ),
+        rows=rows,
+        more=_more(len(d.stuck), shown, f"sagsflow report stuck --team {d.team_id}", t),
+        shown=shown,
+    )
+
+
+def _due(d: TeamDigest, t: Translator, shown: int) -> Section:
+    rows = []
+    for x in d.due_soon:
+        measure = _measure(x)
+        rows.append(
+            Row(
+                cells=(
+                    Cell(t.instant(x.due_at), note=_when(x.days_left, t)),
+                    Cell(str(x.case_id), numeric=True),
+                    Cell(x.child_ref),
+                    Cell(x.title, note=x.source),
+                    Cell(measure or "–"),
+                    Cell(_name(d, x.worker, t)),
+                ),
+                line=t(
+                    "digest.due_line",
+                    due=t.instant(x.due_at),
+                    when=_when(x.days_left, t),
+                    case=x.case_id,
+                    child=x.child_ref,
+                    title=x.title,
+                    measure=f" · {measure}" if measure else "",
+                    worker=_name(d, x.worker, t),
+                ),
+                details=(t("digest.source", source=x.source),),
+                warn=x.days_left <= 2,
+            )
+        )
+    return Section(
+        title=t("digest.due_title", days=d.horizon_days, n=len(d.due_soon)),
+        headers=tuple(
+            t(k)
+            for k in (
+                "col.due",
+                "col.case",
+                "col.child",
+                "col.deadline",
+                "col.measure",
+                "col.worker",
+            )
+        ),
+        rows=tuple(rows),
+        more=_more(len(d.due_soon), shown, f"sagsflow report digest --team {d.team_id} --json", t),
+        shown=shown,
+    )
+
+
+def _caseload(d: TeamDigest, t: Translator) -> Section:
+    rows = []
+    for load in d.caseload:
+        note = _load_note(load, d.caseload_target, t)
+        name = _name(d, load.worker, t)
+        rows.append(
+            Row(
+                cells=(Cell(name), Cell(str(load.open_cases), numeric=True), Cell(note or "–")),
+                line=f"{name:<20} {load.open_cases:>4}" + (f"  ({note})" if note else ""),
+                warn=load.over(d.caseload_target) > 0,
+            )
+        )
+    return Section(
+        title=t("digest.caseload_title", target=d.caseload_target),
+        headers=(t("col.worker"), t("col.open_cases"), t("col.note")),
+        rows=tuple(rows),
+    )
+
+
+def _parked(d: TeamDigest, t: Translator) -> Section:
+    rows = []
+    for p in d.parked:
+        reason = parked_reason_text(p.reason, t) if p.reason else None
+        rows.append(
+            Row(
+                cells=(
+                    Cell(str(p.case_id), numeric=True),
+                    Cell(t.rule(p.rule)),
+                    Cell(t.level(p.level)),
+                    Cell(_addressee(d, p, t)),
+                    Cell(t.instant(p.due_at)),
+                    Cell(str(p.attempts), numeric=True),
+                    Cell(reason or "–"),
+                ),
+                line=t(
+                    "digest.parked_line",
+                    case=p.case_id,
+                    rule=t.rule(p.rule),
+                    level=t.level(p.level),
+                    to=_addressee(d, p, t),
+                    due=t.instant(p.due_at),
+                    attempts=p.attempts,
+                ),
+                details=(t("digest.why", reasons=reason),) if reason else (),
+                warn=True,
+            )
+        )
+    return Section(
+        title=t("digest.parked_title", n=len(d.parked)),
+        headers=tuple(
+            t(k)
+            for k in (
+                "col.case",
+                "col.deadline",
+                "col.level",
+                "col.to",
+                "col.due",
+                "col.attempts",
+                "col.reasons",
+            )
+        ),
+        rows=tuple(rows),
+    )
+
+
+def subject(digest: TeamDigest, t: Translator | None = None) -> str:
+    t = t or translator(DEFAULT)
     over = sum(1 for load in digest.caseload if load.over(digest.caseload_target))
     parts = [
-        f"{len(digest.stuck)} fastlåste sager",
-        f"{len(digest.due_soon)} frister de næste {digest.horizon_days} dage",
+        t("digest.subject.stuck", n=len(digest.stuck)),
+        t("digest.subject.due", n=len(digest.due_soon), days=digest.horizon_days),
     ]
     if over:
-        parts.append(f"{over} rådgivere over sagsmålet")
+        parts.append(t("digest.subject.over", n=over))
     if digest.parked:
-        parts.append(f"{len(digest.parked)} parkerede meddelelser")
-    day = danish_date(local_date(digest.generated_at))
-    return f"Sagsflow {digest.team_name} {day}: " + ", ".join(parts)
+        parts.append(t("digest.subject.parked", n=len(digest.parked)))
+    day = t.date(local_date(digest.generated_at))
+    return t("digest.subject", team=digest.team_name, day=day, parts=", ".join(parts))
 
 
-def render_digest(digest: TeamDigest, *, shown: int = SHOWN) -> tuple[str, str, str]:
-    """(subject, text, html) of the e-mail to the team leader, in Danish.
+def worded(digest: TeamDigest, t: Translator, *, shown: int = SHOWN) -> WordedDigest:
+    """The digest's sections in `t`'s language."""
+    d = digest
+    sections = [_stuck(d, t, shown), _due(d, t, shown), _caseload(d, t)]
+    if d.parked:
+        sections.append(_parked(d, t))
+    return WordedDigest(
+        lang=t.lang,
+        subject=subject(d, t),
+        heading=t("digest.heading", team=d.team_name),
+        to=t("digest.to", leader=d.leader.name, team=d.team_name),
+        as_of=t.instant(d.generated_at),
+        sections=tuple(sections),
+        footer=(t("digest.target_source", rulebook=d.caseload_source), t("digest.privacy")),
+    )
+
+
+def render_digest(
+    digest: TeamDigest, *, shown: int = SHOWN, t: Translator | None = None
+) -> tuple[str, str, str]:
+    """(subject, text, html) of the e-mail to the team leader (Danish unless `t` says).
 
     The HTML uses inline styles only and refers to nothing outside itself. At most `shown` stuck
     cases and deadlines are listed; the rest are counted.
     """
-    return subject(digest), _text(digest, shown), _html(digest, shown)
-
-
-def _more(total: int, shown: int, command: str) -> str | None:
-    if total <= shown:
-        return None
-    return f"… og {total - shown} flere: {command}"
-
-
-def _text(d: TeamDigest, shown: int) -> str:
-    local = to_local(d.generated_at)
-    lines = [
-        f"Til {d.leader.name}, teamleder for {d.team_name}",
-        "",
-        f"Tilsynsoversigt pr. {danish_instant(local)}.",
-        "",
-        f"FASTLÅSTE SAGER ({len(d.stuck)})",
-    ]
-    if not d.stuck:
-        lines.append("  Ingen.")
-    for case in d.stuck[:shown]:
-        lines.append(
-            f"  Sag {case.case_id} · {_phase(case.phase)} · {_in_phase(case)} · "
-            f"rådgiver {_worker(case.worker)}"
-        )
-        lines.append(f"    Årsag: {_reasons(case)}")
-        if case.breached_deadlines:
-            lines.append(f"    Frister: {_breaches(case)}")
-    more = _more(len(d.stuck), shown, f"sagsflow report stuck --team {d.team_id}")
-    if more:
-        lines.append(f"  {more}")
-    lines += ["", f"FRISTER DE NÆSTE {d.horizon_days} DAGE ({len(d.due_soon)})"]
-    if not d.due_soon:
-        lines.append("  Ingen.")
-    for deadline in d.due_soon[:shown]:
-        measure = f" · {_measure(deadline)}" if deadline.measure_id else ""
-        lines.append(
-            f"  {danish_instant(deadline.due_at)} ({_when(deadline.days_left)}) · "
-            f"Sag {deadline.case_id} ({deadline.child_ref}) · {deadline.title}{measure} · "
-            f"rådgiver {_worker(deadline.worker)}"
-        )
-        lines.append(f"    Hjemmel: {deadline.source}")
-    more = _more(len(d.due_soon), shown, f"sagsflow report digest --team {d.team_id} --json")
-    if more:
-        lines.append(f"  {more}")
-    lines += ["", f"SAGSTAL PR. RÅDGIVER (mål: højst {d.caseload_target} åbne sager)"]
-    for load in d.caseload:
-        note = _load_note(load, d.caseload_target)
-        lines.append(
-            f"  {_worker(load.worker):<20} {load.open_cases:>4}" + (f"  ({note})" if note else "")
-        )
-    if d.parked:
-        lines += ["", f"PARKEREDE MEDDELELSER ({len(d.parked)}) – ikke leveret, kræver handling"]
-        for p in d.parked:
-            lines.append(
-                f"  Sag {p.case_id} · {RULE_LABELS.get(p.rule, p.rule)} · "
-                f"{LEVEL_LABELS.get(p.level, p.level)} til {_addressee(p)} · "
-                f"frist {danish_instant(p.due_at)} · {p.attempts} forsøg"
-            )
-            if p.reason:
-                lines.append(f"    Årsag: {p.reason}")
-    lines += [
-        "",
-        f"Sagsmålet kommer fra regelsættet {d.caseload_source}.",
-        "Sendt af Sagsflow. Oversigten indeholder kun sagsnumre og pseudonyme barnereferencer.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-# --- HTML (inline styles only: mail clients drop <style> blocks and external sheets) ---------
-
-_BODY = "font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#1f2328;margin:0;padding:16px;"
-_H1 = "font-size:20px;margin:0 0 4px 0;"
-_H2 = "font-size:16px;margin:24px 0 8px 0;border-bottom:2px solid #d0d7de;padding-bottom:4px;"
-_TABLE = "border-collapse:collapse;width:100%;max-width:960px;"
-_TH = "text-align:left;background:#f6f8fa;border:1px solid #d0d7de;padding:4px 8px;"
-_TD = "border:1px solid #d0d7de;padding:4px 8px;vertical-align:top;"
-_TD_NUM = _TD + "text-align:right;"
-_WARN = "background:#ffebe9;"
-_MUTED = "color:#57606a;font-size:12px;"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _table(headers: Sequence[str], rows: Iterable[tuple[Sequence[tuple[str, bool]], bool]]) -> str:
-    """Rows of (cells, warn); a cell is (already escaped HTML, numeric)."""
-    head = "".join(f'<th style="{_TH}">{_e(h)}</th>' for h in headers)
-    body = []
-    for cells, warn in rows:
-        tds = "".join(
-            f'<td style="{(_TD_NUM if numeric else _TD) + (_WARN if warn else "")}">{cell}</td>'
-            for cell, numeric in cells
-        )
-        body.append(f"<tr>{tds}</tr>")
-    return f'<table style="{_TABLE}"><tr>{head}</tr>{"".join(body)}</table>'
-
-
-def _html(d: TeamDigest, shown: int) -> str:
-    parts = [
-        f'<h1 style="{_H1}">{_e(d.team_name)}: tilsynsoversigt</h1>',
-        f'<p style="{_MUTED}">Til {_e(d.leader.name)}, teamleder · pr. '
-        f"{_e(danish_instant(d.generated_at))}</p>",
-        f'<h2 style="{_H2}">Fastlåste sager ({len(d.stuck)})</h2>',
-    ]
-    if d.stuck:
-        parts.append(
-            _table(
-                ["Sag", "Fase", "Rådgiver", "I fasen", "Årsag", "Overskredne frister"],
-                (
-                    (
-                        [
-                            (_e(c.case_id), True),
-                            (_e(_phase(c.phase)), False),
-                            (_e(_worker(c.worker)), False),
-                            (_e(_in_phase(c)), False),
-                            (_e(_reasons(c)), False),
-                            (_e(_breaches(c) or "–"), False),
-                        ],
-                        bool(c.breached_deadlines),
-                    )
-                    for c in d.stuck[:shown]
-                ),
-            )
-        )
-    else:
-        parts.append("<p>Ingen.</p>")
-    more = _more(len(d.stuck), shown, f"sagsflow report stuck --team {d.team_id}")
-    if more:
-        parts.append(f'<p style="{_MUTED}">{_e(more)}</p>')
-    parts.append(
-        f'<h2 style="{_H2}">Frister de næste {d.horizon_days} dage ({len(d.due_soon)})</h2>'
-    )
-    if d.due_soon:
-        parts.append(
-            _table(
-                ["Frist", "Sag", "Barn", "Frist for", "Indsats", "Rådgiver"],
-                (
-                    (
-                        [
-                            (
-                                f"{_e(danish_instant(x.due_at))}<br>"
-                                f'<span style="{_MUTED}">{_when(x.days_left)}</span>',
-                                False,
-                            ),
-                            (_e(x.case_id), True),
-                            (_e(x.child_ref), False),
-                            (
-                                f'{_e(x.title)}<br><span style="{_MUTED}">{_e(x.source)}</span>',
-                                False,
-                            ),
-                            (_e(_measure(x) or "–"), False),
-                            (_e(_worker(x.worker)), False),
-                        ],
-                        x.days_left <= 2,
-                    )
-                    for x in d.due_soon[:shown]
-                ),
-            )
-        )
-    else:
-        parts.append("<p>Ingen.</p>")
-    more = _more(len(d.due_soon), shown, f"sagsflow report digest --team {d.team_id} --json")
-    if more:
-        parts.append(f'<p style="{_MUTED}">{_e(more)}</p>')
-    parts.append(f'<h2 style="{_H2}">Sagstal pr. rådgiver (mål: højst {d.caseload_target})</h2>')
-    parts.append(
-        _table(
-            ["Rådgiver", "Åbne sager", "Bemærkning"],
-            (
-                (
-                    [
-                        (_e(_worker(load.worker)), False),
-                        (_e(load.open_cases), True),
-                        (_e(_load_note(load, d.caseload_target)), False),
-                    ],
-                    load.over(d.caseload_target) > 0,
-                )
-                for load in d.caseload
-            ),
-        )
-    )
-    if d.parked:
-        parts.append(
-            f'<h2 style="{_H2}">Parkerede meddelelser ({len(d.parked)}): ikke leveret</h2>'
-        )
-        parts.append(
-            _table(
-                ["Sag", "Frist for", "Niveau", "Til", "Frist", "Forsøg", "Årsag"],
-                (
-                    (
-                        [
-                            (_e(p.case_id), True),
-                            (_e(RULE_LABELS.get(p.rule, p.rule)), False),
-                            (_e(LEVEL_LABELS.get(p.level, p.level)), False),
-                            (_e(_addressee(p)), False),
-                            (_e(danish_instant(p.due_at)), False),
-                            (_e(p.attempts), True),
-                            (_e(p.reason or "–"), False),
-                        ],
-                        True,
-                    )
-                    for p in d.parked
-                ),
-            )
-        )
-    parts.append(
-        f'<p style="{_MUTED}">Sagsmålet kommer fra regelsættet {_e(d.caseload_source)}. '
-        "Sendt af Sagsflow. Oversigten indeholder kun sagsnumre og pseudonyme "
-        "barnereferencer.</p>"
-    )
+    t = t or translator(DEFAULT)
+    view = worded(digest, t, shown=shown)
     return (
-        '<!DOCTYPE html><html lang="da"><head><meta charset="utf-8">'
-        f"<title>{_e(subject(d))}</title></head>"
-        f'<body style="{_BODY}">{"".join(parts)}</body></html>'
+        view.subject,
+        render("digest/mail.txt", t, digest=view),
+        render("digest/mail.html", t, digest=view),
     )
 
 
-# --- Markdown (a Prefect artifact) ---------------------------------------------------------
+def digest_markdown(digest: TeamDigest, t: Translator | None = None) -> str:
+    """The digest as Markdown tables, for a Prefect markdown artifact (all rows, no cut-off)."""
+    t = t or translator(DEFAULT)
+    return render(
+        "digest/artifact.md",
+        t,
+        digest=worded(digest, t, shown=10**9),
+        team_id=digest.team_id,
+        leader=digest.leader.name,
+    )
 
 
-def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def markdown_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table (for small figure tables written in Python)."""
     lines = [
-        "| " + " | ".join(_cell(h) for h in headers) + " |",
+        "| " + " | ".join(markdown_cell(h) for h in headers) + " |",
         "| " + " | ".join("---" for _ in headers) + " |",
     ]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def digest_markdown(digest: TeamDigest) -> str:
-    """The digest as Markdown tables, for a Prefect markdown artifact (all rows, no cut-off)."""
-    d = digest
-    parts = [
-        f"# {d.team_name} ({d.team_id}): tilsynsoversigt {danish_instant(d.generated_at)}",
-        f"Teamleder: {d.leader.name}",
-        f"## Fastlåste sager ({len(d.stuck)})",
-        markdown_table(
-            ["Sag", "Fase", "Rådgiver", "I fasen", "Årsag", "Overskredne frister"],
-            (
-                [
-                    c.case_id,
-                    _phase(c.phase),
-                    _worker(c.worker),
-                    _in_phase(c),
-                    _reasons(c),
-                    _breaches(c) or "–",
-                ]
-                for c in d.stuck
-            ),
-        ),
-        f"## Frister de næste {d.horizon_days} dage ({len(d.due_soon)})",
-        markdown_table(
-            ["Frist", "Dage", "Sag", "Barn", "Frist for", "Indsats", "Rådgiver"],
-            (
-                [
-                    danish_instant(x.due_at),
-                    x.days_left,
-                    x.case_id,
-                    x.child_ref,
-                    x.title,
-                    _measure(x) or "–",
-                    _worker(x.worker),
-                ]
-                for x in d.due_soon
-            ),
-        ),
-        f"## Sagstal pr. rådgiver (mål: højst {d.caseload_target}, {d.caseload_source})",
-        markdown_table(
-            ["Rådgiver", "Åbne sager", "Bemærkning"],
-            (
-                [_worker(x.worker), x.open_cases, _load_note(x, d.caseload_target) or "–"]
-                for x in d.caseload
-            ),
-        ),
-    ]
-    if d.parked:
-        parts += [
-            f"## Parkerede meddelelser ({len(d.parked)})",
-            markdown_table(
-                ["Sag", "Frist for", "Niveau", "Til", "Frist", "Forsøg", "Årsag"],
-                (
-                    [
-                        p.case_id,
-                        RULE_LABELS.get(p.rule, p.rule),
-                        LEVEL_LABELS.get(p.level, p.level),
-                        _addressee(p),
-                        danish_instant(p.due_at),
-                        p.attempts,
-                        p.reason or "–",
-                    ]
-                    for p in d.parked
-                ),
-            ),
-        ]
-    return "\n\n".join(parts) + "\n"
+def instant_words(value: datetime | str, t: Translator | None = None) -> str:
+    """An instant as the digest writes it."""
+    return (t or translator(DEFAULT)).instant(value)

@@ -11,12 +11,14 @@ from models.database import reading
 from models.repository import CASE, UnitOfWork
 from sagsflow.context import Context
 from statemachine.calendar import local_iso
+from statemachine.explanation import from_json
 from statemachine.phases import Phase
 from statemachine.process import allowed_events
 
 
 def show_case(context: Context, case_id: int) -> dict[str, Any]:
-    """A case with its measures, deadlines (with explanations) and history."""
+    """A case with its measures, deadlines (with their explanations, as data:
+    `statemachine.explanation`) and history."""
     with UnitOfWork(context.engine, readonly=True) as uow:
         repo = uow.cases
         stored = repo.get(case_id)
@@ -78,7 +80,7 @@ def show_case(context: Context, case_id: int) -> dict[str, Any]:
                 "responsible": d.responsible,
                 "escalated_to": d.escalated_to,
                 "anchor_at": local_iso(d.anchor_at),
-                "explanation": d.explanation,
+                "explanation": from_json(d.explanation),
                 "closed_at": local_iso(d.closed_at),
                 "closed_by": d.closed_by,
                 "breached_at": local_iso(d.breached_at),

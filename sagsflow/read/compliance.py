@@ -96,6 +96,8 @@ class ComplianceRow:
     scope: Literal["team", "municipality"]
     municipality: str
     team: str | None  # None on a municipality row, and for cases without a team
+    # The team's name from the organisation file (else its id); the municipality's id on its
+    # row; "" for cases without a team. `sagsflow.present.compliance.row_label` words it.
     label: str
     shares: tuple[Share, ...]  # in MEASURES order
     phases: tuple[PhaseDuration, ...] = ()  # in phase order, phases with stays only
@@ -233,7 +235,7 @@ def compliance_report(
                 "municipality",
                 place,
                 None,
-                f"Hele kommunen ({place})",
+                place,
                 _ordered_shares(total),
                 municipality_medians.get((place, None), ()),
             )
@@ -242,9 +244,7 @@ def compliance_report(
 
 
 def _team_label(team: str | None, names: Mapping[str, str]) -> str:
-    if team is None:
-        return "Uden team"
-    return f"{names[team]} ({team})" if team in names else team
+    return "" if team is None else names.get(team, team)
 
 
 def _ordered_shares(found: Mapping[str, Share]) -> tuple[Share, ...]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -115,10 +115,13 @@ class TeamDigest:
     caseload_target: int
     caseload_source: str  # the rulebook the target comes from
     parked: tuple[ParkedNotification, ...]
+    # Person id → the name people read (the organisation file's; absent ones by their id).
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         value = asdict(self)
         value["leader"] = self.leader.model_dump()
+        value.pop("names")
         value["generated_at"] = local_iso(self.generated_at)
         for row, case in zip(value["stuck"], self.stuck, strict=True):
             # As the API's stuck list writes a norm ("1 calendar month").
@@ -217,6 +220,13 @@ def supervisor_digest(
                 details.get("parked_reason"),
             )
         )
+    names = {
+        p.id: p.name
+        for p in (
+            organisation.department_head,
+            *(x for t in organisation.teams for x in (t.leader, *t.caseworkers)),
+        )
+    }
     digests = []
     for t in teams:
         team_loads = [row for row in loads if row.team == t.id]
@@ -234,6 +244,7 @@ def supervisor_digest(
                 caseload_target=rulebook.caseload_target,
                 caseload_source=rulebook.key,
                 parked=tuple(parked_by_team.get(t.id, [])),
+                names=names,
             )
         )
     return digests
@@ -264,7 +275,7 @@ def _caseload(team: Team, loads: Iterable[Any]) -> list[Caseload]:
     counts: Counter[str | None] = Counter()
     for row in loads:
         counts[row.worker] += row.n
-    known = [p.name for p in team.caseworkers]
+    known = [p.id for p in team.caseworkers]
     rows = [Caseload(name, counts.pop(name, 0), True) for name in known]
     # Cases held by someone the file does not list (a substitute, a leader), or by nobody.
     others = sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or ""))

@@ -16,7 +16,11 @@ STUCK_MAX_CASES = 2_000
 
 
 class PageInvalid(ValueError):
-    """A limit or offset out of range."""
+    """A limit or offset out of range: which (`name`), what was asked, and the bounds."""
+
+    def __init__(self, name: str, value: int, low: int, high: int) -> None:
+        self.name, self.value, self.low, self.high = name, value, low, high
+        super().__init__(f"{name} {value}: between {low} and {high}")
 
 
 class TooBroad(ValueError):
@@ -49,9 +53,9 @@ class Page(Generic[T]):
 
 def check_page(limit: int, offset: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
-        raise PageInvalid(f"limit {limit}: between 1 and {MAX_LIMIT}")
+        raise PageInvalid("limit", limit, 1, MAX_LIMIT)
     if not 0 <= offset <= MAX_OFFSET:
-        raise PageInvalid(f"offset {offset}: between 0 and {MAX_OFFSET}")
+        raise PageInvalid("offset", offset, 0, MAX_OFFSET)
 
 
 def page_of(rows: list[T], limit: int, offset: int) -> Page[T]:

@@ -28,15 +28,22 @@ from statemachine.visibility import (
 
 
 class AccessDenied(PermissionError):
-    """The principal may not do this; the message says why (never which cases exist)."""
+    """The principal may not do this (never says which cases exist): a code (`read_only`,
+    `no_cases`, `no_team`, `other_team`, `no_audit_export`, `no_audit_verify`, `no_access_log`)
+    and its parameters, worded by `sagsflow.present` (catalogue keys `denied.<code>`)."""
+
+    def __init__(self, code: str, **params: str | None) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(f"access denied: {code} {params}")
 
 
 def require_write(principal: Principal) -> None:
     """Raise AccessDenied for a role that only reads (the auditor) or has no cases (admin)."""
     if principal.read_only:
-        raise AccessDenied(f"role {principal.role} reads only")
+        raise AccessDenied("read_only", role=principal.role.value)
     if not principal.sees_cases:
-        raise AccessDenied(f"role {principal.role} has no access to cases")
+        raise AccessDenied("no_cases", role=principal.role.value)
 
 
 def new_case_owner(
@@ -48,11 +55,9 @@ def new_case_owner(
     require_write(principal)
     if principal.role in TEAM_BOUND:
         if not principal.team:
-            raise AccessDenied(f"a {principal.role} without a team opens no cases")
+            raise AccessDenied("no_team", role=principal.role.value)
         if team is not None and team != principal.team:
-            raise AccessDenied(
-                f"a {principal.role} opens cases only in their own team ({principal.team})"
-            )
+            raise AccessDenied("other_team", role=principal.role.value, team=principal.team)
         team = principal.team
     if worker is None and principal.role is Role.CASEWORKER:
         worker = principal.name
@@ -62,25 +67,25 @@ def new_case_owner(
 def require_cases(principal: Principal) -> None:
     """Raise AccessDenied for a role that sees no case at all (admin)."""
     if not principal.sees_cases:
-        raise AccessDenied(f"role {principal.role} has no access to cases")
+        raise AccessDenied("no_cases", role=principal.role.value)
 
 
 def require_audit_export(principal: Principal) -> None:
     """The audit trail taken out (every event's data): auditor and department head."""
     if principal.role not in AUDIT_EXPORTERS:
-        raise AccessDenied(f"role {principal.role} may not export the audit trail")
+        raise AccessDenied("no_audit_export", role=principal.role.value)
 
 
 def require_audit_verify(principal: Principal) -> None:
     """Checking the hash chains (no case content): auditor, department head and admin."""
     if principal.role not in AUDIT_VERIFIERS:
-        raise AccessDenied(f"role {principal.role} may not verify the audit trail")
+        raise AccessDenied("no_audit_verify", role=principal.role.value)
 
 
 def require_access_log(principal: Principal) -> None:
     """Who read which case: the auditor's."""
     if principal.role not in ACCESS_LOG_READERS:
-        raise AccessDenied(f"role {principal.role} may not read the access log")
+        raise AccessDenied("no_access_log", role=principal.role.value)
 
 
 # --- the access log --------------------------------------------------------------------------

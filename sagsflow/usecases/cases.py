@@ -17,7 +17,13 @@ from sagsflow.read.cases import case_owner, show_case
 from statemachine.audit import AuditEntry, canonical_json
 from statemachine.calendar import local_date
 from statemachine.case import DeadlineState, MeasureState
-from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
+from statemachine.errors import (
+    CaseNotFound,
+    ConcurrencyConflict,
+    EventRefused,
+    Refusal,
+    RefusalCode,
+)
 from statemachine.phases import Event, Notifier, Role, Source
 from statemachine.process import EventOption, Outcome, event_options, fire
 from statemachine.process import open_case as open_case_file
@@ -93,7 +99,12 @@ def open_case(
     catalogue = context.catalogue
     rulebook = catalogue.in_force(catalogue.rulebook_id_for(municipality), local_date(aware_at))
     if not rulebook.competence.may_fire(role, Event.OPEN_CASE):
-        raise EventRefused(Event.OPEN_CASE, "inquiry", f"role {role} may not open a case", [])
+        raise EventRefused(
+            Event.OPEN_CASE,
+            "inquiry",
+            Refusal(RefusalCode.ROLE_MAY_NOT_OPEN, {"role": role.value}),
+            [],
+        )
     case, outcome = open_case_file(
         municipality=municipality,
         rulebook=rulebook,
@@ -196,6 +207,7 @@ class CaseOptions:
     phase: str
     version: int
     options: list[EventOption]
+    rulebook: Rulebook  # the case's: it names the measures a refusal mentions
 
 
 def read_case_options(
@@ -211,8 +223,8 @@ def read_case_options(
     case = stored.file
     options = event_options(case, rulebook_of(context, stored), principal.role, at=now)
     if principal.read_only:
-        options = [
-            EventOption(o.event, False, o.needs_data, f"role {principal.role} reads only")
-            for o in options
-        ]
-    return CaseOptions(case.id, case.phase.value, case.version, options)
+        reads_only = Refusal(RefusalCode.READ_ONLY, {"role": principal.role.value})
+        options = [EventOption(o.event, False, o.needs_data, reads_only) for o in options]
+    return CaseOptions(
+        case.id, case.phase.value, case.version, options, rulebook_of(context, stored)
+    )

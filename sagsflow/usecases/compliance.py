@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sagsflow.context import Context
 from sagsflow.present.compliance import render_csv, render_html
+from sagsflow.present.i18n import Translator
 from sagsflow.read.compliance import ComplianceReport, compliance_report
 from statemachine.periods import parse_period
 
@@ -19,15 +20,15 @@ class WrittenReport:
     html: Path
 
 
-def write_csv(report: ComplianceReport, path: Path | str) -> Path:
+def write_csv(report: ComplianceReport, path: Path | str, t: Translator | None = None) -> Path:
     path = Path(path)
-    path.write_text(render_csv(report), encoding="utf-8", newline="")
+    path.write_text(render_csv(report, t), encoding="utf-8", newline="")
     return path
 
 
-def write_html(report: ComplianceReport, path: Path | str) -> Path:
+def write_html(report: ComplianceReport, path: Path | str, t: Translator | None = None) -> Path:
     path = Path(path)
-    path.write_text(render_html(report), encoding="utf-8")
+    path.write_text(render_html(report, t), encoding="utf-8")
     return path
 
 

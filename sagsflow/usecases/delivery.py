@@ -33,7 +33,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
-from models.repository import CASE, DEADLINE, NOTIFICATION
+from models.repository import CASE, DEADLINE, MEASURE, NOTIFICATION
 from sagsflow import mail
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation, Person
@@ -73,6 +73,19 @@ def _due(now: datetime, lease: timedelta) -> Any:
     return or_(pending, abandoned)
 
 
+def _statutory(rulebook: Rulebook, rule: str, measure_type: str | None) -> bool:
+    """Whether the law sets the deadline (the mail calls it "lovbestemt") or the municipality
+    does: a case rule's `statutory`, a follow-up's cadence's, a measure rule's."""
+    rule_id = RuleId(rule)
+    if rule_id in rulebook.deadlines:
+        return rulebook.deadlines[rule_id].statutory
+    if rule_id is RuleId.FOLLOW_UP and measure_type in rulebook.measures:
+        cadence = rulebook.measures[measure_type].follow_up
+        return cadence.statutory if cadence else False
+    defaults = rulebook.measure_deadlines.get(rule_id)
+    return defaults.statutory if defaults else False
+
+
 def _title(rulebook: Rulebook, rule: str) -> str:
     rule_id = RuleId(rule)
     found = rulebook.deadlines.get(rule_id) or rulebook.measure_deadlines.get(rule_id)
@@ -85,7 +98,7 @@ def _recipient(row: Any, organisation: Organisation) -> tuple[Person | None, str
     role = row.recipient_role
     person = organisation.recipient(role, worker=row.worker, team=row.team)
     if person is not None:
-        return person, None if person.email else f"no e-mail address for {role} {person.name}"
+        return person, None if person.email else f"no e-mail address for {role} {person.id}"
     if role == "caseworker":
         if row.worker is None:
             return None, "no recipient: the case has no caseworker"
@@ -127,9 +140,14 @@ def _claim(
             DEADLINE.c.status.label("deadline_status"),
             DEADLINE.c.due_at,
             DEADLINE.c.source,
+            MEASURE.c.type.label("measure_type"),
         )
         .join(DEADLINE, DEADLINE.c.id == NOTIFICATION.c.deadline_id)
         .join(CASE, CASE.c.id == NOTIFICATION.c.case_id)
+        .outerjoin(
+            MEASURE,
+            and_(MEASURE.c.case_id == DEADLINE.c.case_id, MEASURE.c.key == DEADLINE.c.measure_key),
+        )
         .where(_due(now, lease))
         .order_by(NOTIFICATION.c.id)
         .limit(batch_size)
@@ -148,7 +166,7 @@ def _claim(
             continue
         recipient, unmailable = _recipient(row, organisation)
         if unmailable is not None:
-            name = recipient.name if recipient else None
+            name = recipient.id if recipient else None
             ended.append(_ended(row.id, NotificationStatus.PARKED, unmailable, name))
             continue
         assert recipient is not None  # no reason against it: a person with an address
@@ -162,6 +180,7 @@ def _claim(
                 recipient_role=row.recipient_role,
                 rule=row.rule,
                 title=_title(rulebook, row.rule),
+                statutory=_statutory(rulebook, row.rule, row.measure_type),
                 source=row.source,
                 due_at=row.due_at,
                 recipient=recipient,
@@ -195,7 +214,7 @@ def _claim(
                 {
                     "_id": c.id,
                     "_attempts": c.attempts,
-                    "_name": c.recipient.name,
+                    "_name": c.recipient.id,
                     "_email": c.recipient.email,
                 }
                 for c in claimed

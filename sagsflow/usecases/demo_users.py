@@ -24,12 +24,12 @@ ADMIN = "admin"
 def demo_people(organisation: Organisation) -> list[tuple[str, Role, str | None]]:
     """(name, role, team) for each person of the organisation file, then auditor and admin."""
     people: list[tuple[str, Role, str | None]] = []
-    people.append((organisation.department_head.name, Role.DEPARTMENT_HEAD, None))
+    people.append((organisation.department_head.id, Role.DEPARTMENT_HEAD, None))
     for team in organisation.teams:
-        people.append((team.leader.name, Role.TEAM_LEADER, team.id))
-        people.extend((worker.name, Role.CASEWORKER, team.id) for worker in team.caseworkers)
+        people.append((team.leader.id, Role.TEAM_LEADER, team.id))
+        people.extend((worker.id, Role.CASEWORKER, team.id) for worker in team.caseworkers)
     if organisation.committee is not None:
-        people.append((organisation.committee.name, Role.COMMITTEE, None))
+        people.append((organisation.committee.id, Role.COMMITTEE, None))
     people.extend([(AUDITOR, Role.AUDITOR, None), (ADMIN, Role.ADMIN, None)])
     return people
 

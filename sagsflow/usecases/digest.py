@@ -36,7 +36,7 @@ def send_digest(digest: TeamDigest, settings: Settings) -> DigestMail:
     """E-mail the digest to the team's leader (SAGSFLOW_SMTP_*); never raises for mail."""
     to = digest.leader.email
     if not to:
-        return DigestMail(digest.team_id, "not_sent", f"{digest.leader.name} has no e-mail address")
+        return DigestMail(digest.team_id, "not_sent", f"{digest.leader.id} has no e-mail address")
     subject, text, html = render_digest(digest)
     message = mail.build_message(
         to=to,

@@ -32,7 +32,13 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 
 
 class UserInvalid(ValueError):
-    """A user or credential request that cannot be honoured; the message says why."""
+    """A user or credential request that cannot be honoured: a code and its parameters
+    (worded by the catalogue's `user.<code>`); the message says why in English, for logs."""
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(message)
 
 
 # --- passwords and tokens --------------------------------------------------------------------
@@ -94,19 +100,30 @@ def add_user(
     """Create a user. Team-bound roles need a team, which must be one of the organisation's."""
     if not NAME.match(name):
         raise UserInvalid(
+            "bad_name",
             f"user name {name!r}: 1–64 letters, digits, '.', '_' or '-', starting with a letter "
-            "or digit"
+            "or digit",
+            name=name,
         )
     if role in TEAM_BOUND and not team:
-        raise UserInvalid(f"a {role} needs --team")
+        raise UserInvalid("needs_team", f"a {role} needs --team", role=role.value)
     if team and organisation is not None and organisation.team(team) is None:
         known = ", ".join(t.id for t in organisation.teams) or "none"
-        raise UserInvalid(f"unknown team {team!r} (the organisation file has: {known})")
+        raise UserInvalid(
+            "unknown_team",
+            f"unknown team {team!r} (the organisation file has: {known})",
+            team=team,
+            known=known,
+        )
     if password is not None and len(password) < MIN_PASSWORD:
-        raise UserInvalid(f"a password needs at least {MIN_PASSWORD} characters")
+        raise UserInvalid(
+            "short_password",
+            f"a password needs at least {MIN_PASSWORD} characters",
+            least=MIN_PASSWORD,
+        )
     with context.engine.begin() as connection:
         if connection.execute(select(USER.c.id).where(USER.c.name == name)).first():
-            raise UserInvalid(f"user {name!r} exists already")
+            raise UserInvalid("exists", f"user {name!r} exists already", name=name)
         connection.execute(
             insert(USER).values(
                 name=name,
@@ -124,13 +141,17 @@ def _user_id(connection: Connection, name: str) -> int:
         select(USER.c.id).where(USER.c.name == name, USER.c.disabled_at.is_(None))
     ).scalar()
     if found is None:
-        raise UserInvalid(f"no active user {name!r}")
+        raise UserInvalid("no_such_user", f"no active user {name!r}", name=name)
     return int(found)
 
 
 def set_password(context: Context, name: str, password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise UserInvalid(f"a password needs at least {MIN_PASSWORD} characters")
+        raise UserInvalid(
+            "short_password",
+            f"a password needs at least {MIN_PASSWORD} characters",
+            least=MIN_PASSWORD,
+        )
     with context.engine.begin() as connection:
         user_id = _user_id(connection, name)
         connection.execute(

@@ -76,9 +76,14 @@ class Caller:
 
     http: httpx.Client
     token: str | None
+    # The words the tests read are English (the API answers in Danish unless asked otherwise:
+    # tests/api/test_language.py).
+    language: str = "en"
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"Accept-Language": self.language}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
         return self.http.request(
             method, url, headers={**headers, **kwargs.pop("headers", {})}, **kwargs
         )

@@ -44,7 +44,10 @@ class Sagsflow:
     def run(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         # Only this test's database: no SAGSFLOW_* setting leaks in from the caller.
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAGSFLOW_")}
-        env.update(SAGSFLOW_DATABASE_URL=self.database_url, COLUMNS="200", NO_COLOR="1")
+        # The tests read English (Danish is the default: tests/e2e/test_cli_language.py).
+        env.update(
+            SAGSFLOW_DATABASE_URL=self.database_url, SAGSFLOW_LANG="en", COLUMNS="200", NO_COLOR="1"
+        )
         env.update(dict(self.settings))
         return subprocess.run(
             [*SAGSFLOW, *args],

@@ -48,7 +48,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         # None turns heartbeats off; the variable itself cannot say None.
         with (
             temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-            prefect_test_harness(server_startup_timeout=60),
+            prefect_test_harness(server_startup_timeout=180),
         ):
             yield
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sagsflow.present.case import worded_case
+from sagsflow.present.i18n import translator
 from sagsflow.read.cases import list_cases, show_case
 from statemachine.phases import Notifier, Phase, Source
 
@@ -20,7 +22,8 @@ def test_case_show_explains_each_deadline(cases, context):
     )
 
     # When the case is shown
-    deadlines = {d["rule"]: d for d in show_case(context, case.id)["deadlines"]}
+    shown = worded_case(show_case(context, case.id), translator("en"))
+    deadlines = {d["rule"]: d for d in shown["deadlines"]}
 
     # Then each deadline says its source, who answers for it, and the arithmetic behind the date
     acknowledgement = deadlines["acknowledgement"]

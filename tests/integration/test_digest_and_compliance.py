@@ -17,8 +17,9 @@ from sqlalchemy import insert
 
 from models.tables import Notification
 from sagsflow.organisation import Organisation, Person, Team
-from sagsflow.present.compliance import render_html, report_markdown
-from sagsflow.present.digest import danish_span, digest_markdown, render_digest
+from sagsflow.present.compliance import render_html, report_markdown, row_label
+from sagsflow.present.digest import digest_markdown, render_digest
+from sagsflow.present.i18n import translator
 from sagsflow.read.compliance import ComplianceReport, compliance_report
 from sagsflow.read.digest import TeamDigest, supervisor_digest
 from sagsflow.usecases.compliance import write_csv, write_html
@@ -112,7 +113,7 @@ def test_digest_lists_the_teams_stuck_cases_and_not_another_teams(cases, context
         160,
         129,
     )
-    assert stuck.phase_norm is not None and danish_span(stuck.phase_norm) == "1 måned"
+    assert stuck.phase_norm is not None and translator("da").span(stuck.phase_norm) == "1 måned"
     assert {"over_phase_norm", "waiting_for_consent"} <= set(stuck.reasons)
 
 
@@ -200,9 +201,10 @@ def test_digest_renders_danish_mail_and_markdown_without_external_resources(case
     markdown = digest_markdown(digest)
 
     # Then it is Danish, names cases by id and pseudonymous reference only
-    assert subject.startswith("Sagsflow Team Nord 15.06.2026: 1 fastlåste sager")
-    assert f"Sag {scene.stuck_t1} · afklaring" in text
-    assert "25.06.2026 kl. 23:59 (om 10 dage)" in text
+    # (one date format and one label catalogue for every Danish text: issue 9)
+    assert subject.startswith("Sagsflow Team Nord 15. jun. 2026: 1 fastlåste sager")
+    assert f"Sag {scene.stuck_t1} · Afklaring" in text
+    assert "25. jun. 2026 kl. 23.59 (om 10 dage)" in text
     assert "FRISTER DE NÆSTE 14 DAGE (2)" in text
     for body in (text, html, markdown):
         assert "2016-05-01" not in body and "01.05.2016" not in body  # the child's birth date
@@ -216,7 +218,7 @@ def test_digest_renders_danish_mail_and_markdown_without_external_resources(case
     )
     # and the artifact is Markdown tables
     assert "| Sag | Fase | Rådgiver |" in markdown
-    assert f"| {scene.stuck_t1} | afklaring | rw1 |" in markdown
+    assert f"| {scene.stuck_t1} | Afklaring | rw1 |" in markdown
 
 
 # --- compliance ----------------------------------------------------------------------------------
@@ -311,9 +313,10 @@ def test_compliance_shares_and_counts_per_team_and_municipality(cases, context):
     report = q2_report(context)
 
     # Then the rows are team 1, team 2 and the municipality
-    assert [(r.scope, r.team, r.label) for r in report.rows] == [
-        ("team", "t1", "Team Nord (t1)"),
-        ("team", "t2", "Team Syd (t2)"),
+    # (teams by their names, not their ids: issue 9)
+    assert [(r.scope, r.team, row_label(r, translator("da"))) for r in report.rows] == [
+        ("team", "t1", "Team Nord"),
+        ("team", "t2", "Team Syd"),
         ("municipality", None, "Hele kommunen (demo)"),
     ]
     # investigations: t1 2/3, t2 0/2 with one cancelled, municipality 2/5
@@ -431,9 +434,7 @@ def test_compliance_html_draws_an_inline_svg_chart_and_fetches_nothing(cases, co
     assert "http" not in page
     assert not re.search(r"<script|<link|<img|@import|url\(|src=|href=", page)
     # and the artifact is Markdown tables with the same figures
-    assert "| Team Nord (t1) | 66,7 % (2/3) | 50,0 % (1/2) | 50,0 % (1/2) | 50,0 % (1/2) |" in (
-        markdown
-    )
+    assert "| Team Nord | 66,7 % (2/3) | 50,0 % (1/2) | 50,0 % (1/2) | 50,0 % (1/2) |" in (markdown)
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import holidays
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
+from wording import english_arithmetic
 
 from statemachine.calendar import (
     COPENHAGEN,
@@ -105,7 +106,7 @@ def test_calendar_months_clamp_to_the_end_of_a_shorter_month(
 
 def test_arithmetic_says_clamped_to_month_end_when_the_day_did_not_exist() -> None:
     result = due(at_noon(date(2025, 10, 31)), Duration(4, Unit.MONTHS))
-    assert result.arithmetic == (
+    assert english_arithmetic(result.arithmetic) == (
         "31 Oct 2025 + 4 calendar months → 28 Feb 2026 (clamped to month end); "
         "due end of day 28 Feb 2026 23:59:59 Europe/Copenhagen"
     )
@@ -113,8 +114,10 @@ def test_arithmetic_says_clamped_to_month_end_when_the_day_did_not_exist() -> No
 
 def test_arithmetic_does_not_mention_clamping_when_the_day_exists() -> None:
     result = due(at_noon(date(2026, 1, 15)), Duration(4, Unit.MONTHS))
-    assert result.arithmetic.startswith("15 Jan 2026 + 4 calendar months → 15 May 2026;")
-    assert "clamped" not in result.arithmetic
+    assert english_arithmetic(result.arithmetic).startswith(
+        "15 Jan 2026 + 4 calendar months → 15 May 2026;"
+    )
+    assert "clamped" not in english_arithmetic(result.arithmetic)
 
 
 # --- elapsed hours (Barnets Lov §136 / SEL §155) ------------------------------------------------
@@ -129,7 +132,7 @@ def test_24_hours_across_spring_forward_are_25_wall_clock_hours() -> None:
     assert result.due_at == datetime(2026, 3, 29, 9, 0, tzinfo=UTC)
     assert result.due_at - anchor == timedelta(hours=24)
     assert result.due_at.astimezone(CPH).replace(tzinfo=None) == datetime(2026, 3, 29, 11, 0)
-    assert result.arithmetic.startswith(
+    assert english_arithmetic(result.arithmetic).startswith(
         "28 Mar 2026 10:00 CET + 24 elapsed hours → 29 Mar 2026 11:00 CEST (clock change"
     )
 
@@ -141,14 +144,17 @@ def test_24_hours_across_fall_back_are_23_wall_clock_hours() -> None:
     assert result.due_at == datetime(2026, 10, 25, 8, 0, tzinfo=UTC)
     assert result.due_at - anchor == timedelta(hours=24)
     assert result.due_at.astimezone(CPH).replace(tzinfo=None) == datetime(2026, 10, 25, 9, 0)
-    assert "clock change in between" in result.arithmetic
+    assert "clock change in between" in english_arithmetic(result.arithmetic)
 
 
 def test_24_hours_without_clock_change_fall_due_at_the_same_time_next_day() -> None:
     anchor = datetime(2026, 1, 5, 14, 15, tzinfo=CPH)
     result = due(anchor, Duration(24, Unit.HOURS))
     assert result.due_at == datetime(2026, 1, 6, 13, 15, tzinfo=UTC)
-    assert result.arithmetic == "5 Jan 2026 14:15 CET + 24 elapsed hours → 6 Jan 2026 14:15 CET"
+    assert (
+        english_arithmetic(result.arithmetic)
+        == "5 Jan 2026 14:15 CET + 24 elapsed hours → 6 Jan 2026 14:15 CET"
+    )
 
 
 # --- day-based deadlines fall due at the end of the Copenhagen day -----------------------------
@@ -176,7 +182,9 @@ def test_day_deadline_spanning_spring_forward_uses_the_summer_offset_of_the_due_
 def test_four_weeks_from_a_monday_end_on_the_monday_four_weeks_later() -> None:
     result = due(at_noon(date(2026, 1, 5)), Duration(4, Unit.WEEKS))
     assert result.due_at == datetime(2026, 2, 2, 22, 59, 59, tzinfo=UTC)
-    assert result.arithmetic.startswith("5 Jan 2026 + 4 weeks (28 calendar days) → 2 Feb 2026;")
+    assert english_arithmetic(result.arithmetic).startswith(
+        "5 Jan 2026 + 4 weeks (28 calendar days) → 2 Feb 2026;"
+    )
 
 
 def test_end_of_local_day_is_23_59_59_copenhagen_in_utc() -> None:
@@ -195,8 +203,10 @@ def test_late_evening_utc_anchor_counts_from_the_next_copenhagen_day() -> None:
     # then it counts from 6 Jan and ends on 7 Jan 23:59:59 CET
     assert local_date(anchor) == date(2026, 1, 6)
     assert result.due_at == datetime(2026, 1, 7, 22, 59, 59, tzinfo=UTC)
-    assert result.arithmetic.startswith("6 Jan 2026 + 1 calendar day → 7 Jan 2026;")
-    assert "5 Jan 2026 23:30 UTC is 6 Jan 2026 00:30 CET" in result.arithmetic
+    assert english_arithmetic(result.arithmetic).startswith(
+        "6 Jan 2026 + 1 calendar day → 7 Jan 2026;"
+    )
+    assert "5 Jan 2026 23:30 UTC is 6 Jan 2026 00:30 CET" in english_arithmetic(result.arithmetic)
 
 
 def test_late_evening_utc_anchor_in_summer_counts_months_from_the_next_copenhagen_day() -> None:
@@ -258,11 +268,13 @@ def test_six_working_days_from_friday_before_easter_skip_easter_holidays() -> No
 
 def test_working_day_arithmetic_names_every_skipped_day_and_its_reason() -> None:
     result = due(datetime(2026, 3, 27, 9, 0, tzinfo=CPH), Duration(6, Unit.WORKING_DAYS))
-    assert result.arithmetic.startswith("27 Mar 2026 + 6 working days → 9 Apr 2026, skipping ")
-    assert "28–29 Mar (weekend)" in result.arithmetic
+    assert english_arithmetic(result.arithmetic).startswith(
+        "27 Mar 2026 + 6 working days → 9 Apr 2026, skipping "
+    )
+    assert "28–29 Mar (weekend)" in english_arithmetic(result.arithmetic)
     for holiday in ("Maundy Thursday", "Good Friday", "Easter Sunday", "Easter Monday"):
-        assert holiday in result.arithmetic
-    assert "2–6 Apr" in result.arithmetic
+        assert holiday in english_arithmetic(result.arithmetic)
+    assert "2–6 Apr" in english_arithmetic(result.arithmetic)
 
 
 def test_working_days_report_the_days_skipped() -> None:
@@ -333,8 +345,10 @@ def test_extra_closed_days_are_skipped_like_holidays() -> None:
     result = due(datetime(2026, 12, 22, 10, 0, tzinfo=CPH), Duration(6, Unit.WORKING_DAYS), closed)
     # then it is due Tue 5 Jan 2027 and the text says why 24 and 31 Dec were skipped
     assert result.due_at == datetime(2027, 1, 5, 22, 59, 59, tzinfo=UTC)
-    assert "24–27 Dec (extra closed day, Christmas Day" in result.arithmetic
-    assert "31 Dec 2026–3 Jan 2027 (extra closed day, New Year's Day" in result.arithmetic
+    assert "24–27 Dec (extra closed day, Christmas Day" in english_arithmetic(result.arithmetic)
+    assert "31 Dec 2026–3 Jan 2027 (extra closed day, New Year's Day" in english_arithmetic(
+        result.arithmetic
+    )
 
 
 def test_constitution_day_can_be_added_as_a_closed_day() -> None:

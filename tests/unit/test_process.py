@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from wording import english, english_explanation
 
 from statemachine.errors import EventRefused
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Role, Source
@@ -131,8 +132,8 @@ def test_investigation_needs_the_custody_holders_consent(walk, barnets_lov):
     refusal = driver.refused("open_investigation")
     # then it is refused, saying what is missing and what may happen instead
     assert refusal.phase == "clarification"
-    assert "missing the custody holder's consent" in refusal.reason
-    assert "no decision without consent is recorded" in refusal.reason
+    assert "missing the custody holder's consent" in english(refusal)
+    assert "no decision without consent is recorded" in english(refusal)
     assert refusal.allowed == CLARIFICATION_EVENTS
 
 
@@ -162,8 +163,8 @@ def test_child_aged_15_on_the_day_must_consent_too(
     if child_must_consent:
         refusal = driver.refused("open_investigation", at=opened_at)
         # then the child's own consent is asked for
-        assert "missing the child's consent (the child is 15" in refusal.reason
-        assert "custody holder" not in refusal.reason
+        assert "missing the child's consent (the child is 15" in english(refusal)
+        assert "custody holder" not in english(refusal)
     else:
         assert driver.fire("open_investigation", at=opened_at).to_phase is Phase.INVESTIGATION
 
@@ -179,8 +180,8 @@ def test_consent_of_custody_holder_and_child_of_15_opens_investigation(walk, bar
 def test_only_the_committee_decides_to_investigate_without_consent(walk, barnets_lov, role):
     driver = walk(barnets_lov, Phase.CLARIFICATION)
     refusal = driver.refused("decide_without_consent", role=role)
-    assert "needs the competence of committee" in refusal.reason
-    assert f"{role} does not hold it" in refusal.reason
+    assert "needs the competence of committee" in english(refusal)
+    assert f"{role} does not hold it" in english(refusal)
 
 
 def test_committee_decision_without_consent_opens_investigation(walk, barnets_lov):
@@ -215,14 +216,14 @@ def test_only_measures_without_investigation_may_be_proposed(walk, barnets_lov):
         "propose_preventive",
         {"measures": [{"type": "preventive_talks"}, {"type": "family_treatment"}]},
     )
-    assert "family_treatment need(s) an investigation first" in refusal.reason
+    assert "family_treatment need(s) an investigation first" in english(refusal)
     assert refusal.allowed == CLARIFICATION_EVENTS
 
 
 def test_unknown_preventive_measure_is_refused(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.CLARIFICATION)
     refusal = driver.refused("propose_preventive", {"measures": [{"type": "yoga"}]})
-    assert "unknown measure type(s) yoga in rulebook default@2024.1" in refusal.reason
+    assert "unknown measure type(s) yoga in rulebook default@2024.1" in english(refusal)
 
 
 def test_preventive_proposal_cannot_turn_into_a_measure_needing_investigation(walk, barnets_lov):
@@ -234,7 +235,7 @@ def test_preventive_proposal_cannot_turn_into_a_measure_needing_investigation(wa
         "grant", {"measures": [{"type": "practical_support", "package": "red"}]}
     )
     # then it is refused: Barnets Lov §32 measures need the §20 investigation first
-    assert "practical_support need(s) an investigation first" in refusal.reason
+    assert "practical_support need(s) an investigation first" in english(refusal)
     assert refusal.allowed == DECISION_EVENTS
 
 
@@ -262,7 +263,7 @@ def test_preventive_route_cannot_reach_an_investigated_measure_through_a_revised
         "grant", {"measures": [{"type": "practical_support", "package": "red"}]}
     )
     # then it is refused: practical support still needs the investigation first
-    assert "practical_support need(s) an investigation first" in refusal.reason
+    assert "practical_support need(s) an investigation first" in english(refusal)
 
 
 def test_a_plan_under_revision_does_not_count_as_the_plan_before_a_placement(walk, barnets_lov):
@@ -274,7 +275,7 @@ def test_a_plan_under_revision_does_not_count_as_the_plan_before_a_placement(wal
     driver.fire("defer_plan")
     refusal = driver.refused("grant", {"measures": [{"type": "placement"}]}, role=Role.TEAM_LEADER)
     # then it is refused: a placement needs the (revised) plan before the decision
-    assert "an action plan must exist before deciding on placement" in refusal.reason
+    assert "an action plan must exist before deciding on placement" in english(refusal)
 
 
 # --- investigation ------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def test_conclusion_that_no_measures_are_needed_closes_the_case(walk, barnets_lo
 def test_action_plan_needs_purpose_goals_and_expected_duration(walk, sel, missing, data):
     driver = walk(sel, Phase.ACTION_PLAN)
     refusal = driver.refused("submit_plan", data)
-    assert refusal.reason == f"the action plan lacks {missing} (SEL §140 / Barnets Lov §91)"
+    assert english(refusal) == f"the action plan lacks {missing} (SEL §140 / Barnets Lov §91)"
     assert refusal.allowed == ["submit_plan", "record_follow_up", "end_measure", "close"]
 
 
@@ -379,14 +380,14 @@ def test_national_minimum_decision_deadline_is_its_own_rule(walk, national, plan
 def test_under_sel_the_plan_cannot_be_deferred_past_the_decision(walk, sel):
     driver = walk(sel, Phase.ACTION_PLAN)
     refusal = driver.refused("defer_plan")
-    assert refusal.reason == "defer_plan is not possible in phase action_plan"
+    assert english(refusal) == "defer_plan is not possible in phase action_plan"
     assert "defer_plan" not in refusal.allowed
 
 
 def test_under_sel_no_plan_is_accepted_once_measures_run(walk, sel, plan):
     driver = walk(sel, Phase.FOLLOW_UP)
     refusal = driver.refused("submit_plan", plan)
-    assert refusal.reason == "submit_plan is not possible in phase follow_up"
+    assert english(refusal) == "submit_plan is not possible in phase follow_up"
 
 
 def test_under_barnets_lov_a_supportive_plan_may_follow_the_decision(walk, barnets_lov, plan):
@@ -443,7 +444,7 @@ def test_under_barnets_lov_a_placement_still_needs_its_plan_first(walk, barnets_
     # when a placement is granted without a plan
     refusal = driver.refused("grant", {"measures": [{"type": "placement"}]}, role=Role.TEAM_LEADER)
     # then it is refused: Barnets Lov §91 makes the plan mandatory for placements
-    assert refusal.reason == (
+    assert english(refusal) == (
         "an action plan must exist before deciding on placement "
         "(rulebook default@2024.1, Barnets Lov)"
     )
@@ -455,8 +456,8 @@ def test_under_barnets_lov_a_placement_still_needs_its_plan_first(walk, barnets_
 def test_grant_of_unknown_measure_type_is_refused(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     refusal = driver.refused("grant", {"measures": [{"type": "ridning"}]})
-    assert refusal.reason.startswith("unknown measure type(s) ridning in rulebook default@2024.1")
-    assert "practical_support" in refusal.reason  # the known ones are listed
+    assert english(refusal).startswith("unknown measure type(s) ridning in rulebook default@2024.1")
+    assert "practical_support" in english(refusal)  # the known ones are listed
     assert refusal.allowed == DECISION_EVENTS
 
 
@@ -476,7 +477,7 @@ def test_grant_of_unknown_measure_type_is_refused(walk, barnets_lov):
 )
 def test_grant_needs_a_package_valid_for_the_measure(walk, barnets_lov, measure, reason):
     driver = walk(barnets_lov, Phase.DECISION)
-    assert driver.refused("grant", {"measures": [measure]}).reason == reason
+    assert english(driver.refused("grant", {"measures": [measure]})) == reason
 
 
 @pytest.mark.parametrize(
@@ -506,7 +507,7 @@ def test_grant_checks_the_childs_age_on_the_day_of_the_decision(
     refusal = driver.refused("grant", {"measures": [measure]}, at=MONDAY)
     # then an age outside the seed's range (contact person 14–22, trauma 4–22) is refused
     ages = "14–22" if measure["type"] == "contact_person_child" else "4–22"
-    assert refusal.reason == (
+    assert english(refusal) == (
         f"{measure['type']} is for ages {ages}; the child is {age} on 2025-11-03"
     )
 
@@ -514,8 +515,8 @@ def test_grant_checks_the_childs_age_on_the_day_of_the_decision(
 def test_placement_needs_the_team_leader(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     refusal = driver.refused("grant", {"measures": [{"type": "placement"}]})
-    assert refusal.reason.startswith("granting placement needs the competence of team_leader")
-    assert refusal.reason.endswith("caseworker does not hold it")
+    assert english(refusal).startswith("granting placement needs the competence of team_leader")
+    assert english(refusal).endswith("caseworker does not hold it")
     outcome = driver.fire("grant", {"measures": [{"type": "placement"}]}, role=Role.TEAM_LEADER)
     assert outcome.to_phase is Phase.IMPLEMENTATION
 
@@ -524,7 +525,9 @@ def test_external_purchase_needs_the_department_head(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     bought = {"measures": [{"type": "practical_support", "package": "red", "external": True}]}
     refusal = driver.refused("grant", bought, role=Role.TEAM_LEADER)
-    assert refusal.reason.startswith("an external purchase needs the competence of department_head")
+    assert english(refusal).startswith(
+        "an external purchase needs the competence of department_head"
+    )
     outcome = driver.fire("grant", bought, role=Role.DEPARTMENT_HEAD)
     assert outcome.to_phase is Phase.IMPLEMENTATION
     assert driver.case.measures[0].external
@@ -534,7 +537,7 @@ def test_placement_without_consent_needs_the_committee(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     forced = {"measures": [{"type": "placement", "without_consent": True}]}
     refusal = driver.refused("grant", forced, role=Role.DEPARTMENT_HEAD)
-    assert refusal.reason.startswith(
+    assert english(refusal).startswith(
         "a placement without consent needs the competence of committee"
     )
     assert driver.fire("grant", forced, role=Role.COMMITTEE).to_phase is Phase.IMPLEMENTATION
@@ -545,7 +548,7 @@ def test_only_a_placement_is_decided_without_consent(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     forced = {"measures": [{"type": "safety_plan", "without_consent": True}]}
     refusal = driver.refused("grant", forced, role=Role.COMMITTEE)
-    assert refusal.reason == "safety_plan is not a placement: no decision without consent"
+    assert english(refusal) == "safety_plan is not a placement: no decision without consent"
 
 
 def test_grant_meets_the_decision_deadline_and_records_each_measure(walk, sel):
@@ -577,7 +580,7 @@ def test_grant_under_barnets_lov_cites_barnets_lov(walk, barnets_lov):
 def test_refusal_needs_a_party_hearing(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     refusal = driver.refused("refuse", {"complaint_guidance": True})
-    assert refusal.reason == "the parties must be heard before a refusal (record_party_hearing)"
+    assert english(refusal) == "the parties must be heard before a refusal (record_party_hearing)"
     assert refusal.allowed == DECISION_EVENTS
 
 
@@ -585,7 +588,7 @@ def test_refusal_needs_complaint_guidance(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     assert driver.fire("record_party_hearing").to_phase is Phase.DECISION
     refusal = driver.refused("refuse", {"complaint_guidance": False})
-    assert refusal.reason == "a refusal must give complaint guidance (complaint_guidance: true)"
+    assert english(refusal) == "a refusal must give complaint guidance (complaint_guidance: true)"
 
 
 def test_heard_and_guided_refusal_closes_the_case(walk, barnets_lov):
@@ -719,7 +722,7 @@ def test_each_measure_gets_its_own_follow_up(walk, barnets_lov):
 def test_follow_up_counts_only_when_complete(walk, barnets_lov, held, lacking, missing):
     driver = walk(barnets_lov, Phase.FOLLOW_UP)
     refusal = driver.refused("record_follow_up", held("m1", **lacking))
-    assert refusal.reason == f"a follow-up counts only with {missing} (seed 000, SEL §70)"
+    assert english(refusal) == f"a follow-up counts only with {missing} (Barnets Lov §95 (SEL §70))"
     assert refusal.allowed == [
         "submit_plan",
         "record_follow_up",
@@ -768,7 +771,7 @@ def test_follow_up_is_met_or_met_late_and_arms_the_next(
 def test_follow_up_of_unknown_measure_is_refused(walk, barnets_lov, held):
     driver = walk(barnets_lov, Phase.FOLLOW_UP)
     refusal = driver.refused("record_follow_up", held("m7"))
-    assert refusal.reason == "no active measure m7 (active: m1)"
+    assert english(refusal) == "no active measure m7 (active: m1)"
 
 
 def test_package_reviewed_at_a_follow_up_meets_the_review(walk, barnets_lov, held):
@@ -855,7 +858,7 @@ def test_ending_an_ended_measure_is_refused(walk, barnets_lov):
     )
     driver.fire("end_measure", {"measure_id": "m2", "reason": "Mål nået"})
     refusal = driver.refused("end_measure", {"measure_id": "m2", "reason": "igen"})
-    assert refusal.reason == "no active measure m2 (active: m1)"
+    assert english(refusal) == "no active measure m2 (active: m1)"
 
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
@@ -863,7 +866,7 @@ def test_closing_needs_a_reason(walk, barnets_lov, reason):
     driver = walk(barnets_lov, Phase.INVESTIGATION)
     data = {} if reason is None else {"reason": reason}
     refusal = driver.refused("close", data)
-    assert refusal.reason == "closing a case needs a reason"
+    assert english(refusal) == "closing a case needs a reason"
 
 
 @pytest.mark.parametrize("phase", [p for p in Phase if p is not Phase.CLOSURE])
@@ -896,7 +899,7 @@ def test_closing_cancels_every_open_deadline_and_ends_every_measure(walk, barnet
 def test_closure_is_final(walk, barnets_lov, event):
     driver = walk(barnets_lov, Phase.CLOSURE)
     refusal = driver.refused(event, {"reason": "igen"} if event == "close" else None)
-    assert refusal.reason == f"{event} is not possible in phase closure"
+    assert english(refusal) == f"{event} is not possible in phase closure"
     assert refusal.allowed == []
 
 
@@ -908,7 +911,7 @@ def test_event_dated_before_the_previous_event_is_refused(walk, barnets_lov):
     refusal = driver.refused(
         "record_consent", {"by": "custody_holder"}, at=datetime(2025, 10, 31, 9, 59, tzinfo=UTC)
     )
-    assert refusal.reason == (
+    assert english(refusal) == (
         "the event time 2025-10-31T09:59:00+00:00 is before the case's previous event "
         "(2025-10-31T10:00:00+00:00)"
     )
@@ -926,13 +929,13 @@ def test_event_dated_in_the_future_is_refused(walk, barnets_lov):
     refusal = driver.refused(
         "record_consent", {"by": "custody_holder"}, at=now + timedelta(seconds=1), now=now
     )
-    assert refusal.reason == "the event time 2025-11-03T12:00:01+00:00 is in the future"
+    assert english(refusal) == "the event time 2025-11-03T12:00:01+00:00 is in the future"
 
 
 def test_event_time_without_offset_is_refused(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.CLARIFICATION)
     refusal = driver.refused("record_consent", {"by": "child"}, at=datetime(2025, 11, 3, 12))
-    assert refusal.reason == "the event time needs a UTC offset"
+    assert english(refusal) == "the event time needs a UTC offset"
 
 
 def test_event_time_given_in_copenhagen_is_kept_in_utc(walk, barnets_lov):
@@ -949,7 +952,7 @@ def test_event_time_given_in_copenhagen_is_kept_in_utc(walk, barnets_lov):
 def test_auditor_and_admin_may_not_record_events(walk, barnets_lov, role):
     driver = walk(barnets_lov, Phase.INQUIRY)
     refusal = driver.refused("accept", role=role)
-    assert refusal.reason == f"role {role} may not record accept"
+    assert english(refusal) == f"role {role} may not record accept"
     assert refusal.allowed == INQUIRY_EVENTS
 
 
@@ -964,13 +967,13 @@ def test_auditor_and_admin_may_not_record_events(walk, barnets_lov, role):
 def test_only_case_events_may_be_fired(walk, barnets_lov, event, reason):
     driver = walk(barnets_lov, Phase.INQUIRY)
     refusal = driver.refused(event)
-    assert (refusal.event, refusal.reason) == (event, reason)
+    assert (refusal.event, english(refusal)) == (event, reason)
 
 
 def test_event_of_another_phase_is_refused_with_the_allowed_ones(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.INQUIRY)
     refusal = driver.refused("grant", {"measures": [{"type": "safety_plan"}]})
-    assert refusal.reason == "grant is not possible in phase inquiry"
+    assert english(refusal) == "grant is not possible in phase inquiry"
     assert refusal.allowed == INQUIRY_EVENTS
     assert "allowed now: assess_urgency, acknowledge, accept, close" in str(refusal)
 
@@ -997,7 +1000,7 @@ def test_refusal_lists_the_events_the_phase_allows(walk, barnets_lov, phase, all
     driver = walk(barnets_lov, phase)
     wrong = "conclude" if phase is Phase.INQUIRY else "accept"
     refusal = driver.refused(wrong)
-    assert refusal.reason == f"{wrong} is not possible in phase {phase}"
+    assert english(refusal) == f"{wrong} is not possible in phase {phase}"
     assert refusal.allowed == allowed
 
 
@@ -1012,8 +1015,8 @@ def test_refusal_lists_the_events_the_phase_allows(walk, barnets_lov, phase, all
 def test_invalid_event_data_is_refused(walk, barnets_lov, data, fragment):
     driver = walk(barnets_lov, Phase.INQUIRY)
     refusal = driver.refused("assess_urgency", data)
-    assert refusal.reason.startswith("invalid data: ")
-    assert fragment in refusal.reason
+    assert english(refusal).startswith("invalid data: ")
+    assert fragment in english(refusal)
 
 
 # --- opening a case -----------------------------------------------------------------------
@@ -1047,7 +1050,7 @@ def test_a_case_with_impossible_facts_is_not_opened(barnets_lov, facts, reason):
     } | facts
     with pytest.raises(EventRefused) as refusal:
         open_case(**opening)
-    assert reason in refusal.value.reason
+    assert reason in english(refusal.value)
 
 
 def test_opened_case_is_pinned_to_its_rulebook_version_in_utc(barnets_lov):
@@ -1072,14 +1075,14 @@ def test_opened_case_is_pinned_to_its_rulebook_version_in_utc(barnets_lov):
 
 def test_investigation_deadline_explains_source_anchor_and_arithmetic(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.INVESTIGATION)
-    explanation = driver.deadline("investigation").explanation
+    explanation = english_explanation(driver.deadline("investigation").explanation)
     assert "Barnets Lov §20 stk. 3 (SEL §50 stk. 7)" in explanation
     assert "Counted from awareness" in explanation
     assert "31 Oct 2025 + 4 calendar months → 28 Feb 2026 (clamped to month end)" in explanation
 
 
 def test_receipt_deadline_explains_the_days_it_skips(new_case, barnets_lov):
-    explanation = new_case(barnets_lov).deadline("acknowledgement").explanation
+    explanation = english_explanation(new_case(barnets_lov).deadline("acknowledgement").explanation)
     assert "Barnets Lov §137 (SEL §155 stk. 4)" in explanation
     assert (
         "31 Oct 2025 + 6 working days → 10 Nov 2025, skipping 1–2 Nov (weekend), 8–9 Nov (weekend)"
@@ -1088,15 +1091,20 @@ def test_receipt_deadline_explains_the_days_it_skips(new_case, barnets_lov):
 
 
 def test_24_hour_deadline_explains_elapsed_hours(new_case, barnets_lov):
-    explanation = new_case(barnets_lov).deadline("urgent_assessment").explanation
+    explanation = english_explanation(
+        new_case(barnets_lov).deadline("urgent_assessment").explanation
+    )
     assert "31 Oct 2025 10:00 CET + 24 elapsed hours → 1 Nov 2025 10:00 CET" in explanation
 
 
 def test_follow_up_deadline_explains_its_cadence_and_anchor(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.IMPLEMENTATION)
     driver.fire("start_measures", at=MONDAY)
-    explanation = driver.deadline("follow_up:m1:1").explanation
-    assert "Seed 000: første opfølgning efter 4 uger, derefter hver 3. måned" in explanation
+    explanation = english_explanation(driver.deadline("follow_up:m1:1").explanation)
+    assert (
+        "Vejledende serviceniveau for forebyggende indsatser: første opfølgning efter 4 uger, "
+        "derefter hver 3. måned"
+    ) in explanation
     assert "Counted from start of measure m1, 3 Nov 2025:" in explanation
     assert "3 Nov 2025 + 4 weeks (28 calendar days) → 1 Dec 2025" in explanation
 
@@ -1121,7 +1129,7 @@ def test_every_deadline_names_its_source_and_arithmetic(walk, barnets_lov, held,
     # then each explanation names the rule's source, its anchor and the arithmetic
     for deadline in driver.case.deadlines:
         assert deadline.source
-        assert f"({deadline.source})" in deadline.explanation
-        assert "Counted from " in deadline.explanation
-        assert " → " in deadline.explanation
+        assert f"({deadline.source})" in english_explanation(deadline.explanation)
+        assert "Counted from " in english_explanation(deadline.explanation)
+        assert " → " in english_explanation(deadline.explanation)
         assert (deadline.responsible, deadline.escalated_to) == ("caseworker", "team_leader")

@@ -209,8 +209,8 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "the measure has no packages",
         ),
         (
-            'ages: {min: 14, max: 22, source: "seed 000: 14-22 år"}',
-            'ages: {min: 22, max: 14, source: "seed 000: 14-22 år"}',
+            'ages: {min: 14, max: 22, source: "Vejledende serviceniveau for forebyggende indsatser: 14-22 år"}',
+            'ages: {min: 22, max: 14, source: "Vejledende serviceniveau for forebyggende indsatser: 14-22 år"}',
             "measures.contact_person_child.ages",
             "min 22 is above max 14",
         ),
