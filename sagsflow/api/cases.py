@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
+from sagsflow.api.deps import AskedDep, ContextDep, PrincipalDep
 from sagsflow.api.problems import ApiProblem, ProblemRoute, responses
 from sagsflow.api.schemas import (
     MAX_ID,
@@ -22,11 +22,9 @@ from sagsflow.api.schemas import (
 from sagsflow.read.paging import MAX_LIMIT, MAX_OFFSET
 from sagsflow.settings import settings
 from sagsflow.usecases import cases as usecases
-from sagsflow.usecases.access import new_case_owner, require_cases, require_write
 from sagsflow.usecases.supervision import case_page
 from statemachine.errors import EventRefused
 from statemachine.phases import Phase
-from statemachine.visibility import Action
 
 router = APIRouter(route_class=ProblemRoute, tags=["cases"])
 
@@ -54,10 +52,9 @@ def _accepted(accepted: usecases.Accepted) -> Accepted:
     responses=responses(401, 403, 422),
 )
 def list_cases(
-    request: Request,
     principal: PrincipalDep,
     context: ContextDep,
-    now: NowDep,
+    asked: AskedDep,
     phase: Phase | None = None,
     worker: NameFilter = None,
     team: NameFilter = None,
@@ -67,10 +64,10 @@ def list_cases(
 ) -> Any:
     """Every filter given must match; one page (`limit` from `offset`). Written to the access
     log as one `list` row."""
-    require_cases(principal)
     page = case_page(
         context,
         principal,
+        asked,
         phase=phase.value if phase else None,
         worker=worker,
         team=team,
@@ -78,7 +75,6 @@ def list_cases(
         limit=limit,
         offset=offset,
     )
-    record(context, principal, request, action=Action.LIST, now=now)
     return {
         "items": page.items,
         "limit": page.limit,
@@ -96,30 +92,28 @@ def list_cases(
 )
 def open_case(
     body: CaseOpen,
-    request: Request,
     response: Response,
     principal: PrincipalDep,
     context: ContextDep,
-    now: NowDep,
+    asked: AskedDep,
 ) -> Any:
     """A caseworker or team leader opens cases in their own team only (the default team); a
     caseworker's new case is their own unless `worker` names another. Facts that cannot be true
-    (a CPR-like reference, awareness in the future, …) are a 422 with the domain's reason."""
-    worker, team = new_case_owner(principal, worker=body.worker, team=body.team)
+    (a CPR-like reference, awareness in the future, …) are a 422 with the domain's reason.
+    Written to the access log (`write`), accepted or not."""
     try:
-        accepted = usecases.open_case(
+        accepted = usecases.open_case_as(
             context,
+            principal,
+            asked,
             child_ref=body.child_ref,
             birth_date=body.birth_date,
             aware_at=body.aware_at,
             source=body.source,
             notifier=body.notifier,
-            worker=worker,
-            team=team,
+            worker=body.worker,
+            team=body.team,
             municipality=body.municipality or settings().municipality,
-            actor=principal.name,
-            role=principal.role,
-            now=now,
         )
     except EventRefused as refused:
         raise ApiProblem(
@@ -130,7 +124,6 @@ def open_case(
             event=str(refused.event),
             phase=str(refused.phase),
         ) from None
-    record(context, principal, request, action=Action.WRITE, now=now, case_id=accepted.case_id)
     response.headers["Location"] = f"/api/v1/cases/{accepted.case_id}"
     return _accepted(accepted)
 
@@ -141,19 +134,10 @@ def open_case(
     summary="A case with its measures, deadlines and history",
     responses=responses(401, 403, 404, 422),
 )
-def get_case(
-    case_id: CaseId,
-    request: Request,
-    principal: PrincipalDep,
-    context: ContextDep,
-    now: NowDep,
-) -> Any:
+def get_case(case_id: CaseId, principal: PrincipalDep, context: ContextDep, asked: AskedDep) -> Any:
     """Each deadline explains its arithmetic. A case the caller may not see is a 404, like a
-    case that does not exist. Written to the access log (`read`)."""
-    require_cases(principal)
-    shown = usecases.read_case(context, principal, case_id)
-    record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
-    return shown
+    case that does not exist. Written to the access log (`read`), found or not."""
+    return usecases.read_case(context, principal, asked, case_id)
 
 
 @router.get(
@@ -163,17 +147,12 @@ def get_case(
     responses=responses(401, 403, 404, 422),
 )
 def get_event_options(
-    case_id: CaseId,
-    request: Request,
-    principal: PrincipalDep,
-    context: ContextDep,
-    now: NowDep,
+    case_id: CaseId, principal: PrincipalDep, context: ContextDep, asked: AskedDep
 ) -> Any:
     """Every event of the case's phase for the caller's role, tried against the rulebook's
-    competence plan and the guards (nothing recorded). Written to the access log (`read`)."""
-    require_cases(principal)
-    found = usecases.read_case_options(context, principal, case_id, now=now)
-    record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
+    competence plan and the guards (nothing recorded). Written to the access log (`read`),
+    found or not."""
+    found = usecases.read_case_options(context, principal, asked, case_id)
     return EventOptions(
         case_id=found.case_id,
         phase=Phase(found.phase),
@@ -197,34 +176,23 @@ def get_event_options(
 def fire_event(
     case_id: CaseId,
     body: EventRequest,
-    request: Request,
     principal: PrincipalDep,
     context: ContextDep,
-    now: NowDep,
+    asked: AskedDep,
 ) -> Any:
     """The token's user is the actor and their role the role: the rulebook's competence plan
     decides whether that role may record the event (and grant the measures in it). A refused
     event writes nothing: 409 with the reason and the allowed events (422 when its data is
-    invalid); a stale `expected_version` is a 409 too. Written to the access log (`write`)."""
-    require_write(principal)
-    usecases.require_visible(context, principal, case_id)
-    outcome = "refused"
-    try:
-        accepted = usecases.fire_event(
-            context,
-            case_id,
-            body.event.value,
-            at=body.at,
-            data=body.data,
-            actor=principal.name,
-            role=principal.role,
-            now=now,
-            expected_version=body.expected_version,
-        )
-        outcome = "accepted"
-    finally:
-        note = f" ({body.event.value} {outcome})"
-        record(
-            context, principal, request, action=Action.WRITE, now=now, case_id=case_id, note=note
-        )
+    invalid); a stale `expected_version` is a 409 too. Written to the access log (`write`,
+    saying accepted, refused, conflict, denied or not found)."""
+    accepted = usecases.fire_event_as(
+        context,
+        principal,
+        asked,
+        case_id,
+        body.event.value,
+        at=body.at,
+        data=body.data,
+        expected_version=body.expected_version,
+    )
     return _accepted(accepted)
