@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from models.repository import CaseRepository, StoredCase, UnitOfWork
 from sagsflow.context import Context
@@ -156,19 +156,25 @@ def open_case(
     return Accepted(case_id, Event.OPEN_CASE.value, "inquiry", "inquiry", case.version, seq)
 
 
+class CaseFacts(TypedDict):
+    """What a new case is opened with, as `open_case` takes it (besides who holds it)."""
+
+    child_ref: str
+    birth_date: date
+    aware_at: datetime
+    source: Source
+    notifier: Notifier | None
+    municipality: str
+
+
 def open_case_as(
     context: Context,
     principal: Principal,
     asked: Asked,
     *,
-    child_ref: str,
-    birth_date: date,
-    aware_at: datetime,
-    source: Source,
-    notifier: Notifier | None,
     worker: str | None,
     team: str | None,
-    municipality: str,
+    **facts: Unpack[CaseFacts],
 ) -> Accepted:
     """Open a case as `principal` at `asked.at`: a team-bound role in its own team only, a
     caseworker's new case their own unless `worker` names another (`access.new_case_owner`).
@@ -180,18 +186,13 @@ def open_case_as(
         worker, team = new_case_owner(principal, worker=worker, team=team)
         return open_case(
             context,
-            child_ref=child_ref,
-            birth_date=birth_date,
-            aware_at=aware_at,
-            source=source,
-            notifier=notifier,
             worker=worker,
             team=team,
-            municipality=municipality,
             actor=principal.name,
             role=principal.role,
             now=asked.at,
             witness=Witness(principal, asked),
+            **facts,
         )
 
 
