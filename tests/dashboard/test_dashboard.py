@@ -447,6 +447,19 @@ def test_a_denied_attempt_leaves_a_row_naming_the_case(
     ]
 
 
+def test_a_case_id_beyond_any_case_is_not_found_and_logged_without_a_case(
+    world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn
+) -> None:
+    # Case ids are 32-bit: a larger one, or one beyond what the database can bind, is no case
+    sign_in("rw1")
+    for case_id in (2**31, 10**20):
+        assert client.get(f"/cases/{case_id}").status_code == 404
+    assert [(r.case_id, r.what) for r in _rows_of(engine, "rw1")] == [
+        (None, f"GET /cases/{2**31} (not found)"),
+        (None, f"GET /cases/{10**20} (not found)"),
+    ]
+
+
 def test_a_refused_event_is_one_write_row_saying_refused(
     world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn, csrf: Csrf
 ) -> None:
