@@ -20,6 +20,7 @@ from enum import StrEnum
 from sqlalchemy import Connection, insert
 
 from models.repository import ACCESS_LOG
+from rulebooks import UnknownRulebook
 from sagsflow.context import Context
 from sagsflow.read.cases import case_owner
 from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
@@ -68,7 +69,7 @@ class Verdict(StrEnum):
     """How an attempt ended, as the access log's `what` says it after the request."""
 
     ACCEPTED = "accepted"
-    REFUSED = "refused"  # the case's state or the rulebook refused the event: nothing written
+    REFUSED = "refused"  # the case's state or the rulebook refused it (or none is in force)
     CONFLICT = "conflict"  # another writer got there first (or the version was stale)
     DENIED = "denied"  # the role may not, or the case is not one the principal may see
     NOT_FOUND = "not found"
@@ -228,7 +229,7 @@ def attempted(
     except CaseNotFound:
         log(Verdict.NOT_FOUND, None)
         raise
-    except EventRefused:
+    except (EventRefused, UnknownRulebook):
         log(Verdict.REFUSED, case_id)
         raise
     except ConcurrencyConflict:

@@ -256,8 +256,8 @@ def test_a_stale_version_is_logged_as_a_conflict_and_nothing_as_accepted(
 
 
 def test_opening_a_case_is_a_write_row_accepted_denied_or_refused(staff, access_rows, problem):
-    # When a caseworker opens a case, tries another team, and gives facts that cannot be
-    # true (awareness after the clock)
+    # When a caseworker opens a case, tries another team, gives facts that cannot be true
+    # (awareness after the clock) and an awareness before any rulebook
     client = staff.as_(Role.CASEWORKER)
     body = {
         "child_ref": "B-3001",
@@ -268,15 +268,18 @@ def test_opening_a_case_is_a_write_row_accepted_denied_or_refused(staff, access_
     opened = client.post("/api/v1/cases", json=body)
     other = client.post("/api/v1/cases", json={**body, "team": staff.other_team})
     future = client.post("/api/v1/cases", json={**body, "aware_at": "2028-06-01T09:00:00+02:00"})
+    unruled = client.post("/api/v1/cases", json={**body, "aware_at": "2005-01-01T00:00:00Z"})
 
     # Then the new case is named in its row, the others name none
     assert opened.status_code == 201
     problem(other, 403, "forbidden")
     problem(future, 422, "case-refused")
+    problem(unruled, 422, "no-rulebook")
     rows = access_rows.rows(user_name=staff.name(Role.CASEWORKER))
     assert [(r.case_id, r.action, r.what) for r in rows] == [
         (opened.json()["id"], "write", "POST /api/v1/cases (open_case accepted)"),
         (None, "write", "POST /api/v1/cases (open_case denied)"),
+        (None, "write", "POST /api/v1/cases (open_case refused)"),
         (None, "write", "POST /api/v1/cases (open_case refused)"),
     ]
 
