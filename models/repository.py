@@ -55,6 +55,9 @@ NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 USER = User.__table__  # type: ignore[attr-defined]
 CREDENTIAL = Credential.__table__  # type: ignore[attr-defined]
 ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
+# Case ids are 32-bit integers (PostgreSQL's `integer`): a larger one names no case, and binding
+# it to a statement would fail instead of finding nothing.
+MAX_CASE_ID = 2**31 - 1
 
 # The event path's statements, built once. Parameters that are not column values start with `_`
 # (an UPDATE's SET clause takes the keys that name columns).
@@ -245,6 +248,8 @@ class CaseRepository:
         return case_id
 
     def get(self, case_id: int) -> StoredCase:
+        if not 1 <= case_id <= MAX_CASE_ID:
+            raise CaseNotFound(case_id)
         params = {"_case_id": case_id}
         run = self._run
         row = run.first(_LOAD_CASE, params)

@@ -2,9 +2,9 @@
 
 `install(app)` adds the routes, the problem-details answers (sagsflow/api/problems.py) and the
 OpenAPI touches: the bearer security scheme, and every error response as
-`application/problem+json`. The routes only translate: they authenticate (deps.py), ask
-sagsflow/access.py what the caller may do, read through sagsflow/queries.py, write through the
-service layer, and record each read or write of a case in the access log.
+`application/problem+json`. The routes only translate: they authenticate (deps.py) and call the
+use cases (sagsflow/usecases), which decide what the caller may see and do and write the access
+log — the same rows as the dashboard's for the same act.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The audit trail (verify, export as CSV or JSON Lines) and the access log.
 
-Who may (sagsflow/access.py): verifying the hash chains — auditor, department head, admin (it
-shows no case content); exporting the trail, which holds every event's data — auditor and
-department head; the access log — the auditor.
+Who may, and the access-log row each act leaves, is the use cases' (sagsflow/usecases/audit.py):
+verifying the hash chains — auditor, department head, admin (it shows no case content);
+exporting the trail, which holds every event's data — auditor and department head; the access
+log — the auditor.
 """
 
 from __future__ import annotations
@@ -14,18 +15,15 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from sagsflow.api.cases import Limit, NameFilter, Offset
-from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, record
+from sagsflow.api.deps import AskedDep, ContextDep, PrincipalDep
 from sagsflow.api.problems import ProblemRoute, responses
 from sagsflow.api.schemas import MAX_ID, AccessLogPage, AuditVerification
-from sagsflow.read.access_log import access_log
-from sagsflow.read.audit import AUDIT_FIELDS, audit_records, verify_audit, verify_case_audit
-from sagsflow.read.paging import Page
-from sagsflow.usecases.access import require_access_log, require_audit_export, require_audit_verify
-from sagsflow.usecases.cases import require_visible
+from sagsflow.read.audit import AUDIT_FIELDS
+from sagsflow.usecases import audit as usecases
 from statemachine.calendar import local_iso
 from statemachine.visibility import Action
 
@@ -75,13 +73,13 @@ def _jsonl(records: Iterator[dict[str, Any]]) -> Iterator[str]:
     summary="Recompute the audit trail's hash chains",
     responses=responses(401, 403, 404, 422),
 )
-def verify(principal: PrincipalDep, context: ContextDep, case_id: CaseFilter = None) -> Any:
+def verify(
+    principal: PrincipalDep, context: ContextDep, asked: AskedDep, case_id: CaseFilter = None
+) -> Any:
     """`sagsflow audit verify`: every case's chain and head (a full scan: minutes at a million
-    cases), or one case's (`case_id`). `ok: false` names the first break."""
-    require_audit_verify(principal)
-    if case_id is not None:
-        return verify_case_audit(context, case_id)
-    return verify_audit(context)
+    cases), or one case's (`case_id`). `ok: false` names the first break. Written to the
+    access log as one `list` row."""
+    return usecases.verify_trail(context, principal, asked, case_id=case_id)
 
 
 @router.get(
@@ -100,21 +98,16 @@ def verify(principal: PrincipalDep, context: ContextDep, case_id: CaseFilter = N
     },
 )
 def export(
-    request: Request,
     principal: PrincipalDep,
     context: ContextDep,
-    now: NowDep,
+    asked: AskedDep,
     format: Annotated[ExportFormat, Query(description="csv or jsonl")] = ExportFormat.JSONL,
     case_id: CaseFilter = None,
 ) -> StreamingResponse:
     """Every record's fields, its legal basis, payload (the canonical JSON that was hashed) and
     hashes, so that the chains can be checked outside Sagsflow. Written to the access log as an
     `export` row: with the case for one case, without one for the whole trail."""
-    require_audit_export(principal)
-    if case_id is not None:
-        require_visible(context, principal, case_id)
-    record(context, principal, request, action=Action.EXPORT, now=now, case_id=case_id)
-    records = audit_records(context, principal, case_id=case_id)
+    records = usecases.export_trail(context, principal, asked, case_id=case_id)
     body = _csv(records) if format is ExportFormat.CSV else _jsonl(records)
     name = f"audit-{case_id or 'all'}.{format.value}"
     return StreamingResponse(
@@ -133,18 +126,25 @@ def export(
 def read_access_log(
     principal: PrincipalDep,
     context: ContextDep,
+    asked: AskedDep,
     case_id: CaseFilter = None,
     user: NameFilter = None,
     action: Action | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
-    """The append-only access log (the database refuses UPDATE and DELETE on it): the auditor's."""
-    require_access_log(principal)
-    rows = access_log(
-        context, case_id=case_id, user=user, action=action, limit=limit + 1, offset=offset
+    """The append-only access log (the database refuses UPDATE and DELETE on it): the auditor's.
+    Reading it is itself one `list` row (never on the page it is written for)."""
+    page = usecases.read_access_log(
+        context,
+        principal,
+        asked,
+        case_id=case_id,
+        user=user,
+        action=action,
+        limit=limit,
+        offset=offset,
     )
-    page = Page(rows[:limit], limit, offset, len(rows) > limit)
     return {
         "items": [{**r, "at": local_iso(r["at"])} for r in page.items],
         "limit": limit,

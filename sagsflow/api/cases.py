@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, WordsDep, record
+from sagsflow.api.deps import AskedDep, ContextDep, PrincipalDep, WordsDep
 from sagsflow.api.problems import ProblemRoute, refusal_problem, responses
 from sagsflow.api.schemas import (
     MAX_ID,
@@ -24,11 +24,9 @@ from sagsflow.present.refusals import refusal_text
 from sagsflow.read.paging import MAX_LIMIT, MAX_OFFSET
 from sagsflow.settings import settings
 from sagsflow.usecases import cases as usecases
-from sagsflow.usecases.access import new_case_owner, require_cases, require_write
 from sagsflow.usecases.supervision import case_page
 from statemachine.errors import EventRefused
 from statemachine.phases import Phase
-from statemachine.visibility import Action
 
 router = APIRouter(route_class=ProblemRoute, tags=["cases"])
 
@@ -56,10 +54,9 @@ def _accepted(accepted: usecases.Accepted) -> Accepted:
     responses=responses(401, 403, 422),
 )
 def list_cases(
-    request: Request,
     principal: PrincipalDep,
     context: ContextDep,
-    now: NowDep,
+    asked: AskedDep,
     phase: Phase | None = None,
     worker: NameFilter = None,
     team: NameFilter = None,
@@ -69,10 +66,10 @@ def list_cases(
 ) -> Any:
     """Every filter given must match; one page (`limit` from `offset`). Written to the access
     log as one `list` row."""
-    require_cases(principal)
     page = case_page(
         context,
         principal,
+        asked,
         phase=phase.value if phase else None,
         worker=worker,
         team=team,
@@ -80,7 +77,6 @@ def list_cases(
         limit=limit,
         offset=offset,
     )
-    record(context, principal, request, action=Action.LIST, now=now)
     return {
         "items": page.items,
         "limit": page.limit,
@@ -98,35 +94,32 @@ def list_cases(
 )
 def open_case(
     body: CaseOpen,
-    request: Request,
     response: Response,
     principal: PrincipalDep,
     context: ContextDep,
-    now: NowDep,
+    asked: AskedDep,
     words: WordsDep,
 ) -> Any:
     """A caseworker or team leader opens cases in their own team only (the default team); a
     caseworker's new case is their own unless `worker` names another. Facts that cannot be true
-    (a CPR-like reference, awareness in the future, …) are a 422 with the domain's reason."""
-    worker, team = new_case_owner(principal, worker=body.worker, team=body.team)
+    (a CPR-like reference, awareness in the future, …) are a 422 with the domain's reason.
+    Written to the access log (`write`), accepted or not."""
     try:
-        accepted = usecases.open_case(
+        accepted = usecases.open_case_as(
             context,
+            principal,
+            asked,
             child_ref=body.child_ref,
             birth_date=body.birth_date,
             aware_at=body.aware_at,
             source=body.source,
             notifier=body.notifier,
-            worker=worker,
-            team=team,
+            worker=body.worker,
+            team=body.team,
             municipality=body.municipality or settings().municipality,
-            actor=principal.name,
-            role=principal.role,
-            now=now,
         )
     except EventRefused as refused:
         raise refusal_problem(refused, words, "case-refused", 422) from None
-    record(context, principal, request, action=Action.WRITE, now=now, case_id=accepted.case_id)
     response.headers["Location"] = f"/api/v1/cases/{accepted.case_id}"
     return _accepted(accepted)
 
@@ -138,19 +131,12 @@ def open_case(
     responses=responses(401, 403, 404, 422),
 )
 def get_case(
-    case_id: CaseId,
-    request: Request,
-    principal: PrincipalDep,
-    context: ContextDep,
-    now: NowDep,
-    words: WordsDep,
+    case_id: CaseId, principal: PrincipalDep, context: ContextDep, asked: AskedDep, words: WordsDep
 ) -> Any:
-    """Each deadline explains its arithmetic. A case the caller may not see is a 404, like a
-    case that does not exist. Written to the access log (`read`)."""
-    require_cases(principal)
-    shown = usecases.read_case(context, principal, case_id)
-    record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
-    return worded_case(shown, words)
+    """Each deadline explains its arithmetic (in the language `Accept-Language` asks for). A
+    case the caller may not see is a 404, like a case that does not exist. Written to the
+    access log (`read`), found or not."""
+    return worded_case(usecases.read_case(context, principal, asked, case_id), words)
 
 
 @router.get(
@@ -160,18 +146,12 @@ def get_case(
     responses=responses(401, 403, 404, 422),
 )
 def get_event_options(
-    case_id: CaseId,
-    request: Request,
-    principal: PrincipalDep,
-    context: ContextDep,
-    now: NowDep,
-    words: WordsDep,
+    case_id: CaseId, principal: PrincipalDep, context: ContextDep, asked: AskedDep, words: WordsDep
 ) -> Any:
     """Every event of the case's phase for the caller's role, tried against the rulebook's
-    competence plan and the guards (nothing recorded). Written to the access log (`read`)."""
-    require_cases(principal)
-    found = usecases.read_case_options(context, principal, case_id, now=now)
-    record(context, principal, request, action=Action.READ, now=now, case_id=case_id)
+    competence plan and the guards (nothing recorded). Written to the access log (`read`),
+    found or not."""
+    found = usecases.read_case_options(context, principal, asked, case_id)
     return EventOptions(
         case_id=found.case_id,
         phase=Phase(found.phase),
@@ -200,34 +180,23 @@ def get_event_options(
 def fire_event(
     case_id: CaseId,
     body: EventRequest,
-    request: Request,
     principal: PrincipalDep,
     context: ContextDep,
-    now: NowDep,
+    asked: AskedDep,
 ) -> Any:
     """The token's user is the actor and their role the role: the rulebook's competence plan
     decides whether that role may record the event (and grant the measures in it). A refused
     event writes nothing: 409 with the reason and the allowed events (422 when its data is
-    invalid); a stale `expected_version` is a 409 too. Written to the access log (`write`)."""
-    require_write(principal)
-    usecases.require_visible(context, principal, case_id)
-    outcome = "refused"
-    try:
-        accepted = usecases.fire_event(
-            context,
-            case_id,
-            body.event.value,
-            at=body.at,
-            data=body.data,
-            actor=principal.name,
-            role=principal.role,
-            now=now,
-            expected_version=body.expected_version,
-        )
-        outcome = "accepted"
-    finally:
-        note = f" ({body.event.value} {outcome})"
-        record(
-            context, principal, request, action=Action.WRITE, now=now, case_id=case_id, note=note
-        )
+    invalid); a stale `expected_version` is a 409 too. Written to the access log (`write`,
+    saying accepted, refused, conflict, denied or not found)."""
+    accepted = usecases.fire_event_as(
+        context,
+        principal,
+        asked,
+        case_id,
+        body.event.value,
+        at=body.at,
+        data=body.data,
+        expected_version=body.expected_version,
+    )
     return _accepted(accepted)

@@ -1,4 +1,5 @@
-"""What every API request is given: the context, the clock and the authenticated principal.
+"""What every API request is given: the context, the clock, the authenticated principal, and
+the request as the access log names it (`Asked`, which the use cases log).
 
 The principal comes from the bearer token alone (`Authorization: Bearer sf_…`, issued by
 `sagsflow user token NAME`): its user's name is the actor and its role the role of every event
@@ -8,8 +9,7 @@ is a 401 with `WWW-Authenticate: Bearer` (RFC 6750).
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -18,9 +18,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sagsflow.api.problems import ApiProblem, words_of
 from sagsflow.context import Context
 from sagsflow.present.i18n import Translator
-from sagsflow.usecases.access import log_access
+from sagsflow.usecases.access import Asked
 from sagsflow.usecases.users import authenticate_token
-from statemachine.visibility import Action, Channel, Principal
+from statemachine.visibility import Channel, Principal
 
 REALM = 'Bearer realm="sagsflow"'
 
@@ -37,9 +37,9 @@ def get_context(request: Request) -> Context:
     return context
 
 
-def clock() -> datetime:
-    """The edge reads the clock (tests override this dependency); the domain is given `now`."""
-    return datetime.now(UTC)
+def clock(context: Annotated[Context, Depends(get_context)]) -> datetime:
+    """The edge reads the context's clock, once per request; the domain is given `now`."""
+    return context.clock()
 
 
 def get_principal(
@@ -72,32 +72,9 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 NowDep = Annotated[datetime, Depends(clock)]
 
 
-_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+def asked(request: Request, now: NowDep) -> Asked:
+    """The request as the access log names it ("GET /api/v1/cases/7"), at the request's now."""
+    return Asked.http(Channel.API, request.method, request.url.path, request.url.query, now)
 
 
-def described(request: Request) -> str:
-    """The request as the access log names it ("GET /api/v1/cases/7"), printable ASCII only."""
-    query = f"?{request.url.query}" if request.url.query else ""
-    return _UNPRINTABLE.sub("?", f"{request.method} {request.url.path}{query}")[:255]
-
-
-def record(
-    context: Context,
-    principal: Principal,
-    request: Request,
-    *,
-    action: Action,
-    now: datetime,
-    case_id: int | None = None,
-    note: str = "",
-) -> None:
-    """One row in the access log for this request (channel api), in its own transaction."""
-    log_access(
-        context,
-        principal,
-        action=action,
-        channel=Channel.API,
-        what=f"{described(request)}{note}",
-        now=now,
-        case_ids=[case_id],
-    )
+AskedDep = Annotated[Asked, Depends(asked)]

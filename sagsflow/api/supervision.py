@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from sagsflow.api.cases import Limit, NameFilter, Offset
-from sagsflow.api.deps import ContextDep, NowDep, PrincipalDep, WordsDep, record
+from sagsflow.api.deps import AskedDep, ContextDep, NowDep, PrincipalDep, WordsDep
 from sagsflow.api.problems import ProblemRoute, responses
 from sagsflow.api.schemas import (
     Compliance,
@@ -28,11 +28,9 @@ from sagsflow.read.deadlines import DeadlineView
 from sagsflow.read.paging import STUCK_MAX_CASES, Page
 from sagsflow.settings import settings
 from sagsflow.usecases import supervision as scoped
-from sagsflow.usecases.access import require_cases
 from statemachine.periods import PeriodInvalid, parse_period
 from statemachine.phases import Phase
 from statemachine.rulebook import RuleId
-from statemachine.visibility import Action
 
 router = APIRouter(route_class=ProblemRoute, tags=["supervision"])
 
@@ -64,10 +62,10 @@ def _page(page: Page[Any]) -> dict[str, Any]:
     responses=responses(401, 403, 422),
 )
 def stuck(
-    request: Request,
     principal: PrincipalDep,
     context: ContextDep,
     clock: NowDep,
+    asked: AskedDep,
     team: NameFilter = None,
     worker: NameFilter = None,
     phase: Phase | None = None,
@@ -77,10 +75,10 @@ def stuck(
     offset: Offset = 0,
 ) -> Any:
     """Stuck: over the phase norm, a breached deadline, inactive, or waiting for consent."""
-    require_cases(principal)
     page = scoped.stuck_page(
         context,
         principal,
+        asked,
         now=now or clock,
         team=team,
         worker=worker,
@@ -90,7 +88,6 @@ def stuck(
         offset=offset,
         most=paging.STUCK_MAX_CASES,
     )
-    record(context, principal, request, action=Action.LIST, now=clock)
     return {**_page(page), "total": page.total}
 
 
@@ -101,10 +98,10 @@ def stuck(
     responses=responses(401, 403, 422),
 )
 def deadlines(
-    request: Request,
     principal: PrincipalDep,
     context: ContextDep,
     clock: NowDep,
+    asked: AskedDep,
     status: Annotated[
         DeadlineView,
         Query(description="upcoming: open, due within `within_days`; breached: past due, not met."),
@@ -121,10 +118,10 @@ def deadlines(
 ) -> Any:
     """Soonest due first (breached: longest overdue first). Written to the access log as one
     `list` row."""
-    require_cases(principal)
     page = scoped.deadline_page(
         context,
         principal,
+        asked,
         now=now or clock,
         view=status,
         within_days=within_days,
@@ -134,7 +131,6 @@ def deadlines(
         limit=limit,
         offset=offset,
     )
-    record(context, principal, request, action=Action.LIST, now=clock)
     return _page(page)
 
 
@@ -148,6 +144,7 @@ def compliance(
     principal: PrincipalDep,
     context: ContextDep,
     clock: NowDep,
+    asked: AskedDep,
     words: WordsDep,
     period: Annotated[
         str,
@@ -165,8 +162,8 @@ def compliance(
     """`sagsflow report compliance`: over the deadlines due in the period, the share met on
     time of investigations, follow-ups, acknowledgements and 24-hour assessments, and the median
     days per phase. A team-bound role sees its own team's rows; every role that sees cases sees
-    the municipalities' totals (figures only, no case)."""
-    require_cases(principal)
+    the municipalities' totals (figures only, no case). Written to the access log as one
+    `list` row."""
     start, end = parse_period(period)
     if start.year < 1900 or end.year > 2999:
         raise PeriodInvalid(period, "range")
@@ -177,6 +174,7 @@ def compliance(
     report = scoped.compliance(
         context,
         principal,
+        asked,
         period_start=start,
         period_end=end,
         now=now or clock,

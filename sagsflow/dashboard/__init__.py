@@ -2,7 +2,8 @@
 the events a user may record, and the phase diagram — Danish by default, English on request.
 
 Works offline: templates, one stylesheet and inline SVG charts, nothing fetched from elsewhere.
-Sign-in, sessions and CSRF: sagsflow/dashboard/sessions.py; who sees what: sagsflow/access.py.
+Sign-in, sessions and CSRF: sagsflow/dashboard/sessions.py; who sees and does what, and the
+access log: the use cases (sagsflow/usecases), as for the API.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sagsflow.dashboard.figures import Figures
 from sagsflow.dashboard.pages import Refused, SignInRequired, router
 from sagsflow.dashboard.sessions import SessionCodec, secret_key
-from sagsflow.dashboard.web import STATIC, Dashboard, read_viewer, redirect, render, wall_clock
+from sagsflow.dashboard.web import STATIC, Dashboard, read_viewer, redirect, render
 from sagsflow.organisation import Organisation, OrganisationInvalid, organisation
 from sagsflow.settings import settings
 
@@ -41,14 +42,14 @@ def install(
 
     `app.state.context` must hold the service layer's Context. `key` signs the session cookies
     (default: SAGSFLOW_SECRET_KEY, else a key kept in state/secret_key); `organisation_file`
-    names teams and caseworkers (default: SAGSFLOW_ORG_FILE, else the demo's); `clock` and
-    `figures_fresh` (0: recompute on every request) are for tests.
+    names teams and caseworkers (default: SAGSFLOW_ORG_FILE, else the demo's); `clock`
+    (default: the context's) and `figures_fresh` (0: recompute on every request) are for tests.
     """
     config = settings()
-    clock = clock or wall_clock
+    clock = clock or app.state.context.clock
     fresh = FIGURES_FRESH if figures_fresh is None else figures_fresh
     app.state.dashboard = Dashboard(
-        codec=SessionCodec(key or secret_key(config.secret_key)),
+        codec=SessionCodec(key or secret_key(config.secret_key), clock=clock),
         organisation=_organisation(
             config.org_file if organisation_file is None else organisation_file
         ),

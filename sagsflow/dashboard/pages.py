@@ -1,6 +1,6 @@
-"""The dashboard's pages and forms: an edge that reads through `sagsflow.read`, writes and reads
-as a principal through `sagsflow.usecases`, and asks the domain's visibility rule — nothing
-else — who may see and do what.
+"""The dashboard's pages and forms: an edge that reads and writes as a principal through
+`sagsflow.usecases` — which decide who may see and do what, and write the access log, as for
+the API — and reads figures through `sagsflow.read` within the scope the use cases hand out.
 
 GET pages never change anything but the access log. Every POST carries the session's CSRF token.
 """
@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement
 
 from sagsflow.dashboard.web import (
     Viewer,
+    asked,
     context_of,
     dashboard_of,
     local_path,
@@ -33,24 +34,23 @@ from sagsflow.present.case import worded_case
 from sagsflow.present.i18n import Translator
 from sagsflow.present.refusals import refusal_text, refused_text
 from sagsflow.read.caseload import Load, caseload_target, open_loads
-from sagsflow.read.cases import list_cases, show_case
+from sagsflow.read.cases import list_cases
 from sagsflow.read.compliance import Share
 from sagsflow.read.deadlines import overview_lists
 from sagsflow.read.overview import OverviewFigures, PhaseCount, overview_figures
 from sagsflow.read.stuck import REASONS, StuckFilter, count_stuck_cases, stuck_list
-from sagsflow.read.visibility import case_filter
 from sagsflow.settings import settings
-from sagsflow.usecases.access import AccessDenied, log_access, require_write
-from sagsflow.usecases.cases import fire_event, read_case_options, require_visible
+from sagsflow.usecases.access import AccessDenied
+from sagsflow.usecases.cases import CaseView, fire_event_as, reshow_case, view_case
+from sagsflow.usecases.supervision import list_scope
 from sagsflow.usecases.users import authenticate_password, redeem_sign_in_link
 from statemachine.calendar import InstantInvalid, local_date, parse_instant, to_local
 from statemachine.consent import age_on
 from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused, Refusal
 from statemachine.graph import edges
 from statemachine.phases import Event, Phase
-from statemachine.process import EventOption
 from statemachine.rulebook import Rulebook
-from statemachine.visibility import Action, Channel, Principal, Scope
+from statemachine.visibility import Principal, Scope
 
 router = APIRouter(include_in_schema=False)
 ViewerDep = Annotated[Viewer, Depends(read_viewer)]
@@ -87,18 +87,6 @@ def signed_in(request: Request, viewer: Viewer) -> Principal:
 def check_csrf(viewer: Viewer, submitted: str | None) -> None:
     if not viewer.session.csrf_matches(submitted):
         raise Refused(403, "error.csrf")
-
-
-def log_list(request: Request, principal: Principal, now: datetime) -> None:
-    if principal.sees_cases:
-        log_access(
-            context_of(request),
-            principal,
-            action=Action.LIST,
-            channel=Channel.DASHBOARD,
-            what=f"GET {request.url.path}",
-            now=now,
-        )
 
 
 # --- who sees what -----------------------------------------------------------------------------
@@ -284,7 +272,7 @@ def overview(request: Request, viewer: ViewerDep) -> Response:
     t, now = viewer.t, viewer.now
     values: dict[str, Any] = {"scope_label": scope_label(request, principal, t)}
     if principal.sees_cases:
-        scope = case_filter(principal)
+        scope = list_scope(context_of(request), principal, asked(request, viewer))
         kept = dashboard_of(request).figures.get(
             ("overview", *scope_key(principal)), lambda: _overview_figures(request, scope)
         )
@@ -316,7 +304,6 @@ def overview(request: Request, viewer: ViewerDep) -> Response:
                 "share_bars": _share_bars(figures.shares, t),
                 "trend": charts.trend_chart(figures.weeks, t),
             }
-        log_list(request, principal, now)
     return render(request, viewer, "overview.html", **values)
 
 
@@ -378,8 +365,8 @@ def stuck(
         "has_more": False,
     }
     if principal.sees_cases:
-        scope = case_filter(principal)
         context = context_of(request)
+        scope = list_scope(context, principal, asked(request, viewer))
         kept = dashboard_of(request).figures.get(
             ("stuck", *scope_key(principal), chosen),
             lambda: _count_stuck(request, scope, chosen),
@@ -394,7 +381,6 @@ def stuck(
             "has_more": found.has_more,
             "as_of": as_of,
         }
-        log_list(request, principal, viewer.now)
     return render(request, viewer, "stuck.html", **values)
 
 
@@ -433,9 +419,8 @@ def cases(
             team=team or None,
             limit=size + 1,
             offset=(number - 1) * size,
-            scope=case_filter(principal),
+            scope=list_scope(context_of(request), principal, asked(request, viewer)),
         )
-        log_list(request, principal, viewer.now)
     return render(
         request,
         viewer,
@@ -489,7 +474,7 @@ def caseload(
     context = context_of(request)
     values: dict[str, Any] = {"rows": [], "chart": None, "team_rows": None}
     if principal.sees_cases:
-        scope = case_filter(principal)
+        scope = list_scope(context, principal, asked(request, viewer))
         kept = dashboard_of(request).figures.get(
             ("caseload", *scope_key(principal)), lambda: _loads(request, scope)
         )
@@ -526,7 +511,6 @@ def caseload(
                     "has_more": number * TEAMS_PAGE < len(per_team),
                     "chart": charts.team_caseload_chart(shown, target, t) if shown else None,
                 }
-                log_list(request, principal, viewer.now)
                 return render(request, viewer, "caseload.html", **values)
             rows = _load_rows(teams, loads, names)
         bars = [
@@ -542,7 +526,6 @@ def caseload(
             "rows": rows,
             "chart": charts.caseload_chart(bars, target, t) if bars else None,
         }
-        log_list(request, principal, viewer.now)
     return render(request, viewer, "caseload.html", **values)
 
 
@@ -620,40 +603,22 @@ def _load_rows(
 # --- a case ------------------------------------------------------------------------------------
 
 
-def _visible_case(request: Request, principal: Principal, case_id: int) -> int:
-    """The case id, if the principal may see the case; else Refused(404) — never a hint that a
-    case the principal may not see exists."""
-    if not principal.sees_cases:
-        raise Refused(404, "error.not_found_text")
-    try:
-        require_visible(context_of(request), principal, case_id)
-    except CaseNotFound:
-        raise Refused(404, "error.not_found_text") from None
-    return case_id
-
-
 @router.get("/cases/{case_id}")
 def case_page(request: Request, viewer: ViewerDep, case_id: int) -> Response:
     principal = signed_in(request, viewer)
-    _visible_case(request, principal, case_id)
-    log_access(
-        context_of(request),
-        principal,
-        action=Action.READ,
-        channel=Channel.DASHBOARD,
-        what=f"GET /cases/{case_id}",
-        now=viewer.now,
-        case_ids=[case_id],
-    )
+    try:
+        shown = view_case(context_of(request), principal, asked(request, viewer), case_id)
+    except (AccessDenied, CaseNotFound):
+        # Never a hint that a case the principal may not see exists.
+        raise Refused(404, "error.not_found_text") from None
     done = request.query_params.get("done")
-    return _case_response(request, viewer, principal, case_id, done=done)
+    return _case_response(request, viewer, shown, done=done)
 
 
 def _case_response(
     request: Request,
     viewer: Viewer,
-    principal: Principal,
-    case_id: int,
+    shown: CaseView,
     *,
     status_code: int = 200,
     done: str | None = None,
@@ -662,16 +627,11 @@ def _case_response(
     problem: str | None = None,
     entered: Mapping[str, str] | None = None,
 ) -> Response:
-    context = context_of(request)
     t, now = viewer.t, viewer.now
-    view = worded_case(show_case(context, case_id), t)
-    found = read_case_options(context, principal, case_id, now=now)
-    options: list[EventOption] = []
-    if not principal.read_only and view["phase"] != Phase.CLOSURE.value:
-        options = found.options
+    view, options = worded_case(shown.case, t), shown.options
 
     def say(refusal: Refusal | None) -> str:
-        return "" if refusal is None else refusal_text(refusal, t, found.rulebook)
+        return "" if refusal is None else refusal_text(refusal, t, shown.rulebook)
 
     last = view["history"][-1] if view["history"] else None
     done_record = last if done and last and last["event"] == done else None
@@ -696,7 +656,7 @@ def _case_response(
         at_value=(entered or {}).get("__at__") or to_local(now).strftime("%Y-%m-%dT%H:%M:%S"),
         done=done_record,
         refused=refused,
-        refused_words=refused_text(refused, t, found.rulebook) if refused else None,
+        refused_words=refused_text(refused, t, shown.rulebook) if refused else None,
         say=say,
         stale=stale,
         problem=problem,
@@ -780,59 +740,61 @@ def _fire(request: Request, case_id: int, form: Mapping[str, str]) -> Response:
     principal = signed_in(request, viewer)
     check_csrf(viewer, form.get("csrf"))
     try:
-        require_write(principal)
+        return _attempt(request, viewer, principal, case_id, form)
     except AccessDenied:
         raise Refused(403, "error.forbidden") from None
-    _visible_case(request, principal, case_id)
+    except CaseNotFound:
+        raise Refused(404, "error.not_found_text") from None
+
+
+def _attempt(
+    request: Request, viewer: Viewer, principal: Principal, case_id: int, form: Mapping[str, str]
+) -> Response:
+    """The event the form asks for, through `fire_event_as` (which logs the attempt); a form
+    that names no instant or no data, like an API body that does not validate, is not an
+    attempt: the case is shown again as a read."""
+    context = context_of(request)
     event = form.get("event", "")
     raw_data = form.get(f"data_{event}", "").strip()
     entered = {event: raw_data, "__at__": form.get("at", "")}
     t = viewer.t
 
-    def again(status_code: int, **why: Any) -> Response:
-        _visible_case(request, principal, case_id)
-        return _case_response(
-            request, viewer, principal, case_id, status_code=status_code, entered=entered, **why
-        )
+    def unread(**why: Any) -> Response:
+        shown = view_case(context, principal, asked(request, viewer), case_id)
+        return _case_response(request, viewer, shown, status_code=422, entered=entered, **why)
+
+    def again(**why: Any) -> Response:
+        shown = reshow_case(context, principal, case_id, now=viewer.now)
+        return _case_response(request, viewer, shown, status_code=409, entered=entered, **why)
 
     at = parse_at(form.get("at", ""), viewer.now)
     if at is None:
-        return again(422, problem=t("case.bad_at", value=form.get("at", "")))
+        return unread(problem=t("case.bad_at", value=form.get("at", "")))
     data: dict[str, Any] | None = None
     if raw_data:
         try:
             parsed = json.loads(raw_data)
         except json.JSONDecodeError as error:
-            return again(422, problem=t("case.bad_data", error=error.msg))
+            return unread(problem=t("case.bad_data", error=error.msg))
         if not isinstance(parsed, dict):
-            return again(422, problem=t("case.bad_data", error="{…}"))
+            return unread(problem=t("case.bad_data", error="{…}"))
         data = parsed
     expected = form.get("version", "")
     try:
-        accepted = fire_event(
-            context_of(request),
+        accepted = fire_event_as(
+            context,
+            principal,
+            asked(request, viewer),
             case_id,
             event,
             at=at,
             data=data,
-            actor=principal.name,
-            role=principal.role,
-            now=viewer.now,
             expected_version=int(expected) if expected.isdigit() else None,
         )
     except EventRefused as error:
-        return again(409, refused=error)
+        return again(refused=error)
     except ConcurrencyConflict as conflict:
-        return again(409, stale=conflict.expected_version)
-    log_access(
-        context_of(request),
-        principal,
-        action=Action.WRITE,
-        channel=Channel.DASHBOARD,
-        what=f"POST /cases/{case_id}/events {accepted.event}",
-        now=viewer.now,
-        case_ids=[case_id],
-    )
+        return again(stale=conflict.expected_version)
     return redirect(request, viewer, f"/cases/{case_id}?done={accepted.event}#audit")
 
 

@@ -1,7 +1,9 @@
 """Dashboard sessions: a signed cookie holding the user's name and a CSRF token.
 
 The cookie is signed (itsdangerous, HMAC-SHA1 over a timestamped payload), HttpOnly, SameSite=Lax
-and, behind HTTPS, Secure; it holds no role or team: the user is read again on every request
+and, behind HTTPS, Secure; its timestamp is the sign-in (or first visit), read from the codec's
+clock, and it expires `SESSION_AGE` after that, whatever the requests in between. It holds no
+role or team: the user is read again on every request
 (`access.principal_named`), so a disabled user is signed out at once and a changed role applies
 at once. Every visitor, signed in or not, has a session with a random CSRF token; every POST form
 carries it and the server compares it with the cookie's (double submit inside a signed cookie).
@@ -16,13 +18,15 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+
+from sagsflow.context import wall_clock
 
 SESSION_COOKIE = "sagsflow_session"
 LANGUAGE_COOKIE = "sagsflow_lang"
@@ -59,7 +63,6 @@ class Session:
 
     csrf: str
     user: str | None = None
-    started: int = 0  # epoch seconds of the sign-in
 
     @staticmethod
     def anonymous() -> Session:
@@ -67,23 +70,44 @@ class Session:
 
     def signed_in(self, user: str) -> Session:
         """A fresh session for `user`, with a new CSRF token."""
-        return replace(Session.anonymous(), user=user, started=int(time.time()))
+        return replace(Session.anonymous(), user=user)
 
     def csrf_matches(self, submitted: str | None) -> bool:
         return bool(submitted) and hmac.compare_digest(self.csrf, str(submitted))
 
 
-class SessionCodec:
-    """Signs sessions into cookie values and reads them back (None when forged or expired)."""
+class _ClockedSigner(TimestampSigner):
+    """itsdangerous' timestamp signer, on a clock of our choosing (tests move it forward)."""
 
-    def __init__(self, key: str, max_age: timedelta = SESSION_AGE) -> None:
-        self._serializer = URLSafeTimedSerializer(key, salt=_SALT)
+    def __init__(self, *args: Any, clock: Callable[[], datetime], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock().timestamp())
+
+
+class SessionCodec:
+    """Signs sessions into cookie values and reads them back (None when forged or expired).
+
+    `clock` stamps each cookie and judges its age (default: the real time)."""
+
+    def __init__(
+        self,
+        key: str,
+        max_age: timedelta = SESSION_AGE,
+        *,
+        clock: Callable[[], datetime] = wall_clock,
+    ) -> None:
+        self._serializer = URLSafeTimedSerializer(
+            key, salt=_SALT, signer=_ClockedSigner, signer_kwargs={"clock": clock}
+        )
         self.max_age = max_age
 
     def dumps(self, session: Session) -> str:
         payload: dict[str, Any] = {"c": session.csrf}
         if session.user is not None:
-            payload |= {"u": session.user, "s": session.started}
+            payload["u"] = session.user
         return str(self._serializer.dumps(payload))
 
     def loads(self, value: str | None) -> Session | None:
@@ -96,9 +120,4 @@ class SessionCodec:
         if not isinstance(payload, dict) or not isinstance(payload.get("c"), str):
             return None
         user = payload.get("u")
-        started = payload.get("s", 0)
-        return Session(
-            csrf=payload["c"],
-            user=user if isinstance(user, str) else None,
-            started=started if isinstance(started, int) else 0,
-        )
+        return Session(csrf=payload["c"], user=user if isinstance(user, str) else None)

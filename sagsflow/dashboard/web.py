@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,9 +29,10 @@ from sagsflow.dashboard.sessions import (
 )
 from sagsflow.organisation import Organisation
 from sagsflow.present.i18n import DEFAULT, Lang, Translator, language, translator
+from sagsflow.usecases.access import Asked
 from sagsflow.usecases.users import principal_named
 from statemachine.calendar import local_date
-from statemachine.visibility import Principal
+from statemachine.visibility import Channel, Principal
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -52,10 +53,6 @@ SECURITY_HEADERS: Mapping[str, str] = {
 }
 
 
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class Dashboard:
     """The dashboard's configuration, kept on `app.state.dashboard` (tests may set the clock)."""
@@ -63,7 +60,7 @@ class Dashboard:
     codec: SessionCodec
     organisation: Organisation | None
     figures: Figures
-    clock: Callable[[], datetime] = wall_clock
+    clock: Callable[[], datetime]
     page_size: int = 25
     environment: Environment = field(
         default_factory=lambda: Environment(
@@ -126,6 +123,13 @@ def read_viewer(request: Request) -> Viewer:
         new_session=new_session,
         new_lang=asked is not None and asked != kept,
         expired=expired,
+    )
+
+
+def asked(request: Request, viewer: Viewer) -> Asked:
+    """The request as the access log names it ("GET /cases/7"), at the viewer's instant."""
+    return Asked.http(
+        Channel.DASHBOARD, request.method, request.url.path, request.url.query, viewer.now
     )
 
 

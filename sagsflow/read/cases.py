@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 
 from models.database import reading
-from models.repository import CASE, UnitOfWork
+from models.repository import CASE, MAX_CASE_ID, UnitOfWork
 from sagsflow.context import Context
 from statemachine.calendar import local_iso
 from statemachine.explanation import from_json
@@ -150,6 +150,8 @@ def list_cases(
 
 def case_owner(context: Context, case_id: int) -> tuple[str | None, str | None] | None:
     """The (worker, team) of a case, which visibility is decided on; None: no such case."""
+    if not 1 <= case_id <= MAX_CASE_ID:
+        return None
     with reading(context.engine) as connection:
         row = connection.execute(
             select(CASE.c.worker, CASE.c.team).where(CASE.c.id == case_id)

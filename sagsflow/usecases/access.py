@@ -3,18 +3,27 @@
 Visibility itself is the domain's rule (`statemachine.visibility`); which events a role may fire
 is the rulebook's competence plan. Here: the roles that only read, the audit trail's and the
 access log's readers, where a team-bound role may open cases, and the append-only log of who
-read or changed which case (a read of a case is itself sensitive).
+read or changed which case (a read of a case is itself sensitive). The use cases that act as a
+principal check these and write the log themselves (`attempted`, `log_access`), so that every
+edge leaves the same rows for the same act.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Connection, insert
 
 from models.repository import ACCESS_LOG
+from rulebooks import UnknownRulebook
 from sagsflow.context import Context
+from sagsflow.read.cases import case_owner
+from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
 from statemachine.phases import Role
 from statemachine.visibility import (
     ACCESS_LOG_READERS,
@@ -24,6 +33,7 @@ from statemachine.visibility import (
     Action,
     Channel,
     Principal,
+    may_see,
 )
 
 
@@ -38,12 +48,45 @@ class AccessDenied(PermissionError):
         super().__init__(f"access denied: {code} {params}")
 
 
+class CaseHidden(CaseNotFound):
+    """A case that exists but the principal may not see: answered like no case at all (the
+    same message), logged as denied."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """How and when a principal asked: the channel, what for, and the instant.
+
+    `what` names the request as its channel sees it ("GET /api/v1/cases/7", "POST
+    /cases/7/events"); the use case adds how it ended ("(denied)", "(accept refused)"). `at` is
+    the access-log row's time and the `now` of the read or write done for the request.
+    """
+
+    channel: Channel
+    what: str
+    at: datetime
+
+    @staticmethod
+    def http(channel: Channel, method: str, path: str, query: str, at: datetime) -> Asked:
+        """An HTTP request as the access log names it: "GET /api/v1/cases?team=t1"."""
+        return Asked(channel, f"{method} {path}" + (f"?{query}" if query else ""), at)
+
+
+class Verdict(StrEnum):
+    """How an attempt ended, as the access log's `what` says it after the request."""
+
+    ACCEPTED = "accepted"
+    REFUSED = "refused"  # the case's state or the rulebook refused it (or none is in force)
+    CONFLICT = "conflict"  # another writer got there first (or the version was stale)
+    DENIED = "denied"  # the role may not, or the case is not one the principal may see
+    NOT_FOUND = "not found"
+
+
 def require_write(principal: Principal) -> None:
     """Raise AccessDenied for a role that only reads (the auditor) or has no cases (admin)."""
     if principal.read_only:
         raise AccessDenied("read_only", role=principal.role.value)
-    if not principal.sees_cases:
-        raise AccessDenied("no_cases", role=principal.role.value)
+    require_cases(principal)
 
 
 def new_case_owner(
@@ -70,6 +113,22 @@ def require_cases(principal: Principal) -> None:
         raise AccessDenied("no_cases", role=principal.role.value)
 
 
+def require_sees(
+    principal: Principal, case_id: int, *, worker: str | None, team: str | None
+) -> None:
+    """Raise CaseHidden unless `principal` may see the case of `worker` in `team`."""
+    if not may_see(principal, worker=worker, team=team):
+        raise CaseHidden(case_id)
+
+
+def require_visible(context: Context, principal: Principal, case_id: int) -> None:
+    """Raise CaseNotFound for no such case, CaseHidden for one `principal` may not see."""
+    owner = case_owner(context, case_id)
+    if owner is None:
+        raise CaseNotFound(case_id)
+    require_sees(principal, case_id, worker=owner[0], team=owner[1])
+
+
 def require_audit_export(principal: Principal) -> None:
     """The audit trail taken out (every event's data): auditor and department head."""
     if principal.role not in AUDIT_EXPORTERS:
@@ -90,53 +149,94 @@ def require_access_log(principal: Principal) -> None:
 
 # --- the access log --------------------------------------------------------------------------
 
+_WHAT_LENGTH = 255  # the column's
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def _what(asked: Asked, outcome: str) -> str:
+    """What the row says: the request, then how it ended, in printable ASCII within the
+    column; the ending is kept whole however long the request."""
+    tail = _UNPRINTABLE.sub("?", f" ({outcome})")[:96] if outcome else ""
+    return _UNPRINTABLE.sub("?", asked.what)[: _WHAT_LENGTH - len(tail)] + tail
+
 
 def record_access(
     connection: Connection,
     principal: Principal,
+    asked: Asked,
     *,
     action: Action,
-    channel: Channel,
-    what: str,
-    now: datetime,
-    case_ids: Sequence[int | None] = (None,),
+    case_id: int | None = None,
+    outcome: str = "",
 ) -> None:
-    """Append who did `action` on which case(s), in the caller's transaction."""
+    """Append who did `action` on which case (None: a list, or no case), in the caller's
+    transaction; `outcome` follows the request in `what` ("accept accepted", "denied")."""
     connection.execute(
         insert(ACCESS_LOG),
-        [
-            {
-                "at": now,
-                "user_name": principal.name,
-                "role": principal.role.value,
-                "case_id": case_id,
-                "action": action.value,
-                "channel": channel.value,
-                "what": what[:255],
-            }
-            for case_id in case_ids
-        ],
+        {
+            "at": asked.at,
+            "user_name": principal.name,
+            "role": principal.role.value,
+            "case_id": case_id,
+            "action": action.value,
+            "channel": asked.channel.value,
+            "what": _what(asked, outcome),
+        },
     )
 
 
 def log_access(
     context: Context,
     principal: Principal,
+    asked: Asked,
     *,
     action: Action,
-    channel: Channel,
-    what: str,
-    now: datetime,
-    case_ids: Sequence[int | None] = (None,),
+    case_id: int | None = None,
+    outcome: str = "",
 ) -> None:
     """`record_access` in a transaction of its own."""
     with context.engine.begin() as connection:
-        record_access(
-            connection,
-            principal,
-            action=action,
-            channel=channel,
-            what=what,
-            now=now,
-            case_ids=case_ids,
-        )
+        record_access(connection, principal, asked, action=action, case_id=case_id, outcome=outcome)
+
+
+@contextmanager
+def attempted(
+    context: Context,
+    principal: Principal,
+    asked: Asked,
+    *,
+    action: Action,
+    case_id: int | None = None,
+    event: str = "",
+) -> Iterator[None]:
+    """Log the attempt inside if it is stopped — denied, not found, refused or in conflict —
+    in a transaction of its own, and let the error go on to the edge.
+
+    Use it outside any unit of work, so that the row is written after the attempt's own
+    transaction has rolled back. `event` names the event tried ("(accept refused)"). A case is
+    named in the row only when it exists: an unknown id may belong to a case opened later.
+    """
+    tried = f"{event} " if event else ""
+
+    def log(verdict: Verdict, named: int | None) -> None:
+        outcome = f"{tried}{verdict}"
+        log_access(context, principal, asked, action=action, case_id=named, outcome=outcome)
+
+    try:
+        yield
+    except AccessDenied:
+        exists = case_id is not None and case_owner(context, case_id) is not None
+        log(Verdict.DENIED, case_id if exists else None)
+        raise
+    except CaseHidden:
+        log(Verdict.DENIED, case_id)
+        raise
+    except CaseNotFound:
+        log(Verdict.NOT_FOUND, None)
+        raise
+    except (EventRefused, UnknownRulebook):
+        log(Verdict.REFUSED, case_id)
+        raise
+    except ConcurrencyConflict:
+        log(Verdict.CONFLICT, case_id)
+        raise

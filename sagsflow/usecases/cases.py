@@ -1,7 +1,12 @@
-"""Opening cases and recording events. Each opens one unit of work, calls the domain, and
-commits — or writes nothing.
+"""Opening cases, recording events and reading one case. Each write opens one unit of work,
+calls the domain, and commits — or writes nothing.
 
-Edges (CLI, flows, API, dashboard) call these and only translate; no business rule lives here.
+Two doors: `open_case` and `fire_event` are the operator's (the CLI, the demo, the flows: an
+actor and a role, no access log); `open_case_as`, `fire_event_as`, `read_case`,
+`read_case_options` and `view_case` act as a signed-in `Principal` (the API, the dashboard):
+they check what the principal may see and do, and write the access log themselves — an
+accepted event's row in the event's own transaction, a denied, unknown, refused or conflicting
+attempt's in one of its own. Edges call these and only translate; no business rule lives here.
 """
 
 from __future__ import annotations
@@ -9,26 +14,36 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from models.repository import CaseRepository, StoredCase, UnitOfWork
 from sagsflow.context import Context
-from sagsflow.read.cases import case_owner, show_case
+from sagsflow.read.cases import show_case
+from sagsflow.usecases.access import (
+    Asked,
+    Verdict,
+    attempted,
+    log_access,
+    new_case_owner,
+    record_access,
+    require_cases,
+    require_sees,
+    require_write,
+)
 from statemachine.audit import AuditEntry, canonical_json
 from statemachine.calendar import local_date
 from statemachine.case import DeadlineState, MeasureState
 from statemachine.errors import (
-    CaseNotFound,
     ConcurrencyConflict,
     EventRefused,
     Refusal,
     RefusalCode,
 )
-from statemachine.phases import Event, Notifier, Role, Source
+from statemachine.phases import Event, Notifier, Phase, Role, Source
 from statemachine.process import EventOption, Outcome, event_options, fire
 from statemachine.process import open_case as open_case_file
 from statemachine.rulebook import Rulebook
-from statemachine.visibility import Principal, may_see
+from statemachine.visibility import Action, Principal
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,7 @@ class Accepted:
 
 
 def rulebook_of(context: Context, stored: StoredCase) -> Rulebook:
+    """The rulebook version the case is pinned to."""
     case = stored.file
     return context.catalogue.get(case.rulebook_id, case.rulebook_version)
 
@@ -80,6 +96,15 @@ def _record(
     return entry.seq
 
 
+@dataclass(frozen=True)
+class Witness:
+    """The principal an operation is done as, and how they asked: its access-log row goes into
+    the operation's own transaction."""
+
+    principal: Principal
+    asked: Asked
+
+
 def open_case(
     context: Context,
     *,
@@ -94,8 +119,13 @@ def open_case(
     actor: str,
     role: Role = Role.CASEWORKER,
     now: datetime,
+    witness: Witness | None = None,
 ) -> Accepted:
-    """Open a case pinned to the rulebook version in force on its awareness date."""
+    """Open a case pinned to the rulebook version in force on its awareness date.
+
+    Raises EventRefused (the role may not open cases, or the facts cannot be true) and
+    UnknownRulebook; nothing is written then. With a `witness`, its `write` row is committed
+    with the case (`open_case_as`)."""
     catalogue = context.catalogue
     rulebook = catalogue.in_force(catalogue.rulebook_id_for(municipality), local_date(aware_at))
     if not rulebook.competence.may_fire(role, Event.OPEN_CASE):
@@ -130,8 +160,50 @@ def open_case(
             measures=case.measures,
             deadlines=case.deadlines,
         )
+        if witness is not None:
+            _witnessed(uow, witness, case_id, Event.OPEN_CASE)
         uow.commit()
     return Accepted(case_id, Event.OPEN_CASE.value, "inquiry", "inquiry", case.version, seq)
+
+
+class CaseFacts(TypedDict):
+    """What a new case is opened with, as `open_case` takes it (besides who holds it)."""
+
+    child_ref: str
+    birth_date: date
+    aware_at: datetime
+    source: Source
+    notifier: Notifier | None
+    municipality: str
+
+
+def open_case_as(
+    context: Context,
+    principal: Principal,
+    asked: Asked,
+    *,
+    worker: str | None,
+    team: str | None,
+    **facts: Unpack[CaseFacts],
+) -> Accepted:
+    """Open a case as `principal` at `asked.at`: a team-bound role in its own team only, a
+    caseworker's new case their own unless `worker` names another (`access.new_case_owner`).
+
+    The `write` row ("(open_case accepted)") is committed with the case. A denied or refused
+    opening (AccessDenied, EventRefused) leaves a `write` row without a case, and nothing else.
+    """
+    with attempted(context, principal, asked, action=Action.WRITE, event=Event.OPEN_CASE):
+        worker, team = new_case_owner(principal, worker=worker, team=team)
+        return open_case(
+            context,
+            worker=worker,
+            team=team,
+            actor=principal.name,
+            role=principal.role,
+            now=asked.at,
+            witness=Witness(principal, asked),
+            **facts,
+        )
 
 
 def fire_event(
@@ -145,15 +217,20 @@ def fire_event(
     role: Role,
     now: datetime,
     expected_version: int | None = None,
+    witness: Witness | None = None,
 ) -> Accepted:
     """Record one event: phase change, deadlines and the audit record in one transaction.
 
     Raises EventRefused (nothing written), CaseNotFound, or ConcurrencyConflict when another
-    writer got there first (or `expected_version` is stale).
+    writer got there first (or `expected_version` is stale). With a `witness`, a case its
+    principal may not see raises CaseHidden, and the `write` row is committed with the event
+    (`fire_event_as`).
     """
     with UnitOfWork(context.engine) as uow:
         repo = uow.cases
         stored = repo.get(case_id)
+        if witness is not None:
+            require_sees(witness.principal, case_id, worker=stored.worker, team=stored.team)
         case = stored.file
         if expected_version is not None and expected_version != case.version:
             raise ConcurrencyConflict(case_id, expected_version)
@@ -170,6 +247,8 @@ def fire_event(
             measures=outcome.touched_measures,
             deadlines=outcome.touched_deadlines,
         )
+        if witness is not None:
+            _witnessed(uow, witness, case_id, outcome.event)
         uow.commit()
     return Accepted(
         case_id,
@@ -181,21 +260,66 @@ def fire_event(
     )
 
 
+def fire_event_as(
+    context: Context,
+    principal: Principal,
+    asked: Asked,
+    case_id: int,
+    event: str,
+    *,
+    at: datetime,
+    data: Mapping[str, Any] | None,
+    expected_version: int | None = None,
+) -> Accepted:
+    """Record one event as `principal` (the actor, and the role the competence plan judges),
+    recorded at `asked.at`.
+
+    The `write` row ("(accept accepted)") is committed with the event: never logged as
+    accepted when the event was rolled back. Every attempt that stops leaves its `write` row,
+    and nothing else: AccessDenied (a role that only reads), CaseNotFound (no such case, or
+    CaseHidden: one the principal may not see — the same answer), EventRefused,
+    ConcurrencyConflict.
+    """
+    with attempted(context, principal, asked, action=Action.WRITE, case_id=case_id, event=event):
+        require_write(principal)
+        return fire_event(
+            context,
+            case_id,
+            event,
+            at=at,
+            data=data,
+            actor=principal.name,
+            role=principal.role,
+            now=asked.at,
+            expected_version=expected_version,
+            witness=Witness(principal, asked),
+        )
+
+
+def _witnessed(uow: UnitOfWork, witness: Witness, case_id: int, event: str) -> None:
+    """The accepted write's access-log row, in the write's transaction."""
+    record_access(
+        uow.connection,
+        witness.principal,
+        witness.asked,
+        action=Action.WRITE,
+        case_id=case_id,
+        outcome=f"{event} {Verdict.ACCEPTED}",
+    )
+
+
 # --- reading one case as a principal -----------------------------------------------------------
 
 
-def require_visible(context: Context, principal: Principal, case_id: int) -> None:
-    """Raise CaseNotFound unless the case exists and `principal` may see it (before a write)."""
-    owner = case_owner(context, case_id)
-    if owner is None or not may_see(principal, worker=owner[0], team=owner[1]):
-        raise CaseNotFound(case_id)
+def read_case(context: Context, principal: Principal, asked: Asked, case_id: int) -> dict[str, Any]:
+    """The case with its measures, deadlines and history (`read.cases.show_case`), and its
+    `read` row.
 
-
-def read_case(context: Context, principal: Principal, case_id: int) -> dict[str, Any]:
-    """`read.cases.show_case` (measures, deadlines, history) if `principal` may see the case."""
-    shown = show_case(context, case_id)
-    if not may_see(principal, worker=shown["worker"], team=shown["team"]):
-        raise CaseNotFound(case_id)
+    A role that sees no case (AccessDenied), no such case or one the principal may not see
+    (CaseNotFound, the same answer) leaves its `read` row too, showing nothing."""
+    with attempted(context, principal, asked, action=Action.READ, case_id=case_id):
+        shown = _shown(context, principal, case_id)
+    log_access(context, principal, asked, action=Action.READ, case_id=case_id)
     return shown
 
 
@@ -211,15 +335,59 @@ class CaseOptions:
 
 
 def read_case_options(
-    context: Context, principal: Principal, case_id: int, *, now: datetime
+    context: Context, principal: Principal, asked: Asked, case_id: int
 ) -> CaseOptions:
-    """Every event of the case's phase for the principal's role (`process.event_options`: the
-    rulebook's competence plan and the guards). A read-only role may fire none of them,
+    """Every event of the case's phase for the principal's role at `asked.at`
+    (`process.event_options`: the rulebook's competence plan and the guards), and its `read`
+    row; stopped attempts are logged as `read_case`'s. A read-only role may fire none of them,
     whatever the rulebook says."""
+    with attempted(context, principal, asked, action=Action.READ, case_id=case_id):
+        require_cases(principal)
+        found = _options(context, principal, case_id, now=asked.at)
+    log_access(context, principal, asked, action=Action.READ, case_id=case_id)
+    return found
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as its page shows it: `read.cases.show_case`, and the events the principal may
+    fire now (none for a read-only role or a closed case)."""
+
+    case: dict[str, Any]
+    options: list[EventOption]
+    rulebook: Rulebook  # the case's: it names the measures a refusal mentions
+
+
+def view_case(context: Context, principal: Principal, asked: Asked, case_id: int) -> CaseView:
+    """The case and the events the principal may fire at `asked.at`: one `read` row for both,
+    stopped attempts logged as `read_case`'s."""
+    with attempted(context, principal, asked, action=Action.READ, case_id=case_id):
+        view = reshow_case(context, principal, case_id, now=asked.at)
+    log_access(context, principal, asked, action=Action.READ, case_id=case_id)
+    return view
+
+
+def reshow_case(context: Context, principal: Principal, case_id: int, *, now: datetime) -> CaseView:
+    """`view_case` without a row of its own: only for the page that answers an attempt
+    `fire_event_as` has logged already (refused, or in conflict). Raises as `read_case`."""
+    shown = _shown(context, principal, case_id)
+    options: list[EventOption] = []
+    if not principal.read_only and shown["phase"] != Phase.CLOSURE.value:
+        options = _options(context, principal, case_id, now=now).options
+    return CaseView(shown, options, context.catalogue.resolve(shown["rulebook"], ""))
+
+
+def _shown(context: Context, principal: Principal, case_id: int) -> dict[str, Any]:
+    require_cases(principal)
+    shown = show_case(context, case_id)
+    require_sees(principal, case_id, worker=shown["worker"], team=shown["team"])
+    return shown
+
+
+def _options(context: Context, principal: Principal, case_id: int, *, now: datetime) -> CaseOptions:
     with UnitOfWork(context.engine, readonly=True) as uow:
         stored = uow.cases.get(case_id)
-    if not may_see(principal, worker=stored.worker, team=stored.team):
-        raise CaseNotFound(case_id)
+    require_sees(principal, case_id, worker=stored.worker, team=stored.team)
     case = stored.file
     options = event_options(case, rulebook_of(context, stored), principal.role, at=now)
     if principal.read_only:

@@ -1,7 +1,8 @@
 """What a principal reads across cases: lists and reports, each within what it may see.
 
-Every function takes the `Principal` and keeps to what it may see — the case table filtered by
-`read.visibility.case_filter` — and answers one `Page` (`read.paging`): `limit` rows from
+Every function takes the `Principal` and how it asked (`access.Asked`), keeps to what it may
+see — the case table filtered by `read.visibility.case_filter`, which `list_scope` hands out
+with the act's one `list` row — and answers one `Page` (`read.paging`): `limit` rows from
 `offset`, one row more fetched to know whether more follow, so no function loads all cases.
 """
 
@@ -11,7 +12,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from models.database import reading
 from models.repository import CASE
@@ -24,13 +25,32 @@ from sagsflow.read.deadlines import deadline_page as scoped_deadline_page
 from sagsflow.read.paging import STUCK_MAX_CASES, Page, TooBroad, check_page, page_of
 from sagsflow.read.stuck import stuck_cases
 from sagsflow.read.visibility import case_filter
+from sagsflow.usecases.access import Asked, attempted, log_access, require_cases
 from statemachine.phases import Phase
-from statemachine.visibility import Principal, visible_teams
+from statemachine.visibility import Action, Principal, visible_teams
+
+
+def list_scope(context: Context, principal: Principal, asked: Asked) -> ColumnElement[bool]:
+    """The cases `principal` may list or report on, as a WHERE clause over the case table
+    (`read.visibility.case_filter`), with the act's one `list` row written.
+
+    Call it once per list or report, and read within what it returns. The row is written
+    before the read: a report that then fails (too broad) stays logged as asked. A role that
+    sees no case raises AccessDenied, logged as denied."""
+    _listed(context, principal, asked)
+    return case_filter(principal)
+
+
+def _listed(context: Context, principal: Principal, asked: Asked) -> None:
+    with attempted(context, principal, asked, action=Action.LIST):
+        require_cases(principal)
+    log_access(context, principal, asked, action=Action.LIST)
 
 
 def case_page(
     context: Context,
     principal: Principal,
+    asked: Asked,
     *,
     phase: str | None = None,
     worker: str | None = None,
@@ -39,7 +59,7 @@ def case_page(
     limit: int = 50,
     offset: int = 0,
 ) -> Page[dict[str, Any]]:
-    """The cases matching every filter that `principal` may see, by id (`views.list_cases`)."""
+    """The cases matching every filter that `principal` may see, by id (`read.cases.list_cases`)."""
     check_page(limit, offset)
     rows = list_cases(
         context,
@@ -49,7 +69,7 @@ def case_page(
         municipality=municipality,
         limit=limit + 1,
         offset=offset,
-        scope=case_filter(principal),
+        scope=list_scope(context, principal, asked),
     )
     return page_of(rows, limit, offset)
 
@@ -57,6 +77,7 @@ def case_page(
 def deadline_page(
     context: Context,
     principal: Principal,
+    asked: Asked,
     *,
     now: datetime,
     view: DeadlineView,
@@ -70,7 +91,7 @@ def deadline_page(
     """`read.deadlines.deadline_page` over the cases `principal` may see."""
     return scoped_deadline_page(
         context,
-        case_filter(principal),
+        list_scope(context, principal, asked),
         now=now,
         view=view,
         within_days=within_days,
@@ -85,6 +106,7 @@ def deadline_page(
 def stuck_page(
     context: Context,
     principal: Principal,
+    asked: Asked,
     *,
     now: datetime,
     team: str | None = None,
@@ -101,7 +123,7 @@ def stuck_page(
     than `most` open cases: a department head over a whole large municipality filters by team.
     """
     check_page(limit, offset)
-    clauses = [case_filter(principal)]
+    clauses = [list_scope(context, principal, asked)]
     for column, value in ((CASE.c.team, team), (CASE.c.worker, worker), (CASE.c.phase, phase)):
         if value is not None:
             clauses.append(column == value)
@@ -126,6 +148,7 @@ def stuck_page(
 def compliance(
     context: Context,
     principal: Principal,
+    asked: Asked,
     *,
     period_start: date,
     period_end: date,
@@ -134,7 +157,9 @@ def compliance(
     municipality: str | None = None,
 ) -> ComplianceReport:
     """`compliance.compliance_report` with the per-team rows `principal` may see (a team-bound
-    role its own team's) and every municipality's totals (figures, no case in them)."""
+    role its own team's) and every municipality's totals (figures, no case in them); one `list`
+    row."""
+    _listed(context, principal, asked)
     report = compliance_report(
         context,
         period_start=period_start,

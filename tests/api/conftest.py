@@ -7,8 +7,9 @@ of their own (`staff`: one user of every role, with tokens). The root fixtures `
 `context`, `cases` and `rows` work on the same database, so cases are still built through the
 service layer and read back raw.
 
-The server's clock is fixed at `NOW` (tests/conftest.py), the instant the case factory records
-at: events the API records come after the factory's, whatever the date the suite runs on.
+The server's clock — the context's, which the API and the dashboard it also serves both read —
+is fixed at `NOW` (tests/conftest.py), the instant the case factory records at: events the API
+records come after the factory's, whatever the date the suite runs on.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from sqlalchemy import Engine, func, select
 from models.database import make_engine
 from models.tables import AccessRecord
 from rulebooks import shipped_catalogue
-from sagsflow.api.deps import clock
 from sagsflow.context import Context
 from sagsflow.server import create_app
 from sagsflow.usecases.users import add_user, issue_token
@@ -111,9 +111,8 @@ class Served:
 def api(database_url: str) -> Iterator[Served]:
     """uvicorn serving `create_app` on 127.0.0.1 (a port the OS chose) in a daemon thread."""
     engine = make_engine(database_url)
-    context = Context(engine, shipped_catalogue())
+    context = Context(engine, shipped_catalogue(), clock=lambda: NOW)
     app = create_app(context)
-    app.dependency_overrides[clock] = lambda: NOW
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

@@ -168,7 +168,7 @@ def test_each_read_of_a_case_adds_exactly_one_access_log_row_naming_who_and_whic
     assert (export.action, export.case_id) == ("export", walked.id)
 
 
-def test_a_read_that_is_refused_leaves_no_access_log_row(staff, cases, access_rows):
+def test_a_read_that_is_refused_leaves_one_denied_row_and_no_read(staff, cases, access_rows):
     # Given a case of another team
     theirs = cases.open(worker="someone-else", team=staff.other_team)
     before = access_rows.count()
@@ -176,9 +176,174 @@ def test_a_read_that_is_refused_leaves_no_access_log_row(staff, cases, access_ro
     # When a caseworker tries to read it
     response = staff.as_(Role.CASEWORKER).get(f"/api/v1/cases/{theirs.id}")
 
-    # Then it is not found and nothing was read, so nothing is logged
+    # Then it is not found and nothing was read, but the attempt is logged as denied
     assert response.status_code == 404
-    assert access_rows.count() == before
+    assert access_rows.count() == before + 1
+    [row] = access_rows.rows(user_name=staff.name(Role.CASEWORKER))
+    assert (row.case_id, row.action, row.channel) == (theirs.id, "read", "api")
+    assert row.what == f"GET /api/v1/cases/{theirs.id} (denied)"
+
+
+def test_asking_for_a_case_that_does_not_exist_is_logged_without_a_case(staff, access_rows):
+    # When a caseworker asks for a case that does not exist, and for its events
+    client = staff.as_(Role.CASEWORKER)
+    assert client.get("/api/v1/cases/1999999999").status_code == 404
+    assert client.get("/api/v1/cases/1999999999/events").status_code == 404
+
+    # Then each is one row naming no case (the id may be given to a case later)
+    rows = access_rows.rows(user_name=staff.name(Role.CASEWORKER))
+    assert [(r.case_id, r.action, r.what) for r in rows] == [
+        (None, "read", "GET /api/v1/cases/1999999999 (not found)"),
+        (None, "read", "GET /api/v1/cases/1999999999/events (not found)"),
+    ]
+
+
+def test_writes_that_are_denied_are_logged_too(staff, cases, access_rows):
+    # Given a case of the team and one of another team
+    ours = cases.open(worker=staff.name(Role.CASEWORKER), team=staff.team)
+    theirs = cases.open(worker="someone-else", team=staff.other_team)
+    at = ours.later(days=1).isoformat()
+
+    # When the auditor fires on ours, a caseworker on theirs, and the admin reads ours
+    auditor = staff.as_(Role.AUDITOR).post(
+        f"/api/v1/cases/{ours.id}/events", json={"event": "accept", "at": at}
+    )
+    caseworker = staff.as_(Role.CASEWORKER).post(
+        f"/api/v1/cases/{theirs.id}/events", json={"event": "accept", "at": at}
+    )
+    admin = staff.as_(Role.ADMIN).get(f"/api/v1/cases/{ours.id}")
+
+    # Then they are refused as ever, and each leaves its row naming the case and the outcome
+    assert (auditor.status_code, caseworker.status_code, admin.status_code) == (403, 404, 403)
+    [by_auditor] = access_rows.rows(user_name=staff.name(Role.AUDITOR))
+    assert (by_auditor.case_id, by_auditor.action, by_auditor.what) == (
+        ours.id,
+        "write",
+        f"POST /api/v1/cases/{ours.id}/events (accept denied)",
+    )
+    [by_caseworker] = access_rows.rows(user_name=staff.name(Role.CASEWORKER))
+    assert (by_caseworker.case_id, by_caseworker.what) == (
+        theirs.id,
+        f"POST /api/v1/cases/{theirs.id}/events (accept denied)",
+    )
+    [by_admin] = access_rows.rows(user_name=staff.name(Role.ADMIN))
+    assert (by_admin.case_id, by_admin.action, by_admin.what) == (
+        ours.id,
+        "read",
+        f"GET /api/v1/cases/{ours.id} (denied)",
+    )
+
+
+def test_a_stale_version_is_logged_as_a_conflict_and_nothing_as_accepted(
+    staff, cases, rows, access_rows
+):
+    # Given a case in inquiry, at version 2
+    case = cases.open(worker=staff.name(Role.CASEWORKER), team=staff.team)
+    before = rows.snapshot(case.id)
+
+    # When a caseworker fires with an older version
+    response = staff.as_(Role.CASEWORKER).post(
+        f"/api/v1/cases/{case.id}/events",
+        json={"event": "accept", "at": case.later(days=1).isoformat(), "expected_version": 1},
+    )
+
+    # Then nothing changed and the attempt is one write row saying conflict
+    assert response.status_code == 409
+    assert rows.snapshot(case.id) == before
+    [row] = access_rows.rows(user_name=staff.name(Role.CASEWORKER))
+    assert (row.case_id, row.action) == (case.id, "write")
+    assert row.what.endswith("(accept conflict)")
+
+
+def test_opening_a_case_is_a_write_row_accepted_denied_or_refused(staff, access_rows, problem):
+    # When a caseworker opens a case, tries another team, gives facts that cannot be true
+    # (awareness after the clock) and an awareness before any rulebook
+    client = staff.as_(Role.CASEWORKER)
+    body = {
+        "child_ref": "B-3001",
+        "birth_date": "2016-06-01",
+        "aware_at": "2027-11-01T09:00:00+01:00",
+        "source": "application",
+    }
+    opened = client.post("/api/v1/cases", json=body)
+    other = client.post("/api/v1/cases", json={**body, "team": staff.other_team})
+    future = client.post("/api/v1/cases", json={**body, "aware_at": "2028-06-01T09:00:00+02:00"})
+    unruled = client.post("/api/v1/cases", json={**body, "aware_at": "2005-01-01T00:00:00Z"})
+
+    # Then the new case is named in its row, the others name none
+    assert opened.status_code == 201
+    problem(other, 403, "forbidden")
+    problem(future, 422, "case-refused")
+    problem(unruled, 422, "no-rulebook")
+    rows = access_rows.rows(user_name=staff.name(Role.CASEWORKER))
+    assert [(r.case_id, r.action, r.what) for r in rows] == [
+        (opened.json()["id"], "write", "POST /api/v1/cases (open_case accepted)"),
+        (None, "write", "POST /api/v1/cases (open_case denied)"),
+        (None, "write", "POST /api/v1/cases (open_case refused)"),
+        (None, "write", "POST /api/v1/cases (open_case refused)"),
+    ]
+
+
+def test_every_list_and_report_is_one_list_row_and_a_denied_one_too(staff, access_rows):
+    # When a team leader asks for every list and report, and the admin for the case list
+    client = staff.as_(Role.TEAM_LEADER)
+    paths = [
+        "/api/v1/cases",
+        "/api/v1/stuck",
+        "/api/v1/deadlines?status=breached",
+        "/api/v1/compliance?period=2027-Q4",
+    ]
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    assert staff.as_(Role.ADMIN).get("/api/v1/cases").status_code == 403
+
+    # Then each is one list row without a case, saying what was asked
+    rows = access_rows.rows(user_name=staff.name(Role.TEAM_LEADER))
+    assert [(r.action, r.case_id, r.what) for r in rows] == [
+        ("list", None, f"GET {path}") for path in paths
+    ]
+    [denied] = access_rows.rows(user_name=staff.name(Role.ADMIN))
+    assert (denied.action, denied.case_id, denied.what) == (
+        "list",
+        None,
+        "GET /api/v1/cases (denied)",
+    )
+
+
+def test_verifying_the_trail_and_reading_the_access_log_are_logged(staff, walked, access_rows):
+    # When the department head verifies one case, the auditor reads the access log, and a
+    # caseworker tries to
+    staff.as_(Role.DEPARTMENT_HEAD).get("/api/v1/audit/verify", params={"case_id": walked.id})
+    page = staff.as_(Role.AUDITOR).get("/api/v1/access-log").json()
+    assert staff.as_(Role.CASEWORKER).get("/api/v1/access-log").status_code == 403
+
+    # Then each is one list row; the auditor's own is not on the page it was written for
+    [verified] = access_rows.rows(user_name=staff.name(Role.DEPARTMENT_HEAD))
+    assert (verified.action, verified.what) == (
+        "list",
+        f"GET /api/v1/audit/verify?case_id={walked.id}",
+    )
+    [read] = access_rows.rows(user_name=staff.name(Role.AUDITOR))
+    assert (read.action, read.what) == ("list", "GET /api/v1/access-log")
+    assert read.id not in {item["id"] for item in page["items"]}
+    [denied] = access_rows.rows(user_name=staff.name(Role.CASEWORKER))
+    assert (denied.action, denied.what) == ("list", "GET /api/v1/access-log (denied)")
+
+
+def test_an_export_the_role_may_not_make_is_logged_as_denied(staff, cases, access_rows):
+    # Given a case of another team
+    theirs = cases.open(worker="someone-else", team=staff.other_team)
+
+    # When a team leader, who may not export the audit trail, asks for its trail
+    response = staff.as_(Role.TEAM_LEADER).get(
+        "/api/v1/audit/export", params={"case_id": theirs.id}
+    )
+
+    # Then it is forbidden and logged as a denied export naming the case
+    assert response.status_code == 403
+    [row] = access_rows.rows(user_name=staff.name(Role.TEAM_LEADER))
+    assert (row.action, row.case_id) == ("export", theirs.id)
+    assert row.what == f"GET /api/v1/audit/export?case_id={theirs.id} (denied)"
 
 
 def test_writes_are_logged_accepted_or_refused(staff, cases, access_rows):

@@ -416,6 +416,131 @@ def test_each_case_view_and_each_event_is_in_the_access_log(
         ("write", "dashboard", "rw1"),
     ]
     assert rows[0].what == f"GET /cases/{world.stuck}"
-    # a case not shown is not logged as read
+    # a case not shown is not logged as read: the attempt is logged as denied
     client.get(f"/cases/{world.other_team}")
-    assert _access_rows(engine, world.other_team) == []
+    assert [(r.action, r.what) for r in _access_rows(engine, world.other_team)] == [
+        ("read", f"GET /cases/{world.other_team} (denied)")
+    ]
+
+
+def _rows_of(engine: Engine, user: str) -> list[Any]:
+    with engine.connect() as connection:
+        query = select(ACCESS_LOG).where(ACCESS_LOG.c.user_name == user).order_by(ACCESS_LOG.c.id)
+        return list(connection.execute(query).all())
+
+
+def test_a_denied_attempt_leaves_a_row_naming_the_case(
+    world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn, csrf: Csrf
+) -> None:
+    # Given a caseworker of t1 with a form of their own case
+    sign_in("rw1")
+    page = client.get(f"/cases/{world.stuck}")
+    form = _fire_form(page, csrf, event="close", data_close='{"reason": "x"}')
+
+    # When they open another team's case, and post the form to it
+    opened = client.get(f"/cases/{world.other_team}")
+    posted = client.post(f"/cases/{world.other_team}/events", data=form)
+
+    # Then both are the 404 of a missing case, and both attempts are logged as denied
+    assert (opened.status_code, posted.status_code) == (404, 404)
+    assert [(r.action, r.channel, r.what) for r in _access_rows(engine, world.other_team)] == [
+        ("read", "dashboard", f"GET /cases/{world.other_team} (denied)"),
+        ("write", "dashboard", f"POST /cases/{world.other_team}/events (close denied)"),
+    ]
+
+
+def test_a_case_id_beyond_any_case_is_not_found_and_logged_without_a_case(
+    world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn
+) -> None:
+    # Case ids are 32-bit: a larger one, or one beyond what the database can bind, is no case
+    sign_in("rw1")
+    for case_id in (2**31, 10**20):
+        assert client.get(f"/cases/{case_id}").status_code == 404
+    assert [(r.case_id, r.what) for r in _rows_of(engine, "rw1")] == [
+        (None, f"GET /cases/{2**31} (not found)"),
+        (None, f"GET /cases/{10**20} (not found)"),
+    ]
+
+
+def test_a_refused_event_is_one_write_row_saying_refused(
+    world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn, csrf: Csrf
+) -> None:
+    # Given the case page of a case without consent
+    sign_in("rw1")
+    page = client.get(f"/cases/{world.stuck}")
+
+    # When the caseworker tries to open the investigation
+    answer = client.post(
+        f"/cases/{world.stuck}/events", data=_fire_form(page, csrf, event="open_investigation")
+    )
+
+    # Then it is refused, the case is shown again, and the attempt is one write row (the page
+    # that shows the refusal is part of the attempt, not a read of its own)
+    assert answer.status_code == 409
+    rows = _access_rows(engine, world.stuck)
+    assert [(r.action, r.what) for r in rows] == [
+        ("read", f"GET /cases/{world.stuck}"),
+        ("write", f"POST /cases/{world.stuck}/events (open_investigation refused)"),
+    ]
+
+
+def test_a_stale_form_is_a_write_row_saying_conflict(
+    world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn, csrf: Csrf
+) -> None:
+    sign_in("rw1")
+    page = client.get(f"/cases/{world.stuck}")
+    form = _fire_form(page, csrf, event="acknowledge")
+    assert client.post(f"/cases/{world.stuck}/events", data=form).status_code == 303
+    assert client.post(f"/cases/{world.stuck}/events", data=form).status_code == 409
+    writes = [r.what for r in _access_rows(engine, world.stuck) if r.action == "write"]
+    assert writes == [
+        f"POST /cases/{world.stuck}/events (acknowledge accepted)",
+        f"POST /cases/{world.stuck}/events (acknowledge conflict)",
+    ]
+
+
+def test_a_form_that_names_no_instant_is_shown_again_as_a_read(
+    world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn, csrf: Csrf
+) -> None:
+    # Like an API body that does not validate, it is no attempt at an event; the case it
+    # shows again is a read
+    sign_in("rw1")
+    page = client.get(f"/cases/{world.stuck}")
+    form = {**_fire_form(page, csrf, event="accept"), "at": "tomorrow"}
+    assert client.post(f"/cases/{world.stuck}/events", data=form).status_code == 422
+    assert [(r.action, r.what) for r in _access_rows(engine, world.stuck)] == [
+        ("read", f"GET /cases/{world.stuck}"),
+        ("read", f"POST /cases/{world.stuck}/events"),
+    ]
+
+
+def test_the_auditors_write_and_the_admins_read_are_logged_as_denied(
+    world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn, csrf: Csrf
+) -> None:
+    sign_in("rev")
+    page = client.get(f"/cases/{world.other_team}")
+    form = {"csrf": csrf(page), "version": "1", "event": "conclude", "at": ""}
+    assert client.post(f"/cases/{world.other_team}/events", data=form).status_code == 403
+    client.post("/sign-out", data={"csrf": csrf(page)})
+    sign_in("ops")
+    assert client.get(f"/cases/{world.stuck}").status_code == 404
+    assert [(r.action, r.case_id, r.what) for r in _rows_of(engine, "rev")] == [
+        ("read", world.other_team, f"GET /cases/{world.other_team}"),
+        ("write", world.other_team, f"POST /cases/{world.other_team}/events (conclude denied)"),
+    ]
+    assert [(r.action, r.case_id, r.what) for r in _rows_of(engine, "ops")] == [
+        ("read", world.stuck, f"GET /cases/{world.stuck} (denied)")
+    ]
+
+
+def test_every_page_that_lists_cases_is_one_list_row(
+    world: Any, engine: Engine, client: httpx.Client, sign_in: SignIn
+) -> None:
+    sign_in("tl1")
+    paths = ["/", "/stuck?team=t1", "/cases", "/caseload", "/diagram"]
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    # the diagram shows no case: no row
+    assert [(r.action, r.case_id, r.what) for r in _rows_of(engine, "tl1")] == [
+        ("list", None, f"GET {path}") for path in paths[:-1]
+    ]

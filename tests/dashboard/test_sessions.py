@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import stat
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sagsflow.dashboard.sessions import Session, SessionCodec, secret_key
@@ -29,10 +28,27 @@ def test_a_session_round_trips_and_a_tampered_or_foreign_one_does_not() -> None:
     assert codec.loads("") is None and codec.loads("garbage") is None
 
 
-def test_a_session_expires(monkeypatch: object) -> None:
-    codec = SessionCodec("k" * 40, max_age=timedelta(seconds=1))
+def test_a_session_expires() -> None:
+    # Given a session signed at noon by a codec whose clock the test moves
+    clock = [datetime(2027, 12, 31, 12, 0, tzinfo=UTC)]
+    codec = SessionCodec("k" * 40, max_age=timedelta(seconds=1), clock=lambda: clock[0])
     value = codec.dumps(Session.anonymous().signed_in("dh"))
-    time.sleep(2.1)
+
+    # When its age reaches the limit, it still holds; past the limit, it does not
+    clock[0] += timedelta(seconds=1)
+    assert codec.loads(value) is not None
+    clock[0] += timedelta(seconds=1.1)
+    assert codec.loads(value) is None
+
+
+def test_a_session_lasts_a_working_day_by_default() -> None:
+    # SESSION_AGE: 12 hours from the sign-in, whatever the requests in between
+    clock = [datetime(2027, 12, 31, 7, 0, tzinfo=UTC)]
+    codec = SessionCodec("k" * 40, clock=lambda: clock[0])
+    value = codec.dumps(Session.anonymous().signed_in("tl1"))
+    clock[0] += timedelta(hours=12)
+    assert codec.loads(value) is not None
+    clock[0] += timedelta(seconds=1)
     assert codec.loads(value) is None
 
 

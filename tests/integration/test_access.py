@@ -1,7 +1,8 @@
-"""Users, credentials and the access log on a real database (sagsflow/access.py).
+"""Users, credentials and the access log on a real database (sagsflow/usecases/access.py).
 
 Credentials are read back raw from their table: a token or a password must never be stored,
-only a hash of it. The access log is append-only in the database itself.
+only a hash of it. The access log is append-only in the database itself, and the use cases that
+act as a principal write it themselves: every attempt, accepted or stopped, is one row.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from models.tables import AccessRecord, Credential, User
 from sagsflow.organisation import organisation
 from sagsflow.read.access_log import access_log
 from sagsflow.read.visibility import case_filter
-from sagsflow.usecases.access import AccessDenied, log_access, new_case_owner
+from sagsflow.usecases import cases as cases_usecases
+from sagsflow.usecases.access import AccessDenied, Asked, log_access, new_case_owner
+from sagsflow.usecases.cases import fire_event_as, read_case, reshow_case, view_case
+from sagsflow.usecases.supervision import case_page, list_scope
 from sagsflow.usecases.users import (
     UserInvalid,
     add_user,
@@ -32,6 +36,7 @@ from sagsflow.usecases.users import (
     revoke_tokens,
     set_password,
 )
+from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
 from statemachine.phases import Role
 from statemachine.visibility import Action, Channel, Principal, may_see
 
@@ -189,17 +194,11 @@ def test_users_that_cannot_be_added_say_why(context, anna, now, name, role, team
 
 
 def test_the_access_log_records_who_did_what_to_which_case(context, engine, anna, now):
-    # When a read of two cases and a list are recorded
-    log_access(
-        context,
-        anna,
-        action=Action.READ,
-        channel=Channel.API,
-        what="GET x",
-        now=now,
-        case_ids=[7, 8],
-    )
-    log_access(context, anna, action=Action.LIST, channel=Channel.DASHBOARD, what="GET /", now=now)
+    # When reads of two cases and a list are recorded
+    over_api = Asked(Channel.API, "GET x", now)
+    log_access(context, anna, over_api, action=Action.READ, case_id=7)
+    log_access(context, anna, over_api, action=Action.READ, case_id=8)
+    log_access(context, anna, Asked(Channel.DASHBOARD, "GET /", now), action=Action.LIST)
 
     # Then there are three rows, newest first, each naming the user, role, case and channel
     rows = access_log(context)
@@ -225,9 +224,7 @@ def test_the_access_log_refuses_rewriting_at_the_database_level(
     context, engine, anna, now, statement
 ):
     # Given a recorded read
-    log_access(
-        context, anna, action=Action.READ, channel=Channel.API, what="GET x", now=now, case_ids=[7]
-    )
+    log_access(context, anna, Asked(Channel.API, "GET x", now), action=Action.READ, case_id=7)
 
     # When someone rewrites the log with raw SQL
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
@@ -239,9 +236,7 @@ def test_the_access_log_refuses_rewriting_at_the_database_level(
 
 @ONLY_POSTGRES
 def test_the_access_log_refuses_truncate_on_postgres(context, engine, anna, now):
-    log_access(
-        context, anna, action=Action.READ, channel=Channel.API, what="GET x", now=now, case_ids=[7]
-    )
+    log_access(context, anna, Asked(Channel.API, "GET x", now), action=Action.READ, case_id=7)
 
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(text("TRUNCATE access_log"))
@@ -319,3 +314,153 @@ def test_a_new_cases_worker_and_team_default_to_the_principals(principal, asked,
 def test_no_one_opens_a_case_in_a_team_not_their_own_and_readers_open_none(principal):
     with pytest.raises(AccessDenied):
         new_case_owner(principal, worker=None, team="t2")
+
+
+# --- acting as a principal: the use cases write the access log themselves ----------------------
+
+CW_T1 = Principal("anna", Role.CASEWORKER, "t1")
+
+
+def _asked(now, what="GET /x"):
+    return Asked(Channel.API, what, now)
+
+
+def _log(context):
+    """(user, case, action, what) of every row, oldest first."""
+    rows = access_log(context)
+    return [(r["user_name"], r["case_id"], r["action"], r["what"]) for r in reversed(rows)]
+
+
+def test_an_accepted_event_and_its_row_commit_together(context, cases, rows, now):
+    # Given a case of the team in inquiry
+    case = cases.open(worker="anna", team="t1")
+    at = case.later(days=1)
+
+    # When the event is accepted
+    accepted = fire_event_as(
+        context, CW_T1, _asked(now, "POST e"), case.id, "accept", at=at, data=None
+    )
+
+    # Then its audit record was written by the principal, with the one row saying accepted
+    assert (rows.audit(case.id)[-1].actor, accepted.to_phase) == ("anna", "clarification")
+    assert _log(context) == [("anna", case.id, "write", "POST e (accept accepted)")]
+
+
+def test_an_event_whose_row_cannot_be_written_is_not_recorded(
+    context, cases, rows, now, monkeypatch
+):
+    # Given a case, and an access log that fails on the accepted event's row
+    case = cases.open(worker="anna", team="t1")
+    before = rows.snapshot(case.id)
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the access log is unavailable")
+
+    monkeypatch.setattr(cases_usecases, "record_access", fails)
+
+    # When the event is fired
+    with pytest.raises(RuntimeError, match="unavailable"):
+        fire_event_as(
+            context, CW_T1, _asked(now), case.id, "accept", at=case.later(days=1), data=None
+        )
+
+    # Then the event was rolled back with it: never an event without its row
+    assert rows.snapshot(case.id) == before
+    assert _log(context) == []
+
+
+@pytest.mark.parametrize(
+    ("principal", "case_of", "event", "error", "ending"),
+    [
+        pytest.param(CW_T1, ("bo", "t2"), "accept", CaseNotFound, "(accept denied)", id="hidden"),
+        pytest.param(
+            Principal("au", Role.AUDITOR, None), ("anna", "t1"), "accept", AccessDenied,
+            "(accept denied)", id="read-only",
+        ),
+        pytest.param(
+            CW_T1, ("anna", "t1"), "open_investigation", EventRefused,
+            "(open_investigation refused)", id="refused",
+        ),
+    ],
+)  # fmt: skip
+def test_a_stopped_write_leaves_its_row_and_nothing_else(
+    context, cases, rows, now, principal, case_of, event, error, ending
+):
+    # Given a case in inquiry
+    case = cases.open(worker=case_of[0], team=case_of[1])
+    before = rows.snapshot(case.id)
+
+    # When the principal's event is stopped
+    with pytest.raises(error):
+        fire_event_as(
+            context,
+            principal,
+            _asked(now, "POST e"),
+            case.id,
+            event,
+            at=case.later(days=1),
+            data=None,
+        )
+
+    # Then nothing changed, and the attempt is one row naming the case and how it ended
+    assert rows.snapshot(case.id) == before
+    assert _log(context) == [(principal.name, case.id, "write", f"POST e {ending}")]
+
+
+def test_a_stale_version_is_a_conflict_row(context, cases, now):
+    case = cases.open(worker="anna", team="t1")
+    with pytest.raises(ConcurrencyConflict):
+        fire_event_as(
+            context, CW_T1, _asked(now), case.id, "accept", at=case.later(days=1), data=None,
+            expected_version=case.version - 1,
+        )  # fmt: skip
+    assert _log(context) == [("anna", case.id, "write", "GET /x (accept conflict)")]
+
+
+def test_reading_an_unknown_case_names_no_case(context, now):
+    with pytest.raises(CaseNotFound):
+        read_case(context, CW_T1, _asked(now), 424242)
+    assert _log(context) == [("anna", None, "read", "GET /x (not found)")]
+
+
+def test_a_case_page_is_one_read_row_and_showing_it_again_after_an_attempt_none(
+    context, cases, now
+):
+    # Given a case of the team
+    case = cases.open(worker="anna", team="t1")
+
+    # When its page is viewed, then shown again as a refused attempt's answer
+    viewed = view_case(context, CW_T1, _asked(now), case.id)
+    again = reshow_case(context, CW_T1, case.id, now=now)
+
+    # Then the page has the events the caseworker may fire, and only the view is logged
+    assert viewed == again
+    assert "accept" in {o.event for o in viewed.options}
+    assert _log(context) == [("anna", case.id, "read", "GET /x")]
+
+
+def test_a_list_is_one_row_and_the_admins_attempt_a_denied_one(context, cases, now):
+    # Given cases of two teams
+    ours = cases.open(worker="anna", team="t1")
+    cases.open(worker="bo", team="t2")
+
+    # When the caseworker lists cases, and the admin tries to
+    page = case_page(context, CW_T1, _asked(now, "GET /cases"))
+    with pytest.raises(AccessDenied):
+        list_scope(context, Principal("ad", Role.ADMIN, None), _asked(now, "GET /cases"))
+
+    # Then the caseworker saw their team's case only, and each asking is one list row
+    assert [c["id"] for c in page.items] == [ours.id]
+    assert _log(context) == [
+        ("anna", None, "list", "GET /cases"),
+        ("ad", None, "list", "GET /cases (denied)"),
+    ]
+
+
+def test_what_is_printable_and_keeps_how_it_ended_however_long_the_request(context, cases, now):
+    case = cases.open(worker="bo", team="t2")
+    with pytest.raises(CaseNotFound):
+        read_case(context, CW_T1, _asked(now, "GET /cases/\x00ø" + "x" * 400), case.id)
+    [(_, _, _, what)] = _log(context)
+    assert len(what) == 255
+    assert what.startswith("GET /cases/??x") and what.endswith("x (denied)")

@@ -21,7 +21,7 @@ from statemachine.calendar import Unit
 from statemachine.consent import ConsentParty
 from statemachine.errors import Refusal, RefusalCode
 from statemachine.late import SUPERVISED_RULES
-from statemachine.phases import DeadlineStatus, Event, Notifier, NotificationStatus, Phase, Role
+from statemachine.phases import DeadlineStatus, Event, NotificationStatus, Notifier, Phase, Role
 from statemachine.phases import Source as CaseSource
 from statemachine.rulebook import RuleId
 from statemachine.stuck import StuckReason
@@ -40,7 +40,9 @@ def _literal_keys() -> set[str]:
 
 
 def _family_keys() -> set[str]:
-    packages = {p for r in shipped_catalogue().rulebooks for m in r.measures.values() for p in m.packages}
+    packages = {
+        p for r in shipped_catalogue().rulebooks for m in r.measures.values() for p in m.packages
+    }
     families: dict[str, object] = {
         "phase": Phase,
         "event": Event,
@@ -70,7 +72,14 @@ def _family_keys() -> set[str]:
             "no_audit_verify",
             "no_access_log",
         ],
-        "user": ["bad_name", "needs_team", "unknown_team", "short_password", "exists", "no_such_user"],
+        "user": [
+            "bad_name",
+            "needs_team",
+            "unknown_team",
+            "short_password",
+            "exists",
+            "no_such_user",
+        ],
         "instant": ["not_iso", "nonexistent", "ambiguous"],
         "problem.period": ["format", "reversed", "range"],
     }
@@ -120,7 +129,14 @@ SAMPLE_PARAMS: dict[str, object] = {
     "last": "2026-03-01T08:00:00+00:00",
     "role": "caseworker",
     "phase": "inquiry",
-    "problems": [{"field": "by", "type": "literal_error", "message": "Input should be 'a' or 'b'", "ctx": {"expected": "'a' or 'b'"}}],
+    "problems": [
+        {
+            "field": "by",
+            "type": "literal_error",
+            "message": "Input should be 'a' or 'b'",
+            "ctx": {"expected": "'a' or 'b'"},
+        }
+    ],
     "act": "grant",
     "measure": "placement",
     "needed": "team_leader",
