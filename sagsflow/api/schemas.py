@@ -20,7 +20,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from statemachine.calendar import COPENHAGEN
+from statemachine.calendar import localize
 from statemachine.phases import CASE_EVENTS, Event, Notifier, Phase, Role, Source
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
@@ -32,8 +32,10 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRI
 
 
 def _instant(value: datetime) -> datetime:
+    # Without an offset: Copenhagen wall-clock time, refused when the clocks skip it or show it
+    # twice (statemachine.calendar.localize).
     if value.tzinfo is None:
-        value = value.replace(tzinfo=COPENHAGEN)
+        value = localize(value)
     if not EARLIEST <= value <= LATEST:
         raise ValueError("must lie between 1900-01-01 and 2999-12-31")
     return value.astimezone(UTC)

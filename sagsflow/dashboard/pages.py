@@ -131,6 +131,12 @@ def visible_teams(request: Request, principal: Principal) -> list[Team]:
     return own or [Team(principal.team, principal.team, ())]
 
 
+def _person_name(request: Request, person: str | None) -> str | None:
+    """The organisation file's name for a person id (the id where it names none)."""
+    people = dashboard_of(request).organisation
+    return people.display_name(person) if people else person
+
+
 def team_names(request: Request) -> dict[str, str]:
     return _teams_of(dashboard_of(request).organisation)[1]
 
@@ -515,7 +521,7 @@ def caseload(
             rows = _load_rows(teams, loads, names)
         bars = [
             charts.CaseloadBar(
-                row.worker or t("no_worker"),
+                _person_name(request, row.worker) or t("no_worker"),
                 row.team,
                 Load(row.team, row.worker, row.open_cases),
                 row.in_organisation,

@@ -99,7 +99,7 @@ def _breaches(case: StuckCase, t: Translator) -> str:
         t(
             "digest.breach",
             rule=t.rule(b.rule),
-            measure=f" ({b.measure_id})" if b.measure_id else "",
+            measure=f" ({t('measure.ref', number=b.measure_id[1:])})" if b.measure_id else "",
             due=t.date(b.due_at),
             days=t.days(b.days_overdue),
         )
@@ -111,10 +111,12 @@ def _when(days_left: int, t: Translator) -> str:
     return t("digest.today") if days_left == 0 else t("digest.in_days", days=t.days(days_left))
 
 
-def _measure(deadline: DueDeadline) -> str:
+def _measure(deadline: DueDeadline, t: Translator) -> str:
+    """The measure a deadline belongs to, by its title and number ("Familiebehandling, indsats 1")."""
     if deadline.measure_id is None:
         return ""
-    return f"{deadline.measure_id} {deadline.measure or ''}".strip()
+    number = t("measure.ref", number=deadline.measure_id[1:])
+    return f"{deadline.measure}, {number}" if deadline.measure else number
 
 
 def _addressee(digest: TeamDigest, parked: ParkedNotification, t: Translator) -> str:
@@ -183,7 +185,7 @@ def _stuck(d: TeamDigest, t: Translator, shown: int) -> Section:
 def _due(d: TeamDigest, t: Translator, shown: int) -> Section:
     rows = []
     for x in d.due_soon:
-        measure = _measure(x)
+        measure = _measure(x, t)
         rows.append(
             Row(
                 cells=(

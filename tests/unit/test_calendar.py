@@ -22,6 +22,7 @@ from statemachine.calendar import (
     COPENHAGEN,
     DANISH_CALENDAR,
     Duration,
+    InstantInvalid,
     Unit,
     WorkingCalendar,
     add_months,
@@ -29,6 +30,7 @@ from statemachine.calendar import (
     due,
     end_of_local_day,
     local_date,
+    parse_instant,
     shift,
     to_local,
 )
@@ -495,3 +497,36 @@ def test_shifting_days_forward_then_back_returns_the_same_instant(
 
 def test_copenhagen_constant_is_europe_copenhagen() -> None:
     assert COPENHAGEN.key == "Europe/Copenhagen"
+
+
+# --- instants without an offset: Copenhagen wall-clock time ------------------------------------
+
+
+def test_a_local_time_without_offset_is_copenhagen_time() -> None:
+    # 1 March 2026 09:30 in Copenhagen is winter time (+01:00): 08:30 UTC
+    assert parse_instant("2026-03-01T09:30") == datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
+    # and 1 July 09:30 summer time (+02:00): 07:30 UTC
+    assert parse_instant("2026-07-01T09:30") == datetime(2026, 7, 1, 7, 30, tzinfo=UTC)
+
+
+def test_a_local_time_the_clocks_skip_is_refused() -> None:
+    # 29 March 2026: at 02:00 the clocks jump to 03:00, so 02:30 never happens in Copenhagen
+    with pytest.raises(InstantInvalid) as refused:
+        parse_instant("2026-03-29T02:30")
+    assert refused.value.kind == "nonexistent"
+
+
+def test_a_local_time_that_happens_twice_asks_for_the_offset() -> None:
+    # 25 October 2026: at 03:00 the clocks go back to 02:00, so 02:30 happens twice
+    with pytest.raises(InstantInvalid) as refused:
+        parse_instant("2026-10-25T02:30")
+    assert refused.value.kind == "ambiguous"
+    # With the offset it names one instant: the first (summer time) or the second (winter time)
+    assert parse_instant("2026-10-25T02:30+02:00") == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert parse_instant("2026-10-25T02:30+01:00") == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+
+
+def test_text_that_is_no_date_time_is_refused() -> None:
+    with pytest.raises(InstantInvalid) as refused:
+        parse_instant("tomorrow")
+    assert refused.value.kind == "not_iso"
