@@ -788,7 +788,7 @@ def diagram(
     if format == "mermaid":
         print(drawing.mermaid(chosen))
     elif format == "svg":
-        print(drawing.svg(chosen))
+        print(drawing.svg(chosen, words()))
     else:
         fail(f"--format: {say('cli.not_one_of', value=format, allowed='mermaid, svg')}")
 

@@ -817,7 +817,7 @@ def phase_diagram(request: Request, viewer: ViewerDep, rulebook: str | None = No
         chosen = catalogue.in_force(
             catalogue.rulebook_id_for(settings().municipality), local_date(viewer.now)
         )
-    drawing, events = _drawing(chosen)
+    drawing, events = _drawing(chosen, viewer.t)
     return render(
         request,
         viewer,
@@ -830,19 +830,21 @@ def phase_diagram(request: Request, viewer: ViewerDep, rulebook: str | None = No
     )
 
 
-_DRAWINGS: dict[str, tuple[str, list[str]]] = {}
+_DRAWINGS: dict[tuple[str, str], tuple[str, list[str]]] = {}
 
 
-def _drawing(rulebook: Rulebook) -> tuple[str, list[str]]:
-    """The rulebook's phase diagram (SVG, without its XML prolog) and its events, in order.
+def _drawing(rulebook: Rulebook, t: Translator) -> tuple[str, list[str]]:
+    """The rulebook's phase diagram in `t`'s words (SVG, without its XML prolog) and its events,
+    in order.
 
-    Drawn once per rulebook version and process: the layout search takes a while, and a
-    rulebook version never changes."""
-    if rulebook.key not in _DRAWINGS:
-        drawing = diagram.svg(rulebook)
+    Drawn once per rulebook version, language and process: the layout search takes a while,
+    and a rulebook version never changes."""
+    key = (rulebook.key, t.lang)
+    if key not in _DRAWINGS:
+        drawing = diagram.svg(rulebook, t)
         events = {e.event.value for e in edges(rulebook)}
-        _DRAWINGS[rulebook.key] = (
+        _DRAWINGS[key] = (
             drawing[drawing.index("<svg") :],
             [e.value for e in Event if e.value in events],
         )
-    return _DRAWINGS[rulebook.key]
+    return _DRAWINGS[key]

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from sagsflow.present.i18n import Translator, translator
 from statemachine.graph import PHASE_ORDER, Edge, edges, initial_phase
 from statemachine.phases import Event, Phase
 from statemachine.rulebook import Rulebook
@@ -377,8 +378,20 @@ class _Router:
         return best_lines
 
 
-def svg(rulebook: Rulebook) -> str:
-    """A self-contained SVG of the rulebook's phase graph (no fonts, scripts or links to fetch)."""
+def svg(rulebook: Rulebook, t: Translator | None = None) -> str:
+    """A self-contained SVG of the rulebook's phase graph (no fonts, scripts or links to fetch).
+
+    With a Danish `t`, phases and events by their names and every word in Danish (the
+    dashboard's); in English or without `t`, by their machine names (the contract names the API
+    and the CLI use), with English words (docs/phases.svg).
+    """
+    words = t or translator("en")
+
+    def name(value: Phase | Event) -> str:
+        if t is None or t.lang != "da":
+            return str(value)
+        return t.phase(value) if isinstance(value, Phase) else t.event(value)
+
     all_edges = edges(rulebook)
     initial = initial_phase(rulebook)
     moves = _moves(all_edges)
@@ -421,7 +434,7 @@ def svg(rulebook: Rulebook) -> str:
     for phase, events in staying.items():
         strip = 8 + 12 + PORT_STEP * (bottom_ports[phase] - 1) if bottom_ports[phase] else 0
         width = BOX_W - 6 - strip
-        stays_lines[phase] = [_wrap(str(event), width, SMALL_SIZE) for event in events]
+        stays_lines[phase] = [_wrap(name(event), width, SMALL_SIZE) for event in events]
     rows_stays = [0.0, 0.0]
     for phase, listed in stays_lines.items():
         row = place(phase)[0]
@@ -449,14 +462,16 @@ def svg(rulebook: Rulebook) -> str:
         _Route(
             s,
             d,
-            ", ".join(evs),
+            ", ".join(name(e) for e in evs),
             "bottom" if place(s)[0] == 0 else "top",
             "bottom" if place(d)[0] == 0 else "top",
         )
         for s, d, evs in routed
     ]
     routed_lines = router.best(routes, [channel_y + TRACK * i for i in range(len(routes))])
-    above_routes = [_Route(s, d, ", ".join(evs), "top", "top") for s, d, evs in above]
+    above_routes = [
+        _Route(s, d, ", ".join(name(e) for e in evs), "top", "top") for s, d, evs in above
+    ]
     above_routes.sort(key=lambda r: abs(place(r.dest)[1] - place(r.source)[1]))
     lines_above = router.geometry(
         above_routes, [row0_y - 24 - TRACK * i for i in range(len(above_routes))]
@@ -467,7 +482,7 @@ def svg(rulebook: Rulebook) -> str:
     canvas.text(
         20,
         36,
-        f"Sagsflow — phases of good case practice (rulebook {rulebook.key})",
+        words("diagram.svg_title", rulebook=rulebook.key),
         size=TITLE_SIZE,
         anchor="start",
         weight="bold",
@@ -476,8 +491,14 @@ def svg(rulebook: Rulebook) -> str:
     canvas.text(
         20,
         58,
-        f"drawn from the state machine itself: {_count(n_moves, 'phase change')}, "
-        f"{_count(len(all_edges) - n_moves, 'event')} that keep a phase",
+        words(
+            "diagram.svg_subtitle",
+            moves=words(f"diagram.moves.{'one' if n_moves == 1 else 'other'}", n=n_moves),
+            stays=words(
+                f"diagram.stays.{'one' if len(all_edges) - n_moves == 1 else 'other'}",
+                n=len(all_edges) - n_moves,
+            ),
+        ),
         size=SMALL_SIZE + 1,
         anchor="start",
         fill=MUTED,
@@ -516,14 +537,23 @@ def svg(rulebook: Rulebook) -> str:
             canvas.text(
                 (a.right + b.x) / 2,
                 mid - 7 - k * (LABEL_SIZE + 2),
-                str(event),
+                name(event),
                 size=LABEL_SIZE,
                 halo=True,
                 css_class="event",
             )
 
     if bundle:
-        _draw_bundle(canvas, boxes, bundle, bundle_sources, last, top_bus, bottom_bus, rail)
+        _draw_bundle(
+            canvas,
+            boxes,
+            words("diagram.bundle", events=", ".join(name(e) for e in bundle)),
+            bundle_sources,
+            last,
+            top_bus,
+            bottom_bus,
+            rail,
+        )
 
     first = boxes[initial]
     start_y = first.y + BOX_H / 2
@@ -545,7 +575,7 @@ def svg(rulebook: Rulebook) -> str:
         canvas.text(
             box.x + BOX_W / 2,
             box.y + BOX_H / 2 + 5,
-            str(phase),
+            name(phase),
             size=NAME_SIZE,
             weight="bold",
             css_class="phase",
@@ -556,7 +586,7 @@ def svg(rulebook: Rulebook) -> str:
             canvas.text(
                 box.x + 4,
                 y,
-                "keeps the phase:",
+                words("diagram.keeps"),
                 size=SMALL_SIZE - 1,
                 anchor="start",
                 fill=MUTED,
@@ -567,20 +597,15 @@ def svg(rulebook: Rulebook) -> str:
                 canvas.text_lines(box.x + 8, y, wrapped, indent=10)
                 y += LINE * (len(wrapped) - 1)
 
-    _draw_legend(canvas, legend_y, bool(bundle), ", ".join(bundle))
+    _draw_legend(canvas, legend_y, bool(bundle), ", ".join(name(e) for e in bundle), words)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
         f'viewBox="0 0 {width:.0f} {height:.0f}" font-family="{FONT}" role="img">\n'
-        f"<title>{escape(f'Sagsflow — phases of good case practice (rulebook {rulebook.key})')}"
+        f"<title>{escape(words('diagram.svg_title', rulebook=rulebook.key))}"
         "</title>\n"
         f"{_defs()}\n" + "\n".join(canvas.parts) + "\n</svg>\n"
     )
-
-
-def _count(n: int, noun: str) -> str:
-    """`1 event`, `18 events`."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _label_x(
@@ -607,15 +632,15 @@ def _label_x(
 def _draw_bundle(
     canvas: _Canvas,
     boxes: dict[Phase, _Box],
-    bundle: Sequence[Event],
+    label: str,
     sources: Sequence[Phase],
     dest: Phase,
     top_bus: float,
     bottom_bus: float,
     rail: float,
 ) -> None:
-    """The events from every open phase into the end (close): one dashed frame of buses."""
-    label = f"{', '.join(bundle)} (from every open phase)"
+    """The events from every open phase into the end (close): one dashed frame of buses,
+    labelled `label`."""
     target = boxes[dest]
     mid = target.y + BOX_H / 2
     upper = [boxes[p] for p in sources if boxes[p].row == 0]
@@ -648,21 +673,23 @@ def _draw_bundle(
         )
 
 
-def _draw_legend(canvas: _Canvas, y: float, has_bundle: bool, bundle: str) -> None:
+def _draw_legend(
+    canvas: _Canvas, y: float, has_bundle: bool, bundle: str, words: Translator
+) -> None:
     """One line explaining the marks."""
     x = 20.0
     canvas.path([(x, y), (x + 34, y)])
     x += 42
-    text = "changes the phase (event names on the arrow)"
+    text = words("diagram.legend_moves")
     canvas.text(x, y + 4, text, size=SMALL_SIZE + 0.5, anchor="start", fill=MUTED)
     x += _text_width(text, SMALL_SIZE + 0.5) + 28
     if has_bundle:
         canvas.path([(x, y), (x + 34, y)], close=True)
         x += 42
-        text = f"{bundle}: from every open phase to the end"
+        text = words("diagram.legend_bundle", events=bundle)
         canvas.text(x, y + 4, text, size=SMALL_SIZE + 0.5, anchor="start", fill=MUTED)
         x += _text_width(text, SMALL_SIZE + 0.5) + 28
-    text = "listed under a box: events that keep the phase"
+    text = words("diagram.legend_stays")
     canvas.text(x, y + 4, text, size=SMALL_SIZE + 0.5, anchor="start", fill=MUTED, style="italic")
 
 

@@ -61,6 +61,7 @@ class Section:
 @dataclass(frozen=True)
 class WordedDigest:
     lang: str
+    team: str
     subject: str
     heading: str
     to: str
@@ -317,6 +318,7 @@ def worded(digest: TeamDigest, t: Translator, *, shown: int = SHOWN) -> WordedDi
         sections.append(_parked(d, t))
     return WordedDigest(
         lang=t.lang,
+        team=d.team_name,
         subject=subject(d, t),
         heading=t("digest.heading", team=d.team_name),
         to=t("digest.to", leader=d.leader.name, team=d.team_name),

@@ -45,7 +45,10 @@ def test_a_supervisor_finds_a_stuck_case_and_records_an_event(
     assert before >= 2  # opened, accepted (and whatever an earlier test recorded)
     blocked = page.locator('button[value="open_investigation"]')
     expect(blocked).to_be_disabled()  # no consent yet: the guard's reason is shown beside it
-    expect(page.locator("ul.events")).to_contain_text("missing the custody holder's consent")
+    # in Danish: the domain's code and parameters, worded (issue 9)
+    expect(page.locator("ul.events")).to_contain_text(
+        "mangler forældremyndighedsindehaverens samtykke"
+    )
     page.screenshot(path=artifacts / "case-before.png", full_page=True)
 
     # record the custody holder's consent (the data form holds a valid example)
@@ -60,8 +63,8 @@ def test_a_supervisor_finds_a_stuck_case_and_records_an_event(
     expect(page.locator(".success")).to_contain_text("fasen er fortsat Afklaring")
     expect(audit_rows).to_have_count(before + 1)
     newest = audit_rows.first
-    expect(newest).to_contain_text("record_consent")
-    expect(newest).to_contain_text("tl1")
+    expect(newest).to_contain_text("Registrér samtykke")  # record_consent, by its name
+    expect(newest).to_contain_text("Trine Lund")  # tl1, by the organisation file's name
     expect(page.locator('button[value="open_investigation"]')).to_be_enabled()
     page.screenshot(path=artifacts / "case-after.png", full_page=True)
 
@@ -81,7 +84,7 @@ def test_a_caseworker_signs_in_with_a_one_time_link_and_reads_english(
     page.goto(f"{served.url}/sign-in/{token}")
     page.get_by_role("button", name="Log ind").click()
     expect(page.get_by_role("heading", name="Overblik")).to_be_visible()
-    expect(page.locator(".who")).to_contain_text("rw1")
+    expect(page.locator(".who")).to_contain_text("Rasmus Winther")  # rw1, by name
     page.get_by_role("link", name="EN", exact=True).click()
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
     page.get_by_role("link", name="Stuck cases", exact=True).click()

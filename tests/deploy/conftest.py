@@ -82,7 +82,9 @@ def environment(**settings: str) -> dict[str, str]:
     The flow tests' Prefect test server sets PREFECT_* in this process; none of it may leak.
     """
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SAGSFLOW_"))}
-    return {**clean, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **settings}
+    # The tests read the CLI's English (Danish is its default: tests/e2e/test_cli_language.py).
+    english = {"SAGSFLOW_LANG": "en"}
+    return {**clean, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **english, **settings}
 
 
 def eventually(check: Callable[[], T], timeout: float, what: str, every: float = 0.5) -> T:
