@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sagsflow.present.i18n import Translator
+from sagsflow.present.outbox import parked_reason_text
 from statemachine.rulebook import Rulebook
 
 console = Console()
@@ -235,7 +236,11 @@ def print_notifications(rows: list[dict[str, Any]], t: Translator) -> None:
             status=t(f"outbox.{row['status']}"),
             attempts=row["attempts"],
         )
-        why = row["parked_reason"] or row["last_error"]
+        why = (
+            parked_reason_text(row["parked_reason"], t)
+            if row["parked_reason"]
+            else row["last_error"]
+        )
         print(f"{line} ({why})" if why else line)
 
 

@@ -13,6 +13,12 @@ from collections.abc import Callable
 
 from sagsflow.present.i18n import Translator
 
+
+def _role(role: str, t: Translator) -> str:
+    """A recipient role in a sentence: named in Danish, as recorded in English."""
+    return t(f"as_role.{role}") if t.lang == "da" else role
+
+
 _FORMS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], Translator], str]], ...] = (
     (
         re.compile(r"no longer relevant: deadline met/case closed"),
@@ -20,7 +26,7 @@ _FORMS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], Translator], str]]
     ),
     (
         re.compile(r"no e-mail address for (\w+) (\S+)"),
-        lambda m, t: t("parked.no_address", role=t(f"as_role.{m[1]}"), person=m[2]),
+        lambda m, t: t("parked.no_address", role=_role(m[1], t), person=m[2]),
     ),
     (
         re.compile(r"no recipient: the case has no caseworker"),
@@ -37,7 +43,7 @@ _FORMS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str], Translator], str]]
     ),
     (
         re.compile(r"no recipient: the organisation file names no (\w+)"),
-        lambda m, t: t("parked.nobody", role=t(f"as_role.{m[1]}")),
+        lambda m, t: t("parked.nobody", role=_role(m[1], t)),
     ),
     (
         re.compile(r"gave up after (\d+) attempts(?:: (.*))?", re.S),
