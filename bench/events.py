@@ -66,7 +66,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import Engine, insert, select, text  # noqa: E402
 
 from models.database import make_engine, upgrade  # noqa: E402
-from models.repository import AUDIT, CASE, DEADLINE, MEASURE  # noqa: E402
+from models.repository import AUDIT, CASE, DEADLINE, MEASURE, recount_open_caseload  # noqa: E402
 from rulebooks import Catalogue, shipped_catalogue  # noqa: E402
 from sagsflow.context import Context  # noqa: E402
 from sagsflow.read.audit import verify_audit  # noqa: E402
@@ -300,6 +300,7 @@ def populate(engine: Engine, catalogue: Catalogue, count: int) -> dict[int, Benc
             connection.execute(insert(DEADLINE), new_deadlines)
             connection.execute(insert(AUDIT), new_audit)
     with engine.begin() as connection:
+        recount_open_caseload(connection)  # rows copied past the audit writer
         if engine.dialect.name == "postgresql":
             # Ids were given explicitly: move the sequence past them.
             connection.execute(

@@ -81,7 +81,7 @@ from sqlalchemy import event, func, insert, inspect, select, text, update  # noq
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from models.database import make_engine, upgrade  # noqa: E402
-from models.repository import AUDIT, CASE, DEADLINE, MEASURE  # noqa: E402
+from models.repository import AUDIT, CASE, DEADLINE, MEASURE, recount_open_caseload  # noqa: E402
 
 RESULTS = sweep_bench.RESULTS
 CACHE = RESULTS / "pages-cache"
@@ -411,6 +411,10 @@ def prepare(backend: str, args: argparse.Namespace, stores: dict[str, Any]) -> P
         log(f"{backend}: {source} lacked indexes its revision declares; created {made}")
     log(f"{backend}: spreading the cases over {org.teams:,} teams of {org.size} caseworkers")
     _assign_owners(store, name, org)
+    engine = make_engine(url)
+    with engine.begin() as connection:  # the owners changed under the open-caseload read model
+        recount_open_caseload(connection)
+    engine.dispose()
     templates = sweep_bench.template_database(sweep_bench.DEMO_CASES, args.seed)
     records = _audit_trails(url, org, args.cases, templates)
     log(f"{backend}: {records:,} audit records for team 1's cases; statistics")

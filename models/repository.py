@@ -27,6 +27,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.statements import Prepared, Runner
 from models.tables import (
@@ -37,6 +39,7 @@ from models.tables import (
     Deadline,
     Measure,
     Notification,
+    OpenCaseload,
     User,
 )
 from statemachine.audit import GENESIS, AuditEntry
@@ -55,6 +58,7 @@ NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 USER = User.__table__  # type: ignore[attr-defined]
 CREDENTIAL = Credential.__table__  # type: ignore[attr-defined]
 ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
+OPEN_CASELOAD = OpenCaseload.__table__  # type: ignore[attr-defined]
 # Case ids are 32-bit integers (PostgreSQL's `integer`): a larger one names no case, and binding
 # it to a statement would fail instead of finding nothing.
 MAX_CASE_ID = 2**31 - 1
@@ -245,6 +249,8 @@ class CaseRepository:
         assert key is not None
         case_id = int(key[0])
         case.id = case_id
+        if case.phase is not Phase.CLOSURE:
+            count_open_case(self.connection, case.municipality, team, worker, +1)
         return case_id
 
     def get(self, case_id: int) -> StoredCase:
@@ -307,6 +313,13 @@ class CaseRepository:
         digest = entry.digest(prev_hash)
         self._save(stored, measures, deadlines, (entry.seq, digest))
         self._append_audit(entry, prev_hash, digest)
+        closure = Phase.CLOSURE.value
+        if (entry.from_phase == closure) != (entry.to_phase == closure):
+            # Into closure the case leaves the open caseload; out of it, it comes back.
+            delta = -1 if entry.to_phase == closure else +1
+            count_open_case(
+                self.connection, stored.file.municipality, stored.team, stored.worker, delta
+            )
         return digest
 
     def _save(
@@ -494,3 +507,37 @@ class UnitOfWork:
         finally:
             connection.close()
             self._connection = None
+
+
+# --- the open-caseload read model (models.tables.OpenCaseload) ---------------------------------
+
+
+def count_open_case(
+    connection: Connection, municipality: str, team: str | None, worker: str | None, delta: int
+) -> None:
+    """Add `delta` to the open cases of (municipality, team, worker), in the caller's
+    transaction: one upsert, so two first cases of a caseworker opened at once both count."""
+    key = {"municipality": municipality, "team": team or "", "worker": worker or ""}
+    added = {"open_cases": OPEN_CASELOAD.c.open_cases + delta}
+    statement: Any
+    if connection.dialect.name == "postgresql":
+        statement = postgresql_insert(OPEN_CASELOAD).values(**key, open_cases=delta)
+        statement = statement.on_conflict_do_update(index_elements=list(key), set_=added)
+    else:
+        statement = sqlite_insert(OPEN_CASELOAD).values(**key, open_cases=delta)
+        statement = statement.on_conflict_do_update(index_elements=list(key), set_=added)
+    connection.execute(statement)
+
+
+RECOUNT_OPEN_CASELOAD = (
+    "INSERT INTO open_caseload (municipality, team, worker, open_cases) "
+    "SELECT municipality, coalesce(team, ''), coalesce(worker, ''), count(*) FROM \"case\" "
+    "WHERE phase <> 'closure' GROUP BY municipality, coalesce(team, ''), coalesce(worker, '')"
+)
+
+
+def recount_open_caseload(connection: Connection) -> None:
+    """Count the open caseload afresh from the case table (the migration that made the read
+    model, and loaders that write case rows in bulk without the repository)."""
+    connection.execute(OPEN_CASELOAD.delete())
+    connection.exec_driver_sql(RECOUNT_OPEN_CASELOAD)

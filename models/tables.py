@@ -228,3 +228,21 @@ class AccessRecord(SQLModel, table=True):
     action: str = Field(max_length=16)  # read | write | export | list
     channel: str = Field(max_length=16)  # api | dashboard
     what: str = Field(max_length=255)  # the route or page, e.g. "GET /api/v1/cases/7"
+
+
+class OpenCaseload(SQLModel, table=True):
+    """A read model: open cases (not in closure) per municipality, team and caseworker.
+
+    Kept by the one audit writer (`CaseRepository.add` and `.record`) in the event's own
+    transaction, so the caseload page and the department head's per-team figures read a few
+    thousand counters instead of grouping a million case rows (docs/decisions/011). No case is
+    without a municipality; a case without a team or a caseworker counts under '' (a key
+    column cannot be NULL).
+    """
+
+    __tablename__ = "open_caseload"
+
+    municipality: str = Field(primary_key=True, max_length=64)
+    team: str = Field(primary_key=True, max_length=64)
+    worker: str = Field(primary_key=True, max_length=64)
+    open_cases: int = Field(default=0)

@@ -1,14 +1,23 @@
-"""Open cases per team and caseworker, against the rulebook's caseload target."""
+"""Open cases per team and caseworker, against the rulebook's caseload target.
+
+Read from the open-caseload read model (`models.tables.OpenCaseload`), which the audit writer
+keeps in each event's transaction: a department head's caseload over a million cases is a few
+thousand counters, not a GROUP BY over the case table. The visibility `scope` callers hand in
+is a WHERE clause over the case table's `team` and `worker`; it is re-pointed at the read
+model's columns of the same names (where '' stands for none).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import Column, ColumnElement, Connection, func, select
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from models.database import reading
-from models.repository import CASE
+from models.repository import CASE, OPEN_CASELOAD
 from rulebooks import Catalogue
 from sagsflow.context import Context
 from statemachine.calendar import local_date
@@ -28,23 +37,39 @@ class Load:
     open_cases: int
 
 
+def on_caseload(scope: ColumnElement[bool]) -> ColumnElement[bool]:
+    """`scope`, a WHERE clause over the case table, as the same clause over the read model."""
+
+    def swap(element: Any) -> Any:
+        if isinstance(element, Column) and element.table is CASE:
+            return OPEN_CASELOAD.c[element.name]
+        return None
+
+    found: ColumnElement[bool] = replacement_traverse(scope, {}, swap)  # type: ignore[call-overload]
+    return found
+
+
 def caseload(connection: Connection, scope: ColumnElement[bool]) -> list[Load]:
     """Open cases per team and caseworker."""
-    query = (
-        select(CASE.c.team, CASE.c.worker, func.count().label("n"))
-        .where(OPEN, scope)
-        .group_by(CASE.c.team, CASE.c.worker)
+    query = select(OPEN_CASELOAD.c.team, OPEN_CASELOAD.c.worker, OPEN_CASELOAD.c.open_cases).where(
+        OPEN_CASELOAD.c.open_cases > 0, on_caseload(scope)
     )
-    return [Load(r.team, r.worker, int(r.n)) for r in connection.execute(query)]
+    # Several municipalities may share a team name: one row per team and caseworker.
+    counts: dict[tuple[str | None, str | None], int] = {}
+    for row in connection.execute(query):
+        key = (row.team or None, row.worker or None)
+        counts[key] = counts.get(key, 0) + int(row.open_cases)
+    return [Load(team, worker, n) for (team, worker), n in counts.items()]
 
 
 def main_municipality(connection: Connection, scope: ColumnElement[bool]) -> str | None:
     """The municipality most of the visible open cases belong to."""
+    total = func.sum(OPEN_CASELOAD.c.open_cases)
     row = connection.execute(
-        select(CASE.c.municipality, func.count().label("n"))
-        .where(OPEN, scope)
-        .group_by(CASE.c.municipality)
-        .order_by(func.count().desc(), CASE.c.municipality)
+        select(OPEN_CASELOAD.c.municipality, total.label("n"))
+        .where(OPEN_CASELOAD.c.open_cases > 0, on_caseload(scope))
+        .group_by(OPEN_CASELOAD.c.municipality)
+        .order_by(total.desc(), OPEN_CASELOAD.c.municipality)
         .limit(1)
     ).first()
     return None if row is None else str(row.municipality)
