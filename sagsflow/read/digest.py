@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from models.database import reading
-from models.repository import CASE, DEADLINE, MEASURE, NOTIFICATION
+from models.repository import CASE, DEADLINE, MEASURE, NOTIFICATION, OPEN_CASELOAD
 from rulebooks import Catalogue
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation, Person, Team
@@ -149,10 +149,15 @@ def supervisor_digest(
     ids = [t.id for t in teams]
     horizon_end = end_of_local_day(local_date(now) + timedelta(days=horizon_days))
     with reading(context.engine) as connection:
+        # The open-caseload read model (docs/decisions/011); '' is "no caseworker".
+        kept = OPEN_CASELOAD.c
         loads = connection.execute(
-            select(CASE.c.team, CASE.c.worker, CASE.c.municipality, func.count().label("n"))
-            .where(CASE.c.phase != Phase.CLOSURE.value, CASE.c.team.in_(ids))
-            .group_by(CASE.c.team, CASE.c.worker, CASE.c.municipality)
+            select(
+                kept.team,
+                func.nullif(kept.worker, "").label("worker"),
+                kept.municipality,
+                kept.open_cases.label("n"),
+            ).where(kept.open_cases > 0, kept.team.in_(ids))
         ).all()
         due_rows = connection.execute(
             select(
