@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -96,7 +96,7 @@ def print_case(view: dict[str, Any], t: Translator) -> None:
     console.print(table)
 
 
-def print_case_list(rows: list[dict[str, Any]], t: Translator) -> None:
+def print_case_list(rows: Sequence[Mapping[str, Any]], t: Translator) -> None:
     table = _table(
         t,
         t("cli.cases", n=len(rows)),

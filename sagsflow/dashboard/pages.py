@@ -416,7 +416,7 @@ def cases(
     size = dashboard_of(request).page_size
     number = _page_number(page)
     chosen_phase = _choice(phase, [p.value for p in Phase])
-    rows: list[dict[str, Any]] = []
+    rows: Sequence[Mapping[str, Any]] = []
     if principal.sees_cases:
         rows = list_cases(
             context_of(request),

@@ -1,9 +1,14 @@
-"""A case as people and machines see it (`case show`, `case list`, the case page)."""
+"""A case as people and machines see it (`case show`, `case list`, the case page).
+
+The results are typed dictionaries: their keys and values are the API's JSON for a case (the
+contract), and every edge — the API, the CLI's `--json`, the dashboard's templates — reads the
+same shape. Instants are Copenhagen local ISO texts (`local_iso`), as the API shows them.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, select
 
@@ -16,7 +21,101 @@ from statemachine.phases import Phase
 from statemachine.process import allowed_events
 
 
-def show_case(context: Context, case_id: int) -> dict[str, Any]:
+class MeasureShown(TypedDict):
+    id: str
+    type: str
+    title: str
+    package: str | None
+    external: bool
+    without_consent: bool
+    granted_at: str | None
+    started_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+    goals_met: bool | None
+    last_follow_up_at: str | None
+    follow_ups_held: int
+    active: bool
+
+
+class DeadlineShown(TypedDict):
+    id: int
+    key: str
+    rule: str
+    measure_id: str | None
+    due_at: str | None
+    status: str
+    source: str
+    responsible: str
+    escalated_to: str | None
+    anchor_at: str | None
+    explanation: Any  # statemachine.explanation: the arithmetic as data
+    closed_at: str | None
+    closed_by: str | None
+    breached_at: str | None
+
+
+class RecordShown(TypedDict):
+    """One audit record of the case's history."""
+
+    seq: int
+    event: str
+    from_phase: str | None
+    to_phase: str
+    at: str | None
+    recorded_at: str | None
+    actor: str
+    role: str
+    payload: Any
+    legal_basis: str
+    rulebook: str
+    hash: str
+
+
+class CaseShown(TypedDict):
+    """`case show` / `GET /api/v1/cases/{id}`."""
+
+    id: int
+    phase: str
+    version: int
+    rulebook: str
+    municipality: str
+    child_ref: str
+    birth_date: str
+    aware_at: str | None
+    source: str
+    notifier: str | None
+    worker: str | None
+    team: str | None
+    phase_entered_at: str | None
+    last_event_at: str | None
+    consents: list[str]
+    decided_without_consent: bool
+    action_plan: Any
+    close_reason: str | None
+    allowed_events: list[str]
+    measures: list[MeasureShown]
+    deadlines: list[DeadlineShown]
+    history: list[RecordShown]
+
+
+class CaseListed(TypedDict):
+    """One row of `case list` / `GET /api/v1/cases`."""
+
+    id: int
+    phase: str
+    municipality: str
+    rulebook: str
+    child_ref: str
+    worker: str | None
+    team: str | None
+    aware_at: str | None
+    phase_entered_at: str | None
+    last_event_at: str | None
+    version: int
+
+
+def show_case(context: Context, case_id: int) -> CaseShown:
     """A case with its measures, deadlines (with their explanations, as data:
     `statemachine.explanation`) and history."""
     with UnitOfWork(context.engine, readonly=True) as uow:
@@ -117,7 +216,7 @@ def list_cases(
     limit: int | None = None,
     offset: int = 0,
     scope: ColumnElement[bool] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[CaseListed]:
     """Cases matching every filter given, oldest first; `scope`: a further WHERE clause over the
     case table (the signed-in user's visibility, sagsflow/access.py)."""
     with UnitOfWork(context.engine, readonly=True) as uow:

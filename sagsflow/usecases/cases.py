@@ -18,7 +18,7 @@ from typing import Any, TypedDict, Unpack
 
 from models.repository import CaseRepository, StoredCase, UnitOfWork
 from sagsflow.context import Context
-from sagsflow.read.cases import show_case
+from sagsflow.read.cases import CaseShown, show_case
 from sagsflow.usecases.access import (
     Asked,
     Verdict,
@@ -311,7 +311,7 @@ def _witnessed(uow: UnitOfWork, witness: Witness, case_id: int, event: str) -> N
 # --- reading one case as a principal -----------------------------------------------------------
 
 
-def read_case(context: Context, principal: Principal, asked: Asked, case_id: int) -> dict[str, Any]:
+def read_case(context: Context, principal: Principal, asked: Asked, case_id: int) -> CaseShown:
     """The case with its measures, deadlines and history (`read.cases.show_case`), and its
     `read` row.
 
@@ -353,7 +353,7 @@ class CaseView:
     """A case as its page shows it: `read.cases.show_case`, and the events the principal may
     fire now (none for a read-only role or a closed case)."""
 
-    case: dict[str, Any]
+    case: CaseShown
     options: list[EventOption]
     rulebook: Rulebook  # the case's: it names the measures a refusal mentions
 
@@ -377,7 +377,7 @@ def reshow_case(context: Context, principal: Principal, case_id: int, *, now: da
     return CaseView(shown, options, context.catalogue.resolve(shown["rulebook"], ""))
 
 
-def _shown(context: Context, principal: Principal, case_id: int) -> dict[str, Any]:
+def _shown(context: Context, principal: Principal, case_id: int) -> CaseShown:
     require_cases(principal)
     shown = show_case(context, case_id)
     require_sees(principal, case_id, worker=shown["worker"], team=shown["team"])

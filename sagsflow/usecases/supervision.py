@@ -18,7 +18,7 @@ from models.database import reading
 from models.repository import CASE
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
-from sagsflow.read.cases import list_cases
+from sagsflow.read.cases import CaseListed, list_cases
 from sagsflow.read.compliance import ComplianceReport, compliance_report
 from sagsflow.read.deadlines import DeadlineView
 from sagsflow.read.deadlines import deadline_page as scoped_deadline_page
@@ -58,7 +58,7 @@ def case_page(
     municipality: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> Page[dict[str, Any]]:
+) -> Page[CaseListed]:
     """The cases matching every filter that `principal` may see, by id (`read.cases.list_cases`)."""
     check_page(limit, offset)
     rows = list_cases(
