@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, Select, func, select
 
@@ -62,6 +62,27 @@ def _deadlines(
     return query
 
 
+class DeadlineListed(TypedDict):
+    """One row of `GET /api/v1/deadlines` (its JSON, the contract)."""
+
+    id: int
+    case_id: int
+    key: str
+    rule: str
+    measure_id: str | None
+    due_at: str | None
+    status: str
+    days_left: int
+    source: str
+    responsible: str
+    escalated_to: str | None
+    phase: str
+    worker: str | None
+    team: str | None
+    municipality: str
+    child_ref: str
+
+
 def deadline_page(
     context: Context,
     scope: ColumnElement[bool],
@@ -74,7 +95,7 @@ def deadline_page(
     rule: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> Page[dict[str, Any]]:
+) -> Page[DeadlineListed]:
     """Deadlines of open cases within `scope` (a WHERE clause over the case table), soonest (or longest overdue) first.
 
     `upcoming`: still open and due after `now`, at the latest at the end of the Copenhagen day
@@ -112,7 +133,7 @@ def deadline_page(
             merged = heapq.merge(marked, late, key=lambda r: (r.due_at, r.id))
             rows = list(merged)[offset:wanted]
     today = local_date(now)
-    items = [
+    items: list[DeadlineListed] = [
         {
             "id": r.id,
             "case_id": r.case_id,

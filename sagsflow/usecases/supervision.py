@@ -20,7 +20,7 @@ from sagsflow.context import Context
 from sagsflow.organisation import Organisation
 from sagsflow.read.cases import CaseListed, list_cases
 from sagsflow.read.compliance import ComplianceReport, compliance_report
-from sagsflow.read.deadlines import DeadlineView
+from sagsflow.read.deadlines import DeadlineListed, DeadlineView
 from sagsflow.read.deadlines import deadline_page as scoped_deadline_page
 from sagsflow.read.paging import STUCK_MAX_CASES, Page, TooBroad, check_page, page_of
 from sagsflow.read.stuck import stuck_cases
@@ -87,7 +87,7 @@ def deadline_page(
     rule: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> Page[dict[str, Any]]:
+) -> Page[DeadlineListed]:
     """`read.deadlines.deadline_page` over the cases `principal` may see."""
     return scoped_deadline_page(
         context,
