@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -42,7 +42,7 @@ class ExportFormat(StrEnum):
 MEDIA_TYPES = {ExportFormat.CSV: "text/csv; charset=utf-8", ExportFormat.JSONL: "application/jsonl"}
 
 
-def _csv(records: Iterator[dict[str, Any]]) -> Iterator[str]:
+def _csv(records: Iterator[Mapping[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=AUDIT_FIELDS, lineterminator="\r\n")
     writer.writeheader()
@@ -55,7 +55,7 @@ def _csv(records: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def _jsonl(records: Iterator[dict[str, Any]]) -> Iterator[str]:
+def _jsonl(records: Iterator[Mapping[str, Any]]) -> Iterator[str]:
     lines: list[str] = []
     for row in records:
         # The payload as a JSON value; its hashed text is the canonical form of that value.

@@ -658,6 +658,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
     if not result["ok"]:
         # The one-line reason goes to stderr for --json callers too (the CLI contract).
         brk = result["first_break"]
+        assert brk is not None  # not ok: a break was found
         print(
             say("cli.audit_broken", case_id=brk["case_id"], seq=brk["seq"], reason=brk["reason"]),
             file=sys.stderr,

@@ -220,7 +220,7 @@ def print_migration(result: dict[str, Any], t: Translator) -> None:
     console.print(table)
 
 
-def print_notifications(rows: list[dict[str, Any]], t: Translator) -> None:
+def print_notifications(rows: Sequence[Mapping[str, Any]], t: Translator) -> None:
     """The outbox, a line per notification, with why it is parked or failing."""
     if not rows:
         print(t("cli.no_notifications"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TypedDict, cast
 
 from sqlalchemy import select
 
@@ -10,6 +11,19 @@ from models.database import reading
 from models.repository import ACCESS_LOG
 from sagsflow.context import Context
 from statemachine.visibility import Action
+
+
+class AccessLogged(TypedDict):
+    """One row of the access log (`GET /api/v1/access-log`, `sagsflow access log`)."""
+
+    id: int
+    at: datetime
+    user_name: str
+    role: str
+    case_id: int | None  # None: a list or report over many cases
+    action: str
+    channel: str
+    what: str
 
 
 def access_log(
@@ -20,7 +34,7 @@ def access_log(
     limit: int = 200,
     offset: int = 0,
     action: Action | None = None,
-) -> list[dict[str, Any]]:
+) -> list[AccessLogged]:
     """The access log, newest first; `limit`/`offset` page through it."""
     query = select(ACCESS_LOG).order_by(ACCESS_LOG.c.id.desc()).limit(limit)
     if offset:
@@ -32,4 +46,4 @@ def access_log(
     if action is not None:
         query = query.where(ACCESS_LOG.c.action == action.value)
     with reading(context.engine) as connection:
-        return [dict(row._mapping) for row in connection.execute(query)]
+        return [cast(AccessLogged, dict(row._mapping)) for row in connection.execute(query)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import groupby
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Row, select
 
@@ -45,7 +45,53 @@ def _stream(context: Context, query: Any) -> Iterator[Row[Any]]:
         yield from result
 
 
-def verify_audit(context: Context) -> dict[str, Any]:
+class BreakFound(TypedDict):
+    case_id: int
+    seq: int
+    reason: str
+
+
+class Verification(TypedDict):
+    """`audit verify`'s answer (CLI `--json`, `GET /api/v1/audit/verify`)."""
+
+    ok: bool
+    cases_checked: int
+    records_checked: int
+    first_break: BreakFound | None
+
+
+class RecordExported(TypedDict):
+    """One audit record as the auditor's export gives it (`AUDIT_FIELDS`, in that order)."""
+
+    case_id: int
+    seq: int
+    event: str
+    from_phase: str | None
+    to_phase: str
+    event_at: str | None
+    recorded_at: str | None
+    actor: str
+    role: str
+    legal_basis: str
+    rulebook: str
+    payload: str  # the canonical JSON text that was hashed
+    prev_hash: str
+    hash: str
+
+
+def _verification(checked: int, records: int, found: ChainBreak | None) -> Verification:
+    first: BreakFound | None = None
+    if found is not None:
+        first = {"case_id": found.case_id, "seq": found.seq, "reason": found.reason}
+    return {
+        "ok": found is None,
+        "cases_checked": checked,
+        "records_checked": records,
+        "first_break": first,
+    }
+
+
+def verify_audit(context: Context) -> Verification:
     """Check every chain, and that each case's head matches its last record (no tail cut off).
 
     Streams both tables in case order (server-side cursors), so memory stays flat.
@@ -82,19 +128,12 @@ def verify_audit(context: Context) -> dict[str, Any]:
                 len(rows) + 1,
                 f"the case records {head.audit_seq} events, the log has {len(rows)}",
             )
-    return {
-        "ok": first_break is None,
-        "cases_checked": cases_checked,
-        "records_checked": records_checked,
-        "first_break": None
-        if first_break is None
-        else {"case_id": first_break.case_id, "seq": first_break.seq, "reason": first_break.reason},
-    }
+    return _verification(cases_checked, records_checked, first_break)
 
 
 def audit_records(
     context: Context, principal: Principal, *, case_id: int | None = None, batch: int = 1000
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[RecordExported]:
     """The audit records of the cases `principal` may see (one case, or all), in case and
     sequence order, streamed from a server-side cursor: memory stays flat at any size.
 
@@ -108,7 +147,7 @@ def audit_records(
     with reading(context.engine) as connection:
         result = connection.execution_options(stream_results=True, yield_per=batch).execute(query)
         for r in result:
-            yield {
+            record: RecordExported = {
                 "case_id": r.case_id,
                 "seq": r.seq,
                 "event": r.event,
@@ -124,6 +163,7 @@ def audit_records(
                 "prev_hash": r.prev_hash,
                 "hash": r.hash,
             }
+            yield record
 
 
 AUDIT_FIELDS: tuple[str, ...] = (
@@ -144,7 +184,7 @@ AUDIT_FIELDS: tuple[str, ...] = (
 )
 
 
-def verify_case_audit(context: Context, case_id: int) -> dict[str, Any]:
+def verify_case_audit(context: Context, case_id: int) -> Verification:
     """`audit_trail.verify_audit` for one case: its chain, and its head against its last record.
 
     Raises CaseNotFound. Same answer shape: ok, cases_checked, records_checked, first_break.
@@ -168,11 +208,4 @@ def verify_case_audit(context: Context, case_id: int) -> dict[str, Any]:
             len(rows) + 1,
             f"the case records {head.audit_seq} events, the log has {len(rows)}",
         )
-    return {
-        "ok": found is None,
-        "cases_checked": 1,
-        "records_checked": len(rows),
-        "first_break": None
-        if found is None
-        else {"case_id": found.case_id, "seq": found.seq, "reason": found.reason},
-    }
+    return _verification(1, len(rows), found)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TypedDict, cast
 
 from sqlalchemy import select
 
@@ -12,13 +13,33 @@ from sagsflow.context import Context
 from statemachine.phases import NotificationStatus
 
 
+class NotificationListed(TypedDict):
+    """One row of the outbox (`sagsflow notify list`)."""
+
+    id: int
+    case_id: int
+    rule: str
+    level: int
+    recipient_role: str
+    recipient: str
+    recipient_email: str | None
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    sent_at: datetime | None
+    last_error: str | None
+    parked_reason: str | None
+
+
 def list_notifications(
     context: Context,
     *,
     status: NotificationStatus | None = None,
     case_id: int | None = None,
     limit: int = 200,
-) -> list[dict[str, Any]]:
+) -> list[NotificationListed]:
     """The outbox, oldest first, with each row's rule, recipient, attempts and reason."""
     query = (
         select(
@@ -47,4 +68,4 @@ def list_notifications(
     if case_id is not None:
         query = query.where(NOTIFICATION.c.case_id == case_id)
     with reading(context.engine) as connection:
-        return [dict(row._mapping) for row in connection.execute(query)]
+        return [cast(NotificationListed, dict(row._mapping)) for row in connection.execute(query)]

@@ -9,11 +9,16 @@ attempt, or one on an unknown case, leaves its row too.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from sagsflow.context import Context
-from sagsflow.read.access_log import access_log
-from sagsflow.read.audit import audit_records, verify_audit, verify_case_audit
+from sagsflow.read.access_log import AccessLogged, access_log
+from sagsflow.read.audit import (
+    RecordExported,
+    Verification,
+    audit_records,
+    verify_audit,
+    verify_case_audit,
+)
 from sagsflow.read.paging import Page, page_of
 from sagsflow.usecases.access import (
     Asked,
@@ -29,7 +34,7 @@ from statemachine.visibility import Action, Principal
 
 def verify_trail(
     context: Context, principal: Principal, asked: Asked, *, case_id: int | None = None
-) -> dict[str, Any]:
+) -> Verification:
     """Every case's hash chain and head (`read.audit.verify_audit`: a full scan), or one
     case's (`verify_case_audit`, CaseNotFound for no such case), and one `list` row: a report
     over the trail that shows no case content, so it names no case."""
@@ -42,7 +47,7 @@ def verify_trail(
 
 def export_trail(
     context: Context, principal: Principal, asked: Asked, *, case_id: int | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[RecordExported]:
     """The audit records of the cases `principal` may see, one case's or all
     (`read.audit.audit_records`, streamed), and one `export` row: naming the case for one
     case, none for the whole trail.
@@ -67,7 +72,7 @@ def read_access_log(
     action: Action | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> Page[dict[str, Any]]:
+) -> Page[AccessLogged]:
     """One page of the access log, newest first (`read.access_log`), and one `list` row of
     its own, written after the read (a page never shows the row of its own reading)."""
     with attempted(context, principal, asked, action=Action.LIST):
