@@ -23,8 +23,8 @@ MICROSECOND = timedelta(microseconds=1)
 def _variant(rulebook: Rulebook, child_from_age: int, consent_wait: bool) -> Rulebook:
     """A shipped rulebook with another consent age, and with or without a consent wait (both
     are rulebook data a municipality may set)."""
-    stuck = rulebook.stuck if consent_wait else rulebook.stuck.model_copy(
-        update={"consent_wait": None}
+    stuck = (
+        rulebook.stuck if consent_wait else rulebook.stuck.model_copy(update={"consent_wait": None})
     )
     consent = rulebook.consent.model_copy(update={"child_from_age": child_from_age})
     return rulebook.model_copy(update={"stuck": stuck, "consent": consent})
@@ -55,9 +55,11 @@ def facts(draw: st.DrawFn, child_from_age: int = 15) -> ClockFacts:
     born = draw(
         st.dates(date(2005, 1, 1), date(2028, 12, 31))
         | st.builds(
-            lambda days, leap: date(2008, 2, 29)
-            if leap
-            else _years_before(entered.date() + timedelta(days=days), child_from_age),
+            lambda days, leap: (
+                date(2008, 2, 29)
+                if leap
+                else _years_before(entered.date() + timedelta(days=days), child_from_age)
+            ),
             st.integers(-40, 200),
             st.booleans().filter(lambda b: not b) | st.booleans(),
         )
