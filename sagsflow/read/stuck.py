@@ -60,6 +60,7 @@ REASONS = tuple(r.value for r in StuckReason)
 WHOLE_PAGE = 500  # rows per read when a caller wants the whole list (the CLI, the digest)
 
 _BREACHED = DeadlineStatus.BREACHED.value
+OPEN = CASE.c.phase != Phase.CLOSURE.value
 
 
 class StuckRules:
@@ -105,9 +106,11 @@ class StuckFilter:
     reason: str | None = None
 
     def where(self) -> list[ColumnElement[bool]]:
-        """The team, caseworker and phase filters (open cases only); the reason is the
-        caller's, as it decides which runs of the list can hold a case."""
-        conditions = [CASE.c.phase != Phase.CLOSURE.value]
+        """The team, caseworker and phase filters; the reason is the caller's, as it decides
+        which runs of the list can hold a case. A closed case has no stuck clock (its instants
+        are NULL), so a condition on an instant keeps to open cases by itself; only the breach
+        conditions name the phase (`OPEN`), which keeps the instants' indexes covering."""
+        conditions: list[ColumnElement[bool]] = []
         if self.team:
             conditions.append(CASE.c.team == self.team)
         if self.worker:
@@ -180,15 +183,20 @@ def count_stuck(
     if reason in (StuckReason.INACTIVE.value, StuckReason.WAITING_FOR_CONSENT.value):
         # `stuck_at` is at or before the reason's instant: the index narrows, the reason decides.
         return cases(rules.timed, rules.reason(reason))
-    breached_cases = (
-        select(func.count(func.distinct(DEADLINE.c.case_id)))
-        .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
-        .where(DEADLINE.c.status == _BREACHED, *where)
-    )
     if reason == StuckReason.BREACHED_DEADLINE.value:
-        return int(connection.execute(breached_cases).scalar_one())
-    breached_only = int(connection.execute(breached_cases.where(rules.not_timed)).scalar_one())
-    return cases(rules.timed) + breached_only
+        return _breached_cases(connection, where)
+    return cases(rules.timed) + _breached_cases(connection, [*where, rules.not_timed])
+
+
+def _breached_cases(connection: Connection, where: list[ColumnElement[bool]]) -> int:
+    """How many open cases meeting `where` have a breached deadline: read from the breached
+    deadlines (the (status, due_at) index), each case checked by its key. Spelt as a correlated
+    EXISTS so that no planner starts from the case table (most of whose rows match `where`)."""
+    case_matches = exists(select(CASE.c.id).where(CASE.c.id == DEADLINE.c.case_id, OPEN, *where))
+    query = select(func.count(func.distinct(DEADLINE.c.case_id))).where(
+        DEADLINE.c.status == _BREACHED, case_matches
+    )
+    return int(connection.execute(query).scalar_one())
 
 
 def stuck_page(
@@ -229,6 +237,10 @@ def _keys(
     the runs in turn, each in its index's order and no further than needed."""
     reason = reason if reason in REASONS else None
     extra = [rules.reason(reason)] if reason else []
+    if reason == StuckReason.WAITING_FOR_CONSENT.value:
+        # Only a case in clarification has a consent wait (`stuck_clock`): naming the phase lets
+        # the (phase, over_norm_at) index serve run 1.
+        extra.append(CASE.c.phase == Phase.CLARIFICATION.value)
     found: list[_Key] = []
     run = start.run if start else 1
     if run == 1:
@@ -255,8 +267,9 @@ def _keys(
 
 
 def _after(at: Any, case_id: Any, start: _Key) -> ColumnElement[bool]:
-    """(at, case_id) > (start.at, start.case_id), spelt out for every database."""
-    return or_(at > start.at, and_(at == start.at, case_id > start.case_id))
+    """(at, case_id) > (start.at, start.case_id), spelt out for every database; the redundant
+    `at >= start.at` lets the planner start the index range there instead of at the start."""
+    return and_(at >= start.at, or_(at > start.at, and_(at == start.at, case_id > start.case_id)))
 
 
 def _breached_keys(
@@ -285,7 +298,7 @@ def _breached_keys(
     query = (
         select(DEADLINE.c.case_id, DEADLINE.c.due_at)
         .join(CASE, CASE.c.id == DEADLINE.c.case_id)
-        .where(DEADLINE.c.status == _BREACHED, first_breach, rules.not_over_norm, *where)
+        .where(DEADLINE.c.status == _BREACHED, first_breach, OPEN, rules.not_over_norm, *where)
     )
     if start is not None:
         query = query.where(_after(DEADLINE.c.due_at, DEADLINE.c.case_id, start))
