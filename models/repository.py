@@ -122,6 +122,15 @@ def clock_facts_of(case: CaseFile) -> ClockFacts:
     )
 
 
+def breached_since(case: CaseFile) -> datetime | None:
+    """The due time of the case's oldest breached deadline; None: none, or the case is closed
+    (the stuck rule is about open cases)."""
+    if case.phase is Phase.CLOSURE:
+        return None
+    due = [d.due_at for d in case.deadlines if d.status is DeadlineStatus.BREACHED]
+    return min(due, default=None)
+
+
 def stuck_clock_values(rulebook: Rulebook, facts: ClockFacts) -> dict[str, datetime | None]:
     """The case row's stuck-clock columns for `facts` (statemachine.stuck.stuck_clock)."""
     clock = stuck_clock(rulebook, facts)
@@ -354,6 +363,7 @@ class CaseRepository:
             raise ValueError(f"case {case.id} is not pinned to rulebook {rulebook.key}")
         values: dict[str, Any] = {
             **stuck_clock_values(rulebook, clock_facts_of(case)),
+            "breached_since": breached_since(case),
             "_case_id": case.id,
             "_expected_version": case.version,
             "phase": case.phase.value,

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, func, select, update
 
-from models.repository import CASE, stuck_clock_values
-from statemachine.phases import Phase
+from models.repository import CASE, DEADLINE, stuck_clock_values
+from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import Rulebook
 from statemachine.stuck import ClockFacts
 
@@ -71,6 +71,21 @@ def recompute_stuck_clock(
         connection.execute(_UPDATE, values)
         written += len(rows)
         after = rows[-1].id
+
+
+def refresh_breached_since(connection: Connection, cases: ColumnElement[bool]) -> int:
+    """Set `breached_since` (the oldest breached deadline's due time) on the open cases meeting
+    `cases`, a condition over the case table, from their deadlines; one statement. The sweep
+    calls it for the cases whose deadlines it has just marked breached."""
+    oldest = (
+        select(func.min(DEADLINE.c.due_at))
+        .where(DEADLINE.c.case_id == CASE.c.id, DEADLINE.c.status == DeadlineStatus.BREACHED.value)
+        .scalar_subquery()
+    )
+    result = connection.execute(
+        update(CASE).where(cases, CASE.c.phase != Phase.CLOSURE.value).values(breached_since=oldest)
+    )
+    return int(result.rowcount or 0)
 
 
 def clock_facts_of_row(row: Any) -> ClockFacts:

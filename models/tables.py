@@ -52,6 +52,12 @@ class Case(CaseBase, table=True):
         Index("ix_case_team_stuck_at", "team", "stuck_at"),
         Index("ix_case_worker_stuck_at", "worker", "stuck_at"),
         Index("ix_case_phase_stuck_at", "phase", "stuck_at"),
+        # The breach fact: the list's second run in (breached_since, id) order, and the counts
+        # of breached cases not stuck otherwise (covering: stuck_at).
+        Index("ix_case_breached_since", "breached_since", "id", "stuck_at"),
+        Index("ix_case_team_breached_since", "team", "breached_since", "id", "stuck_at"),
+        Index("ix_case_worker_breached_since", "worker", "breached_since", "id", "stuck_at"),
+        Index("ix_case_phase_breached_since", "phase", "breached_since", "id", "stuck_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -72,6 +78,10 @@ class Case(CaseBase, table=True):
     inactive_at: datetime | None = _optional_instant()
     consent_wait_at: datetime | None = _optional_instant()
     stuck_at: datetime | None = _optional_instant()
+    # The due time of the case's oldest breached deadline (NULL: none, or the case is closed):
+    # the breached-deadline fact, kept by CaseRepository.record and by the sweep's
+    # mark_breaches, the two writers of a deadline's status.
+    breached_since: datetime | None = _optional_instant()
 
 
 class Measure(SQLModel, table=True):

@@ -56,22 +56,13 @@ def cases_per_phase(
 ) -> list[PhaseCount]:
     """Cases and stuck cases per phase (closure included): the cases per phase (the phase
     index), the cases with a time-driven reason (`stuck_at < now`: the (phase, stuck_at) index)
-    and the breached cases among the rest (from the breached deadlines), each grouped in the
+    and the breached cases among the rest (the (phase, breached_since, …) index), each grouped in the
     database (sagsflow/read/stuck.py: the same conditions as the stuck list)."""
     phase = CASE.c.phase
     every = select(phase, func.count()).where(scope).group_by(phase)
     timed = select(phase, func.count()).where(scope, rules.timed).group_by(phase)
-    # The breached cases among the rest, driven from the breached deadlines (the (status,
-    # due_at) index; each case by its key), not from the case table most of whose rows match.
     breached_only = (
-        select(phase, func.count())
-        .where(
-            CASE.c.id.in_(select(DEADLINE.c.case_id).where(DEADLINE.c.status == BREACHED)),
-            scope,
-            OPEN,
-            rules.not_timed,
-        )
-        .group_by(phase)
+        select(phase, func.count()).where(scope, rules.breached, rules.not_timed).group_by(phase)
     )
     cases = {p: int(n) for p, n in connection.execute(every)}
     stuck: dict[str, int] = {}

@@ -5,7 +5,7 @@ domain computes from a case's facts (`stuck_clock`), which the one audit writer 
 row with every event (`over_norm_at`, `inactive_at`, `consent_wait_at`, and `stuck_at`, the
 earliest; docs/decisions/009-stuck-clock.md). So "stuck at `now`" is SQL that only compares
 stored instants with `now`, plus the breached-deadline fact (a deadline the sweep marked
-`breached`: an EXISTS over the deadline table's case index):
+`breached`, kept on the case row as `breached_since`, the oldest breach's due time):
 
 - *over the phase norm*: `over_norm_at < now`;
 - *inactive*: `inactive_at < now`;
@@ -16,7 +16,8 @@ The order, worst first, in three runs, each read through an index in its own ord
 
 1. over the norm: most days over the norm first, i.e. the earliest `over_norm_at` first (the
    days over are a falling function of it), then by case number;
-2. not over the norm, with a breach: the oldest breach first (its due time), then by case number;
+2. not over the norm, with a breach: the oldest breach first (`breached_since`), then by case
+   number;
 3. the rest (inactive or waiting for consent): by case number.
 
 A page is the next `size` keys in that order, from an offset (shallow pages) or after a cursor
@@ -39,7 +40,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
-    exists,
     func,
     not_,
     or_,
@@ -60,7 +60,6 @@ REASONS = tuple(r.value for r in StuckReason)
 WHOLE_PAGE = 500  # rows per read when a caller wants the whole list (the CLI, the digest)
 
 _BREACHED = DeadlineStatus.BREACHED.value
-OPEN = CASE.c.phase != Phase.CLOSURE.value
 
 
 class StuckRules:
@@ -78,12 +77,9 @@ class StuckRules:
             CASE.c.over_norm_at.is_(None), CASE.c.over_norm_at >= now
         )
         self.not_timed: ColumnElement[bool] = or_(CASE.c.stuck_at.is_(None), CASE.c.stuck_at >= now)
-        # An alias: the condition must correlate with the case alone, also in queries that
-        # read the deadline table themselves.
-        other = DEADLINE.alias("any_deadline")
-        self.breached: ColumnElement[bool] = exists(
-            select(other.c.id).where(other.c.case_id == CASE.c.id, other.c.status == _BREACHED)
-        )
+        # The breach fact the sweep and the audit writer keep on the case row: the due time of
+        # its oldest breached deadline (NULL: none; always NULL for a closed case).
+        self.breached: ColumnElement[bool] = CASE.c.breached_since.is_not(None)
 
     def reason(self, name: str) -> ColumnElement[bool]:
         return {
@@ -107,9 +103,9 @@ class StuckFilter:
 
     def where(self) -> list[ColumnElement[bool]]:
         """The team, caseworker and phase filters; the reason is the caller's, as it decides
-        which runs of the list can hold a case. A closed case has no stuck clock (its instants
-        are NULL), so a condition on an instant keeps to open cases by itself; only the breach
-        conditions name the phase (`OPEN`), which keeps the instants' indexes covering."""
+        which runs of the list can hold a case. A closed case has no stuck clock and no breach
+        fact (NULL), so the conditions on them keep to open cases by themselves, and the
+        indexes stay covering."""
         conditions: list[ColumnElement[bool]] = []
         if self.team:
             conditions.append(CASE.c.team == self.team)
@@ -184,19 +180,10 @@ def count_stuck(
         # `stuck_at` is at or before the reason's instant: the index narrows, the reason decides.
         return cases(rules.timed, rules.reason(reason))
     if reason == StuckReason.BREACHED_DEADLINE.value:
-        return _breached_cases(connection, where)
-    return cases(rules.timed) + _breached_cases(connection, [*where, rules.not_timed])
-
-
-def _breached_cases(connection: Connection, where: list[ColumnElement[bool]]) -> int:
-    """How many open cases meeting `where` have a breached deadline: read from the breached
-    deadlines (the (status, due_at) index), each case checked by its key. Spelt as a correlated
-    EXISTS so that no planner starts from the case table (most of whose rows match `where`)."""
-    case_matches = exists(select(CASE.c.id).where(CASE.c.id == DEADLINE.c.case_id, OPEN, *where))
-    query = select(func.count(func.distinct(DEADLINE.c.case_id))).where(
-        DEADLINE.c.status == _BREACHED, case_matches
-    )
-    return int(connection.execute(query).scalar_one())
+        return cases(rules.breached)
+    # The breached cases not stuck otherwise: the (…, breached_since, id, stuck_at) indexes
+    # answer it alone.
+    return cases(rules.timed) + cases(rules.breached, rules.not_timed)
 
 
 def stuck_page(
@@ -279,31 +266,14 @@ def _breached_keys(
     start: _Key | None,
     wanted: int,
 ) -> list[_Key]:
-    """Run 2: cases not over the norm with a breach, by their oldest breach. Read from the
-    breached deadlines in due order (the deadline (status, due_at) index); each case once, at the
-    breach no other of its breaches precedes."""
-    older = DEADLINE.alias("older_breach")
-    first_breach = not_(
-        exists(
-            select(older.c.id).where(
-                older.c.case_id == DEADLINE.c.case_id,
-                older.c.status == _BREACHED,
-                or_(
-                    older.c.due_at < DEADLINE.c.due_at,
-                    and_(older.c.due_at == DEADLINE.c.due_at, older.c.id < DEADLINE.c.id),
-                ),
-            )
-        )
-    )
-    query = (
-        select(DEADLINE.c.case_id, DEADLINE.c.due_at)
-        .join(CASE, CASE.c.id == DEADLINE.c.case_id)
-        .where(DEADLINE.c.status == _BREACHED, first_breach, OPEN, rules.not_over_norm, *where)
-    )
+    """Run 2: cases not over the norm with a breach, oldest breach first (`breached_since`,
+    through its index)."""
+    since = CASE.c.breached_since
+    query = select(CASE.c.id, since).where(rules.breached, rules.not_over_norm, *where)
     if start is not None:
-        query = query.where(_after(DEADLINE.c.due_at, DEADLINE.c.case_id, start))
-    query = query.order_by(DEADLINE.c.due_at, DEADLINE.c.case_id).limit(wanted)
-    return [_Key(2, row.due_at, row.case_id) for row in connection.execute(query)]
+        query = query.where(_after(since, CASE.c.id, start))
+    query = query.order_by(since, CASE.c.id).limit(wanted)
+    return [_Key(2, row.breached_since, row.id) for row in connection.execute(query)]
 
 
 def _cases_in_order(connection: Connection, case_ids: Sequence[int]) -> list[Any]:

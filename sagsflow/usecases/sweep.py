@@ -49,6 +49,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.database import reading
 from models.repository import CASE, DEADLINE
+from models.stuck_clock import refresh_breached_since
 from models.tables import Notification
 from sagsflow.context import Context
 from statemachine.escalation import ladder_for, rungs, widest
@@ -96,7 +97,9 @@ def _in_municipality(municipality: str | None) -> list[Any]:
 
 
 def mark_breaches(connection: Connection, now: datetime, *, municipality: str | None = None) -> int:
-    """Every open deadline whose due time has passed becomes breached (one statement)."""
+    """Every open deadline whose due time has passed becomes breached (one statement), and the
+    cases it breached keep the fact (`case.breached_since`, the stuck list's breach: docs/
+    decisions/009-stuck-clock.md) in a second statement."""
     result = connection.execute(
         update(DEADLINE)
         .where(
@@ -105,7 +108,13 @@ def mark_breaches(connection: Connection, now: datetime, *, municipality: str | 
         )
         .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
     )
-    return int(result.rowcount or 0)
+    marked = int(result.rowcount or 0)
+    if marked:
+        just_breached = select(DEADLINE.c.case_id).where(
+            DEADLINE.c.status == DeadlineStatus.BREACHED.value, DEADLINE.c.breached_at == now
+        )
+        refresh_breached_since(connection, CASE.c.id.in_(just_breached))
+    return marked
 
 
 def record_breaches(context: Context, now: datetime, *, municipality: str | None = None) -> int:

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, select, true
 
 from models.database import reading
 from models.repository import CASE, DEADLINE
-from models.stuck_clock import recompute_stuck_clock
+from models.stuck_clock import recompute_stuck_clock, refresh_breached_since
 from sagsflow.context import Context
 from sagsflow.read.overview import cases_per_phase
 from sagsflow.read.stuck import (
@@ -205,13 +205,23 @@ def test_the_overviews_stuck_per_phase_counts_the_same_cases(demo: Context) -> N
 
 
 def test_the_backfill_writes_what_the_events_wrote(demo: Context) -> None:
-    clock = (CASE.c.id, CASE.c.over_norm_at, CASE.c.inactive_at, CASE.c.consent_wait_at)
+    clock = (
+        CASE.c.id,
+        CASE.c.over_norm_at,
+        CASE.c.inactive_at,
+        CASE.c.consent_wait_at,
+        CASE.c.breached_since,
+    )
     with reading(demo.engine) as connection:
         written = connection.execute(select(*clock, CASE.c.stuck_at).order_by(CASE.c.id)).all()
     with demo.engine.begin() as connection:
-        connection.execute(CASE.update().values(over_norm_at=None, stuck_at=None))
+        connection.execute(
+            CASE.update().values(over_norm_at=None, stuck_at=None, breached_since=None)
+        )
         assert recompute_stuck_clock(connection, demo.catalogue.get, batch=7) == 90
+        refresh_breached_since(connection, true())
     with reading(demo.engine) as connection:
         again = connection.execute(select(*clock, CASE.c.stuck_at).order_by(CASE.c.id)).all()
     assert again == written
     assert any(row.stuck_at for row in written)
+    assert any(row.breached_since for row in written)
