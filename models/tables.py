@@ -43,15 +43,16 @@ class Case(CaseBase, table=True):
         Index("ix_case_phase_phase_entered_at", "phase", "phase_entered_at", "id"),
         # The stuck clock (docs/decisions/009-stuck-clock.md): the stuck list reads the cases
         # over their norm in `over_norm_at` order, alone or within a team, a caseworker or a
-        # phase; the counts read `stuck_at` (the earliest instant) the same four ways.
+        # phase; the counts read `stuck_at` (the earliest instant) the same four ways, covering
+        # the reasons counted after it.
         Index("ix_case_over_norm_at", "over_norm_at", "id"),
         Index("ix_case_team_over_norm_at", "team", "over_norm_at", "id"),
         Index("ix_case_worker_over_norm_at", "worker", "over_norm_at", "id"),
         Index("ix_case_phase_over_norm_at", "phase", "over_norm_at", "id"),
-        Index("ix_case_stuck_at", "stuck_at"),
-        Index("ix_case_team_stuck_at", "team", "stuck_at"),
-        Index("ix_case_worker_stuck_at", "worker", "stuck_at"),
-        Index("ix_case_phase_stuck_at", "phase", "stuck_at"),
+        Index("ix_case_stuck_at", "stuck_at", "inactive_at", "consent_wait_at"),
+        Index("ix_case_team_stuck_at", "team", "stuck_at", "inactive_at", "consent_wait_at"),
+        Index("ix_case_worker_stuck_at", "worker", "stuck_at", "inactive_at", "consent_wait_at"),
+        Index("ix_case_phase_stuck_at", "phase", "stuck_at", "inactive_at", "consent_wait_at"),
         # The breach fact: the list's second run in (breached_since, id) order, and the counts
         # of breached cases not stuck otherwise (covering: stuck_at).
         Index("ix_case_breached_since", "breached_since", "id", "stuck_at"),

@@ -33,7 +33,7 @@ import binascii
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -60,6 +60,7 @@ REASONS = tuple(r.value for r in StuckReason)
 WHOLE_PAGE = 500  # rows per read when a caller wants the whole list (the CLI, the digest)
 
 _BREACHED = DeadlineStatus.BREACHED.value
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)  # a NULL instant: the reason never holds
 
 
 class StuckRules:
@@ -76,7 +77,9 @@ class StuckRules:
         self.not_over_norm: ColumnElement[bool] = or_(
             CASE.c.over_norm_at.is_(None), CASE.c.over_norm_at >= now
         )
-        self.not_timed: ColumnElement[bool] = or_(CASE.c.stuck_at.is_(None), CASE.c.stuck_at >= now)
+        # Not stuck_at's own index: spelt so that a planner counts the breached cases through
+        # the breach indexes (which cover stuck_at) instead of reading the many never-stuck ones.
+        self.not_timed: ColumnElement[bool] = func.coalesce(CASE.c.stuck_at, NEVER) >= now
         # The breach fact the sweep and the audit writer keep on the case row: the due time of
         # its oldest breached deadline (NULL: none; always NULL for a closed case).
         self.breached: ColumnElement[bool] = CASE.c.breached_since.is_not(None)
