@@ -48,7 +48,7 @@ from sqlalchemy import (
 )
 
 from models.database import reading
-from models.repository import CASE, DEADLINE
+from models.repository import CASE, DEADLINE, MAX_CASE_ID
 from rulebooks import Catalogue
 from sagsflow.context import Context
 from statemachine.calendar import local_date, local_iso
@@ -56,7 +56,16 @@ from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import Rulebook
 from statemachine.stuck import StuckFacts, StuckReason, assess
 
-REASONS = tuple(r.value for r in StuckReason)
+# The reason filter's choices, in the order the forms list them.
+REASONS = tuple(
+    r.value
+    for r in (
+        StuckReason.OVER_PHASE_NORM,
+        StuckReason.BREACHED_DEADLINE,
+        StuckReason.INACTIVE,
+        StuckReason.WAITING_FOR_CONSENT,
+    )
+)
 WHOLE_PAGE = 500  # rows per read when a caller wants the whole list (the CLI, the digest)
 
 _BREACHED = DeadlineStatus.BREACHED.value
@@ -91,10 +100,6 @@ class StuckRules:
             StuckReason.INACTIVE.value: self.inactive,
             StuckReason.WAITING_FOR_CONSENT.value: self.waiting,
         }[name]
-
-    @property
-    def any(self) -> ColumnElement[bool]:
-        return or_(self.timed, self.breached)
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,9 @@ class _Key:
             key = _Key(int(run), datetime.fromisoformat(at) if at else None, int(case_id))
         except (ValueError, binascii.Error, UnicodeDecodeError) as error:
             raise CursorInvalid(cursor) from error
-        if key.run not in (1, 2, 3) or (key.at is None) != (key.run == 3) or not key.case_id:
+        if key.run not in (1, 2, 3) or (key.at is None) != (key.run == 3):
+            raise CursorInvalid(cursor)
+        if not 1 <= key.case_id <= MAX_CASE_ID:  # a number the database's key cannot hold
             raise CursorInvalid(cursor)
         if key.at is not None and key.at.tzinfo is None:
             raise CursorInvalid(cursor)
