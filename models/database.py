@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,16 @@ def alembic_config(url: str) -> Any:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema at `url` to `revision` with Alembic (the only way the schema changes)."""
+def upgrade(
+    url: str, revision: str = "head", *, rulebook_of: Callable[[str, str], Any] | None = None
+) -> None:
+    """Bring the schema at `url` to `revision` with Alembic (the only way the schema changes).
+
+    `rulebook_of(id, version)`: the rulebooks the cases are pinned to, for migrations that
+    compute from them (0004_stuck_clock); default: the shipped rulebooks."""
     from alembic import command
 
-    command.upgrade(alembic_config(url), revision)
+    config = alembic_config(url)
+    if rulebook_of is not None:
+        config.attributes["rulebook_of"] = rulebook_of
+    command.upgrade(config, revision)

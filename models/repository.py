@@ -47,6 +47,8 @@ from statemachine.case import CaseFile, DeadlineState, MeasureState
 from statemachine.errors import CaseNotFound, ConcurrencyConflict
 from statemachine.explanation import from_json
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Source
+from statemachine.rulebook import Rulebook
+from statemachine.stuck import ClockFacts, stuck_clock
 
 __all__ = ["CaseNotFound", "CaseRepository", "ConcurrencyConflict", "StoredCase", "UnitOfWork"]
 
@@ -110,6 +112,38 @@ class StoredCase:
 
 
 _FACT_INSTANTS = ("provisional_assessment_at", "party_hearing_at", "investigated_at")
+
+
+def clock_facts_of(case: CaseFile) -> ClockFacts:
+    """What the stuck clock reads of a case file."""
+    return ClockFacts(
+        phase=case.phase,
+        phase_entered_at=case.phase_entered_at,
+        last_event_at=case.last_event_at,
+        birth_date=case.birth_date,
+        consents=frozenset(case.consents),
+        without_consent_decided=case.without_consent_decided,
+    )
+
+
+def breached_since(case: CaseFile) -> datetime | None:
+    """The due time of the case's oldest breached deadline; None: none, or the case is closed
+    (the stuck rule is about open cases)."""
+    if case.phase is Phase.CLOSURE:
+        return None
+    due = [d.due_at for d in case.deadlines if d.status is DeadlineStatus.BREACHED]
+    return min(due, default=None)
+
+
+def stuck_clock_values(rulebook: Rulebook, facts: ClockFacts) -> dict[str, datetime | None]:
+    """The case row's stuck-clock columns for `facts` (statemachine.stuck.stuck_clock)."""
+    clock = stuck_clock(rulebook, facts)
+    return {
+        "over_norm_at": clock.over_norm_at,
+        "inactive_at": clock.inactive_at,
+        "consent_wait_at": clock.consent_wait_at,
+        "stuck_at": clock.stuck_at,
+    }
 
 
 def _facts_of(case: CaseFile) -> dict[str, Any]:
@@ -298,6 +332,8 @@ class CaseRepository:
         entry: AuditEntry,
         measures: Sequence[MeasureState],
         deadlines: Sequence[DeadlineState],
+        *,
+        rulebook: Rulebook,
     ) -> str:
         """The one audit writer: save the case's new state, then append its audit record.
 
@@ -306,12 +342,16 @@ class CaseRepository:
         on that row and then gets ConcurrencyConflict, instead of colliding with the first on
         audit_log's (case_id, seq) key (an IntegrityError on PostgreSQL). Returns the record's
         hash, the case's new audit head.
+
+        `rulebook`: the version the case is pinned to after the event; the case row's stuck
+        clock (`stuck_clock_values`) is computed from it and the case's new facts, so the
+        stored instants are true after every event and every rulebook migration.
         """
         if entry.seq != stored.audit_seq + 1 or entry.case_id != stored.file.id:
             raise ValueError(f"audit record {entry.seq} does not follow the case's head")
         prev_hash = stored.audit_hash or GENESIS
         digest = entry.digest(prev_hash)
-        self._save(stored, measures, deadlines, (entry.seq, digest))
+        self._save(stored, measures, deadlines, (entry.seq, digest), rulebook)
         self._append_audit(entry, prev_hash, digest)
         closure = Phase.CLOSURE.value
         if (entry.from_phase == closure) != (entry.to_phase == closure):
@@ -328,10 +368,15 @@ class CaseRepository:
         measures: Sequence[MeasureState],
         deadlines: Sequence[DeadlineState],
         audit: tuple[int, str],
+        rulebook: Rulebook,
     ) -> None:
         """Write the case's new state; the case row's version guards against a lost update."""
         case = stored.file
+        if (case.rulebook_id, case.rulebook_version) != (rulebook.id, rulebook.version):
+            raise ValueError(f"case {case.id} is not pinned to rulebook {rulebook.key}")
         values: dict[str, Any] = {
+            **stuck_clock_values(rulebook, clock_facts_of(case)),
+            "breached_since": breached_since(case),
             "_case_id": case.id,
             "_expected_version": case.version,
             "phase": case.phase.value,

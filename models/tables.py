@@ -41,6 +41,24 @@ class Case(CaseBase, table=True):
         # The dashboard's stuck list at a million cases: open cases of a phase, longest in it
         # first (docs/dashboard.md; ~0.9 s → ~65 ms per page on PostgreSQL at 1M cases).
         Index("ix_case_phase_phase_entered_at", "phase", "phase_entered_at", "id"),
+        # The stuck clock (docs/decisions/009-stuck-clock.md): the stuck list reads the cases
+        # over their norm in `over_norm_at` order, alone or within a team, a caseworker or a
+        # phase; the counts read `stuck_at` (the earliest instant) the same four ways, covering
+        # the reasons counted after it.
+        Index("ix_case_over_norm_at", "over_norm_at", "id"),
+        Index("ix_case_team_over_norm_at", "team", "over_norm_at", "id"),
+        Index("ix_case_worker_over_norm_at", "worker", "over_norm_at", "id"),
+        Index("ix_case_phase_over_norm_at", "phase", "over_norm_at", "id"),
+        Index("ix_case_stuck_at", "stuck_at", "inactive_at", "consent_wait_at"),
+        Index("ix_case_team_stuck_at", "team", "stuck_at", "inactive_at", "consent_wait_at"),
+        Index("ix_case_worker_stuck_at", "worker", "stuck_at", "inactive_at", "consent_wait_at"),
+        Index("ix_case_phase_stuck_at", "phase", "stuck_at", "inactive_at", "consent_wait_at"),
+        # The breach fact: the list's second run in (breached_since, id) order, and the counts
+        # of breached cases not stuck otherwise (covering: stuck_at).
+        Index("ix_case_breached_since", "breached_since", "id", "stuck_at"),
+        Index("ix_case_team_breached_since", "team", "breached_since", "id", "stuck_at"),
+        Index("ix_case_worker_breached_since", "worker", "breached_since", "id", "stuck_at"),
+        Index("ix_case_phase_breached_since", "phase", "breached_since", "id", "stuck_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -54,6 +72,17 @@ class Case(CaseBase, table=True):
     facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     audit_seq: int = Field(default=0)
     audit_hash: str = Field(default="", max_length=64)
+    # The stuck clock (statemachine.stuck.stuck_clock): after these instants the case is over
+    # its phase norm, inactive, waiting for consent; `stuck_at` is the earliest. NULL: never,
+    # with the case's present facts. Written with every event by CaseRepository.record.
+    over_norm_at: datetime | None = _optional_instant()
+    inactive_at: datetime | None = _optional_instant()
+    consent_wait_at: datetime | None = _optional_instant()
+    stuck_at: datetime | None = _optional_instant()
+    # The due time of the case's oldest breached deadline (NULL: none, or the case is closed):
+    # the breached-deadline fact, kept by CaseRepository.record and by the sweep's
+    # mark_breaches, the two writers of a deadline's status.
+    breached_since: datetime | None = _optional_instant()
 
 
 class Measure(SQLModel, table=True):

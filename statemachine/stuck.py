@@ -5,18 +5,27 @@ happened on it for the rulebook's `inactivity` while in a phase where it is expe
 when one of its deadlines is breached, or when it has waited in clarification longer than the
 rulebook's `consent_wait` for a consent it still needs. The norms and waits are the rulebook's
 `stuck` rule (the municipality's service level). The read side finds stuck cases at scale with
-SQL that is tested against `assess` (sagsflow/read/stuck.py).
+SQL over the instants `stuck_clock` gives (kept on the case row by the one audit writer,
+docs/decisions/009-stuck-clock.md), property-tested against `assess` (tests/integration/
+test_stuck_clock.py).
+
+Every time-driven reason holds from an instant on and never stops holding while the case's facts
+stay as they are: the norm's due time, the inactivity's end, and the consent wait's end (or the
+child's birthday on which the child's own consent becomes required, whichever is later). So a
+case's facts give three instants, fixed until its next event, and "stuck at `now`" is a
+comparison of each with `now` (`StuckClock.reasons`). A breached deadline is not time-driven
+here: the sweep marks it (docs/decisions/002), and it is a fact read beside the instants.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from statemachine.calendar import due, local_date, shift
-from statemachine.consent import missing_consents
+from statemachine.calendar import due, local_date, shift, start_of_local_day
+from statemachine.consent import ConsentParty, missing_consents
 from statemachine.phases import Phase
 from statemachine.rulebook import Rulebook, Span
 
@@ -31,8 +40,8 @@ class StuckReason(StrEnum):
 
 
 @dataclass(frozen=True)
-class StuckFacts:
-    """What the rule reads of one open case."""
+class ClockFacts:
+    """What the time-driven part of the rule reads of one case (all but the breach flag)."""
 
     phase: Phase
     phase_entered_at: datetime
@@ -40,6 +49,12 @@ class StuckFacts:
     birth_date: date
     consents: Collection[str]
     without_consent_decided: bool
+
+
+@dataclass(frozen=True)
+class StuckFacts(ClockFacts):
+    """What the rule reads of one open case."""
+
     has_breached_deadline: bool
 
 
@@ -54,12 +69,96 @@ class StuckVerdict:
     days_since_last_event: int
 
 
-def over_norm_from(rulebook: Rulebook, facts: StuckFacts) -> datetime | None:
+def over_norm_from(rulebook: Rulebook, facts: ClockFacts) -> datetime | None:
     """The instant after which the case is over its phase's norm; None: the phase has none."""
     norm = rulebook.stuck.phase_norms.get(facts.phase)
     if norm is None:
         return None
     return due(facts.phase_entered_at, norm.duration(), rulebook.working_calendar()).due_at
+
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class StuckClock:
+    """The instants after which each time-driven reason holds (None: it never does with these
+    facts): a reason holds at `now` exactly when `now` is later than its instant."""
+
+    over_norm_at: datetime | None = None
+    inactive_at: datetime | None = None
+    consent_wait_at: datetime | None = None
+
+    @property
+    def stuck_at(self) -> datetime | None:
+        """The earliest of the three: after it the case is stuck whatever its deadlines."""
+        found = [i for i in (self.over_norm_at, self.inactive_at, self.consent_wait_at) if i]
+        return min(found, default=None)
+
+    def reasons(self, now: datetime, *, breached: bool) -> tuple[StuckReason, ...]:
+        """The reasons that hold at `now`, in `assess`'s order."""
+        found: list[StuckReason] = []
+        if self.over_norm_at is not None and now > self.over_norm_at:
+            found.append(StuckReason.OVER_PHASE_NORM)
+        if self.inactive_at is not None and now > self.inactive_at:
+            found.append(StuckReason.INACTIVE)
+        if breached:
+            found.append(StuckReason.BREACHED_DEADLINE)
+        if self.consent_wait_at is not None and now > self.consent_wait_at:
+            found.append(StuckReason.WAITING_FOR_CONSENT)
+        return tuple(found)
+
+
+def _birthday(birth_date: date, age: int) -> date:
+    """The first day on which a child born on `birth_date` is `age` (consent.age_on): a child
+    born 29 February has its birthday on 1 March in other years."""
+    try:
+        return birth_date.replace(year=birth_date.year + age)
+    except ValueError:
+        return date(birth_date.year + age, 3, 1)
+
+
+def consent_wait_from(rulebook: Rulebook, facts: ClockFacts) -> datetime | None:
+    """The instant after which the case waits for consent (`is_waiting_for_consent`), for any
+    `now` after its last event; None: it never does with these facts.
+
+    The wait ends `consent_wait` after entering clarification. A missing custody holder's
+    consent counts from then; a missing child's consent only from the Copenhagen day the child
+    reaches the rulebook's consent age (Seed 004, `ConsentRule.child_from_age`), so the instant
+    is the later of the wait's end and that day's first microsecond (less one: the rule holds
+    *on* that day, the comparison is strict)."""
+    if facts.phase is not Phase.CLARIFICATION or facts.without_consent_decided:
+        return None
+    wait = rulebook.stuck.consent_wait
+    # No wait: from the moment the case entered clarification (`now` is after its last event).
+    waited = (
+        shift(facts.phase_entered_at, wait.duration())
+        if wait is not None
+        else facts.phase_entered_at - _MICROSECOND
+    )
+    if ConsentParty.CUSTODY_HOLDER not in facts.consents:
+        return waited
+    if ConsentParty.CHILD in facts.consents:
+        return None
+    of_age = start_of_local_day(_birthday(facts.birth_date, rulebook.consent.child_from_age))
+    return max(waited, of_age - _MICROSECOND)
+
+
+def stuck_clock(rulebook: Rulebook, facts: ClockFacts) -> StuckClock:
+    """The case's stuck instants (`StuckClock`): fixed by its facts, so the case row keeps them
+    from one event to the next (models/repository.py `CaseRepository.record`). A closed case is
+    never stuck (the rule is about open cases): no instants."""
+    if facts.phase is Phase.CLOSURE:
+        return StuckClock()
+    rule = rulebook.stuck
+    inactive_at = None
+    if facts.phase in rule.inactivity_phases:
+        inactive_at = shift(facts.last_event_at, rule.inactivity.duration())
+    return StuckClock(
+        over_norm_at=over_norm_from(rulebook, facts),
+        inactive_at=inactive_at,
+        consent_wait_at=consent_wait_from(rulebook, facts),
+    )
 
 
 def is_waiting_for_consent(rulebook: Rulebook, facts: StuckFacts, now: datetime) -> bool:

@@ -31,7 +31,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rulebooks import UnknownRulebook
 from sagsflow.present.i18n import Translator, negotiate, translator
 from sagsflow.present.refusals import refusal_text, refused_text
-from sagsflow.read.paging import PageInvalid, TooBroad
+from sagsflow.read.paging import PageInvalid
+from sagsflow.read.stuck import CursorInvalid
 from sagsflow.usecases.access import AccessDenied
 from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused, RefusalCode
 from statemachine.periods import PeriodInvalid
@@ -57,7 +58,6 @@ KINDS: tuple[str, ...] = (
     "case-refused",
     "no-rulebook",
     "invalid-period",
-    "too-broad",
     "database-unavailable",
     "internal",
 )
@@ -237,9 +237,8 @@ def problem_of(error: Exception, t: Translator) -> ApiProblem | None:
     if isinstance(error, PeriodInvalid):
         values = {"period": error.period}
         return ApiProblem(422, "invalid-period", key=f"problem.period.{error.kind}", values=values)
-    if isinstance(error, TooBroad):
-        values = {"most": t.number(error.most)}
-        return ApiProblem(422, "too-broad", key="problem.too_broad", values=values)
+    if isinstance(error, CursorInvalid):
+        return ApiProblem(422, "invalid-request", key="problem.cursor_invalid")
     if isinstance(error, PageInvalid):
         return ApiProblem(
             422,

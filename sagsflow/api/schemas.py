@@ -299,6 +299,10 @@ class StuckCase(BaseModel):
 
 class StuckPage(Paged):
     total: int = Field(description="Stuck cases matching the filters, on every page.")
+    next_after: str | None = Field(
+        default=None,
+        description="The cursor of the next page (query parameter `after`); null: last page.",
+    )
     items: list[StuckCase]
 
 

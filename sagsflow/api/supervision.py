@@ -23,9 +23,8 @@ from sagsflow.api.schemas import (
 )
 from sagsflow.organisation import OrganisationInvalid, organisation
 from sagsflow.present.compliance import report_as_data
-from sagsflow.read import paging
 from sagsflow.read.deadlines import DeadlineView
-from sagsflow.read.paging import STUCK_MAX_CASES, Page
+from sagsflow.read.paging import Page
 from sagsflow.settings import settings
 from sagsflow.usecases import supervision as scoped
 from statemachine.periods import PeriodInvalid, parse_period
@@ -55,9 +54,10 @@ def _page(page: Page[Any]) -> dict[str, Any]:
     summary="Stuck cases, worst first",
     description=(
         "Over the phase norm, with a breached deadline, inactive, or waiting for consent; "
-        "sorted by days over the phase norm, then the oldest breach. The report judges at most "
-        f"{STUCK_MAX_CASES:,} open cases per request: over that, a 422 `too-broad` asks "
-        "for a filter (team, worker or phase). Written to the access log as one `list` row."
+        "worst first: by days over the phase norm (most first), then the cases with a breach "
+        "(oldest breach first), then the rest by case number. Any scope size: pages with "
+        "`limit`/`offset`, or, for deep pages, with `after` (the previous page's `next_after`). "
+        "Written to the access log as one `list` row."
     ),
     responses=responses(401, 403, 422),
 )
@@ -73,6 +73,16 @@ def stuck(
     now: AsOf = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    after: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[A-Za-z0-9_-]+$",
+            description="Keyset paging: the previous page's `next_after` (opaque); "
+            "`offset` is then not read.",
+        ),
+    ] = None,
 ) -> Any:
     """Stuck: over the phase norm, a breached deadline, inactive, or waiting for consent."""
     page = scoped.stuck_page(
@@ -86,9 +96,9 @@ def stuck(
         reason=reason,
         limit=limit,
         offset=offset,
-        most=paging.STUCK_MAX_CASES,
+        after=after,
     )
-    return {**_page(page), "total": page.total}
+    return {**_page(page), "total": page.total, "next_after": page.next_after}
 
 
 @router.get(

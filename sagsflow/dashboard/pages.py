@@ -379,7 +379,7 @@ def stuck(
         )
         total, as_of = kept if kept is not None else (None, None)
         found = stuck_list(
-            context, scope, chosen, viewer.now, offset=(number - 1) * size, size=size, total=total
+            context, scope, chosen, viewer.now, offset=(number - 1) * size, size=size
         )
         values |= {
             "rows": found.rows,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, case, func, or_, select
 from sqlalchemy.sql.elements import True_
 
 from models.database import reading
@@ -54,25 +54,22 @@ class PhaseCount:
 def cases_per_phase(
     connection: Connection, scope: ColumnElement[bool], rules: StuckRules
 ) -> list[PhaseCount]:
-    """Cases and stuck cases per phase (closure included), in one pass over the case table."""
-    breached = (
-        select(DEADLINE.c.case_id)
-        .where(DEADLINE.c.status == BREACHED)
-        .group_by(DEADLINE.c.case_id)
-        .subquery("breached_cases")
+    """Cases and stuck cases per phase (closure included): the cases per phase (the phase
+    index), the cases with a time-driven reason (`stuck_at < now`: the (phase, stuck_at) index)
+    and the breached cases among the rest (the (phase, breached_since, …) index), each grouped in the
+    database (sagsflow/read/stuck.py: the same conditions as the stuck list)."""
+    phase = CASE.c.phase
+    every = select(phase, func.count()).where(scope).group_by(phase)
+    timed = select(phase, func.count()).where(scope, rules.timed).group_by(phase)
+    breached_only = (
+        select(phase, func.count()).where(scope, rules.breached, rules.not_timed).group_by(phase)
     )
-    stuck = and_(
-        OPEN,
-        or_(rules.over_norm, rules.inactive, rules.waiting, breached.c.case_id.is_not(None)),
-    )
-    query = (
-        select(CASE.c.phase, func.count().label("n"), func.sum(case((stuck, 1), else_=0)))
-        .select_from(CASE.outerjoin(breached, breached.c.case_id == CASE.c.id))
-        .where(scope)
-        .group_by(CASE.c.phase)
-    )
-    found = {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(query)}
-    return [PhaseCount(p.value, *found.get(p.value, (0, 0))) for p in Phase]
+    cases = {p: int(n) for p, n in connection.execute(every)}
+    stuck: dict[str, int] = {}
+    for query in (timed, breached_only):
+        for p, n in connection.execute(query):
+            stuck[p] = stuck.get(p, 0) + int(n)
+    return [PhaseCount(p.value, cases.get(p.value, 0), stuck.get(p.value, 0)) for p in Phase]
 
 
 # --- compliance: shares on time ----------------------------------------------------------------

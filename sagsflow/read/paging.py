@@ -9,10 +9,6 @@ T = TypeVar("T")
 
 MAX_LIMIT = 500
 MAX_OFFSET = 100_000
-# The stuck-case report judges every open case of its scope in Python (working-day calendars,
-# consent ages): above this many open cases in one report it asks for a narrower filter
-# instead of taking seconds. A team (100-300 cases) or a caseworker is far below it.
-STUCK_MAX_CASES = 2_000
 
 
 class PageInvalid(ValueError):
@@ -21,18 +17,6 @@ class PageInvalid(ValueError):
     def __init__(self, name: str, value: int, low: int, high: int) -> None:
         self.name, self.value, self.low, self.high = name, value, low, high
         super().__init__(f"{name} {value}: between {low} and {high}")
-
-
-class TooBroad(ValueError):
-    """A report over more open cases than it judges in one request: narrow the filter."""
-
-    def __init__(self, open_cases: int, most: int) -> None:
-        self.open_cases = open_cases
-        self.most = most
-        super().__init__(
-            f"more than {most} open cases match: filter by team, worker or phase "
-            f"(the stuck-case report judges at most {most} open cases per request)"
-        )
 
 
 @dataclass(frozen=True)
@@ -45,6 +29,8 @@ class Page(Generic[T]):
     has_more: bool
     # The number of rows in the whole list, where knowing it cost nothing extra.
     total: int | None = None
+    # Keyset paging (lists that offer it): the cursor of the next page; None: the last page.
+    next_after: str | None = None
 
     @property
     def next_offset(self) -> int | None:

@@ -72,7 +72,7 @@ def _record(
     actor: str,
     role: str,
     now: datetime,
-    rulebook: str,
+    rulebook: Rulebook,
     measures: Sequence[MeasureState],
     deadlines: Sequence[DeadlineState],
 ) -> int:
@@ -90,9 +90,9 @@ def _record(
         role=role,
         payload=canonical_json(outcome.payload),
         legal_basis=outcome.legal_basis,
-        rulebook=rulebook,
+        rulebook=rulebook.key,
     )
-    repo.record(stored, entry, measures, deadlines)
+    repo.record(stored, entry, measures, deadlines, rulebook=rulebook)
     return entry.seq
 
 
@@ -156,7 +156,7 @@ def open_case(
             actor=actor,
             role=role,
             now=now,
-            rulebook=rulebook.key,
+            rulebook=rulebook,
             measures=case.measures,
             deadlines=case.deadlines,
         )
@@ -243,7 +243,7 @@ def fire_event(
             actor=actor,
             role=role,
             now=now,
-            rulebook=rulebook.key,
+            rulebook=rulebook,
             measures=outcome.touched_measures,
             deadlines=outcome.touched_deadlines,
         )

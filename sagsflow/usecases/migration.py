@@ -93,7 +93,7 @@ def migrate(
                 legal_basis=f"rulebook {target.key} ({target.law}, effective {target.effective_from})",
                 rulebook=target.key,
             )
-            repo.record(stored, entry, [], touched)
+            repo.record(stored, entry, [], touched, rulebook=target)
             uow.commit()
     moved = [m for p in plans for m in p.moves if m.days]
     return {

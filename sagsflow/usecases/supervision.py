@@ -12,21 +12,18 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement
 
-from models.database import reading
-from models.repository import CASE
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
 from sagsflow.read.cases import CaseListed, list_cases
 from sagsflow.read.compliance import ComplianceReport, compliance_report
 from sagsflow.read.deadlines import DeadlineListed, DeadlineView
 from sagsflow.read.deadlines import deadline_page as scoped_deadline_page
-from sagsflow.read.paging import STUCK_MAX_CASES, Page, TooBroad, check_page, page_of
-from sagsflow.read.stuck import stuck_cases
+from sagsflow.read.paging import Page, check_page, page_of
+from sagsflow.read.stuck import StuckFilter, count_stuck_cases, stuck_list
 from sagsflow.read.visibility import case_filter
 from sagsflow.usecases.access import Asked, attempted, log_access, require_cases
-from statemachine.phases import Phase
 from statemachine.visibility import Action, Principal, visible_teams
 
 
@@ -35,7 +32,7 @@ def list_scope(context: Context, principal: Principal, asked: Asked) -> ColumnEl
     (`read.visibility.case_filter`), with the act's one `list` row written.
 
     Call it once per list or report, and read within what it returns. The row is written
-    before the read: a report that then fails (too broad) stays logged as asked. A role that
+    before the read: a report that then fails stays logged as asked. A role that
     sees no case raises AccessDenied, logged as denied."""
     _listed(context, principal, asked)
     return case_filter(principal)
@@ -115,34 +112,17 @@ def stuck_page(
     reason: str | None = None,
     limit: int = 50,
     offset: int = 0,
-    most: int = STUCK_MAX_CASES,
+    after: str | None = None,
 ) -> Page[dict[str, Any]]:
-    """The stuck cases `principal` may see (`reports.stuck_cases`: worst first), filtered.
-
-    The report judges each open case of its scope, so it refuses (TooBroad) a scope of more
-    than `most` open cases: a department head over a whole large municipality filters by team.
-    """
+    """The stuck cases `principal` may see, worst first (`read.stuck`), filtered, for any scope
+    size: `limit` rows from `offset`, or after the cursor `after` (keyset paging for deep pages;
+    the page's `next_after` continues it). `total`: how many match (indexed counts)."""
     check_page(limit, offset)
-    clauses = [list_scope(context, principal, asked)]
-    for column, value in ((CASE.c.team, team), (CASE.c.worker, worker), (CASE.c.phase, phase)):
-        if value is not None:
-            clauses.append(column == value)
-    scope = and_(*clauses)
-    with reading(context.engine) as connection:
-        capped = (
-            select(CASE.c.id)
-            .where(CASE.c.phase != Phase.CLOSURE.value, scope)
-            .limit(most + 1)
-            .subquery()
-        )
-        open_cases = int(connection.execute(select(func.count()).select_from(capped)).scalar_one())
-    if open_cases > most:
-        raise TooBroad(open_cases, most)
-    rows = stuck_cases(context, now, scope=scope)
-    if reason is not None:
-        rows = [r for r in rows if reason in r["reasons"]]
-    end = offset + limit
-    return Page(rows[offset:end], limit, offset, len(rows) > end, total=len(rows))
+    scope = list_scope(context, principal, asked)
+    chosen = StuckFilter(team=team, worker=worker, phase=phase, reason=reason)
+    found = stuck_list(context, scope, chosen, now, offset=offset, size=limit, after=after)
+    total = count_stuck_cases(context, scope, chosen, now)
+    return Page(found.rows, limit, offset, found.has_more, total=total, next_after=found.next_after)
 
 
 def compliance(

@@ -49,6 +49,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.database import reading
 from models.repository import CASE, DEADLINE
+from models.stuck_clock import refresh_breached_since
 from models.tables import Notification
 from sagsflow.context import Context
 from statemachine.escalation import ladder_for, rungs, widest
@@ -59,6 +60,7 @@ NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 BATCH = 5000
 # Rows per INSERT transaction: short write locks, so events on the same cases wait briefly.
 WRITE_BATCH = 1000
+REFRESH_BATCH = 5000  # cases per UPDATE of their breach fact after marking breaches
 UNRESOLVED = (DeadlineStatus.OPEN.value, DeadlineStatus.BREACHED.value)
 
 
@@ -96,16 +98,27 @@ def _in_municipality(municipality: str | None) -> list[Any]:
 
 
 def mark_breaches(connection: Connection, now: datetime, *, municipality: str | None = None) -> int:
-    """Every open deadline whose due time has passed becomes breached (one statement)."""
-    result = connection.execute(
-        update(DEADLINE)
-        .where(
-            and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now),
-            *_in_municipality(municipality),
+    """Every open deadline whose due time has passed becomes breached (one statement), and the
+    cases it breached keep the fact (`case.breached_since`, the stuck list's breach: docs/
+    decisions/009-stuck-clock.md): their ids come back from the UPDATE (RETURNING), and an
+    UPDATE per 5,000 of them sets it."""
+    breached_cases = (
+        connection.execute(
+            update(DEADLINE)
+            .where(
+                and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now),
+                *_in_municipality(municipality),
+            )
+            .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
+            .returning(DEADLINE.c.case_id)
         )
-        .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
+        .scalars()
+        .all()
     )
-    return int(result.rowcount or 0)
+    cases = sorted(set(breached_cases))
+    for start in range(0, len(cases), REFRESH_BATCH):
+        refresh_breached_since(connection, CASE.c.id.in_(cases[start : start + REFRESH_BATCH]))
+    return len(breached_cases)
 
 
 def record_breaches(context: Context, now: datetime, *, municipality: str | None = None) -> int:

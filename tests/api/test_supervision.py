@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sagsflow.read import paging
 from sagsflow.usecases.sweep import record_breaches
 from statemachine.phases import Notifier, Phase, Role, Source
 
@@ -81,20 +80,30 @@ def test_stuck_cases_filter_by_team_worker_phase_and_reason(staff, team_cases):
     )
 
 
-def test_a_stuck_report_over_too_many_open_cases_asks_for_a_filter(
-    staff, team_cases, monkeypatch, problem
-):
-    # Given a report that judges at most 2 open cases per request
-    monkeypatch.setattr(paging, "STUCK_MAX_CASES", 2)
+def test_the_stuck_list_pages_by_cursor_for_any_scope_size(staff, team_cases, problem):
+    # Given the department head's stuck list of the team, one case a page (no cap on the scope)
     client = staff.as_(Role.DEPARTMENT_HEAD)
+    whole = client.get("/api/v1/stuck", params={"team": staff.team}).json()
+    assert whole["next_after"] is None
 
-    # When the department head asks for the team's 3 open cases, then for 1 phase of them
-    broad = client.get("/api/v1/stuck", params={"team": staff.team})
-    narrow = client.get("/api/v1/stuck", params={"team": staff.team, "phase": "clarification"})
+    # When it follows `next_after` from page to page
+    seen, after = [], None
+    while True:
+        params = {"team": staff.team, "limit": 1, **({"after": after} if after else {})}
+        page = client.get("/api/v1/stuck", params=params).json()
+        seen += [c["case_id"] for c in page["items"]]
+        assert page["total"] == whole["total"]
+        after = page["next_after"]
+        if after is None:
+            break
 
-    # Then the broad one is refused with what to do, the narrow one answered
-    assert "filter by team" in problem(broad, 422, "too-broad")["detail"]
-    assert [c["case_id"] for c in narrow.json()["items"]] == [team_cases["waiting"]]
+    # Then it reads the same cases in the same order as one page, and offsets agree
+    assert seen == [c["case_id"] for c in whole["items"]]
+    second = client.get("/api/v1/stuck", params={"team": staff.team, "limit": 1, "offset": 1})
+    assert [c["case_id"] for c in second.json()["items"]] == seen[1:2]
+    # … and a cursor it never handed out is refused as an invalid request
+    for bad in ("bm90LWEtY3Vyc29y", "M3x8OTk5OTk5OTk5OTk5OTk5OTk5OTk5"):  # junk; case 10^23
+        problem(client.get("/api/v1/stuck", params={"after": bad}), 422, "invalid-request")
 
 
 @pytest.fixture

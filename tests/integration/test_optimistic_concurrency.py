@@ -59,7 +59,7 @@ def test_writer_holding_a_stale_version_gets_a_conflict_and_writes_nothing(cases
     assert rows.snapshot(case.id) == after_first
 
 
-def test_saving_a_case_loaded_before_another_write_is_refused(cases, rows, engine):
+def test_saving_a_case_loaded_before_another_write_is_refused(cases, rows, engine, context):
     # Given a case loaded by one unit of work
     case = cases.at_phase(Phase.CLARIFICATION)
     with UnitOfWork(engine) as uow:
@@ -70,7 +70,8 @@ def test_saving_a_case_loaded_before_another_write_is_refused(cases, rows, engin
 
     # When the first unit of work saves what it loaded
     with UnitOfWork(engine) as uow, pytest.raises(ConcurrencyConflict):
-        uow.cases.record(stale, _entry(stale), [], [])
+        pinned = context.catalogue.get(stale.file.rulebook_id, stale.file.rulebook_version)
+        uow.cases.record(stale, _entry(stale), [], [], rulebook=pinned)
 
     # Then the lost update is refused at the case row's version, nothing overwritten
     assert rows.snapshot(case.id) == after_event
