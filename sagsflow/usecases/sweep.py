@@ -48,6 +48,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.database import reading
+from models.readmodels import TallyKey, add_to_tally, case_owners, moved, tally_key
 from models.repository import CASE, DEADLINE
 from models.tables import Notification
 from sagsflow.context import Context
@@ -96,16 +97,30 @@ def _in_municipality(municipality: str | None) -> list[Any]:
 
 
 def mark_breaches(connection: Connection, now: datetime, *, municipality: str | None = None) -> int:
-    """Every open deadline whose due time has passed becomes breached (one statement)."""
-    result = connection.execute(
+    """Every open deadline whose due time has passed becomes breached (one statement), and the
+    deadline tally moves them from open to late in the same transaction (the rows the UPDATE
+    returns are exactly the ones it changed, whatever events ran meanwhile)."""
+    changed = connection.execute(
         update(DEADLINE)
         .where(
             and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now),
             *_in_municipality(municipality),
         )
         .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
-    )
-    return int(result.rowcount or 0)
+        .returning(DEADLINE.c.case_id, DEADLINE.c.rule, DEADLINE.c.due_at)
+    ).all()
+    if changed:
+        owners = case_owners(connection, (row.case_id for row in changed))
+        deltas: defaultdict[TallyKey, int] = defaultdict(int)
+        for row in changed:
+            owner = owners[row.case_id]
+            moved(
+                deltas,
+                tally_key(owner, row.rule, DeadlineStatus.OPEN.value, row.due_at, None),
+                tally_key(owner, row.rule, DeadlineStatus.BREACHED.value, row.due_at, None),
+            )
+        add_to_tally(connection, deltas)
+    return len(changed)
 
 
 def record_breaches(context: Context, now: datetime, *, municipality: str | None = None) -> int:
