@@ -256,13 +256,12 @@ def on_table(scope: ColumnElement[bool], table: Any) -> ColumnElement[bool]:
     """`scope`, a WHERE clause over the case table's owner columns (`visibility.case_filter`,
     a municipality), as the same clause over `table`'s columns of those names."""
 
-    def swap(element: Any) -> Any:
+    def swap(element: Any, **_: Any) -> Any:
         if isinstance(element, ColumnClause) and element.table is CASE:
             return table.c[element.name]
         return None
 
-    result: ColumnElement[bool] = replacement_traverse(scope, {}, swap)
-    return result
+    return replacement_traverse(scope, {}, swap)
 
 
 # The tally's outcomes (`statemachine.late.settled`), and `open`: late or pending by `now`.

@@ -32,14 +32,17 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Connection,
     Integer,
     Select,
     and_,
     any_,
     bindparam,
+    case,
     func,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -51,6 +54,7 @@ from models.database import reading
 from models.readmodels import TallyKey, add_to_tally, case_owners, moved, tally_key
 from models.repository import CASE, DEADLINE
 from models.tables import Notification
+from rulebooks import Catalogue
 from sagsflow.context import Context
 from statemachine.escalation import ladder_for, rungs, widest
 from statemachine.phases import DeadlineStatus, Phase
@@ -192,11 +196,58 @@ def sweep_batches(
         return [(int(low), int(high)) for low, high in reader.execute(query)]
 
 
+def ladder_lengths(catalogue: Catalogue) -> dict[tuple[str, str, str], int]:
+    """(rulebook id, version, rule) → how many rungs its escalation ladder has (rulebook data)."""
+    lengths: dict[tuple[str, str, str], int] = {}
+    for rulebook in catalogue.rulebooks:
+        rules = {**rulebook.deadlines, **rulebook.measure_deadlines}
+        for rule, spec in rules.items():
+            lengths[rulebook.id, rulebook.version, rule.value] = len(spec.ladder)
+    return lengths
+
+
+def _not_fully_notified(lengths: dict[tuple[str, str, str], int]) -> ColumnElement[bool]:
+    """The deadline's ladder still has a rung without its notification: fewer notifications than
+    rungs (one per rung, the (deadline_id, rung) key). A rerun so skips in SQL, through that
+    key, every deadline whose ladder is done — a breach long past, escalated — instead of
+    reading it and finding nothing to do. The ladder lengths are given as literals (a CASE
+    over rulebook, version and rule): rulebook data, a few dozen entries."""
+    ladder = case(
+        *(
+            (
+                and_(
+                    CASE.c.rulebook_id == literal_column(_quoted(rulebook_id)),
+                    CASE.c.rulebook_version == literal_column(_quoted(version)),
+                    DEADLINE.c.rule == literal_column(_quoted(rule)),
+                ),
+                literal_column(str(int(n))),
+            )
+            for (rulebook_id, version, rule), n in sorted(lengths.items())
+        ),
+        else_=literal_column("0"),
+    )
+    notified = (
+        select(func.count())
+        .select_from(NOTIFICATION)
+        .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
+        .scalar_subquery()
+    )
+    return notified < ladder
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def _candidates(
-    horizon: datetime, id_range: tuple[int, int] | None, municipality: str | None
+    horizon: datetime,
+    id_range: tuple[int, int] | None,
+    municipality: str | None,
+    lengths: dict[tuple[str, str, str], int],
 ) -> Select[Any]:
-    """The unresolved deadlines of open cases due before `horizon`: those in `id_range` by id,
-    or (None) all of them in the order the database finds them (its status-and-due index)."""
+    """The unresolved deadlines of open cases due before `horizon` whose ladder is not fully
+    notified: those in `id_range` by id, or (None) all of them in the order the database finds
+    them (its status-and-due index)."""
     query = (
         select(
             DEADLINE.c.id,
@@ -207,7 +258,11 @@ def _candidates(
             CASE.c.rulebook_version,
         )
         .join(CASE, CASE.c.id == DEADLINE.c.case_id)
-        .where(*_unresolved_near(horizon), CASE.c.phase != Phase.CLOSURE.value)
+        .where(
+            *_unresolved_near(horizon),
+            CASE.c.phase != Phase.CLOSURE.value,
+            _not_fully_notified(lengths),
+        )
     )
     if id_range is not None:
         # Ordered, the whole set would be read in id order: a scan of every deadline on SQLite.
@@ -417,7 +472,9 @@ def sweep_partition(
     if horizon is None:
         return SweepResult(0, 0, 0)
     with reading(context.engine) as reader:
-        rows = reader.execute(_candidates(horizon, id_range, municipality)).all()
+        rows = reader.execute(
+            _candidates(horizon, id_range, municipality, ladder_lengths(context.catalogue))
+        ).all()
         existing = _existing(reader, id_range)
     return _evaluate(context, now, rows, existing)
 
@@ -443,7 +500,7 @@ def sweep(
     horizon = _widest_horizon(context, now)
     if horizon is None:
         return result
-    query = _candidates(horizon, None, municipality)
+    query = _candidates(horizon, None, municipality, ladder_lengths(context.catalogue))
     with reading(context.engine) as reader:
         if reader.dialect.name == "postgresql":
             # A cursor is planned for its first rows (cursor_tuple_fraction 0.1): at a million
