@@ -47,6 +47,9 @@ TALLY = DeadlineTally.__table__  # type: ignore[attr-defined]
 STAY = PhaseStay.__table__  # type: ignore[attr-defined]
 # The outcome of a deadline still open: late or pending depending on the reader's `now`.
 OPEN = "open"
+# Late, and kept apart: the overview counts the breached deadlines (a breached deadline is one of
+# an open case: closing a case cancels its unresolved ones, statemachine/process.py).
+BREACHED = DeadlineStatus.BREACHED.value
 NONE = ""  # no team / no worker, in the tally's key columns
 BATCH = 5000
 
@@ -55,7 +58,9 @@ TallyKey = tuple[str, str, str, str, date, str]
 
 
 def outcome_of(status: str, due_at: datetime, closed_at: datetime | None) -> str:
-    """The tally's outcome column: `statemachine.late.settled`, or `open`."""
+    """The tally's outcome column: `statemachine.late.settled`, `open`, or `breached` (late)."""
+    if status == BREACHED:
+        return BREACHED
     kind = settled(DeadlineStatus(status), due_at, closed_at)
     return OPEN if kind is None else kind.value
 
@@ -178,10 +183,8 @@ def _outcome_sql() -> Any:
     status = DEADLINE.c.status
     return case(
         (status == DeadlineStatus.MET.value, literal(Timeliness.ON_TIME.value)),
-        (
-            status.in_([DeadlineStatus.MET_LATE.value, DeadlineStatus.BREACHED.value]),
-            literal(Timeliness.LATE.value),
-        ),
+        (status == BREACHED, literal(BREACHED)),
+        (status == DeadlineStatus.MET_LATE.value, literal(Timeliness.LATE.value)),
         (status == DeadlineStatus.OPEN.value, literal(OPEN)),
         (
             and_(DEADLINE.c.closed_at.is_not(None), DEADLINE.c.closed_at > DEADLINE.c.due_at),

@@ -233,7 +233,7 @@ class AccessRecord(SQLModel, table=True):
 class DeadlineTally(SQLModel, table=True):
     """A read model: how many deadlines fell (or fall) due on one Copenhagen day, per case owner
     and rule, by how they count whatever the time (`statemachine.late.settled`; `open` for the
-    still open ones, which the reader resolves against its `now`). Kept in the writing
+    still open ones, which the reader resolves against its `now`; `breached` apart from `late`). Kept in the writing
     transaction by `CaseRepository.record` and the sweep's breach marking
     (docs/decisions/010-read-models.md). No case has an empty team or worker id, so "" stands
     for none here (a key column cannot be NULL)."""
@@ -243,6 +243,8 @@ class DeadlineTally(SQLModel, table=True):
         Index("ix_deadline_tally_due_day", "due_day"),
         Index("ix_deadline_tally_team_due_day", "team", "due_day"),
         Index("ix_deadline_tally_worker_due_day", "worker", "due_day"),
+        # The overview's breached count: only the breached rows.
+        Index("ix_deadline_tally_outcome", "outcome"),
     )
 
     municipality: str = Field(primary_key=True, max_length=64)
@@ -250,7 +252,8 @@ class DeadlineTally(SQLModel, table=True):
     worker: str = Field(primary_key=True, max_length=64)
     rule: str = Field(primary_key=True, max_length=32)
     due_day: date = Field(primary_key=True)
-    outcome: str = Field(primary_key=True, max_length=16)  # on_time | late | cancelled | open
+    # on_time | late | cancelled | open | breached (late, kept apart)
+    outcome: str = Field(primary_key=True, max_length=16)
     n: int = 0
 
 

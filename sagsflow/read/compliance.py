@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
-    ColumnClause,
     ColumnElement,
     Connection,
     Select,
@@ -34,13 +33,13 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.sql.visitors import replacement_traverse
 
 from models.database import reading
-from models.readmodels import OPEN, STAY, TALLY
+from models.readmodels import BREACHED, OPEN, STAY, TALLY
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
+from sagsflow.read.visibility import on_table
 from statemachine.calendar import local_date, local_iso, start_of_local_day
 from statemachine.late import STAY_PHASES, SUPERVISED_RULES, Timeliness
 from statemachine.phases import DeadlineStatus
@@ -252,18 +251,6 @@ def timeliness_is(kind: Timeliness, now: datetime) -> ColumnElement[bool]:
     return and_(cancelled, or_(closed_at.is_(None), closed_at <= due_at))
 
 
-def on_table(scope: ColumnElement[bool], table: Any) -> ColumnElement[bool]:
-    """`scope`, a WHERE clause over the case table's owner columns (`visibility.case_filter`,
-    a municipality), as the same clause over `table`'s columns of those names."""
-
-    def swap(element: Any, **_: Any) -> Any:
-        if isinstance(element, ColumnClause) and element.table is CASE:
-            return table.c[element.name]
-        return None
-
-    return replacement_traverse(scope, {}, swap)
-
-
 # The tally's outcomes (`statemachine.late.settled`), and `open`: late or pending by `now`.
 _COUNTED = {
     Timeliness.ON_TIME.value: 0,
@@ -289,9 +276,10 @@ def tallied(
     on Copenhagen days `first`…`last` count at `now` (`statemachine.late.timeliness`).
 
     From the deadline tally (models/readmodels.py) for every day but the one `now` falls on:
-    a day before it, an open deadline is late; a day after it, pending. That one day is read
-    from the deadline table itself (its deadlines, through the status-and-due index), where
-    `now` splits it exactly; `due_by_now` keeps only those of its deadlines due by `now`. A
+    a day before it, an open deadline is late; a day after it, pending. That one day's open
+    deadlines are read from the deadline table itself (through the status-and-due index), where
+    `now` splits them exactly; with `due_by_now` (only deadlines due by `now`), all of that
+    day's deadlines are. A
     team or worker of none is None in the keys, as on the case row.
     """
     today = local_date(now)
@@ -308,7 +296,11 @@ def tallied(
         .where(
             TALLY.c.due_day >= first,
             TALLY.c.due_day <= last,
-            TALLY.c.due_day != today,
+            # That day's settled deadlines count the same at any instant of it, unless only
+            # those due by `now` are asked for.
+            TALLY.c.due_day != today
+            if due_by_now
+            else or_(TALLY.c.due_day != today, TALLY.c.outcome != OPEN),
             on_table(scope, TALLY),
         )
         .group_by(*columns, TALLY.c.rule, TALLY.c.outcome, past)
@@ -320,6 +312,8 @@ def tallied(
         outcome = row.outcome
         if outcome == OPEN:
             outcome = Timeliness.LATE.value if row.past else Timeliness.PENDING.value
+        elif outcome == BREACHED:
+            outcome = Timeliness.LATE.value
         add(key, row.rule, _COUNTED[outcome], int(row.n or 0))
     if first <= today <= last:
         base = {"municipality": CASE.c.municipality, "team": CASE.c.team}
@@ -333,7 +327,7 @@ def tallied(
             )
             .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
             .where(
-                DEADLINE.c.status.in_(ALL_STATUSES),
+                DEADLINE.c.status.in_(ALL_STATUSES if due_by_now else [DeadlineStatus.OPEN.value]),
                 due_at >= start_of_local_day(today),
                 due_at < start_of_local_day(today + timedelta(days=1)),
                 scope,

@@ -12,9 +12,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from models.database import reading
+from models.readmodels import BREACHED as READ_BREACHED
+from models.readmodels import TALLY
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.read.paging import Page, check_page, page_of
+from sagsflow.read.visibility import on_table
 from statemachine.calendar import end_of_local_day, local_date, local_iso
 from statemachine.phases import DeadlineStatus, Phase
 
@@ -226,8 +229,14 @@ def _first_deadlines(
 
 
 def count_breached(connection: Connection, scope: ColumnElement[bool]) -> int:
-    """How many deadlines of open cases are breached."""
-    return _count_deadlines(connection, _breached(scope))
+    """How many deadlines of open cases are breached: the deadline tally's breached rows
+    (models/readmodels.py). Closing a case cancels its unresolved deadlines
+    (statemachine/process.py), so every breached deadline is an open case's; the property test
+    checks the count against the deadline table (tests/dashboard/test_figures.py)."""
+    query = select(func.coalesce(func.sum(TALLY.c.n), 0)).where(
+        TALLY.c.outcome == READ_BREACHED, on_table(scope, TALLY)
+    )
+    return int(connection.execute(query).scalar_one())
 
 
 def most_overdue(

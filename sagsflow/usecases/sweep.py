@@ -200,9 +200,10 @@ def ladder_lengths(catalogue: Catalogue) -> dict[tuple[str, str, str], int]:
     """(rulebook id, version, rule) → how many rungs its escalation ladder has (rulebook data)."""
     lengths: dict[tuple[str, str, str], int] = {}
     for rulebook in catalogue.rulebooks:
-        rules = {**rulebook.deadlines, **rulebook.measure_deadlines}
-        for rule, spec in rules.items():
+        for rule, spec in rulebook.deadlines.items():
             lengths[rulebook.id, rulebook.version, rule.value] = len(spec.ladder)
+        for rule, measure_spec in rulebook.measure_deadlines.items():
+            lengths[rulebook.id, rulebook.version, rule.value] = len(measure_spec.ladder)
     return lengths
 
 

@@ -21,11 +21,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, and_, select, true
+from sqlalchemy import Engine, and_, func, select, true
 
 from models.readmodels import STAY, TALLY, rebuild, tally_key
 from models.repository import AUDIT, CASE, DEADLINE
 from sagsflow.read.compliance import MEASURES, compliance_report
+from sagsflow.read.deadlines import count_breached
 from sagsflow.read.overview import shares_on_time, weekly_trend
 from sagsflow.usecases.cases import fire_event
 from sagsflow.usecases.sweep import record_breaches
@@ -242,6 +243,18 @@ def test_the_read_models_equal_the_base_tables_and_so_do_the_figures(
             with engine.connect() as connection:
                 shares = shares_on_time(connection, scope, now, start=first, end=last)
                 weeks = weekly_trend(connection, scope, now, weeks=6)
+                breached = count_breached(connection, scope)
+                # The oracle: breached deadlines of open cases, from the deadline table.
+                expected_breached = connection.execute(
+                    select(func.count())
+                    .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
+                    .where(
+                        DEADLINE.c.status == DeadlineStatus.BREACHED.value,
+                        CASE.c.phase != Phase.CLOSURE.value,
+                        scope,
+                    )
+                ).scalar_one()
+            assert breached == expected_breached
             counted = _counted(engine, now, first, last, keep)
             for share in shares:
                 total: Counter[Timeliness] = Counter()

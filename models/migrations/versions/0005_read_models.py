@@ -39,6 +39,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_deadline_tally_worker_due_day", "deadline_tally", ["worker", "due_day"], unique=False
     )
+    op.create_index("ix_deadline_tally_outcome", "deadline_tally", ["outcome"], unique=False)
     op.create_table(
         "phase_stay",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -66,6 +67,7 @@ def downgrade() -> None:
     op.drop_index("ix_phase_stay_left_at", table_name="phase_stay")
     op.drop_index("ix_phase_stay_case_id", table_name="phase_stay")
     op.drop_table("phase_stay")
+    op.drop_index("ix_deadline_tally_outcome", table_name="deadline_tally")
     op.drop_index("ix_deadline_tally_worker_due_day", table_name="deadline_tally")
     op.drop_index("ix_deadline_tally_team_due_day", table_name="deadline_tally")
     op.drop_index("ix_deadline_tally_due_day", table_name="deadline_tally")
