@@ -26,11 +26,11 @@ from sqlalchemy import Engine, and_, func, select, true
 from models.readmodels import STAY, TALLY, rebuild, tally_key
 from models.repository import AUDIT, CASE, DEADLINE
 from sagsflow.read.compliance import MEASURES, compliance_report
-from sagsflow.read.deadlines import count_breached
+from sagsflow.read.deadlines import count_breached, count_due
 from sagsflow.read.overview import shares_on_time, weekly_trend
 from sagsflow.usecases.cases import fire_event
 from sagsflow.usecases.sweep import record_breaches
-from statemachine.calendar import local_date, start_of_local_day
+from statemachine.calendar import end_of_local_day, local_date, start_of_local_day
 from statemachine.errors import EventRefused
 from statemachine.late import STAY_PHASES, Timeliness, timeliness
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Role, Source
@@ -79,6 +79,7 @@ def _deadlines(engine: Engine) -> list[Any]:
         CASE.c.municipality,
         CASE.c.team,
         CASE.c.worker,
+        CASE.c.phase,
     ).join(CASE, CASE.c.id == DEADLINE.c.case_id)
     with engine.connect() as connection:
         return list(connection.execute(query))
@@ -255,6 +256,18 @@ def test_the_read_models_equal_the_base_tables_and_so_do_the_figures(
                     )
                 ).scalar_one()
             assert breached == expected_breached
+            for days in (0, 14):
+                with engine.connect() as connection:
+                    due = count_due(connection, scope, now, days=days)
+                until = end_of_local_day(local_date(now) + timedelta(days=days))
+                assert due == sum(
+                    1
+                    for d in _deadlines(engine)
+                    if keep(d)
+                    and d.status == "open"
+                    and d.phase != Phase.CLOSURE.value
+                    and now < d.due_at <= until
+                )
             counted = _counted(engine, now, first, last, keep)
             for share in shares:
                 total: Counter[Timeliness] = Counter()
