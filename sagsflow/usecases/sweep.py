@@ -196,24 +196,35 @@ def sweep_batches(
         return [(int(low), int(high)) for low, high in reader.execute(query)]
 
 
-def ladder_lengths(catalogue: Catalogue) -> dict[tuple[str, str, str], int]:
-    """(rulebook id, version, rule) → how many rungs its escalation ladder has (rulebook data)."""
-    lengths: dict[tuple[str, str, str], int] = {}
+def ladder_rungs(catalogue: Catalogue) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(rulebook id, version, rule) → the rungs (as bit masks, bit r: rung r) that can still be
+    created for a deadline not yet due, and for one already due (rulebook data).
+
+    As `due_notifications` decides: before the due time only a rung sent `before` it can be due
+    (a reminder); from the due time on, every rung but the reminders, which then no longer come.
+    """
+    found: dict[tuple[str, str, str], tuple[int, int]] = {}
     for rulebook in catalogue.rulebooks:
-        for rule, spec in rulebook.deadlines.items():
-            lengths[rulebook.id, rulebook.version, rule.value] = len(spec.ladder)
-        for rule, measure_spec in rulebook.measure_deadlines.items():
-            lengths[rulebook.id, rulebook.version, rule.value] = len(measure_spec.ladder)
-    return lengths
+        ladders = [(rule, spec.ladder) for rule, spec in rulebook.deadlines.items()]
+        ladders += [(rule, spec.ladder) for rule, spec in rulebook.measure_deadlines.items()]
+        for rule, ladder in ladders:
+            before_due = sum(1 << i for i, step in enumerate(ladder) if step.before is not None)
+            once_due = sum(1 << i for i, step in enumerate(ladder) if step.level != "reminder")
+            found[rulebook.id, rulebook.version, rule.value] = (before_due, once_due)
+    return found
 
 
-def _not_fully_notified(lengths: dict[tuple[str, str, str], int]) -> ColumnElement[bool]:
-    """The deadline's ladder still has a rung without its notification: fewer notifications than
-    rungs (one per rung, the (deadline_id, rung) key). A rerun so skips in SQL, through that
-    key, every deadline whose ladder is done — a breach long past, escalated — instead of
-    reading it and finding nothing to do. The ladder lengths are given as literals (a CASE
-    over rulebook, version and rule): rulebook data, a few dozen entries."""
-    ladder = case(
+def _rung_mask() -> Any:
+    return func.sum(literal(1).op("<<")(NOTIFICATION.c.rung))
+
+
+def _rungs_needed(
+    rungs: dict[tuple[str, str, str], tuple[int, int]], now: datetime
+) -> ColumnElement[int]:
+    """The rungs (a bit mask) the deadline's ladder can still give at `now` (`ladder_rungs`, as
+    a CASE over rulebook, version and rule: rulebook data, a few dozen literals)."""
+    not_due = DEADLINE.c.due_at > now
+    return case(
         *(
             (
                 and_(
@@ -221,19 +232,51 @@ def _not_fully_notified(lengths: dict[tuple[str, str, str], int]) -> ColumnEleme
                     CASE.c.rulebook_version == literal_column(_quoted(version)),
                     DEADLINE.c.rule == literal_column(_quoted(rule)),
                 ),
-                literal_column(str(int(n))),
+                case(
+                    (not_due, literal_column(str(int(before_due)))),
+                    else_=literal_column(str(int(once_due))),
+                ),
             )
-            for (rulebook_id, version, rule), n in sorted(lengths.items())
+            for (rulebook_id, version, rule), (before_due, once_due) in sorted(rungs.items())
         ),
         else_=literal_column("0"),
     )
-    notified = (
-        select(func.count())
-        .select_from(NOTIFICATION)
-        .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
-        .scalar_subquery()
+
+
+def _with_something_left(
+    query: Select[Any],
+    rungs: dict[tuple[str, str, str], tuple[int, int]],
+    now: datetime,
+    *,
+    postgresql: bool,
+    id_range: tuple[int, int] | None,
+) -> Select[Any]:
+    """`query` narrowed to the deadlines with a rung still to give that has no notification:
+    the rungs notified (a bit mask of the (deadline_id, rung) key) do not cover those the
+    ladder can still give. A rerun so skips in SQL every deadline with nothing left — a breach
+    long past and escalated, a reminder already sent — instead of reading it into Python to
+    find nothing to do. SQLite: a lookup in the key per deadline. PostgreSQL plans a cursor
+    once, when it opens — on a first sweep the notification table is empty then, and a
+    correlated lookup planned as a scan would scan it once per deadline as it fills — so there
+    the notified rungs are aggregated once and joined."""
+    needed = _rungs_needed(rungs, now)
+    if not postgresql:
+        notified = func.coalesce(
+            select(_rung_mask())
+            .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
+            .scalar_subquery(),
+            0,
+        )
+        return query.where(notified.op("&")(needed) != needed)
+    masks = select(NOTIFICATION.c.deadline_id, _rung_mask().label("mask")).group_by(
+        NOTIFICATION.c.deadline_id
     )
-    return notified < ladder
+    if id_range is not None:
+        masks = masks.where(NOTIFICATION.c.deadline_id.between(*id_range))
+    made = masks.subquery("notified")
+    return query.outerjoin(made, made.c.deadline_id == DEADLINE.c.id).where(
+        func.coalesce(made.c.mask, 0).op("&")(needed) != needed
+    )
 
 
 def _quoted(value: str) -> str:
@@ -244,11 +287,14 @@ def _candidates(
     horizon: datetime,
     id_range: tuple[int, int] | None,
     municipality: str | None,
-    lengths: dict[tuple[str, str, str], int],
+    rungs: dict[tuple[str, str, str], tuple[int, int]],
+    now: datetime,
+    *,
+    postgresql: bool,
 ) -> Select[Any]:
-    """The unresolved deadlines of open cases due before `horizon` whose ladder is not fully
-    notified: those in `id_range` by id, or (None) all of them in the order the database finds
-    them (its status-and-due index)."""
+    """The unresolved deadlines of open cases due before `horizon` with a rung still to give
+    (`_with_something_left`): those in `id_range` by id, or (None) all of them in the order the
+    database finds them (its status-and-due index)."""
     query = (
         select(
             DEADLINE.c.id,
@@ -259,12 +305,9 @@ def _candidates(
             CASE.c.rulebook_version,
         )
         .join(CASE, CASE.c.id == DEADLINE.c.case_id)
-        .where(
-            *_unresolved_near(horizon),
-            CASE.c.phase != Phase.CLOSURE.value,
-            _not_fully_notified(lengths),
-        )
+        .where(*_unresolved_near(horizon), CASE.c.phase != Phase.CLOSURE.value)
     )
+    query = _with_something_left(query, rungs, now, postgresql=postgresql, id_range=id_range)
     if id_range is not None:
         # Ordered, the whole set would be read in id order: a scan of every deadline on SQLite.
         query = query.where(DEADLINE.c.id.between(*id_range)).order_by(DEADLINE.c.id)
@@ -400,10 +443,6 @@ def _existing(connection: Connection, id_range: tuple[int, int]) -> set[tuple[in
 # plans a cursor's query once, when it opens — on a first sweep the table is empty then, and that
 # plan would scan it once per deadline as it fills — so there they are read per batch, by a query
 # planned when it runs.
-def _rung_mask() -> Any:
-    return func.sum(literal(1).op("<<")(NOTIFICATION.c.rung))
-
-
 _NOTIFIED = (
     select(_rung_mask())
     .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
@@ -473,9 +512,15 @@ def sweep_partition(
     if horizon is None:
         return SweepResult(0, 0, 0)
     with reading(context.engine) as reader:
-        rows = reader.execute(
-            _candidates(horizon, id_range, municipality, ladder_lengths(context.catalogue))
-        ).all()
+        query = _candidates(
+            horizon,
+            id_range,
+            municipality,
+            ladder_rungs(context.catalogue),
+            now,
+            postgresql=reader.dialect.name == "postgresql",
+        )
+        rows = reader.execute(query).all()
         existing = _existing(reader, id_range)
     return _evaluate(context, now, rows, existing)
 
@@ -501,7 +546,9 @@ def sweep(
     horizon = _widest_horizon(context, now)
     if horizon is None:
         return result
-    query = _candidates(horizon, None, municipality, ladder_lengths(context.catalogue))
+    postgresql = context.engine.dialect.name == "postgresql"
+    rungs = ladder_rungs(context.catalogue)
+    query = _candidates(horizon, None, municipality, rungs, now, postgresql=postgresql)
     with reading(context.engine) as reader:
         if reader.dialect.name == "postgresql":
             # A cursor is planned for its first rows (cursor_tuple_fraction 0.1): at a million
