@@ -300,6 +300,12 @@ def populate(engine: Engine, catalogue: Catalogue, count: int) -> dict[int, Benc
             connection.execute(insert(DEADLINE), new_deadlines)
             connection.execute(insert(AUDIT), new_audit)
     with engine.begin() as connection:
+        # The copies were written behind the event path: fill the read models from the base
+        # tables, as their migration does (models/readmodels.py).
+        from models.readmodels import rebuild
+
+        rebuild(connection)
+    with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             # Ids were given explicitly: move the sequence past them.
             connection.execute(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Float,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -34,6 +35,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from models.statements import Prepared, Runner
 from models.tables import AuditRecord, Case, Deadline, DeadlineTally, PhaseStay
 from models.types import UTCDateTime
 from statemachine.calendar import local_date
@@ -86,15 +88,23 @@ def tally_key(
 _COLUMNS = ("municipality", "team", "worker", "rule", "due_day", "outcome")
 
 
-def _upsert(connection: Connection) -> Any:
-    insert_of = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+def _make_upsert(insert_of: Any) -> Any:
     statement = insert_of(TALLY)
     return statement.on_conflict_do_update(
         index_elements=list(_COLUMNS), set_={"n": TALLY.c.n + statement.excluded.n}
     )
 
 
-def add_to_tally(connection: Connection, deltas: Mapping[TallyKey, int]) -> None:
+# Built and compiled once (the event path runs it with every event that touches a deadline).
+_UPSERTS = {
+    "postgresql": Prepared(_make_upsert(pg_insert)),
+    "sqlite": Prepared(_make_upsert(sqlite_insert)),
+}
+
+
+def add_to_tally(
+    connection: Connection, deltas: Mapping[TallyKey, int], runner: Runner | None = None
+) -> None:
     """Add each delta to its tally row (created at need). In key order, so two transactions
     touching the same rows lock them in the same order (no deadlock on PostgreSQL)."""
     rows = [
@@ -102,9 +112,10 @@ def add_to_tally(connection: Connection, deltas: Mapping[TallyKey, int]) -> None
     ]
     if not rows:
         return
-    statement = _upsert(connection)
+    statement, run = _UPSERTS[connection.dialect.name], runner or Runner(connection)
     for start in range(0, len(rows), BATCH):
-        connection.execute(statement, rows[start : start + BATCH])
+        chunk = rows[start : start + BATCH]
+        run.write(statement, chunk[0] if len(chunk) == 1 else chunk)
 
 
 def moved(deltas: defaultdict[TallyKey, int], old: TallyKey | None, new: TallyKey | None) -> None:
@@ -164,15 +175,18 @@ def days_between(later: datetime, earlier: datetime) -> float:
 IS_PHASE_CHANGE = or_(AUDIT.c.from_phase.is_(None), AUDIT.c.from_phase != AUDIT.c.to_phase)
 
 
+# Built once (run with every phase change).
+_LAST_PHASE_CHANGE = (
+    select(AUDIT.c.to_phase, AUDIT.c.event_at)
+    .where(AUDIT.c.case_id == bindparam("_case_id"), IS_PHASE_CHANGE)
+    .order_by(AUDIT.c.seq.desc())
+    .limit(1)
+)
+
+
 def last_phase_change(connection: Connection, case_id: int) -> tuple[str, datetime] | None:
     """The phase the case's latest phase change entered, and when."""
-    query = (
-        select(AUDIT.c.to_phase, AUDIT.c.event_at)
-        .where(AUDIT.c.case_id == case_id, IS_PHASE_CHANGE)
-        .order_by(AUDIT.c.seq.desc())
-        .limit(1)
-    )
-    row = connection.execute(query).first()
+    row = connection.execute(_LAST_PHASE_CHANGE, {"_case_id": case_id}).first()
     return None if row is None else (row.to_phase, row.event_at)
 
 

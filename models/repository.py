@@ -116,6 +116,9 @@ class StoredCase:
     # Keys of the measures stored for the case (None: not known, ask the database). Kept up to
     # date by `CaseRepository.save`, so saving never re-reads what `get` already read.
     measure_keys: set[str] | None = None
+    # How each stored deadline counted in the deadline tally when loaded, by id (None: not
+    # known, ask the database). A snapshot: the domain changes the case file's deadlines.
+    deadline_counts: dict[int, tuple[str, str, datetime, datetime | None]] | None = None
 
 
 _FACT_INSTANTS = ("provisional_assessment_at", "party_hearing_at", "investigated_at")
@@ -297,6 +300,7 @@ class CaseRepository:
             audit_hash=row.audit_hash,
             deadline_ids={d.key: d.id for d in deadlines},
             measure_keys={m.key for m in measures},
+            deadline_counts={d.id: (d.rule, d.status, d.due_at, d.closed_at) for d in deadlines},
         )
 
     def record(
@@ -423,15 +427,21 @@ class CaseRepository:
         owner = (stored.file.municipality, stored.team, stored.worker)
         before: dict[int, readmodels.TallyKey] = {}
         if any(d.key in ids for d in deadlines):
-            for row in self._run.rows(_LOCK_DEADLINE_COUNTS, {"_case_id": stored.file.id}):
-                before[row.id] = readmodels.tally_key(
-                    owner, row.rule, row.status, row.due_at, row.closed_at
-                )
+            counts = stored.deadline_counts
+            if counts is None or self.connection.dialect.name == "postgresql":
+                # PostgreSQL reads committed rows: the sweep may have breached one of these
+                # since the case was loaded, so they are read again, locked. On SQLite a writing
+                # transaction begins IMMEDIATE (models/database.py), before the case is loaded:
+                # what was loaded is what is stored.
+                rows = self._run.rows(_LOCK_DEADLINE_COUNTS, {"_case_id": stored.file.id})
+                counts = {r.id: (r.rule, r.status, r.due_at, r.closed_at) for r in rows}
+            for deadline_id, (rule, status, due_at, closed_at) in counts.items():
+                before[deadline_id] = readmodels.tally_key(owner, rule, status, due_at, closed_at)
         deltas: defaultdict[readmodels.TallyKey, int] = defaultdict(int)
         for d in deadlines:
             after = readmodels.tally_key(owner, d.rule, d.status.value, d.due_at, d.closed_at)
             readmodels.moved(deltas, before.get(ids[d.key]) if d.key in ids else None, after)
-        readmodels.add_to_tally(self.connection, deltas)
+        readmodels.add_to_tally(self.connection, deltas, self._run)
 
     def _append_audit(self, entry: AuditEntry, prev_hash: str, digest: str) -> None:
         self._run.write(
