@@ -425,22 +425,24 @@ class CaseRepository:
             return
         ids = stored.deadline_ids
         owner = (stored.file.municipality, stored.team, stored.worker)
-        before: dict[int, readmodels.TallyKey] = {}
+        counts: dict[int, tuple[str, str, datetime, datetime | None]] = {}
         if any(d.key in ids for d in deadlines):
-            counts = stored.deadline_counts
-            if counts is None or self.connection.dialect.name == "postgresql":
+            counts = stored.deadline_counts or {}
+            if stored.deadline_counts is None or self.connection.dialect.name == "postgresql":
                 # PostgreSQL reads committed rows: the sweep may have breached one of these
                 # since the case was loaded, so they are read again, locked. On SQLite a writing
                 # transaction begins IMMEDIATE (models/database.py), before the case is loaded:
                 # what was loaded is what is stored.
                 rows = self._run.rows(_LOCK_DEADLINE_COUNTS, {"_case_id": stored.file.id})
                 counts = {r.id: (r.rule, r.status, r.due_at, r.closed_at) for r in rows}
-            for deadline_id, (rule, status, due_at, closed_at) in counts.items():
-                before[deadline_id] = readmodels.tally_key(owner, rule, status, due_at, closed_at)
         deltas: defaultdict[readmodels.TallyKey, int] = defaultdict(int)
         for d in deadlines:
-            after = readmodels.tally_key(owner, d.rule, d.status.value, d.due_at, d.closed_at)
-            readmodels.moved(deltas, before.get(ids[d.key]) if d.key in ids else None, after)
+            now_counted = (d.rule, d.status.value, d.due_at, d.closed_at)
+            was = counts.get(ids[d.key]) if d.key in ids else None
+            if was == now_counted:
+                continue  # written unchanged: counts where it counted
+            before = None if was is None else readmodels.tally_key(owner, *was)
+            readmodels.moved(deltas, before, readmodels.tally_key(owner, *now_counted))
         readmodels.add_to_tally(self.connection, deltas, self._run)
 
     def _append_audit(self, entry: AuditEntry, prev_hash: str, digest: str) -> None:
