@@ -175,18 +175,23 @@ def days_between(later: datetime, earlier: datetime) -> float:
 IS_PHASE_CHANGE = or_(AUDIT.c.from_phase.is_(None), AUDIT.c.from_phase != AUDIT.c.to_phase)
 
 
-# Built once (run with every phase change).
-_LAST_PHASE_CHANGE = (
-    select(AUDIT.c.to_phase, AUDIT.c.event_at)
+# Built and compiled once (run with every phase change). The latest change as the one with the
+# highest sequence number (no LIMIT: its bound value would be one the caller does not name).
+_LATEST_CHANGE_SEQ = (
+    select(func.max(AUDIT.c.seq))
     .where(AUDIT.c.case_id == bindparam("_case_id"), IS_PHASE_CHANGE)
-    .order_by(AUDIT.c.seq.desc())
-    .limit(1)
+    .scalar_subquery()
+)
+_LAST_PHASE_CHANGE = Prepared(
+    select(AUDIT.c.to_phase, AUDIT.c.event_at).where(
+        AUDIT.c.case_id == bindparam("_case_id"), AUDIT.c.seq == _LATEST_CHANGE_SEQ
+    )
 )
 
 
-def last_phase_change(connection: Connection, case_id: int) -> tuple[str, datetime] | None:
+def last_phase_change(run: Runner, case_id: int) -> tuple[str, datetime] | None:
     """The phase the case's latest phase change entered, and when."""
-    row = connection.execute(_LAST_PHASE_CHANGE, {"_case_id": case_id}).first()
+    row = run.first(_LAST_PHASE_CHANGE, {"_case_id": case_id})
     return None if row is None else (row.to_phase, row.event_at)
 
 

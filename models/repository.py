@@ -331,7 +331,7 @@ class CaseRepository:
     def _end_stay(self, stored: StoredCase, entry: AuditEntry) -> None:
         """A phase change ends the stay the case's previous phase change began (the phase stay
         read model; the compliance report's median days per phase)."""
-        began = readmodels.last_phase_change(self.connection, entry.case_id)
+        began = readmodels.last_phase_change(self._run, entry.case_id)
         if began is None:
             return
         phase, entered_at = began
