@@ -301,6 +301,10 @@ def populate(engine: Engine, catalogue: Catalogue, count: int) -> dict[int, Benc
             connection.execute(insert(AUDIT), new_audit)
     with engine.begin() as connection:
         recount_open_caseload(connection)  # rows copied past the audit writer
+        from models.readmodels import rebuild
+
+        rebuild(connection)  # the same for the read models of decision 010
+    with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             # Ids were given explicitly: move the sequence past them.
             connection.execute(

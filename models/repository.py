@@ -9,6 +9,7 @@ every call.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from models import readmodels
 from models.statements import Prepared, Runner
 from models.tables import (
     AccessRecord,
@@ -93,6 +95,17 @@ _UPDATE_MEASURE = Prepared(
 _INSERT_DEADLINE = Prepared(insert(DEADLINE))
 _UPDATE_DEADLINE = Prepared(update(DEADLINE).where(DEADLINE.c.id == bindparam("_deadline_id")))
 _INSERT_AUDIT = Prepared(insert(AUDIT))
+# What the deadline tally counts of each of a case's deadlines, as stored now: read (and on
+# PostgreSQL locked) in the writing transaction, so a breach the sweep marked after the case
+# was loaded is moved out of the tally, not counted twice.
+_LOCK_DEADLINE_COUNTS = Prepared(
+    select(
+        DEADLINE.c.id, DEADLINE.c.rule, DEADLINE.c.status, DEADLINE.c.due_at, DEADLINE.c.closed_at
+    )
+    .where(DEADLINE.c.case_id == bindparam("_case_id"))
+    .with_for_update()
+)
+_INSERT_STAY = Prepared(insert(readmodels.STAY))
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,9 @@ class StoredCase:
     # Keys of the measures stored for the case (None: not known, ask the database). Kept up to
     # date by `CaseRepository.save`, so saving never re-reads what `get` already read.
     measure_keys: set[str] | None = None
+    # How each stored deadline counted in the deadline tally when loaded, by id (None: not
+    # known, ask the database). A snapshot: the domain changes the case file's deadlines.
+    deadline_counts: dict[int, tuple[str, str, datetime, datetime | None]] | None = None
 
 
 _FACT_INSTANTS = ("provisional_assessment_at", "party_hearing_at", "investigated_at")
@@ -324,6 +340,7 @@ class CaseRepository:
             audit_hash=row.audit_hash,
             deadline_ids={d.key: d.id for d in deadlines},
             measure_keys={m.key for m in measures},
+            deadline_counts={d.id: (d.rule, d.status, d.due_at, d.closed_at) for d in deadlines},
         )
 
     def record(
@@ -352,6 +369,8 @@ class CaseRepository:
         prev_hash = stored.audit_hash or GENESIS
         digest = entry.digest(prev_hash)
         self._save(stored, measures, deadlines, (entry.seq, digest), rulebook)
+        if entry.from_phase is not None and entry.from_phase != entry.to_phase:
+            self._end_stay(stored, entry)
         self._append_audit(entry, prev_hash, digest)
         closure = Phase.CLOSURE.value
         if (entry.from_phase == closure) != (entry.to_phase == closure):
@@ -361,6 +380,27 @@ class CaseRepository:
                 self.connection, stored.file.municipality, stored.team, stored.worker, delta
             )
         return digest
+
+    def _end_stay(self, stored: StoredCase, entry: AuditEntry) -> None:
+        """A phase change ends the stay the case's previous phase change began (the phase stay
+        read model; the compliance report's median days per phase)."""
+        began = readmodels.last_phase_change(self._run, entry.case_id)
+        if began is None:
+            return
+        phase, entered_at = began
+        self._run.write(
+            _INSERT_STAY,
+            {
+                "case_id": entry.case_id,
+                "municipality": stored.file.municipality,
+                "team": stored.team,
+                "worker": stored.worker,
+                "phase": phase,
+                "entered_at": entered_at,
+                "left_at": entry.event_at,
+                "days": readmodels.days_between(entry.event_at, entered_at),
+            },
+        )
 
     def _save(
         self,
@@ -392,7 +432,7 @@ class CaseRepository:
             raise ConcurrencyConflict(case.id, case.version)
         case.version += 1
         self._save_measures(stored, measures)
-        self._save_deadlines(case.id, deadlines, stored.deadline_ids)
+        self._save_deadlines(stored, deadlines)
 
     def _save_measures(self, stored: StoredCase, measures: Sequence[MeasureState]) -> None:
         if not measures:
@@ -420,9 +460,9 @@ class CaseRepository:
         if stored.measure_keys is not None:
             stored.measure_keys.update(m["key"] for m in fresh)
 
-    def _save_deadlines(
-        self, case_id: int, deadlines: Sequence[DeadlineState], ids: dict[str, int]
-    ) -> None:
+    def _save_deadlines(self, stored: StoredCase, deadlines: Sequence[DeadlineState]) -> None:
+        case_id, ids = stored.file.id, stored.deadline_ids
+        self._tally(stored, deadlines)
         fresh = [
             {"case_id": case_id, "key": d.key, **_deadline_values(d)}
             for d in deadlines
@@ -435,6 +475,33 @@ class CaseRepository:
             self._run.write(_INSERT_DEADLINE, _rows(fresh))
         if changed:
             self._run.write(_UPDATE_DEADLINE, _rows(changed))
+
+    def _tally(self, stored: StoredCase, deadlines: Sequence[DeadlineState]) -> None:
+        """Move each written deadline in the deadline tally from how it counted as stored to how
+        it counts as written (the read model; models/readmodels.py)."""
+        if not deadlines:
+            return
+        ids = stored.deadline_ids
+        owner = (stored.file.municipality, stored.team, stored.worker)
+        counts: dict[int, tuple[str, str, datetime, datetime | None]] = {}
+        if any(d.key in ids for d in deadlines):
+            counts = stored.deadline_counts or {}
+            if stored.deadline_counts is None or self.connection.dialect.name == "postgresql":
+                # PostgreSQL reads committed rows: the sweep may have breached one of these
+                # since the case was loaded, so they are read again, locked. On SQLite a writing
+                # transaction begins IMMEDIATE (models/database.py), before the case is loaded:
+                # what was loaded is what is stored.
+                rows = self._run.rows(_LOCK_DEADLINE_COUNTS, {"_case_id": stored.file.id})
+                counts = {r.id: (r.rule, r.status, r.due_at, r.closed_at) for r in rows}
+        deltas: defaultdict[readmodels.TallyKey, int] = defaultdict(int)
+        for d in deadlines:
+            now_counted = (d.rule, d.status.value, d.due_at, d.closed_at)
+            was = counts.get(ids[d.key]) if d.key in ids else None
+            if was == now_counted:
+                continue  # written unchanged: counts where it counted
+            before = None if was is None else readmodels.tally_key(owner, *was)
+            readmodels.moved(deltas, before, readmodels.tally_key(owner, *now_counted))
+        readmodels.add_to_tally(self.connection, deltas, self._run)
 
     def _append_audit(self, entry: AuditEntry, prev_hash: str, digest: str) -> None:
         self._run.write(

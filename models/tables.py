@@ -275,3 +275,49 @@ class OpenCaseload(SQLModel, table=True):
     team: str = Field(primary_key=True, max_length=64)
     worker: str = Field(primary_key=True, max_length=64)
     open_cases: int = Field(default=0)
+
+
+class DeadlineTally(SQLModel, table=True):
+    """A read model: how many deadlines fell (or fall) due on one Copenhagen day, per case owner
+    and rule, by how they count whatever the time (`statemachine.late.settled`; `open` for the
+    still open ones, which the reader resolves against its `now`; `breached` apart from `late`). Kept in the writing
+    transaction by `CaseRepository.record` and the sweep's breach marking
+    (docs/decisions/010-read-models.md). No case has an empty team or worker id, so "" stands
+    for none here (a key column cannot be NULL)."""
+
+    __tablename__ = "deadline_tally"
+    __table_args__ = (
+        Index("ix_deadline_tally_due_day", "due_day"),
+        Index("ix_deadline_tally_team_due_day", "team", "due_day"),
+        Index("ix_deadline_tally_worker_due_day", "worker", "due_day"),
+        # The overview's breached count: only the breached rows.
+        Index("ix_deadline_tally_outcome", "outcome"),
+    )
+
+    municipality: str = Field(primary_key=True, max_length=64)
+    team: str = Field(primary_key=True, max_length=64)
+    worker: str = Field(primary_key=True, max_length=64)
+    rule: str = Field(primary_key=True, max_length=32)
+    due_day: date = Field(primary_key=True)
+    # on_time | late | cancelled | open | breached (late, kept apart)
+    outcome: str = Field(primary_key=True, max_length=16)
+    n: int = 0
+
+
+class PhaseStay(SQLModel, table=True):
+    """A read model: one ended stay of a case in a phase (from one phase change to the next in
+    the audit log), written by `CaseRepository.record` with the change that ends it, so the
+    report's medians are a query over a period's stays by their end."""
+
+    __tablename__ = "phase_stay"
+    __table_args__ = (Index("ix_phase_stay_left_at", "left_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(index=True)
+    municipality: str = Field(max_length=64)
+    team: str | None = Field(default=None, max_length=64)
+    worker: str | None = Field(default=None, max_length=64)
+    phase: str = Field(max_length=32)
+    entered_at: datetime = _instant()
+    left_at: datetime = _instant()
+    days: float

@@ -37,6 +37,17 @@ class Timeliness(StrEnum):
     CANCELLED = "cancelled"  # cancelled before it fell due
 
 
+def settled(
+    status: DeadlineStatus, due_at: datetime, closed_at: datetime | None
+) -> Timeliness | None:
+    """How one deadline counts whatever the time, or None while it is open (then `now` decides:
+    late once due, pending before). The read models keep this per deadline (docs/decisions/
+    010-read-models.md)."""
+    if status is DeadlineStatus.OPEN:
+        return None
+    return timeliness(status, due_at, closed_at, due_at)
+
+
 def timeliness(
     status: DeadlineStatus, due_at: datetime, closed_at: datetime | None, now: datetime
 ) -> Timeliness:

@@ -16,7 +16,6 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from sagsflow.dashboard.figures import Figures
 from sagsflow.dashboard.pages import Refused, SignInRequired, router
 from sagsflow.dashboard.sessions import SessionCodec, secret_key
 from sagsflow.dashboard.web import STATIC, Dashboard, read_viewer, redirect, render
@@ -25,10 +24,6 @@ from sagsflow.settings import settings
 
 __all__ = ["install"]
 
-# How long scope-wide figures (counts, shares, trend) are served before being recomputed in the
-# background (sagsflow/dashboard/figures.py).
-FIGURES_FRESH = 120.0
-
 
 def install(
     app: FastAPI,
@@ -36,24 +31,21 @@ def install(
     clock: Callable[[], datetime] | None = None,
     key: str | None = None,
     organisation_file: str | None = None,
-    figures_fresh: float | None = None,
 ) -> None:
     """Add the dashboard's pages, static files and session handling to `app`.
 
     `app.state.context` must hold the service layer's Context. `key` signs the session cookies
     (default: SAGSFLOW_SECRET_KEY, else a key kept in state/secret_key); `organisation_file`
     names teams and caseworkers (default: SAGSFLOW_ORG_FILE, else the demo's); `clock`
-    (default: the context's) and `figures_fresh` (0: recompute on every request) are for tests.
+    (default: the context's) is for tests.
     """
     config = settings()
     clock = clock or app.state.context.clock
-    fresh = FIGURES_FRESH if figures_fresh is None else figures_fresh
     app.state.dashboard = Dashboard(
         codec=SessionCodec(key or secret_key(config.secret_key), clock=clock),
         organisation=_organisation(
             config.org_file if organisation_file is None else organisation_file
         ),
-        figures=Figures(fresh, clock=clock),
         clock=clock,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")

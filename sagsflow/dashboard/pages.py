@@ -37,7 +37,7 @@ from sagsflow.read.caseload import Load, caseload_target, open_loads
 from sagsflow.read.cases import list_cases
 from sagsflow.read.compliance import Share
 from sagsflow.read.deadlines import overview_lists
-from sagsflow.read.overview import OverviewFigures, PhaseCount, overview_figures
+from sagsflow.read.overview import PhaseCount, overview_figures
 from sagsflow.read.stuck import REASONS, StuckFilter, count_stuck_cases, stuck_list
 from sagsflow.settings import settings
 from sagsflow.usecases.access import AccessDenied
@@ -256,22 +256,6 @@ def sign_out(request: Request, viewer: ViewerDep, csrf: Annotated[str, Form()] =
 # --- the overview ------------------------------------------------------------------------------
 
 
-def _overview_figures(request: Request, scope: ColumnElement[bool]) -> OverviewFigures:
-    now = dashboard_of(request).clock()  # read here: this may run later, in the background
-    return overview_figures(
-        context_of(request), scope, now, horizon_days=HORIZON_DAYS, trend_weeks=TREND_WEEKS
-    )
-
-
-def scope_key(principal: Principal) -> tuple[str, ...]:
-    """Principals with the same key see the same cases (and share kept figures)."""
-    if principal.scope is Scope.ALL:
-        return ("all",)
-    if principal.scope is Scope.TEAM:
-        return ("team", principal.team or "")
-    return ("own", principal.team or "", principal.name)
-
-
 @router.get("/")
 def overview(request: Request, viewer: ViewerDep) -> Response:
     principal = signed_in(request, viewer)
@@ -279,37 +263,33 @@ def overview(request: Request, viewer: ViewerDep) -> Response:
     values: dict[str, Any] = {"scope_label": scope_label(request, principal, t)}
     if principal.sees_cases:
         scope = list_scope(context_of(request), principal, asked(request, viewer))
-        kept = dashboard_of(request).figures.get(
-            ("overview", *scope_key(principal)), lambda: _overview_figures(request, scope)
+        # Straight from the read models on every request, whichever process serves it
+        # (docs/decisions/010-read-models.md).
+        figures = overview_figures(
+            context_of(request), scope, now, horizon_days=HORIZON_DAYS, trend_weeks=TREND_WEEKS
         )
         breached, due = overview_lists(
             context_of(request), scope, now, days=HORIZON_DAYS, limit=LISTED
         )
+        open_phases = [p for p in figures.phases if p.phase != Phase.CLOSURE.value]
         values |= {
-            "computing": kept is None,
             "breached": breached,
             "due": due,
             "horizon": HORIZON_DAYS,
             "weeks": TREND_WEEKS,
             "today": local_date(now),
+            "phases": open_phases,
+            "phase_bars": _phase_bars(open_phases, t),
+            "closed": next(p.cases for p in figures.phases if p.phase == Phase.CLOSURE.value),
+            "open_total": sum(p.cases for p in open_phases),
+            "stuck_total": sum(p.stuck for p in open_phases),
+            "breached_total": figures.breached,
+            "due_total": figures.due,
+            "quarter": figures.quarter,
+            "shares": figures.shares,
+            "share_bars": _share_bars(figures.shares, t),
+            "trend": charts.trend_chart(figures.weeks, t),
         }
-        if kept is not None:
-            figures, as_of = kept
-            open_phases = [p for p in figures.phases if p.phase != Phase.CLOSURE.value]
-            values |= {
-                "as_of": as_of,
-                "phases": open_phases,
-                "phase_bars": _phase_bars(open_phases, t),
-                "closed": next(p.cases for p in figures.phases if p.phase == Phase.CLOSURE.value),
-                "open_total": sum(p.cases for p in open_phases),
-                "stuck_total": sum(p.stuck for p in open_phases),
-                "breached_total": figures.breached,
-                "due_total": figures.due,
-                "quarter": figures.quarter,
-                "shares": figures.shares,
-                "share_bars": _share_bars(figures.shares, t),
-                "trend": charts.trend_chart(figures.weeks, t),
-            }
     return render(request, viewer, "overview.html", **values)
 
 
@@ -373,11 +353,7 @@ def stuck(
     if principal.sees_cases:
         context = context_of(request)
         scope = list_scope(context, principal, asked(request, viewer))
-        kept = dashboard_of(request).figures.get(
-            ("stuck", *scope_key(principal), chosen),
-            lambda: _count_stuck(request, scope, chosen),
-        )
-        total, as_of = kept if kept is not None else (None, None)
+        total = count_stuck_cases(context, scope, chosen, viewer.now)
         found = stuck_list(
             context, scope, chosen, viewer.now, offset=(number - 1) * size, size=size
         )
@@ -385,14 +361,8 @@ def stuck(
             "rows": found.rows,
             "total": total,
             "has_more": found.has_more,
-            "as_of": as_of,
         }
     return render(request, viewer, "stuck.html", **values)
-
-
-def _count_stuck(request: Request, scope: ColumnElement[bool], chosen: StuckFilter) -> int:
-    now = dashboard_of(request).clock()  # read here: this may run later, in the background
-    return count_stuck_cases(context_of(request), scope, chosen, now)
 
 
 # --- a list of cases -----------------------------------------------------------------------------
@@ -481,21 +451,13 @@ def caseload(
     values: dict[str, Any] = {"rows": [], "chart": None, "team_rows": None}
     if principal.sees_cases:
         scope = list_scope(context, principal, asked(request, viewer))
-        kept = dashboard_of(request).figures.get(
-            ("caseload", *scope_key(principal)), lambda: _loads(request, scope)
-        )
-        if kept is None:
-            return render(
-                request, viewer, "caseload.html", rows=[], chart=None, team_rows=None,
-                computing=True,
-            )  # fmt: skip
-        (loads, municipality), as_of = kept
+        loads, municipality = _loads(request, scope)
         target, source = caseload_target(
             context.catalogue, municipality or settings().municipality, viewer.now
         )
         teams = visible_teams(request, principal)
         names = team_names(request)
-        values |= {"as_of": as_of, "target": target, "source": source, "drill": None}
+        values |= {"target": target, "source": source, "drill": None}
         whole = principal.scope is Scope.ALL
         if whole and team:
             # The department head's drill-down: one team's caseworkers.

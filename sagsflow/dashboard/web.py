@@ -20,7 +20,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sagsflow.context import Context
-from sagsflow.dashboard.figures import Figures
 from sagsflow.dashboard.sessions import (
     LANGUAGE_COOKIE,
     SESSION_COOKIE,
@@ -59,7 +58,6 @@ class Dashboard:
 
     codec: SessionCodec
     organisation: Organisation | None
-    figures: Figures
     clock: Callable[[], datetime]
     page_size: int = 25
     environment: Environment = field(

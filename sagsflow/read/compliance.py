@@ -5,7 +5,7 @@ stk. 3 / SEL §50 stk. 7), follow-ups (§95 / §70), acknowledgements of profess
 notifications (§137 / §155 stk. 4) and 24-hour assessments (§136 / §155 stk. 2), with the counts
 behind each share; and the median days a case spends in each phase, over the phase stays that
 ended within the period (from the audit log's phase changes). Set-based: a few GROUP BY and
-window-function statements, whatever the number of cases.
+window-function statements over the read models (models/readmodels.py), whatever the number of cases.
 
 How a deadline counts (a deadline's status says whether its act was done by the due time):
 - on time: `met`;
@@ -17,7 +17,7 @@ How a deadline counts (a deadline's status says whether its act was done by the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -25,25 +25,22 @@ from typing import Any, Literal
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Float,
     Select,
     and_,
     case,
     func,
     or_,
     select,
-    type_coerce,
+    true,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from models.database import reading
-from models.repository import AUDIT, CASE, DEADLINE
-from models.types import UTCDateTime
+from models.readmodels import BREACHED, OPEN, STAY, TALLY
+from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
-from statemachine.calendar import local_iso, start_of_local_day
+from sagsflow.read.visibility import on_table
+from statemachine.calendar import local_date, local_iso, start_of_local_day
 from statemachine.late import STAY_PHASES, SUPERVISED_RULES, Timeliness
 from statemachine.phases import DeadlineStatus
 
@@ -165,26 +162,6 @@ class ComplianceReport:
 # --- the queries -----------------------------------------------------------------------------
 
 
-class DaysBetween(FunctionElement[float]):
-    """Elapsed days from the second instant to the first, as a fraction."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(DaysBetween, "sqlite")
-def _days_between_sqlite(element: DaysBetween, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    # Stored as naive UTC text, which julianday() reads.
-    return f"(julianday({later}) - julianday({earlier}))"
-
-
-@compiles(DaysBetween)
-def _days_between_default(element: DaysBetween, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
-
-
 def compliance_report(
     context: Context,
     *,
@@ -204,7 +181,7 @@ def compliance_report(
         start_of_local_day(period_end + timedelta(days=1)),
     )
     with reading(context.engine) as connection:
-        shares = _shares(connection, start_at, end_at, now, municipality)
+        shares = _shares(connection, period_start, period_end, now, municipality)
         stays = _stays(start_at, end_at, municipality)
         team_medians = _medians(connection, stays, by_team=True)
         municipality_medians = _medians(connection, stays, by_team=False)
@@ -274,73 +251,137 @@ def timeliness_is(kind: Timeliness, now: datetime) -> ColumnElement[bool]:
     return and_(cancelled, or_(closed_at.is_(None), closed_at <= due_at))
 
 
+# The tally's outcomes (`statemachine.late.settled`), and `open`: late or pending by `now`.
+_COUNTED = {
+    Timeliness.ON_TIME.value: 0,
+    Timeliness.LATE.value: 1,
+    Timeliness.PENDING.value: 2,
+    Timeliness.CANCELLED.value: 3,
+}
+ALL_STATUSES = [s.value for s in DeadlineStatus]
+
+
+def tallied(
+    connection: Connection,
+    scope: ColumnElement[bool],
+    now: datetime,
+    *,
+    first: date,
+    last: date,
+    keys: Sequence[str],
+    rules: Sequence[str] | None = None,
+    due_by_now: bool = False,
+) -> dict[tuple[Any, ...], dict[str, Share]]:
+    """Per `keys` (tally columns: municipality, team, due_day) and rule, how the deadlines due
+    on Copenhagen days `first`…`last` count at `now` (`statemachine.late.timeliness`).
+
+    From the deadline tally (models/readmodels.py) for every day but the one `now` falls on:
+    a day before it, an open deadline is late; a day after it, pending. That one day's open
+    deadlines are read from the deadline table itself (through the status-and-due index), where
+    `now` splits them exactly; with `due_by_now` (only deadlines due by `now`), all of that
+    day's deadlines are. A
+    team or worker of none is None in the keys, as on the case row.
+    """
+    today = local_date(now)
+    found: dict[tuple[Any, ...], dict[str, list[int]]] = {}
+
+    def add(key: tuple[Any, ...], rule: str, index: int, n: int) -> None:
+        counts = found.setdefault(key, {}).setdefault(rule, [0, 0, 0, 0])
+        counts[index] += n
+
+    columns = [TALLY.c[k] for k in keys]
+    past = (TALLY.c.due_day < today).label("past")
+    query = (
+        select(*columns, TALLY.c.rule, TALLY.c.outcome, past, func.sum(TALLY.c.n).label("n"))
+        .where(
+            TALLY.c.due_day >= first,
+            TALLY.c.due_day <= last,
+            # That day's settled deadlines count the same at any instant of it, unless only
+            # those due by `now` are asked for.
+            TALLY.c.due_day != today
+            if due_by_now
+            else or_(TALLY.c.due_day != today, TALLY.c.outcome != OPEN),
+            on_table(scope, TALLY),
+        )
+        .group_by(*columns, TALLY.c.rule, TALLY.c.outcome, past)
+    )
+    if rules is not None:
+        query = query.where(TALLY.c.rule.in_(rules))
+    for row in connection.execute(query):
+        key = tuple(_none_if_empty(k, row._mapping[k]) for k in keys)
+        outcome = row.outcome
+        if outcome == OPEN:
+            outcome = Timeliness.LATE.value if row.past else Timeliness.PENDING.value
+        elif outcome == BREACHED:
+            outcome = Timeliness.LATE.value
+        add(key, row.rule, _COUNTED[outcome], int(row.n or 0))
+    if first <= today <= last:
+        base = {"municipality": CASE.c.municipality, "team": CASE.c.team}
+        columns = [base[k] for k in keys if k != "due_day"]
+        due_at = DEADLINE.c.due_at
+        today_query = (
+            select(
+                *columns,
+                DEADLINE.c.rule,
+                *(count_where(timeliness_is(kind, now)).label(kind.value) for kind in Timeliness),
+            )
+            .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
+            .where(
+                DEADLINE.c.status.in_(ALL_STATUSES if due_by_now else [DeadlineStatus.OPEN.value]),
+                due_at >= start_of_local_day(today),
+                due_at < start_of_local_day(today + timedelta(days=1)),
+                scope,
+            )
+            .group_by(*columns, DEADLINE.c.rule)
+        )
+        if due_by_now:
+            today_query = today_query.where(due_at <= now)
+        if rules is not None:
+            today_query = today_query.where(DEADLINE.c.rule.in_(rules))
+        for row in connection.execute(today_query):
+            key = tuple(today if k == "due_day" else row._mapping[k] for k in keys)
+            for kind in Timeliness:
+                add(key, row.rule, _COUNTED[kind.value], int(row._mapping[kind.value] or 0))
+    return {
+        key: {rule: Share(rule, *counts) for rule, counts in rules_found.items()}
+        for key, rules_found in found.items()
+    }
+
+
+def _none_if_empty(key: str, value: Any) -> Any:
+    return (value or None) if key in ("team", "worker") else value
+
+
 def _shares(
     connection: Connection,
-    start_at: datetime,
-    end_at: datetime,
+    start_at: date,
+    end_at: date,
     now: datetime,
     municipality: str | None,
 ) -> dict[tuple[str, str | None], dict[str, Share]]:
-    due_at = DEADLINE.c.due_at
-    query = (
-        select(
-            CASE.c.municipality,
-            CASE.c.team,
-            DEADLINE.c.rule,
-            *(count_where(timeliness_is(kind, now)).label(kind.value) for kind in Timeliness),
-        )
-        .join(CASE, CASE.c.id == DEADLINE.c.case_id)
-        .where(
-            DEADLINE.c.rule.in_([rule.value for rule in MEASURES]),
-            due_at >= start_at,
-            due_at < end_at,
-        )
-        .group_by(CASE.c.municipality, CASE.c.team, DEADLINE.c.rule)
+    scope: ColumnElement[bool] = (
+        true() if municipality is None else and_(CASE.c.municipality == municipality)
     )
-    if municipality is not None:
-        query = query.where(CASE.c.municipality == municipality)
-    found: dict[tuple[str, str | None], dict[str, Share]] = {}
-    for row in connection.execute(query):
-        found.setdefault((row.municipality, row.team), {})[row.rule] = Share(
-            row.rule, int(row.on_time), int(row.late), int(row.pending), int(row.cancelled)
-        )
-    return found
+    found = tallied(
+        connection,
+        scope,
+        now,
+        first=start_at,
+        last=end_at,
+        keys=("municipality", "team"),
+        rules=[rule.value for rule in MEASURES],
+    )
+    return {(key[0], key[1]): shares for key, shares in found.items()}
 
 
 def _stays(start_at: datetime, end_at: datetime, municipality: str | None) -> Any:
-    """Each phase stay that ended within the period: (municipality, team, phase, days)."""
-    # A phase change is an audit record whose phase differs from the one before (open_case has
-    # none before it); the stay it begins ends at the case's next phase change. Records after
-    # the period cannot end a stay within it (event times never go backwards on a case).
-    left_at = type_coerce(
-        func.lead(AUDIT.c.event_at).over(partition_by=AUDIT.c.case_id, order_by=AUDIT.c.seq),
-        UTCDateTime(),
-    )
-    changes = (
-        select(
-            AUDIT.c.case_id,
-            AUDIT.c.to_phase.label("phase"),
-            AUDIT.c.event_at.label("entered_at"),
-            left_at.label("left_at"),
-        )
-        .where(
-            or_(AUDIT.c.from_phase.is_(None), AUDIT.c.from_phase != AUDIT.c.to_phase),
-            AUDIT.c.event_at < end_at,
-        )
-        .cte("phase_changes")
-    )
-    stays = (
-        select(
-            CASE.c.municipality,
-            CASE.c.team,
-            changes.c.phase,
-            DaysBetween(changes.c.left_at, changes.c.entered_at).label("days"),
-        )
-        .join(CASE, CASE.c.id == changes.c.case_id)
-        .where(changes.c.left_at >= start_at, changes.c.left_at < end_at)
+    """Each phase stay that ended within the period: (municipality, team, phase, days), from
+    the phase stay read model (models/readmodels.py), by its end."""
+    stays = select(STAY.c.municipality, STAY.c.team, STAY.c.phase, STAY.c.days).where(
+        STAY.c.left_at >= start_at, STAY.c.left_at < end_at
     )
     if municipality is not None:
-        stays = stays.where(CASE.c.municipality == municipality)
+        stays = stays.where(STAY.c.municipality == municipality)
     return stays.cte("phase_stays")
 
 

@@ -12,10 +12,14 @@ from typing import Any, TypedDict
 from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from models.database import reading
+from models.readmodels import BREACHED as READ_BREACHED
+from models.readmodels import OPEN as READ_OPEN
+from models.readmodels import TALLY
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.read.paging import Page, check_page, page_of
-from statemachine.calendar import end_of_local_day, local_date, local_iso
+from sagsflow.read.visibility import on_table
+from statemachine.calendar import end_of_local_day, local_date, local_iso, start_of_local_day
 from statemachine.phases import DeadlineStatus, Phase
 
 
@@ -247,8 +251,14 @@ def _first_deadlines(
 
 
 def count_breached(connection: Connection, scope: ColumnElement[bool]) -> int:
-    """How many deadlines of open cases are breached."""
-    return _count_deadlines(connection, _breached(scope))
+    """How many deadlines of open cases are breached: the deadline tally's breached rows
+    (models/readmodels.py). Closing a case cancels its unresolved deadlines
+    (statemachine/process.py), so every breached deadline is an open case's; the property test
+    checks the count against the deadline table (tests/dashboard/test_figures.py)."""
+    query = select(func.coalesce(func.sum(TALLY.c.n), 0)).where(
+        TALLY.c.outcome == READ_BREACHED, on_table(scope, TALLY)
+    )
+    return int(connection.execute(query).scalar_one())
 
 
 def most_overdue(
@@ -261,8 +271,41 @@ def most_overdue(
 def count_due(
     connection: Connection, scope: ColumnElement[bool], now: datetime, *, days: int
 ) -> int:
-    """Open deadlines of open cases due from `now` to the end of the `days`-th day ahead."""
-    return _count_deadlines(connection, _due_soon(scope, now, days))
+    """Open deadlines of open cases due from `now` to the end of the `days`-th day ahead.
+
+    The whole days between today and the last from the deadline tally's open rows (every open
+    deadline is an open case's: closing a case cancels them); today's after `now`, and the last
+    day's up to its end (23:59:59), from the deadline table.
+    """
+    today = local_date(now)
+    last = today + timedelta(days=days)
+    between = select(func.coalesce(func.sum(TALLY.c.n), 0)).where(
+        TALLY.c.outcome == READ_OPEN,
+        TALLY.c.due_day > today,
+        TALLY.c.due_day < last,
+        on_table(scope, TALLY),
+    )
+    if days == 0:
+        return _count_deadlines(connection, _due_soon(scope, now, 0))
+    rest_of_today = [
+        DEADLINE.c.status == DeadlineStatus.OPEN.value,
+        DEADLINE.c.due_at > now,
+        DEADLINE.c.due_at < start_of_local_day(today + timedelta(days=1)),
+        OPEN,
+        scope,
+    ]
+    last_day = [
+        DEADLINE.c.status == DeadlineStatus.OPEN.value,
+        DEADLINE.c.due_at >= start_of_local_day(last),
+        DEADLINE.c.due_at <= end_of_local_day(last),
+        OPEN,
+        scope,
+    ]
+    return (
+        int(connection.execute(between).scalar_one())
+        + _count_deadlines(connection, rest_of_today)
+        + _count_deadlines(connection, last_day)
+    )
 
 
 def due_first(

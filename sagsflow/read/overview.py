@@ -10,24 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.sql.elements import True_
 
 from models.database import reading
-from models.repository import CASE, DEADLINE
+from models.repository import CASE
 from sagsflow.context import Context
-from sagsflow.read.compliance import (
-    MEASURES,
-    Share,
-    count_where,
-    timeliness_is,
-)
+from sagsflow.read.compliance import MEASURES, Share, tallied
 from sagsflow.read.deadlines import count_breached, count_due
 from sagsflow.read.stuck import StuckRules
-from statemachine.calendar import local_date, start_of_local_day
-from statemachine.late import Timeliness
+from statemachine.calendar import local_date
 from statemachine.periods import quarter_of
 from statemachine.phases import DeadlineStatus, Phase
 
@@ -75,10 +68,6 @@ def cases_per_phase(
 # --- compliance: shares on time ----------------------------------------------------------------
 
 
-def _deadlines_from(scope: ColumnElement[bool]) -> Any:
-    return DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id) if _scoped(scope) else DEADLINE
-
-
 def shares_on_time(
     connection: Connection,
     scope: ColumnElement[bool],
@@ -88,30 +77,23 @@ def shares_on_time(
     end: date,
 ) -> list[Share]:
     """Per compliance measure (`compliance.MEASURES`), the deadlines due start…end (Copenhagen
-    days, inclusive) met on time and late, counted as the compliance report counts them."""
-    status, due_at = DEADLINE.c.status, DEADLINE.c.due_at
-    query = (
-        select(
-            DEADLINE.c.rule,
-            count_where(timeliness_is(Timeliness.ON_TIME, now)).label("on_time"),
-            count_where(timeliness_is(Timeliness.LATE, now)).label("late"),
-            count_where(timeliness_is(Timeliness.PENDING, now)).label("pending"),
-        )
-        .select_from(_deadlines_from(scope))
-        .where(
-            status.in_(ALL_STATUSES),
-            due_at >= start_of_local_day(start),
-            due_at < start_of_local_day(end + timedelta(days=1)),
-            DEADLINE.c.rule.in_([rule.value for rule in MEASURES]),
-            scope,
-        )
-        .group_by(DEADLINE.c.rule)
-    )
-    found = {
-        row.rule: Share(row.rule, int(row.on_time), int(row.late), int(row.pending))
-        for row in connection.execute(query)
-    }
-    return [found.get(rule.value, Share(rule.value)) for rule in MEASURES]
+    days, inclusive) met on time and late, counted as the compliance report counts them (from
+    the deadline tally, `compliance.tallied`)."""
+    found = tallied(
+        connection,
+        scope,
+        now,
+        first=start,
+        last=end,
+        keys=(),
+        rules=[rule.value for rule in MEASURES],
+    ).get((), {})
+    shares = []
+    for rule in MEASURES:
+        share = found.get(rule.value, Share(rule.value))
+        # The overview shows no cancelled ones (as before the read model).
+        shares.append(Share(share.rule, share.on_time, share.late, share.pending))
+    return shares
 
 
 @dataclass(frozen=True)
@@ -128,36 +110,21 @@ class Week:
 def weekly_trend(
     connection: Connection, scope: ColumnElement[bool], now: datetime, *, weeks: int
 ) -> list[Week]:
-    """Deadlines that fell due in each of the last `weeks` ISO weeks (this one included), met on
-    time and late. Weeks are bucketed in SQL by comparing with each Monday (no date functions,
-    the same on SQLite and PostgreSQL)."""
+    """Deadlines that fell due in each of the last `weeks` ISO weeks (this one included) by
+    `now`, met on time and late: the deadline tally's days (`compliance.tallied`), summed per
+    week here."""
     today = local_date(now)
     mondays = [today - timedelta(days=today.weekday() + 7 * k) for k in reversed(range(weeks))]
-    starts = [start_of_local_day(m) for m in mondays]
-    due_at = DEADLINE.c.due_at
-    bucket = case(
-        *((due_at < start, index - 1) for index, start in enumerate(starts[1:], start=1)),
-        else_=weeks - 1,
+    found = tallied(
+        connection, scope, now, first=mondays[0], last=today, keys=("due_day",), due_by_now=True
     )
-    counted = or_(timeliness_is(Timeliness.ON_TIME, now), timeliness_is(Timeliness.LATE, now))
-    query = (
-        select(
-            bucket.label("week"),
-            count_where(timeliness_is(Timeliness.ON_TIME, now)).label("on_time"),
-            count_where(timeliness_is(Timeliness.LATE, now)).label("late"),
-        )
-        .select_from(_deadlines_from(scope))
-        .where(
-            DEADLINE.c.status.in_(ALL_STATUSES),
-            due_at >= starts[0],
-            due_at <= now,
-            counted,
-            scope,
-        )
-        .group_by(bucket)
-    )
-    found = {int(row.week): (int(row.on_time), int(row.late)) for row in connection.execute(query)}
-    return [Week(monday, *found.get(i, (0, 0))) for i, monday in enumerate(mondays)]
+    totals = [[0, 0] for _ in mondays]
+    for (day,), shares in found.items():
+        index = (day - mondays[0]).days // 7
+        for share in shares.values():
+            totals[index][0] += share.on_time
+            totals[index][1] += share.late
+    return [Week(monday, *totals[i]) for i, monday in enumerate(mondays)]
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnClause, ColumnElement, and_, false, or_, true
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from models.repository import CASE
 from statemachine.visibility import Principal, Scope
@@ -22,3 +23,15 @@ def case_filter(principal: Principal, table: Any = CASE) -> ColumnElement[bool]:
         own = table.c.worker == principal.name
         return or_(own, table.c.team == principal.team) if principal.team else own
     return false()
+
+
+def on_table(scope: ColumnElement[bool], table: Any) -> ColumnElement[bool]:
+    """`scope`, a WHERE clause over the case table's owner columns (`case_filter`, a
+    municipality), as the same clause over `table`'s columns of those names (a read model's)."""
+
+    def swap(element: Any, **_: Any) -> Any:
+        if isinstance(element, ColumnClause) and element.table is CASE:
+            return table.c[element.name]
+        return None
+
+    return replacement_traverse(scope, {}, swap)

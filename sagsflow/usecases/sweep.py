@@ -32,14 +32,17 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BindParameter,
+    ColumnElement,
     Connection,
     Integer,
     Select,
     and_,
     any_,
     bindparam,
+    case,
     func,
     literal,
+    literal_column,
     select,
     update,
 )
@@ -48,9 +51,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.database import reading
+from models.readmodels import TallyKey, add_to_tally, case_owners, moved, tally_key
 from models.repository import CASE, DEADLINE
 from models.stuck_clock import refresh_breached_since
 from models.tables import Notification
+from rulebooks import Catalogue
 from sagsflow.context import Context
 from statemachine.escalation import ladder_for, rungs, widest
 from statemachine.phases import DeadlineStatus, Phase
@@ -100,25 +105,34 @@ def _in_municipality(municipality: str | None) -> list[Any]:
 def mark_breaches(connection: Connection, now: datetime, *, municipality: str | None = None) -> int:
     """Every open deadline whose due time has passed becomes breached (one statement), and the
     cases it breached keep the fact (`case.breached_since`, the stuck list's breach: docs/
-    decisions/009-stuck-clock.md): their ids come back from the UPDATE (RETURNING), and an
-    UPDATE per 5,000 of them sets it."""
-    breached_cases = (
-        connection.execute(
-            update(DEADLINE)
-            .where(
-                and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now),
-                *_in_municipality(municipality),
-            )
-            .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
-            .returning(DEADLINE.c.case_id)
+    decisions/009-stuck-clock.md), and the deadline tally moves them from open to breached, in
+    the same transaction (docs/decisions/010-read-models.md). The rows the UPDATE returns
+    (RETURNING) are exactly the ones it changed, whatever events ran meanwhile; the cases'
+    fact is set by an UPDATE per 5,000 of them."""
+    changed = connection.execute(
+        update(DEADLINE)
+        .where(
+            and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now),
+            *_in_municipality(municipality),
         )
-        .scalars()
-        .all()
-    )
-    cases = sorted(set(breached_cases))
+        .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
+        .returning(DEADLINE.c.case_id, DEADLINE.c.rule, DEADLINE.c.due_at)
+    ).all()
+    if changed:
+        owners = case_owners(connection, (row.case_id for row in changed))
+        deltas: defaultdict[TallyKey, int] = defaultdict(int)
+        for row in changed:
+            owner = owners[row.case_id]
+            moved(
+                deltas,
+                tally_key(owner, row.rule, DeadlineStatus.OPEN.value, row.due_at, None),
+                tally_key(owner, row.rule, DeadlineStatus.BREACHED.value, row.due_at, None),
+            )
+        add_to_tally(connection, deltas)
+    cases = sorted({row.case_id for row in changed})
     for start in range(0, len(cases), REFRESH_BATCH):
         refresh_breached_since(connection, CASE.c.id.in_(cases[start : start + REFRESH_BATCH]))
-    return len(breached_cases)
+    return len(changed)
 
 
 def record_breaches(context: Context, now: datetime, *, municipality: str | None = None) -> int:
@@ -190,11 +204,105 @@ def sweep_batches(
         return [(int(low), int(high)) for low, high in reader.execute(query)]
 
 
-def _candidates(
-    horizon: datetime, id_range: tuple[int, int] | None, municipality: str | None
+def ladder_rungs(catalogue: Catalogue) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(rulebook id, version, rule) → the rungs (as bit masks, bit r: rung r) that can still be
+    created for a deadline not yet due, and for one already due (rulebook data).
+
+    As `due_notifications` decides: before the due time only a rung sent `before` it can be due
+    (a reminder); from the due time on, every rung but the reminders, which then no longer come.
+    """
+    found: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for rulebook in catalogue.rulebooks:
+        ladders = [(rule, spec.ladder) for rule, spec in rulebook.deadlines.items()]
+        ladders += [(rule, spec.ladder) for rule, spec in rulebook.measure_deadlines.items()]
+        for rule, ladder in ladders:
+            before_due = sum(1 << i for i, step in enumerate(ladder) if step.before is not None)
+            once_due = sum(1 << i for i, step in enumerate(ladder) if step.level != "reminder")
+            found[rulebook.id, rulebook.version, rule.value] = (before_due, once_due)
+    return found
+
+
+def _rung_mask() -> Any:
+    return func.sum(literal(1).op("<<")(NOTIFICATION.c.rung))
+
+
+def _rungs_needed(
+    rungs: dict[tuple[str, str, str], tuple[int, int]], now: datetime
+) -> ColumnElement[int]:
+    """The rungs (a bit mask) the deadline's ladder can still give at `now` (`ladder_rungs`, as
+    a CASE over rulebook, version and rule: rulebook data, a few dozen literals)."""
+    not_due = DEADLINE.c.due_at > now
+    return case(
+        *(
+            (
+                and_(
+                    CASE.c.rulebook_id == literal_column(_quoted(rulebook_id)),
+                    CASE.c.rulebook_version == literal_column(_quoted(version)),
+                    DEADLINE.c.rule == literal_column(_quoted(rule)),
+                ),
+                case(
+                    (not_due, literal_column(str(int(before_due)))),
+                    else_=literal_column(str(int(once_due))),
+                ),
+            )
+            for (rulebook_id, version, rule), (before_due, once_due) in sorted(rungs.items())
+        ),
+        else_=literal_column("0"),
+    )
+
+
+def _with_something_left(
+    query: Select[Any],
+    rungs: dict[tuple[str, str, str], tuple[int, int]],
+    now: datetime,
+    *,
+    postgresql: bool,
+    id_range: tuple[int, int] | None,
 ) -> Select[Any]:
-    """The unresolved deadlines of open cases due before `horizon`: those in `id_range` by id,
-    or (None) all of them in the order the database finds them (its status-and-due index)."""
+    """`query` narrowed to the deadlines with a rung still to give that has no notification:
+    the rungs notified (a bit mask of the (deadline_id, rung) key) do not cover those the
+    ladder can still give. A rerun so skips in SQL every deadline with nothing left — a breach
+    long past and escalated, a reminder already sent — instead of reading it into Python to
+    find nothing to do. SQLite: a lookup in the key per deadline. PostgreSQL plans a cursor
+    once, when it opens — on a first sweep the notification table is empty then, and a
+    correlated lookup planned as a scan would scan it once per deadline as it fills — so there
+    the notified rungs are aggregated once and joined."""
+    needed = _rungs_needed(rungs, now)
+    if not postgresql:
+        notified = func.coalesce(
+            select(_rung_mask())
+            .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
+            .scalar_subquery(),
+            0,
+        )
+        return query.where(notified.op("&")(needed) != needed)
+    masks = select(NOTIFICATION.c.deadline_id, _rung_mask().label("mask")).group_by(
+        NOTIFICATION.c.deadline_id
+    )
+    if id_range is not None:
+        masks = masks.where(NOTIFICATION.c.deadline_id.between(*id_range))
+    made = masks.subquery("notified")
+    return query.outerjoin(made, made.c.deadline_id == DEADLINE.c.id).where(
+        func.coalesce(made.c.mask, 0).op("&")(needed) != needed
+    )
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _candidates(
+    horizon: datetime,
+    id_range: tuple[int, int] | None,
+    municipality: str | None,
+    rungs: dict[tuple[str, str, str], tuple[int, int]],
+    now: datetime,
+    *,
+    postgresql: bool,
+) -> Select[Any]:
+    """The unresolved deadlines of open cases due before `horizon` with a rung still to give
+    (`_with_something_left`): those in `id_range` by id, or (None) all of them in the order the
+    database finds them (its status-and-due index)."""
     query = (
         select(
             DEADLINE.c.id,
@@ -207,6 +315,7 @@ def _candidates(
         .join(CASE, CASE.c.id == DEADLINE.c.case_id)
         .where(*_unresolved_near(horizon), CASE.c.phase != Phase.CLOSURE.value)
     )
+    query = _with_something_left(query, rungs, now, postgresql=postgresql, id_range=id_range)
     if id_range is not None:
         # Ordered, the whole set would be read in id order: a scan of every deadline on SQLite.
         query = query.where(DEADLINE.c.id.between(*id_range)).order_by(DEADLINE.c.id)
@@ -342,10 +451,6 @@ def _existing(connection: Connection, id_range: tuple[int, int]) -> set[tuple[in
 # plans a cursor's query once, when it opens — on a first sweep the table is empty then, and that
 # plan would scan it once per deadline as it fills — so there they are read per batch, by a query
 # planned when it runs.
-def _rung_mask() -> Any:
-    return func.sum(literal(1).op("<<")(NOTIFICATION.c.rung))
-
-
 _NOTIFIED = (
     select(_rung_mask())
     .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
@@ -415,7 +520,15 @@ def sweep_partition(
     if horizon is None:
         return SweepResult(0, 0, 0)
     with reading(context.engine) as reader:
-        rows = reader.execute(_candidates(horizon, id_range, municipality)).all()
+        query = _candidates(
+            horizon,
+            id_range,
+            municipality,
+            ladder_rungs(context.catalogue),
+            now,
+            postgresql=reader.dialect.name == "postgresql",
+        )
+        rows = reader.execute(query).all()
         existing = _existing(reader, id_range)
     return _evaluate(context, now, rows, existing)
 
@@ -441,7 +554,9 @@ def sweep(
     horizon = _widest_horizon(context, now)
     if horizon is None:
         return result
-    query = _candidates(horizon, None, municipality)
+    postgresql = context.engine.dialect.name == "postgresql"
+    rungs = ladder_rungs(context.catalogue)
+    query = _candidates(horizon, None, municipality, rungs, now, postgresql=postgresql)
     with reading(context.engine) as reader:
         if reader.dialect.name == "postgresql":
             # A cursor is planned for its first rows (cursor_tuple_fraction 0.1): at a million

@@ -90,9 +90,7 @@ def server(context: Context) -> Iterator[str]:
     """The dashboard served by uvicorn on a free port; yields its base URL."""
     app = FastAPI()
     app.state.context = context
-    dashboard.install(
-        app, clock=lambda: NOW, key="test-key-" + "x" * 40, organisation_file="", figures_fresh=0
-    )
+    dashboard.install(app, clock=lambda: NOW, key="test-key-" + "x" * 40, organisation_file="")
     sock = _free_socket()
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     running = uvicorn.Server(config)

@@ -1,94 +1,336 @@
-"""Kept figures: fresh ones served, stale ones served while recomputed, first ones computed once."""
+"""The read models behind the aggregated figures (models/readmodels.py, docs/decisions/
+010-read-models.md) stay what the base tables say, whatever events and sweeps happen.
+
+Random event sequences go through the real write path (`fire_event`, `CaseRepository.record`)
+on cases of several teams and caseworkers, with sweeps marking breaches in between. After each
+example the deadline tally and the phase stays must equal what a straightforward query of the
+deadline, case and audit tables gives (the oracle, here only), and the figures read from them
+(the compliance report, the overview's shares and trend, for every scope) must equal the same
+figures counted deadline by deadline with the domain's rule (`statemachine.late.timeliness`).
+The figures are read at an instant the test passes in: no clock, no sleep.
+"""
 
 from __future__ import annotations
 
-import threading
-import time
-from datetime import UTC, datetime
+import itertools
+import statistics
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sagsflow.dashboard.figures import Figures
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, and_, func, select, true
 
-NOW = datetime(2027, 12, 31, 12, 0, tzinfo=UTC)
+from models.readmodels import STAY, TALLY, rebuild, tally_key
+from models.repository import AUDIT, CASE, DEADLINE
+from sagsflow.read.compliance import MEASURES, compliance_report
+from sagsflow.read.deadlines import count_breached, count_due
+from sagsflow.read.overview import shares_on_time, weekly_trend
+from sagsflow.usecases.cases import fire_event
+from sagsflow.usecases.sweep import record_breaches
+from statemachine.calendar import end_of_local_day, local_date, start_of_local_day
+from statemachine.errors import EventRefused
+from statemachine.late import STAY_PHASES, Timeliness, timeliness
+from statemachine.phases import DeadlineStatus, Notifier, Phase, Role, Source
+from statemachine.process import allowed_events
 
-
-class Counter:
-    def __init__(self, pause: float = 0.0, fail_after: int | None = None) -> None:
-        self.calls = 0
-        self.pause = pause
-        self.fail_after = fail_after
-        self.lock = threading.Lock()
-
-    def __call__(self) -> int:
-        with self.lock:
-            self.calls += 1
-            calls = self.calls
-        time.sleep(self.pause)
-        if self.fail_after is not None and calls > self.fail_after:
-            raise RuntimeError("database gone")
-        return calls
-
-
-def _wait_for(condition: object, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
-
-
-def test_without_keeping_every_request_computes() -> None:
-    figures, compute = Figures(0, clock=lambda: NOW), Counter()
-    assert [figures.get("k", compute)[0] for _ in range(3)] == [1, 2, 3]
-    assert figures.get("k", compute)[1] == NOW
-
-
-def test_a_fresh_figure_is_served_and_a_stale_one_served_while_recomputed() -> None:
-    figures, compute = Figures(0.2, clock=lambda: NOW), Counter()
-    assert figures.get("k", compute)[0] == 1
-    assert figures.get("k", compute)[0] == 1
-    assert figures.get("other", compute)[0] == 2  # keys apart
-    time.sleep(0.25)
-    assert figures.get("k", compute)[0] == 1  # stale, at once; recomputed behind
-    _wait_for(lambda: figures.get("k", compute)[0] == 3)
-
-
-def test_concurrent_first_requests_compute_once() -> None:
-    figures, compute = Figures(60, clock=lambda: NOW), Counter(pause=0.2)
-    answers: list[int] = []
-    threads = [
-        threading.Thread(target=lambda: answers.append(figures.get("k", compute)[0]))
-        for _ in range(5)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert answers == [1] * 5 and compute.calls == 1
+EXAMPLES = {"sqlite": 25, "postgresql": 8}
+OWNERS = [
+    ("caseworker-anna", "team-nord"),
+    ("caseworker-bo", "team-nord"),
+    ("caseworker-cai", "team-syd"),
+    (None, None),
+]
+PLAUSIBLE: dict[str, Any] = {
+    "assess_urgency": {"acute": False},
+    "record_consent": {"by": "custody_holder"},
+    "conclude": {"measures_needed": True},
+    "submit_plan": {
+        "purpose": "Stabil hverdag i hjemmet",
+        "goals": ["Barnet kommer i skole hver dag"],
+        "expected_duration_months": 6,
+    },
+    "grant": {"measures": [{"type": "practical_support", "package": "red"}]},
+    "record_follow_up": {
+        "measure_id": "m1",
+        "spoke_with_provider": True,
+        "spoke_with_parents": True,
+        "plan_revision_decided": True,
+    },
+    "end_measure": {"measure_id": "m1", "reason": "Mål nået"},
+    "close": {"reason": "Familien er flyttet"},
+    "propose_preventive": {"measures": [{"type": "preventive_talks"}]},
+    "refuse": {"complaint_guidance": True},
+}
+START = datetime(2026, 1, 5, 8, tzinfo=UTC)
 
 
-def test_a_failed_recomputation_keeps_the_older_figure() -> None:
-    figures, compute = Figures(0.05, clock=lambda: NOW), Counter(fail_after=1)
-    assert figures.get("k", compute)[0] == 1
-    time.sleep(0.1)
-    assert figures.get("k", compute)[0] == 1
-    _wait_for(lambda: compute.calls >= 2)
-    time.sleep(0.05)
-    assert figures.get("k", compute)[0] == 1  # served again, another try started
+# --- the oracle: straight from the base tables ------------------------------------------------
 
 
-def test_a_slow_first_figure_is_not_waited_for_beyond_the_budget() -> None:
-    figures, compute = Figures(60, clock=lambda: NOW), Counter(pause=0.5)
-    started = time.monotonic()
-    assert figures.get("k", compute, wait=0.05) is None
-    assert time.monotonic() - started < 0.4
-    _wait_for(lambda: figures.get("k", compute, wait=0.05) is not None)
-    assert compute.calls == 1
+def _deadlines(engine: Engine) -> list[Any]:
+    query = select(
+        DEADLINE.c.rule,
+        DEADLINE.c.status,
+        DEADLINE.c.due_at,
+        DEADLINE.c.closed_at,
+        CASE.c.municipality,
+        CASE.c.team,
+        CASE.c.worker,
+        CASE.c.phase,
+    ).join(CASE, CASE.c.id == DEADLINE.c.case_id)
+    with engine.connect() as connection:
+        return list(connection.execute(query))
 
 
-def test_a_failed_first_figure_is_raised_to_the_request_that_waited() -> None:
-    figures, compute = Figures(60, clock=lambda: NOW), Counter(fail_after=0)
-    try:
-        figures.get("k", compute)
-    except RuntimeError as error:
-        assert "database gone" in str(error)
-    else:
-        raise AssertionError("the failure was swallowed")
+def _tally_from_base(engine: Engine) -> Counter[tuple[Any, ...]]:
+    found: Counter[tuple[Any, ...]] = Counter()
+    for d in _deadlines(engine):
+        owner = (d.municipality, d.team, d.worker)
+        found[tally_key(owner, d.rule, d.status, d.due_at, d.closed_at)] += 1
+    return found
+
+
+def _tally_stored(engine: Engine) -> Counter[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(TALLY)).all()
+    return Counter(
+        {(r.municipality, r.team, r.worker, r.rule, r.due_day, r.outcome): r.n for r in rows if r.n}
+    )
+
+
+def _stays_from_base(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        audit = connection.execute(select(AUDIT).order_by(AUDIT.c.case_id, AUDIT.c.seq)).all()
+        owners = {r.id: r for r in connection.execute(select(CASE)).all()}
+    changes: defaultdict[int, list[Any]] = defaultdict(list)
+    for r in audit:
+        if r.from_phase is None or r.from_phase != r.to_phase:
+            changes[r.case_id].append(r)
+    stays = []
+    for case_id, found in changes.items():
+        owner = owners[case_id]
+        for began, ended in itertools.pairwise(found):
+            stays.append(
+                (
+                    case_id,
+                    owner.municipality,
+                    owner.team,
+                    began.to_phase,
+                    began.event_at,
+                    ended.event_at,
+                )
+            )
+    return sorted(stays)
+
+
+def _stays_stored(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(STAY)).all()
+    for r in rows:
+        assert r.days == pytest.approx((r.left_at - r.entered_at).total_seconds() / 86400)
+    return sorted(
+        (r.case_id, r.municipality, r.team, r.phase, r.entered_at, r.left_at) for r in rows
+    )
+
+
+def _counted(
+    engine: Engine, now: datetime, first: date, last: date, keep: Any
+) -> dict[tuple[Any, ...], Counter[Timeliness]]:
+    """(team, rule) → how the deadlines due first…last count at `now`, by the domain's rule."""
+    found: defaultdict[tuple[Any, ...], Counter[Timeliness]] = defaultdict(Counter)
+    for d in _deadlines(engine):
+        if keep(d) and first <= local_date(d.due_at) <= last:
+            kind = timeliness(DeadlineStatus(d.status), d.due_at, d.closed_at, now)
+            found[d.team, d.rule][kind] += 1
+    return found
+
+
+# --- the random history -----------------------------------------------------------------------
+
+
+def _history(data: st.DataObject, cases: Any, context: Any) -> None:
+    rulebook = context.catalogue.get("default", "2024.1")
+    for _ in range(data.draw(st.integers(1, 3))):
+        worker, team = data.draw(st.sampled_from(OWNERS))
+        source = data.draw(st.sampled_from(Source))
+        notifier = data.draw(st.sampled_from(Notifier)) if source is Source.NOTIFICATION else None
+        aware_at = START + data.draw(st.timedeltas(timedelta(0), timedelta(days=200)))
+        case = cases.open(
+            aware_at=aware_at, source=source, notifier=notifier, worker=worker, team=team
+        )
+        phase, at = Phase.INQUIRY, aware_at
+        for _ in range(data.draw(st.integers(0, 12))):
+            allowed = [] if phase is Phase.CLOSURE else allowed_events(rulebook, phase)
+            if not allowed:
+                break
+            event = data.draw(st.sampled_from(allowed))
+            at += data.draw(st.timedeltas(timedelta(minutes=1), timedelta(days=60)))
+            if data.draw(st.integers(0, 4)) == 0:
+                # The enforcement flow marks what fell due meanwhile.
+                record_breaches(context, at)
+            try:
+                result = fire_event(
+                    context,
+                    case.id,
+                    event,
+                    at=at,
+                    data=PLAUSIBLE.get(event),
+                    actor=worker or "caseworker-anna",
+                    role=data.draw(st.sampled_from([Role.CASEWORKER, Role.TEAM_LEADER])),
+                    now=cases.now,
+                )
+            except EventRefused:
+                continue
+            phase = Phase(result.to_phase)
+
+
+def test_the_read_models_equal_the_base_tables_and_so_do_the_figures(
+    cases: Any, context: Any, engine: Engine, backend: str
+) -> None:
+    @settings(
+        max_examples=EXAMPLES[backend],
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        # Given a random history written through the event path, sweeps in between
+        _history(data, cases, context)
+
+        # Then the read models are what the base tables say
+        assert _tally_stored(engine) == _tally_from_base(engine)
+        assert _stays_stored(engine) == _stays_from_base(engine)
+
+        # And the figures read from them count as the domain's rule does, at any instant
+        now = START + data.draw(st.timedeltas(timedelta(0), timedelta(days=400)))
+        pick, minutes = data.draw(st.integers(0, 10**6)), data.draw(st.integers(-90, 90))
+        dues = sorted(d.due_at for d in _deadlines(engine))
+        if dues and pick % 2:
+            # An instant on a day some deadline falls due: that day is read from the base rows.
+            now = dues[pick % len(dues)] + timedelta(minutes=minutes)
+        first = local_date(START) + timedelta(days=data.draw(st.integers(0, 300)))
+        last = first + timedelta(days=data.draw(st.integers(0, 120)))
+        report = compliance_report(context, period_start=first, period_end=last, now=now)
+        expected = _counted(engine, now, first, last, lambda d: True)
+        for row in report.teams:
+            for share in row.shares:
+                counts = expected.get((row.team, share.rule), Counter())
+                assert (share.on_time, share.late, share.pending, share.cancelled) == (
+                    counts[Timeliness.ON_TIME],
+                    counts[Timeliness.LATE],
+                    counts[Timeliness.PENDING],
+                    counts[Timeliness.CANCELLED],
+                )
+        for team, rule in expected:
+            if rule in {m.value for m in MEASURES}:
+                assert report.row("demo", team)  # no team's deadlines left out
+        _check_medians(engine, report, first, last)
+
+        for worker, team in [*OWNERS[:3], (None, None)]:
+            if worker is None:
+                scope: Any = true()
+                keep: Any = lambda d: True  # noqa: E731
+            elif data.draw(st.booleans()):
+                scope, keep = and_(CASE.c.team == team), (lambda d, t=team: d.team == t)
+            else:
+                scope, keep = and_(CASE.c.worker == worker), (lambda d, w=worker: d.worker == w)
+            with engine.connect() as connection:
+                shares = shares_on_time(connection, scope, now, start=first, end=last)
+                weeks = weekly_trend(connection, scope, now, weeks=6)
+                breached = count_breached(connection, scope)
+                # The oracle: breached deadlines of open cases, from the deadline table.
+                expected_breached = connection.execute(
+                    select(func.count())
+                    .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
+                    .where(
+                        DEADLINE.c.status == DeadlineStatus.BREACHED.value,
+                        CASE.c.phase != Phase.CLOSURE.value,
+                        scope,
+                    )
+                ).scalar_one()
+            assert breached == expected_breached
+            for days in (0, 14):
+                with engine.connect() as connection:
+                    due = count_due(connection, scope, now, days=days)
+                until = end_of_local_day(local_date(now) + timedelta(days=days))
+                assert due == sum(
+                    1
+                    for d in _deadlines(engine)
+                    if keep(d)
+                    and d.status == "open"
+                    and d.phase != Phase.CLOSURE.value
+                    and now < d.due_at <= until
+                )
+            counted = _counted(engine, now, first, last, keep)
+            for share in shares:
+                total: Counter[Timeliness] = Counter()
+                for (_, rule), counts in counted.items():
+                    if rule == share.rule:
+                        total += counts
+                assert (share.on_time, share.late, share.pending) == (
+                    total[Timeliness.ON_TIME],
+                    total[Timeliness.LATE],
+                    total[Timeliness.PENDING],
+                )
+            for week in weeks:
+                on_time = late = 0
+                for d in _deadlines(engine):
+                    if not keep(d) or not (
+                        start_of_local_day(week.monday)
+                        <= d.due_at
+                        < min(
+                            start_of_local_day(week.monday + timedelta(days=7)),
+                            now + timedelta(microseconds=1),
+                        )
+                    ):
+                        continue
+                    kind = timeliness(DeadlineStatus(d.status), d.due_at, d.closed_at, now)
+                    on_time += kind is Timeliness.ON_TIME
+                    late += kind is Timeliness.LATE
+                assert (week.on_time, week.late) == (on_time, late)
+
+    run()
+
+
+def _check_medians(engine: Engine, report: Any, first: date, last: date) -> None:
+    start, end = start_of_local_day(first), start_of_local_day(last + timedelta(days=1))
+    by_team: defaultdict[tuple[str, str | None, str], list[float]] = defaultdict(list)
+    for _, municipality, team, phase, entered, left in _stays_from_base(engine):
+        if start <= left < end:
+            by_team[municipality, team, phase].append((left - entered).total_seconds() / 86400)
+    for row in report.teams:
+        for phase in STAY_PHASES:
+            days = by_team.get((row.municipality, row.team, phase.value))
+            stay = row.phase(phase.value)
+            if days is None:
+                assert stay is None
+            else:
+                assert stay is not None and stay.stays == len(days)
+                assert stay.median_days == pytest.approx(statistics.median(days))
+
+
+def test_a_rebuild_gives_what_the_write_path_kept(cases: Any, context: Any, engine: Engine) -> None:
+    # Given cases with deadlines met, breached and still open, and phase changes
+    case = cases.open(source=Source.NOTIFICATION, notifier=Notifier.PROFESSIONAL)
+    cases.fire(case, "assess_urgency", {"acute": False}, at=case.later(hours=30))
+    cases.fire(case, "accept")
+    other = cases.open(worker="caseworker-bo", team=None)
+    record_breaches(context, datetime(2026, 6, 1, tzinfo=UTC))
+    kept, stays = _tally_stored(engine), _stays_stored(engine)
+    assert kept and stays and other.id
+
+    # When the read models are filled again from the base tables (the migration's backfill)
+    with engine.begin() as connection:
+        rebuild(connection)
+
+    # Then they hold exactly what the write path had kept
+    assert _tally_stored(engine) == kept == _tally_from_base(engine)
+    assert _stays_stored(engine) == stays
+    assert {rule.value for rule in MEASURES} >= {"acknowledgement", "urgent_assessment"}

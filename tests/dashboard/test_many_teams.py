@@ -51,7 +51,6 @@ def server(context: Context, tmp_path: Path, now: datetime) -> Iterator[str]:
         clock=lambda: now,
         key="test-key-" + "x" * 40,
         organisation_file=_organisation(tmp_path / "organisation.yaml"),
-        figures_fresh=0,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -91,14 +91,16 @@ def test_partitions_of_one_deadline_each_create_what_the_whole_sweep_would(
     assert sum(results, SweepResult(0, 0, 0)) == SweepResult(0, 5, 3)
     assert sorted(r.notifications_created for r in results) == [1, 2, 2]
     assert len(notifications(engine)) == 5
-    # and a whole sweep afterwards finds nothing left to do
-    assert sweep(context, NOW) == SweepResult(0, 0, 3)
+    # and a whole sweep afterwards finds nothing left to do: every ladder has given what it can
+    # at NOW, so the rerun skips the three in SQL and reads none of them (issue 9)
+    assert sweep(context, NOW) == SweepResult(0, 0, 0)
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 5000])
 def test_sweep_gives_the_same_totals_whatever_the_batch_size(context, caseload, batch_size):
     assert sweep(context, NOW, batch_size=batch_size) == SweepResult(2, 5, 3)
-    assert sweep(context, NOW, batch_size=batch_size) == SweepResult(0, 0, 3)
+    # The rerun: nothing left on any of the three ladders, none read (skipped in SQL).
+    assert sweep(context, NOW, batch_size=batch_size) == SweepResult(0, 0, 0)
 
 
 def test_two_ranges_cover_the_deadlines_in_batches_of_at_most_two(context, caseload):
@@ -123,7 +125,7 @@ def test_a_sweep_for_one_municipality_touches_only_its_cases(context, engine, ca
     assert [(case, rung) for case, _, rung in notifications(engine)] == [(caseload["C"], 0)]
     # and then `demo`: A's two breaches, each with breach and escalation
     assert sweep(context, NOW, municipality="demo") == SweepResult(2, 4, 2)
-    assert sweep(context, NOW) == SweepResult(0, 0, 3)
+    assert sweep(context, NOW) == SweepResult(0, 0, 0)  # nothing left: none read
 
 
 def test_nothing_to_examine_gives_no_ranges(context):
@@ -193,3 +195,51 @@ def test_two_workers_sweeping_the_same_partitions_at_once_create_each_notificati
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(NOTIFICATION)).scalar() == 5
     assert len(set(notifications(engine))) == 5
+
+
+def _left_undone(context, engine, now) -> list[tuple[int, int]]:
+    """(deadline_id, rung) the ladders would still give at `now`, evaluated in Python over
+    every unresolved deadline of an open case (no SQL skip): the oracle for the sweep's skip."""
+    from models.repository import CASE, DEADLINE
+    from sagsflow.usecases.sweep import due_notifications
+
+    query = (
+        select(
+            DEADLINE.c.id,
+            DEADLINE.c.case_id,
+            DEADLINE.c.rule,
+            DEADLINE.c.due_at,
+            CASE.c.rulebook_id,
+            CASE.c.rulebook_version,
+        )
+        .join(CASE, CASE.c.id == DEADLINE.c.case_id)
+        .where(DEADLINE.c.status.in_(["open", "breached"]), CASE.c.phase != "closure")
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    existing = {(d, r) for _, d, r in notifications(engine)}
+    left = []
+    for rulebook in context.catalogue.rulebooks:
+        mine = [
+            r
+            for r in rows
+            if (r.rulebook_id, r.rulebook_version) == (rulebook.id, rulebook.version)
+        ]
+        left += [
+            (n["deadline_id"], n["rung"]) for n in due_notifications(rulebook, mine, now, existing)
+        ]
+    return left
+
+
+@pytest.mark.parametrize("hours", [6, 23, 71])
+def test_the_skip_in_sql_never_hides_a_rung_that_is_due(context, engine, caseload, hours):
+    # Given the caseload swept again and again as time passes, from before any reminder to
+    # after every escalation (the reminder due, the deadlines falling due, the escalations)
+    from datetime import timedelta
+
+    at = datetime(2026, 3, 26, 12, tzinfo=CPH)
+    while at < datetime(2026, 6, 15, tzinfo=CPH):
+        sweep(context, at)
+        # Then after each sweep nothing is left that the ladders, read in full, would give
+        assert _left_undone(context, engine, at) == []
+        at += timedelta(hours=hours)

@@ -2,7 +2,7 @@
 from the case table once here and kept by the audit writer from then on.
 
 Revision ID: 0006_open_caseload
-Revises: 0004_stuck_clock
+Revises: 0005_read_models
 Create Date: 2026-12-02
 """
 
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision = "0006_open_caseload"
-down_revision = "0004_stuck_clock"
+down_revision = "0005_read_models"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,289 @@
+"""The read models behind the aggregated figures, kept in the database (docs/decisions/
+010-read-models.md): the deadline tally (deadlines per case owner, rule, Copenhagen due day
+and how they count) and the ended phase stays.
+
+Written in the transaction that changes what they summarise: `CaseRepository.record` (every
+event) and the sweep's breach marking (`add_to_tally`); `rebuild` fills them set-based from the
+base tables (the migration that adds them, and the benchmarks' generated databases).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Float,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from models.statements import Prepared, Runner
+from models.tables import AuditRecord, Case, Deadline, DeadlineTally, PhaseStay
+from models.types import UTCDateTime
+from statemachine.calendar import local_date
+from statemachine.late import Timeliness, settled
+from statemachine.phases import DeadlineStatus
+
+CASE = Case.__table__  # type: ignore[attr-defined]
+DEADLINE = Deadline.__table__  # type: ignore[attr-defined]
+AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
+TALLY = DeadlineTally.__table__  # type: ignore[attr-defined]
+STAY = PhaseStay.__table__  # type: ignore[attr-defined]
+# The outcome of a deadline still open: late or pending depending on the reader's `now`.
+OPEN = "open"
+# Late, and kept apart: the overview counts the breached deadlines (a breached deadline is one of
+# an open case: closing a case cancels its unresolved ones, statemachine/process.py).
+BREACHED = DeadlineStatus.BREACHED.value
+NONE = ""  # no team / no worker, in the tally's key columns
+BATCH = 5000
+
+# (municipality, team, worker, rule, due_day, outcome)
+TallyKey = tuple[str, str, str, str, date, str]
+
+
+def outcome_of(status: str, due_at: datetime, closed_at: datetime | None) -> str:
+    """The tally's outcome column: `statemachine.late.settled`, `open`, or `breached` (late)."""
+    if status == BREACHED:
+        return BREACHED
+    kind = settled(DeadlineStatus(status), due_at, closed_at)
+    return OPEN if kind is None else kind.value
+
+
+def tally_key(
+    owner: tuple[str, str | None, str | None],
+    rule: str,
+    status: str,
+    due_at: datetime,
+    closed_at: datetime | None,
+) -> TallyKey:
+    municipality, team, worker = owner
+    return (
+        municipality,
+        team or NONE,
+        worker or NONE,
+        rule,
+        local_date(due_at),
+        outcome_of(status, due_at, closed_at),
+    )
+
+
+_COLUMNS = ("municipality", "team", "worker", "rule", "due_day", "outcome")
+
+
+def _make_upsert(insert_of: Any) -> Any:
+    statement = insert_of(TALLY)
+    return statement.on_conflict_do_update(
+        index_elements=list(_COLUMNS), set_={"n": TALLY.c.n + statement.excluded.n}
+    )
+
+
+# Built and compiled once (the event path runs it with every event that touches a deadline).
+_UPSERTS = {
+    "postgresql": Prepared(_make_upsert(pg_insert)),
+    "sqlite": Prepared(_make_upsert(sqlite_insert)),
+}
+
+
+def add_to_tally(
+    connection: Connection, deltas: Mapping[TallyKey, int], runner: Runner | None = None
+) -> None:
+    """Add each delta to its tally row (created at need). In key order, so two transactions
+    touching the same rows lock them in the same order (no deadlock on PostgreSQL)."""
+    rows = [
+        {**dict(zip(_COLUMNS, key, strict=True)), "n": n} for key, n in sorted(deltas.items()) if n
+    ]
+    if not rows:
+        return
+    statement, run = _UPSERTS[connection.dialect.name], runner or Runner(connection)
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        run.write(statement, chunk[0] if len(chunk) == 1 else chunk)
+
+
+def moved(deltas: defaultdict[TallyKey, int], old: TallyKey | None, new: TallyKey | None) -> None:
+    """A deadline went from counting under `old` to counting under `new` (None: absent)."""
+    if old == new:
+        return
+    if old is not None:
+        deltas[old] -= 1
+    if new is not None:
+        deltas[new] += 1
+
+
+def case_owners(
+    connection: Connection, case_ids: Iterable[int]
+) -> dict[int, tuple[str, str | None, str | None]]:
+    """(municipality, team, worker) of each case."""
+    ids = sorted(set(case_ids))
+    found: dict[int, tuple[str, str | None, str | None]] = {}
+    for start in range(0, len(ids), 900):
+        query = select(CASE.c.id, CASE.c.municipality, CASE.c.team, CASE.c.worker).where(
+            CASE.c.id.in_(ids[start : start + 900])
+        )
+        for row in connection.execute(query):
+            found[row.id] = (row.municipality, row.team, row.worker)
+    return found
+
+
+# --- phase stays -----------------------------------------------------------------------------
+
+
+class DaysBetween(FunctionElement[float]):
+    """Elapsed days from the second instant to the first, as a fraction."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(DaysBetween, "sqlite")
+def _days_between_sqlite(element: DaysBetween, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    # Stored as naive UTC text, which julianday() reads.
+    return f"(julianday({later}) - julianday({earlier}))"
+
+
+@compiles(DaysBetween)
+def _days_between_default(element: DaysBetween, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0)"
+
+
+def days_between(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() / 86400.0
+
+
+# A phase change: an audit record whose phase differs from the one before (open_case has none
+# before it); the stay it begins ends at the case's next phase change.
+IS_PHASE_CHANGE = or_(AUDIT.c.from_phase.is_(None), AUDIT.c.from_phase != AUDIT.c.to_phase)
+
+
+# Built and compiled once (run with every phase change). The latest change as the one with the
+# highest sequence number (no LIMIT: its bound value would be one the caller does not name).
+_LATEST_CHANGE_SEQ = (
+    select(func.max(AUDIT.c.seq))
+    .where(AUDIT.c.case_id == bindparam("_case_id"), IS_PHASE_CHANGE)
+    .scalar_subquery()
+)
+_LAST_PHASE_CHANGE = Prepared(
+    select(AUDIT.c.to_phase, AUDIT.c.event_at).where(
+        AUDIT.c.case_id == bindparam("_case_id"), AUDIT.c.seq == _LATEST_CHANGE_SEQ
+    )
+)
+
+
+def last_phase_change(run: Runner, case_id: int) -> tuple[str, datetime] | None:
+    """The phase the case's latest phase change entered, and when."""
+    row = run.first(_LAST_PHASE_CHANGE, {"_case_id": case_id})
+    return None if row is None else (row.to_phase, row.event_at)
+
+
+# --- filling them from the base tables -------------------------------------------------------
+
+
+def _outcome_sql() -> Any:
+    status = DEADLINE.c.status
+    return case(
+        (status == DeadlineStatus.MET.value, literal(Timeliness.ON_TIME.value)),
+        (status == BREACHED, literal(BREACHED)),
+        (status == DeadlineStatus.MET_LATE.value, literal(Timeliness.LATE.value)),
+        (status == DeadlineStatus.OPEN.value, literal(OPEN)),
+        (
+            and_(DEADLINE.c.closed_at.is_not(None), DEADLINE.c.closed_at > DEADLINE.c.due_at),
+            literal(Timeliness.LATE.value),
+        ),
+        else_=literal(Timeliness.CANCELLED.value),
+    )
+
+
+def rebuild(connection: Connection) -> tuple[int, int]:
+    """Fill both read models from the base tables, replacing what they held: a GROUP BY over
+    the deadlines (due instants folded into Copenhagen days here, so the same on both
+    databases) and one INSERT … SELECT of the phase stays. Returns (tally rows, stays)."""
+    connection.execute(delete(TALLY))
+    connection.execute(delete(STAY))
+    outcome = _outcome_sql().label("outcome")
+    grouped = (
+        select(
+            CASE.c.municipality,
+            CASE.c.team,
+            CASE.c.worker,
+            DEADLINE.c.rule,
+            DEADLINE.c.due_at,
+            outcome,
+            func.count().label("n"),
+        )
+        .join(CASE, CASE.c.id == DEADLINE.c.case_id)
+        # By position: the outcome's CASE carries bound values, which PostgreSQL would not
+        # match between the select list and a repeated GROUP BY expression.
+        .group_by(text("1, 2, 3, 4, 5, 6"))
+    )
+    tally: defaultdict[TallyKey, int] = defaultdict(int)
+    days: dict[datetime, date] = {}
+    # Streamed (the statement's option, not the connection's: the INSERT below must not be).
+    stream = connection.execute(grouped.execution_options(stream_results=True, yield_per=50_000))
+    for row in stream:
+        day = days.get(row.due_at)
+        if day is None:
+            day = days[row.due_at] = local_date(row.due_at)
+        team, worker = row.team or NONE, row.worker or NONE
+        tally[row.municipality, team, worker, row.rule, day, row.outcome] += int(row.n)
+    add_to_tally(connection, tally)
+
+    left_at = type_coerce(
+        func.lead(AUDIT.c.event_at).over(partition_by=AUDIT.c.case_id, order_by=AUDIT.c.seq),
+        UTCDateTime(),
+    )
+    changes = (
+        select(
+            AUDIT.c.case_id,
+            AUDIT.c.to_phase.label("phase"),
+            AUDIT.c.event_at.label("entered_at"),
+            left_at.label("left_at"),
+        )
+        .where(IS_PHASE_CHANGE)
+        .subquery("phase_changes")
+    )
+    stays = (
+        select(
+            changes.c.case_id,
+            CASE.c.municipality,
+            CASE.c.team,
+            CASE.c.worker,
+            changes.c.phase,
+            changes.c.entered_at,
+            changes.c.left_at,
+            DaysBetween(changes.c.left_at, changes.c.entered_at).label("days"),
+        )
+        .join(CASE, CASE.c.id == changes.c.case_id)
+        .where(changes.c.left_at.is_not(None))
+    )
+    columns = [
+        "case_id",
+        "municipality",
+        "team",
+        "worker",
+        "phase",
+        "entered_at",
+        "left_at",
+        "days",
+    ]
+    result = connection.execute(insert(STAY).from_select(columns, stays))
+    return len(tally), int(result.rowcount or 0)
