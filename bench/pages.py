@@ -21,7 +21,7 @@ For every backend it
    their own id, so that their case pages show a history. Statistics are brought up to date
    (SQLite `ANALYZE`; PostgreSQL `VACUUM FULL` of the case table and `VACUUM ANALYZE`). An
    organisation file naming every team and caseworker is written to bench/results;
-2. adds three users — the leader of team 1, caseworker 1 of team 1 and the department head —
+2. adds four users — the leader of team 1, caseworker 1 of team 1, the department head and the auditor —
    with a password (for the dashboard) and a bearer token (for the API);
 3. unless `--no-floor`, runs the application in this process with a listener that records the
    SQL of each page's warm request (statements from the kept-figures threads left out), to be
@@ -453,7 +453,7 @@ class Visitor:
 
 
 def users(url: str, org: Org, org_file: str) -> list[Visitor]:
-    """The three users, with a password and a fresh bearer token each (made again each run)."""
+    """The four users, with a password and a fresh bearer token each (made again each run)."""
     from rulebooks import shipped_catalogue
     from sagsflow.context import Context
     from sagsflow.organisation import load_organisation
@@ -470,6 +470,8 @@ def users(url: str, org: Org, org_file: str) -> list[Visitor]:
         Visitor("team leader", org.leader(1), Role.TEAM_LEADER.value, org.team(1)),
         Visitor("caseworker", org.worker(1, 1), Role.CASEWORKER.value, org.team(1)),
         Visitor("dept head", org.head, Role.DEPARTMENT_HEAD.value, None),
+        # Every case, read-only; the access log is the auditor's.
+        Visitor("auditor", "revisor", Role.AUDITOR.value, None),
     ]
     context = Context(make_engine(url), shipped_catalogue())
     organisation = load_organisation(org_file)
@@ -688,20 +690,19 @@ class Page:
 
 def pages(visitor: Visitor, org: Org, case_id: int) -> list[Page]:
     found = [
-        Page("/", "/", figures=True),
-        Page("/stuck", "/stuck", figures=True),
-        Page("/stuck?page=2", "/stuck?page=2", figures=True),
+        Page("/", "/"),
+        Page("/stuck", "/stuck"),
+        Page("/stuck?page=2", "/stuck?page=2"),
         Page(
             "/stuck?phase=…&reason=…",
             "/stuck?phase=investigation&reason=over_phase_norm",
-            figures=True,
         ),
     ]
     if visitor.team is None:
-        found.append(Page("/stuck?team=…", f"/stuck?team={org.team(2)}", figures=True))
+        found.append(Page("/stuck?team=…", f"/stuck?team={org.team(2)}"))
     found += [
         Page("/cases", "/cases"),
-        Page("/caseload", "/caseload", figures=True),
+        Page("/caseload", "/caseload"),
         Page("/cases/{id}", f"/cases/{case_id}"),
         Page("/diagram", "/diagram"),
         Page("GET /api/v1/cases", "/api/v1/cases", api=True),
@@ -714,7 +715,18 @@ def pages(visitor: Visitor, org: Org, case_id: int) -> list[Page]:
         Page(
             "GET /api/v1/deadlines?status=breached", "/api/v1/deadlines?status=breached", api=True
         ),
+        # The compliance report (issue 9: a quarter under 300 ms at 1M), and a month of it.
+        Page(
+            "GET /api/v1/compliance?period=quarter", "/api/v1/compliance?period=2026-Q2", api=True
+        ),
+        Page("GET /api/v1/compliance?period=month", "/api/v1/compliance?period=2026-04", api=True),
+        Page("GET /api/v1/me", "/api/v1/me", api=True),
     ]
+    if visitor.team is None:
+        # The whole municipality's stuck list through the API (no 2,000-case cap any more).
+        found.append(Page("GET /api/v1/stuck", "/api/v1/stuck", api=True))
+    if visitor.role == "auditor":
+        found.append(Page("GET /api/v1/access-log", "/api/v1/access-log", api=True))
     return found
 
 
@@ -772,6 +784,17 @@ class Row:
     floor_ms: float | None = None
     floor_statements: int | None = None
     note: str = ""
+    # The first request of the page after each restart of the server (`--cold-rounds`).
+    colds_ms: list[float] = field(default_factory=list)
+
+    @property
+    def cold_median_ms(self) -> float:
+        return statistics.median(self.colds_ms) if self.colds_ms else self.cold_ms
+
+    @property
+    def cold_p95_ms(self) -> float:
+        ordered = sorted(self.colds_ms or [self.cold_ms])
+        return ordered[max(math.ceil(0.95 * len(ordered)) - 1, 0)]
 
     @property
     def median_ms(self) -> float | None:
@@ -787,8 +810,10 @@ class Row:
     @property
     def verdict(self) -> str:
         median, p95 = self.median_ms, self.p95_ms
+        if self.cold_median_ms >= TARGET_MS:
+            return "MISS"
         if median is None:
-            return "ok" if self.cold_ms < TARGET_MS else "MISS"
+            return "ok"
         if median >= TARGET_MS:
             return "MISS"
         return "p95" if p95 is not None and p95 >= TARGET_MS else "ok"
@@ -1066,6 +1091,22 @@ def bench_one(backend: str, args: argparse.Namespace, stores: dict[str, Any]) ->
         server.stop()
         if bare is not None:
             bare.close()
+    for row in rows:
+        row.colds_ms.append(row.cold_ms)
+    by_page = {(row.role, row.path): row for row in rows}
+    for round_ in range(2, args.cold_rounds + 1):
+        # A restart: each page's first request again, on a server that has answered nothing.
+        log(f"{backend}: cold round {round_}/{args.cold_rounds}: restarting the server")
+        server = ChildServer(prepared, RESULTS / f"pages-server-{backend}.log")
+        try:
+            for visitor in visitors:
+                session = Session(server.base, visitor)
+                for page in plan[visitor.label]:
+                    elapsed, _ = session.get(page)
+                    by_page[(visitor.label, page.path)].colds_ms.append(elapsed * 1000)
+                session.close()
+        finally:
+            server.stop()
     return Result(
         backend,
         prepared,
@@ -1099,12 +1140,13 @@ def render(results: Sequence[Result]) -> str:
             f"load average (1/5/15 min) before {'/'.join(f'{x:.1f}' for x in r.load_before)}, "
             f"after {'/'.join(f'{x:.1f}' for x in r.load_after)}; server up in "
             f"{r.server_start_s:.1f} s; raw SELECT count(*) FROM case: {_ms(r.count_ms)} ms",
-            f"{'role':<12} {'page':<38}{'status':>7}{'cold ms':>9}{'warm med':>10}{'p95':>8}"
+            f"{'role':<12} {'page':<38}{'status':>7}{'cold med':>9}{'cold p95':>9}{'warm med':>10}{'p95':>8}"
             f"{'floor':>8}{'sql':>5}{'KB':>7}{'ready s':>9}{'load':>6}  verdict",
         ]
         for row in r.rows:
             lines.append(
-                f"{row.role:<12} {row.page:<38}{row.status:>7}{_ms(row.cold_ms):>9}"
+                f"{row.role:<12} {row.page:<38}{row.status:>7}{_ms(row.cold_median_ms):>9}"
+                f"{_ms(row.cold_p95_ms):>9}"
                 f"{_ms(row.median_ms):>10}{_ms(row.p95_ms):>8}{_ms(row.floor_ms):>8}"
                 f"{row.floor_statements if row.floor_statements is not None else '-':>5}"
                 f"{row.kb:>7.0f}{'-' if row.ready_s is None else f'{row.ready_s:.1f}':>9}"
@@ -1120,12 +1162,12 @@ def render(results: Sequence[Result]) -> str:
             lines.append(f"{r.backend}: p95 over {TARGET_MS:.0f} ms only: " + ", ".join(tail))
         lines.append("")
     lines += [
-        "cold: the first request for that page and user on a fresh server (kept figures empty for "
-        "that scope and filter); warm med / p95: over --requests requests after the figures were",
-        "ready (nearest rank); floor: the SQL of one warm request replayed on the bare driver "
-        "(median), sql: its statements; ready s: until a page with kept figures showed them;",
+        "cold med / p95: the first request for that page and user on a freshly started server, "
+        "over --cold-rounds starts; warm med / p95: over --requests requests (nearest rank);",
+        "floor: the SQL of one warm request replayed on the bare driver "
+        "(median), sql: its statements; ready s: unused (no kept figures any more);",
         "load: the 1-minute load average after the page's requests; verdict: MISS when the warm "
-        f"median is >= {TARGET_MS:.0f} ms, p95 when only the p95 is",
+        f"or cold median is >= {TARGET_MS:.0f} ms, p95 when only a p95 is",
     ]
     return "\n".join(lines)
 
@@ -1149,6 +1191,9 @@ def as_json(r: Result) -> dict[str, Any]:
                 "path": row.path,
                 "status": row.status,
                 "cold_ms": round(row.cold_ms, 1),
+                "cold_median_ms": round(row.cold_median_ms, 1),
+                "cold_p95_ms": round(row.cold_p95_ms, 1),
+                "colds_ms": [round(t, 1) for t in row.colds_ms],
                 "warm_median_ms": None if row.median_ms is None else round(row.median_ms, 1),
                 "warm_p95_ms": None if row.p95_ms is None else round(row.p95_ms, 1),
                 "warm_ms": [round(t, 1) for t in row.warm_ms],
@@ -1175,6 +1220,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--requests", type=int, default=20, help="warm requests per page (20)")
+    parser.add_argument(
+        "--cold-rounds",
+        type=int,
+        default=3,
+        help="server starts whose first request of each page is timed: cold median, p95 (3)",
+    )
     parser.add_argument("--posts", type=int, default=5, help="POSTed events, on as many cases (5)")
     parser.add_argument(
         "--teams", type=int, default=None, help=f"default: cases / {CASES_PER_TEAM}"
