@@ -384,7 +384,7 @@ def case_list(
         return
     from sagsflow.cli import tables as console
 
-    console.print_case_list(rows, words())
+    console.print_case_list(rows, words(), names=context().organisation)
 
 
 # --- sweep, reports, audit ------------------------------------------------------------------
@@ -523,7 +523,7 @@ def report_stuck(
         return
     from sagsflow.cli import tables as console
 
-    console.print_stuck(rows, words())
+    console.print_stuck(rows, words(), names=context().organisation)
 
 
 # Mail could not go out for at least one team leader (the others were sent).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -11,6 +11,23 @@ from rich.table import Table
 from sagsflow.present.i18n import Translator
 from sagsflow.present.outbox import parked_reason_text
 from statemachine.rulebook import Rulebook
+
+if TYPE_CHECKING:
+    from sagsflow.organisation import Organisation
+
+
+def _person(names: Organisation | None, person: str | None) -> str:
+    """A caseworker as people read them: the organisation file's name, else the id."""
+    if person is None:
+        return "—"
+    return (names.display_name(person) if names is not None else None) or person
+
+
+def _team(names: Organisation | None, team: str | None) -> str:
+    if team is None:
+        return "—"
+    return (names.team_name(team) if names is not None else None) or team
+
 
 console = Console()
 
@@ -96,7 +113,9 @@ def print_case(view: dict[str, Any], t: Translator) -> None:
     console.print(table)
 
 
-def print_case_list(rows: Sequence[Mapping[str, Any]], t: Translator) -> None:
+def print_case_list(
+    rows: Sequence[Mapping[str, Any]], t: Translator, names: Organisation | None = None
+) -> None:
     table = _table(
         t,
         t("cli.cases", n=len(rows)),
@@ -106,8 +125,8 @@ def print_case_list(rows: Sequence[Mapping[str, Any]], t: Translator) -> None:
         table.add_row(
             str(r["id"]),
             t.phase(r["phase"]),
-            r["worker"] or "—",
-            r["team"] or "—",
+            _person(names, r["worker"]),
+            _team(names, r["team"]),
             t.instant(r["aware_at"]),
             t.instant(r["phase_entered_at"]),
             t.instant(r["last_event_at"]),
@@ -115,7 +134,12 @@ def print_case_list(rows: Sequence[Mapping[str, Any]], t: Translator) -> None:
     console.print(table)
 
 
-def print_stuck(rows: list[dict[str, Any]], t: Translator, limit: int = 40) -> None:
+def print_stuck(
+    rows: list[dict[str, Any]],
+    t: Translator,
+    limit: int = 40,
+    names: Organisation | None = None,
+) -> None:
     """The supervisor's view: the worst first, a screenful at most."""
     wide = Console(width=max(console.width, 120))
     by_reason: dict[str, int] = {}
@@ -137,8 +161,8 @@ def print_stuck(rows: list[dict[str, Any]], t: Translator, limit: int = 40) -> N
         table.add_row(
             str(r["case_id"]),
             t.phase(r["phase"]),
-            r["worker"] or "—",
-            r["team"] or "—",
+            _person(names, r["worker"]),
+            _team(names, r["team"]),
             t.days(r["days_in_phase"]),
             t.days(r["days_over_norm"]) if r["days_over_norm"] else "—",
             ", ".join(t.reason(x) for x in r["reasons"]),
