@@ -53,6 +53,12 @@ OPEN = "open"
 # an open case: closing a case cancels its unresolved ones, statemachine/process.py).
 BREACHED = DeadlineStatus.BREACHED.value
 NONE = ""  # no team / no worker, in the tally's key columns
+# Roll-up rows, kept with the others: worker ALL counts every deadline of the team (a team
+# leader's and the department head's per-team figures), team and worker ALL every deadline of
+# the municipality (its totals). At 40,000 caseworkers the worker rows are nearly one per
+# deadline (25 cases each); a quarter of a municipality is then a few thousand roll-up rows
+# instead of a million (docs/decisions/010). No organisation id is "*".
+ALL = "*"
 BATCH = 5000
 
 # (municipality, team, worker, rule, due_day, outcome)
@@ -102,13 +108,27 @@ _UPSERTS = {
 }
 
 
+def with_rollups(deltas: Mapping[TallyKey, int]) -> dict[TallyKey, int]:
+    """Each worker row's delta, and the same delta on its team's and municipality's roll-ups."""
+    found: defaultdict[TallyKey, int] = defaultdict(int)
+    for (municipality, team, worker, rule, day, outcome), n in deltas.items():
+        if n:
+            found[municipality, team, worker, rule, day, outcome] += n
+            found[municipality, team, ALL, rule, day, outcome] += n
+            found[municipality, ALL, ALL, rule, day, outcome] += n
+    return found
+
+
 def add_to_tally(
     connection: Connection, deltas: Mapping[TallyKey, int], runner: Runner | None = None
 ) -> None:
-    """Add each delta to its tally row (created at need). In key order, so two transactions
-    touching the same rows lock them in the same order (no deadlock on PostgreSQL)."""
+    """Add each delta (worker rows) to its tally row and its roll-ups (created at need). In key
+    order, so two transactions touching the same rows lock them in the same order (no deadlock
+    on PostgreSQL)."""
     rows = [
-        {**dict(zip(_COLUMNS, key, strict=True)), "n": n} for key, n in sorted(deltas.items()) if n
+        {**dict(zip(_COLUMNS, key, strict=True)), "n": n}
+        for key, n in sorted(with_rollups(deltas).items())
+        if n
     ]
     if not rows:
         return

@@ -39,7 +39,7 @@ from models.readmodels import BREACHED, OPEN, STAY, TALLY
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
-from sagsflow.read.visibility import on_table
+from sagsflow.read.visibility import on_table, tally_level
 from statemachine.calendar import local_date, local_iso, start_of_local_day
 from statemachine.late import STAY_PHASES, SUPERVISED_RULES, Timeliness
 from statemachine.phases import DeadlineStatus
@@ -302,6 +302,7 @@ def tallied(
             if due_by_now
             else or_(TALLY.c.due_day != today, TALLY.c.outcome != OPEN),
             on_table(scope, TALLY),
+            tally_level(scope, TALLY, by_team="team" in keys),
         )
         .group_by(*columns, TALLY.c.rule, TALLY.c.outcome, past)
     )

@@ -18,7 +18,7 @@ from models.readmodels import TALLY
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.read.paging import Page, check_page, page_of
-from sagsflow.read.visibility import on_table
+from sagsflow.read.visibility import on_table, tally_level
 from statemachine.calendar import end_of_local_day, local_date, local_iso, start_of_local_day
 from statemachine.phases import DeadlineStatus, Phase
 
@@ -256,7 +256,9 @@ def count_breached(connection: Connection, scope: ColumnElement[bool]) -> int:
     (statemachine/process.py), so every breached deadline is an open case's; the property test
     checks the count against the deadline table (tests/dashboard/test_figures.py)."""
     query = select(func.coalesce(func.sum(TALLY.c.n), 0)).where(
-        TALLY.c.outcome == READ_BREACHED, on_table(scope, TALLY)
+        TALLY.c.outcome == READ_BREACHED,
+        on_table(scope, TALLY),
+        tally_level(scope, TALLY, by_team=False),
     )
     return int(connection.execute(query).scalar_one())
 
@@ -284,6 +286,7 @@ def count_due(
         TALLY.c.due_day > today,
         TALLY.c.due_day < last,
         on_table(scope, TALLY),
+        tally_level(scope, TALLY, by_team=False),
     )
     if days == 0:
         return _count_deadlines(connection, _due_soon(scope, now, 0))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnClause, ColumnElement, and_, false, or_, true
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
+from models.readmodels import ALL
 from models.repository import CASE
 from statemachine.visibility import Principal, Scope
 
@@ -35,3 +36,19 @@ def on_table(scope: ColumnElement[bool], table: Any) -> ColumnElement[bool]:
         return None
 
     return replacement_traverse(scope, {}, swap)
+
+
+def tally_level(scope: ColumnElement[bool], table: Any, *, by_team: bool) -> ColumnElement[bool]:
+    """Which of the deadline tally's rows (models/readmodels.py) answer for `scope` (a clause
+    over the case table): the worker rows when it names a caseworker; the team roll-ups when it
+    names a team, or when the figures are per team (`by_team`); else the municipality's."""
+    named = {
+        element.name
+        for element in iterate(scope)
+        if isinstance(element, ColumnClause) and element.table is CASE
+    }
+    if "worker" in named:
+        return and_(table.c.worker != ALL)
+    if "team" in named or by_team:
+        return and_(table.c.worker == ALL, table.c.team != ALL)
+    return and_(table.c.team == ALL)

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, and_, func, select, true
 
-from models.readmodels import STAY, TALLY, rebuild, tally_key
+from models.readmodels import ALL, STAY, TALLY, rebuild, tally_key
 from models.repository import AUDIT, CASE, DEADLINE
 from sagsflow.read.compliance import MEASURES, compliance_report
 from sagsflow.read.deadlines import count_breached, count_due
@@ -94,11 +94,19 @@ def _tally_from_base(engine: Engine) -> Counter[tuple[Any, ...]]:
 
 
 def _tally_stored(engine: Engine) -> Counter[tuple[Any, ...]]:
+    """The worker rows; the roll-ups must each be the sum of the worker rows below them."""
     with engine.connect() as connection:
         rows = connection.execute(select(TALLY)).all()
-    return Counter(
+    stored = Counter(
         {(r.municipality, r.team, r.worker, r.rule, r.due_day, r.outcome): r.n for r in rows if r.n}
     )
+    workers = Counter({key: n for key, n in stored.items() if ALL not in key[1:3]})
+    summed: Counter[tuple[Any, ...]] = Counter()
+    for (municipality, team, _, rule, day, outcome), n in workers.items():
+        summed[municipality, team, ALL, rule, day, outcome] += n
+        summed[municipality, ALL, ALL, rule, day, outcome] += n
+    assert Counter({k: n for k, n in stored.items() if ALL in k[1:3]}) == +summed
+    return workers
 
 
 def _stays_from_base(engine: Engine) -> list[tuple[Any, ...]]:
