@@ -288,7 +288,10 @@ class DeadlineTally(SQLModel, table=True):
     __tablename__ = "deadline_tally"
     __table_args__ = (
         Index("ix_deadline_tally_due_day", "due_day"),
-        Index("ix_deadline_tally_team_due_day", "team", "due_day"),
+        # A team's roll-ups (worker "*") and the municipality's (team and worker "*") by day:
+        # equality on both, then the range (a (team, due_day) index lost to (worker, due_day),
+        # whose statistics average away the skew of "*").
+        Index("ix_deadline_tally_team_worker_due_day", "team", "worker", "due_day"),
         Index("ix_deadline_tally_worker_due_day", "worker", "due_day"),
         # The overview's breached count: only the breached rows.
         Index("ix_deadline_tally_outcome", "outcome"),

@@ -51,4 +51,4 @@ def tally_level(scope: ColumnElement[bool], table: Any, *, by_team: bool) -> Col
         return and_(table.c.worker != ALL)
     if "team" in named or by_team:
         return and_(table.c.worker == ALL, table.c.team != ALL)
-    return and_(table.c.team == ALL)
+    return and_(table.c.team == ALL, table.c.worker == ALL)

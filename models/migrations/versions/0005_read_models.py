@@ -34,7 +34,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_deadline_tally_due_day", "deadline_tally", ["due_day"], unique=False)
     op.create_index(
-        "ix_deadline_tally_team_due_day", "deadline_tally", ["team", "due_day"], unique=False
+        "ix_deadline_tally_team_worker_due_day",
+        "deadline_tally",
+        ["team", "worker", "due_day"],
+        unique=False,
     )
     op.create_index(
         "ix_deadline_tally_worker_due_day", "deadline_tally", ["worker", "due_day"], unique=False
@@ -69,6 +72,6 @@ def downgrade() -> None:
     op.drop_table("phase_stay")
     op.drop_index("ix_deadline_tally_outcome", table_name="deadline_tally")
     op.drop_index("ix_deadline_tally_worker_due_day", table_name="deadline_tally")
-    op.drop_index("ix_deadline_tally_team_due_day", table_name="deadline_tally")
+    op.drop_index("ix_deadline_tally_team_worker_due_day", table_name="deadline_tally")
     op.drop_index("ix_deadline_tally_due_day", table_name="deadline_tally")
     op.drop_table("deadline_tally")
