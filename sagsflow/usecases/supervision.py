@@ -8,7 +8,6 @@ with the act's one `list` row — and answers one `Page` (`read.paging`): `limit
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -140,16 +139,13 @@ def compliance(
     role its own team's) and every municipality's totals (figures, no case in them); one `list`
     row."""
     _listed(context, principal, asked)
-    report = compliance_report(
+    teams = visible_teams(principal)
+    return compliance_report(
         context,
         period_start=period_start,
         period_end=period_end,
         now=now,
         organisation=organisation,
         municipality=municipality,
+        teams=teams,
     )
-    teams = visible_teams(principal)
-    if teams is None:
-        return report
-    rows = tuple(r for r in report.rows if r.scope == "municipality" or r.team in teams)
-    return replace(report, rows=rows)
