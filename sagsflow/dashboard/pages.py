@@ -497,20 +497,29 @@ def caseload(
     return render(request, viewer, "caseload.html", **values)
 
 
+def _by_team(
+    teams: Sequence[Team], loads: Sequence[Load]
+) -> tuple[dict[str | None, dict[str | None, int]], list[str | None]]:
+    """Open cases per team and caseworker, and the teams in order: the organisation file's,
+    then any other team holding cases (by id), then cases without a team."""
+    by_team: dict[str | None, dict[str | None, int]] = {}
+    for load in loads:
+        by_team.setdefault(load.team, {})[load.worker] = load.open_cases
+    listed = {team.id for team in teams}
+    order = [team.id for team in teams] + sorted(
+        (k for k in by_team if k not in listed), key=lambda k: k or "~"
+    )
+    return by_team, order
+
+
 def _team_summary(
     teams: Sequence[Team], loads: Sequence[Load], names: Mapping[str, str], target: int
 ) -> tuple[int, list[TeamLoad]]:
     """How many caseworker rows the whole scope has (`_load_rows`' rows, not built), and its
     per-team loads, in one pass over the counters: 40,000 caseworkers at a million cases are
     read from the open-caseload read model on every request, so no row objects are made."""
-    by_team: dict[str | None, dict[str | None, int]] = {}
-    for load in loads:
-        by_team.setdefault(load.team, {})[load.worker] = load.open_cases
-    listed = {team.id for team in teams}
+    by_team, order = _by_team(teams, loads)
     known = {team.id: team.caseworkers for team in teams}
-    order = [team.id for team in teams] + sorted(
-        (k for k in by_team if k not in listed), key=lambda k: k or "~"
-    )
     count = 0
     found: list[TeamLoad] = []
     for team_id in order:
@@ -541,31 +550,6 @@ def _team_summary(
     return count, found
 
 
-def _team_loads(rows: Sequence[LoadRow], target: int) -> list[TeamLoad]:
-    """Per team, the most loaded first (by average, then maximum)."""
-    grouped: dict[str | None, list[LoadRow]] = {}
-    for row in rows:
-        grouped.setdefault(row.team_id, []).append(row)
-    found: list[TeamLoad] = []
-    for team_id, members in grouped.items():
-        held = [r.open_cases for r in members if r.worker is not None]
-        unassigned = sum(r.open_cases for r in members if r.worker is None)
-        found.append(
-            TeamLoad(
-                team_id,
-                members[0].team,
-                len(held),
-                sum(held) + unassigned,
-                unassigned,
-                sum(held) / len(held) if held else 0.0,
-                max(held, default=0),
-                sum(1 for n in held if n > target),
-            )
-        )
-    found.sort(key=lambda x: (-x.average, -x.maximum, x.name))
-    return found
-
-
 def _loads(request: Request, scope: ColumnElement[bool]) -> tuple[list[Load], str | None]:
     return open_loads(context_of(request), scope)
 
@@ -575,14 +559,8 @@ def _load_rows(
 ) -> list[LoadRow]:
     """Each team's caseworkers in the organisation file's order (none left out, even with no
     cases), then anyone else holding the team's cases, then cases without a caseworker."""
-    by_team: dict[str | None, dict[str | None, int]] = {}
-    for load in loads:
-        by_team.setdefault(load.team, {})[load.worker] = load.open_cases
+    by_team, order = _by_team(teams, loads)
     rows: list[LoadRow] = []
-    listed = {team.id for team in teams}
-    order = [team.id for team in teams] + sorted(
-        (k for k in by_team if k not in listed), key=lambda k: k or "~"
-    )
     known = {team.id: team.caseworkers for team in teams}
     for team_id in order:
         counts = dict(by_team.get(team_id, {}))

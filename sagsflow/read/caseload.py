@@ -3,23 +3,22 @@
 Read from the open-caseload read model (`models.tables.OpenCaseload`), which the audit writer
 keeps in each event's transaction: a department head's caseload over a million cases is a few
 thousand counters, not a GROUP BY over the case table. The visibility `scope` callers hand in
-is a WHERE clause over the case table's `team` and `worker`; it is re-pointed at the read
-model's columns of the same names (where '' stands for none).
+is a WHERE clause over the case table's `team` and `worker`; `visibility.on_table` re-points
+it at the read model's columns of the same names (where '' stands for none).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, func, select
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from models.database import reading
 from models.repository import CASE, OPEN_CASELOAD
 from rulebooks import Catalogue
 from sagsflow.context import Context
+from sagsflow.read.visibility import on_table
 from statemachine.calendar import local_date
 from statemachine.phases import DeadlineStatus, Phase
 
@@ -37,22 +36,10 @@ class Load:
     open_cases: int
 
 
-def on_caseload(scope: ColumnElement[bool]) -> ColumnElement[bool]:
-    """`scope`, a WHERE clause over the case table, as the same clause over the read model."""
-
-    def swap(element: Any) -> Any:
-        if isinstance(element, Column) and element.table is CASE:
-            return OPEN_CASELOAD.c[element.name]
-        return None
-
-    found: ColumnElement[bool] = replacement_traverse(scope, {}, swap)  # type: ignore[call-overload]
-    return found
-
-
 def caseload(connection: Connection, scope: ColumnElement[bool]) -> list[Load]:
     """Open cases per team and caseworker."""
     query = select(OPEN_CASELOAD.c.team, OPEN_CASELOAD.c.worker, OPEN_CASELOAD.c.open_cases).where(
-        OPEN_CASELOAD.c.open_cases > 0, on_caseload(scope)
+        OPEN_CASELOAD.c.open_cases > 0, on_table(scope, OPEN_CASELOAD)
     )
     # Several municipalities may share a team name: one row per team and caseworker.
     counts: dict[tuple[str | None, str | None], int] = {}
@@ -67,7 +54,7 @@ def main_municipality(connection: Connection, scope: ColumnElement[bool]) -> str
     total = func.sum(OPEN_CASELOAD.c.open_cases)
     row = connection.execute(
         select(OPEN_CASELOAD.c.municipality, total.label("n"))
-        .where(OPEN_CASELOAD.c.open_cases > 0, on_caseload(scope))
+        .where(OPEN_CASELOAD.c.open_cases > 0, on_table(scope, OPEN_CASELOAD))
         .group_by(OPEN_CASELOAD.c.municipality)
         .order_by(total.desc(), OPEN_CASELOAD.c.municipality)
         .limit(1)
