@@ -1,6 +1,7 @@
 """The read models behind the aggregated figures, kept in the database (docs/decisions/
 010-read-models.md): the deadline tally (deadlines per case owner, rule, Copenhagen due day
-and how they count) and the ended phase stays.
+and how they count), its team and municipality roll-ups per month and quarter (012-tally-
+spans.md) and the ended phase stays.
 
 Written in the transaction that changes what they summarise: `CaseRepository.record` (every
 event) and the sweep's breach marking (`add_to_tally`); `rebuild` fills them set-based from the
@@ -24,6 +25,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -36,16 +38,18 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from models.statements import Prepared, Runner
-from models.tables import AuditRecord, Case, Deadline, DeadlineTally, PhaseStay
+from models.tables import AuditRecord, Case, Deadline, DeadlineTally, DeadlineTallySpan, PhaseStay
 from models.types import UTCDateTime
 from statemachine.calendar import local_date
 from statemachine.late import Timeliness, settled
+from statemachine.periods import month_of, quarter_of
 from statemachine.phases import DeadlineStatus
 
 CASE = Case.__table__  # type: ignore[attr-defined]
 DEADLINE = Deadline.__table__  # type: ignore[attr-defined]
 AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
 TALLY = DeadlineTally.__table__  # type: ignore[attr-defined]
+SPAN = DeadlineTallySpan.__table__  # type: ignore[attr-defined]
 STAY = PhaseStay.__table__  # type: ignore[attr-defined]
 # The outcome of a deadline still open: late or pending depending on the reader's `now`.
 OPEN = "open"
@@ -60,9 +64,15 @@ NONE = ""  # no team / no worker, in the tally's key columns
 # instead of a million (docs/decisions/010). No organisation id is "*".
 ALL = "*"
 BATCH = 5000
+# A tally row that counts something (spelt as the partial index's own term, so that SQLite
+# uses it: models/tables.py).
+COUNTS = TALLY.c.n != literal_column("0")
 
 # (municipality, team, worker, rule, due_day, outcome)
 TallyKey = tuple[str, str, str, str, date, str]
+# (span, first_day, team, municipality, rule, outcome): `DeadlineTallySpan`'s key, in its order.
+SpanKey = tuple[str, date, str, str, str, str]
+MONTH, QUARTER = "month", "quarter"
 
 
 def outcome_of(status: str, due_at: datetime, closed_at: datetime | None) -> str:
@@ -92,19 +102,24 @@ def tally_key(
 
 
 _COLUMNS = ("municipality", "team", "worker", "rule", "due_day", "outcome")
+_SPAN_COLUMNS = ("span", "first_day", "team", "municipality", "rule", "outcome")
 
 
-def _make_upsert(insert_of: Any) -> Any:
-    statement = insert_of(TALLY)
+def _make_upsert(insert_of: Any, table: Any, columns: tuple[str, ...]) -> Any:
+    statement = insert_of(table)
     return statement.on_conflict_do_update(
-        index_elements=list(_COLUMNS), set_={"n": TALLY.c.n + statement.excluded.n}
+        index_elements=list(columns), set_={"n": table.c.n + statement.excluded.n}
     )
 
 
-# Built and compiled once (the event path runs it with every event that touches a deadline).
+# Built and compiled once (the event path runs them with every event that touches a deadline).
 _UPSERTS = {
-    "postgresql": Prepared(_make_upsert(pg_insert)),
-    "sqlite": Prepared(_make_upsert(sqlite_insert)),
+    "postgresql": Prepared(_make_upsert(pg_insert, TALLY, _COLUMNS)),
+    "sqlite": Prepared(_make_upsert(sqlite_insert, TALLY, _COLUMNS)),
+}
+_SPAN_UPSERTS = {
+    "postgresql": Prepared(_make_upsert(pg_insert, SPAN, _SPAN_COLUMNS)),
+    "sqlite": Prepared(_make_upsert(sqlite_insert, SPAN, _SPAN_COLUMNS)),
 }
 
 
@@ -119,23 +134,48 @@ def with_rollups(deltas: Mapping[TallyKey, int]) -> dict[TallyKey, int]:
     return found
 
 
+def span_rollups(rolled: Mapping[TallyKey, int]) -> dict[SpanKey, int]:
+    """The team and municipality roll-ups (`with_rollups`' rows of worker ALL) summed per
+    calendar month and quarter of their due day (`DeadlineTallySpan`)."""
+    found: defaultdict[SpanKey, int] = defaultdict(int)
+    firsts: dict[date, tuple[date, date]] = {}
+    for (municipality, team, worker, rule, day, outcome), n in rolled.items():
+        if worker != ALL or not n:
+            continue
+        spans = firsts.get(day)
+        if spans is None:
+            spans = firsts[day] = (month_of(day).first, quarter_of(day).first)
+        found[MONTH, spans[0], team, municipality, rule, outcome] += n
+        found[QUARTER, spans[1], team, municipality, rule, outcome] += n
+    return found
+
+
 def add_to_tally(
-    connection: Connection, deltas: Mapping[TallyKey, int], runner: Runner | None = None
+    connection: Connection,
+    deltas: Mapping[TallyKey, int],
+    runner: Runner | None = None,
+    *,
+    spans: bool = True,
 ) -> None:
-    """Add each delta (worker rows) to its tally row and its roll-ups (created at need). In key
-    order, so two transactions touching the same rows lock them in the same order (no deadlock
-    on PostgreSQL)."""
-    rows = [
-        {**dict(zip(_COLUMNS, key, strict=True)), "n": n}
-        for key, n in sorted(with_rollups(deltas).items())
-        if n
-    ]
-    if not rows:
-        return
-    statement, run = _UPSERTS[connection.dialect.name], runner or Runner(connection)
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
-        run.write(statement, chunk[0] if len(chunk) == 1 else chunk)
+    """Add each delta (worker rows) to its tally row, its roll-ups and their months and
+    quarters (created at need). In key order, the tally's rows before the spans', so two
+    transactions touching the same rows lock them in the same order (no deadlock on
+    PostgreSQL). `spans=False`: the tally alone (for migration 0005, which predates spans)."""
+    rolled = with_rollups(deltas)
+    run = runner or Runner(connection)
+    for upserts, columns, found in (
+        (_UPSERTS, _COLUMNS, rolled),
+        (_SPAN_UPSERTS, _SPAN_COLUMNS, span_rollups(rolled) if spans else {}),
+    ):
+        rows = [
+            {**dict(zip(columns, key, strict=True)), "n": n}
+            for key, n in sorted(found.items())
+            if n
+        ]
+        statement = upserts[connection.dialect.name]
+        for start in range(0, len(rows), BATCH):
+            chunk = rows[start : start + BATCH]
+            run.write(statement, chunk[0] if len(chunk) == 1 else chunk)
 
 
 def moved(deltas: defaultdict[TallyKey, int], old: TallyKey | None, new: TallyKey | None) -> None:
@@ -233,11 +273,13 @@ def _outcome_sql() -> Any:
     )
 
 
-def rebuild(connection: Connection) -> tuple[int, int]:
+def rebuild(connection: Connection, *, spans: bool = True) -> tuple[int, int]:
     """Fill both read models from the base tables, replacing what they held: a GROUP BY over
     the deadlines (due instants folded into Copenhagen days here, so the same on both
     databases) and one INSERT … SELECT of the phase stays. Returns (tally rows, stays)."""
     connection.execute(delete(TALLY))
+    if spans:
+        connection.execute(delete(SPAN))
     connection.execute(delete(STAY))
     outcome = _outcome_sql().label("outcome")
     grouped = (
@@ -265,7 +307,7 @@ def rebuild(connection: Connection) -> tuple[int, int]:
             day = days[row.due_at] = local_date(row.due_at)
         team, worker = row.team or NONE, row.worker or NONE
         tally[row.municipality, team, worker, row.rule, day, row.outcome] += int(row.n)
-    add_to_tally(connection, tally)
+    add_to_tally(connection, tally, spans=spans)
 
     left_at = type_coerce(
         func.lead(AUDIT.c.event_at).over(partition_by=AUDIT.c.case_id, order_by=AUDIT.c.seq),

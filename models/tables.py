@@ -293,8 +293,17 @@ class DeadlineTally(SQLModel, table=True):
         # whose statistics average away the skew of "*").
         Index("ix_deadline_tally_team_worker_due_day", "team", "worker", "due_day"),
         Index("ix_deadline_tally_worker_due_day", "worker", "due_day"),
-        # The overview's breached count: only the breached rows.
-        Index("ix_deadline_tally_outcome", "outcome"),
+        # The overview's breached count (only the breached rows), and the open rows of a few
+        # days that a span holding today needs to split (`read.compliance.tallied`).
+        # Only rows that count (a deadline moved on leaves its old row at 0: the open rows of
+        # the days the sweep has since breached would otherwise be read again and again).
+        Index(
+            "ix_deadline_tally_outcome_due_day",
+            "outcome",
+            "due_day",
+            sqlite_where=text("n <> 0"),
+            postgresql_where=text("n <> 0"),
+        ),
     )
 
     municipality: str = Field(primary_key=True, max_length=64)
@@ -304,6 +313,29 @@ class DeadlineTally(SQLModel, table=True):
     due_day: date = Field(primary_key=True)
     # on_time | late | cancelled | open | breached (late, kept apart)
     outcome: str = Field(primary_key=True, max_length=16)
+    n: int = 0
+
+
+class DeadlineTallySpan(SQLModel, table=True):
+    """A read model: the deadline tally's team and municipality roll-ups (`DeadlineTally`'s
+    rows of worker "*") summed over each calendar month and quarter of their Copenhagen due
+    day. A department head's quarter over 4,000 teams reads one row per team, rule and outcome
+    instead of one per day as well (docs/decisions/012-tally-spans.md). Kept with the tally, in
+    the same transaction and key order."""
+
+    __tablename__ = "deadline_tally_span"
+    # Stored in key order on SQLite (a period's rows are one contiguous run, read with their
+    # counts), as PostgreSQL reads them through the key's index.
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    # "month" | "quarter" (statemachine.periods.month_of / quarter_of), and its first day.
+    span: str = Field(primary_key=True, max_length=8)
+    first_day: date = Field(primary_key=True)
+    # Key order: a period's rows of every team (a range), or of one team (equality).
+    team: str = Field(primary_key=True, max_length=64)  # "*": the municipality's
+    municipality: str = Field(primary_key=True, max_length=64)
+    rule: str = Field(primary_key=True, max_length=32)
+    outcome: str = Field(primary_key=True, max_length=16)  # as the tally's
     n: int = 0
 
 

@@ -81,3 +81,34 @@ def resolve_period(period: str, today: date) -> str:
     if period == PREVIOUS_QUARTER:
         return quarter_of(quarter_of(today).first - timedelta(days=1)).name
     return period
+
+
+@dataclass(frozen=True)
+class Span:
+    """A whole calendar month or quarter (`kind`: "month" | "quarter"), both ends included."""
+
+    kind: str
+    first: date
+    last: date
+
+
+def cover(first: date, last: date) -> tuple[list[Span], list[tuple[date, date]]]:
+    """Days `first`…`last` as the fewest whole quarters and months, and the day runs left over
+    at either end (each (first, last), inclusive): a year is four quarters; 15 April–31 July
+    2026 is the run 15–30 April, then May, June and July (the third quarter is not whole)."""
+    spans: list[Span] = []
+    runs: list[tuple[date, date]] = []
+    day = first
+    while day <= last:
+        quarter, month = quarter_of(day), month_of(day)
+        if day == quarter.first and quarter.last <= last:
+            spans.append(Span("quarter", quarter.first, quarter.last))
+            day = quarter.last + timedelta(days=1)
+        elif day == month.first and month.last <= last:
+            spans.append(Span("month", month.first, month.last))
+            day = month.last + timedelta(days=1)
+        else:
+            end = min(last, month.last)
+            runs.append((day, end))
+            day = end + timedelta(days=1)
+    return spans, runs

@@ -17,7 +17,7 @@ How a deadline counts (a deadline's status says whether its act was done by the 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -28,20 +28,23 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    false,
     func,
+    literal_column,
     or_,
     select,
     true,
 )
 
 from models.database import reading
-from models.readmodels import BREACHED, OPEN, STAY, TALLY
+from models.readmodels import BREACHED, COUNTS, OPEN, SPAN, STAY, TALLY
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
-from sagsflow.read.visibility import on_table, tally_level
+from sagsflow.read.visibility import on_table, tally_level, tally_level_of
 from statemachine.calendar import local_date, local_iso, start_of_local_day
 from statemachine.late import STAY_PHASES, SUPERVISED_RULES, Timeliness
+from statemachine.periods import Span, cover
 from statemachine.phases import DeadlineStatus
 
 # What management supervision looks at, in the report's order (statemachine.late).
@@ -297,8 +300,15 @@ def tallied(
     a day before it, an open deadline is late; a day after it, pending. That one day's open
     deadlines are read from the deadline table itself (through the status-and-due index), where
     `now` splits them exactly; with `due_by_now` (only deadlines due by `now`), all of that
-    day's deadlines are. A
-    team or worker of none is None in the keys, as on the case row.
+    day's deadlines are. A team or worker of none is None in the keys, as on the case row.
+
+    Figures of a team or a municipality over whole months and quarters (`periods.cover`) are
+    read from the tally's spans (docs/decisions/012-tally-spans.md): one row per team, rule and
+    outcome for a quarter, not one per day as well. A span holding today counts its open
+    deadlines as pending but for those already due by `now`, which are late: the tally's open
+    rows of its days before today (through the partial (outcome, due day) index) and today's
+    open deadlines due by `now` (the deadline table) — both only what fell due since the
+    enforcement flow last marked breaches.
     """
     today = local_date(now)
     found: dict[tuple[Any, ...], dict[str, list[int]]] = {}
@@ -307,34 +317,19 @@ def tallied(
         counts = found.setdefault(key, {}).setdefault(rule, [0, 0, 0, 0])
         counts[index] += n
 
-    columns = [TALLY.c[k] for k in keys]
-    past = (TALLY.c.due_day < today).label("past")
-    query = (
-        select(*columns, TALLY.c.rule, TALLY.c.outcome, past, func.sum(TALLY.c.n).label("n"))
-        .where(
-            TALLY.c.due_day >= first,
-            TALLY.c.due_day <= last,
-            # That day's settled deadlines count the same at any instant of it, unless only
-            # those due by `now` are asked for.
-            TALLY.c.due_day != today
-            if due_by_now
-            else or_(TALLY.c.due_day != today, TALLY.c.outcome != OPEN),
-            on_table(scope, TALLY),
-            tally_level(scope, TALLY, by_team="team" in keys),
-        )
-        .group_by(*columns, TALLY.c.rule, TALLY.c.outcome, past)
+    by_team = "team" in keys
+    by_span = (
+        "due_day" not in keys
+        and not due_by_now
+        and tally_level_of(scope, by_team=by_team) != "worker"
     )
-    if rules is not None:
-        query = query.where(TALLY.c.rule.in_(rules))
-    for row in connection.execute(query):
-        key = tuple(_none_if_empty(k, row._mapping[k]) for k in keys)
-        outcome = row.outcome
-        if outcome == OPEN:
-            outcome = Timeliness.LATE.value if row.past else Timeliness.PENDING.value
-        elif outcome == BREACHED:
-            outcome = Timeliness.LATE.value
-        add(key, row.rule, _COUNTED[outcome], int(row.n or 0))
-    if first <= today <= last:
+    spans, runs = cover(first, last) if by_span else ([], [(first, last)])
+    if runs:
+        _add_days(connection, add, scope, today, runs, keys, rules, due_by_now=due_by_now)
+    if spans:
+        _add_spans(connection, add, scope, now, spans, keys, rules)
+    # Today's deadlines in a span were counted with it; in a run of days, they are here.
+    if first <= today <= last and not any(s.first <= today <= s.last for s in spans):
         base = {"municipality": CASE.c.municipality, "team": CASE.c.team}
         columns = [base[k] for k in keys if k != "due_day"]
         due_at = DEADLINE.c.due_at
@@ -365,6 +360,154 @@ def tallied(
         key: {rule: Share(rule, *counts) for rule, counts in rules_found.items()}
         for key, rules_found in found.items()
     }
+
+
+_Add = Callable[[tuple[Any, ...], str, int, int], None]
+
+
+def _add_days(
+    connection: Connection,
+    add: _Add,
+    scope: ColumnElement[bool],
+    today: date,
+    runs: Sequence[tuple[date, date]],
+    keys: Sequence[str],
+    rules: Sequence[str] | None,
+    *,
+    due_by_now: bool,
+) -> None:
+    """The tally's day rows of `runs` (but today's open ones, or all of today's with
+    `due_by_now`: the deadline table answers for them)."""
+    columns = [TALLY.c[k] for k in keys]
+    past = (TALLY.c.due_day < today).label("past")
+    query = (
+        select(*columns, TALLY.c.rule, TALLY.c.outcome, past, func.sum(TALLY.c.n).label("n"))
+        .where(
+            or_(*(and_(TALLY.c.due_day >= a, TALLY.c.due_day <= b) for a, b in runs)),
+            # That day's settled deadlines count the same at any instant of it, unless only
+            # those due by `now` are asked for.
+            TALLY.c.due_day != today
+            if due_by_now
+            else or_(TALLY.c.due_day != today, TALLY.c.outcome != OPEN),
+            on_table(scope, TALLY),
+            tally_level(scope, TALLY, by_team="team" in keys),
+        )
+        .group_by(*columns, TALLY.c.rule, TALLY.c.outcome, past)
+    )
+    if rules is not None:
+        query = query.where(TALLY.c.rule.in_(rules))
+    for row in connection.execute(query):
+        key = tuple(_none_if_empty(k, row._mapping[k]) for k in keys)
+        outcome = row.outcome
+        if outcome == OPEN:
+            outcome = Timeliness.LATE.value if row.past else Timeliness.PENDING.value
+        elif outcome == BREACHED:
+            outcome = Timeliness.LATE.value
+        add(key, row.rule, _COUNTED[outcome], int(row.n or 0))
+
+
+def _add_spans(
+    connection: Connection,
+    add: _Add,
+    scope: ColumnElement[bool],
+    now: datetime,
+    spans: Sequence[Span],
+    keys: Sequence[str],
+    rules: Sequence[str] | None,
+) -> None:
+    """The tally's month and quarter rows of `spans`, each group's outcomes summed in SQL into
+    the four counts (a quarter of 4,000 teams: one row per team and rule); in a span holding
+    today, its open deadlines already due by `now` moved from pending to late."""
+    today = local_date(now)
+    by_team = "team" in keys
+    ended = or_(
+        false(),
+        *(
+            and_(SPAN.c.span == s.kind, SPAN.c.first_day == s.first)
+            for s in spans
+            if s.last < today
+        ),
+    )
+    outcome, n = SPAN.c.outcome, SPAN.c.n
+    late = [Timeliness.LATE.value, BREACHED]
+    counts = {
+        Timeliness.ON_TIME: outcome == Timeliness.ON_TIME.value,
+        # An open deadline of a span that ended before today is late; of any other, pending.
+        Timeliness.LATE: or_(outcome.in_(late), and_(outcome == OPEN, ended)),
+        Timeliness.PENDING: and_(outcome == OPEN, ~ended),
+        Timeliness.CANCELLED: outcome == Timeliness.CANCELLED.value,
+    }
+    columns = [SPAN.c[k] for k in keys]
+    query = (
+        select(
+            *columns,
+            SPAN.c.rule,
+            *(func.sum(case((c, n), else_=0)).label(k.value) for k, c in counts.items()),
+        )
+        .where(
+            or_(*(and_(SPAN.c.span == s.kind, SPAN.c.first_day == s.first) for s in spans)),
+            n != literal_column("0"),
+            on_table(scope, SPAN),
+            tally_level(scope, SPAN, by_team=by_team),
+        )
+        .group_by(*columns, SPAN.c.rule)
+    )
+    if rules is not None:
+        query = query.where(SPAN.c.rule.in_(rules))
+    width, owners = len(keys), [k in ("team", "worker") for k in keys]
+    for row in connection.execute(query).tuples():
+        # Thousands of rows for a department head: plain tuples, no per-column lookups.
+        key = tuple(
+            (v or None) if owner else v for owner, v in zip(owners, row[:width], strict=True)
+        )
+        rule = row[width]
+        for index, value in enumerate(row[width + 1 :]):
+            if value:
+                add(key, rule, index, int(value))
+    holding = [s for s in spans if s.first <= today <= s.last]
+    if not holding:
+        return
+    [span] = holding
+    pending, late_index = _COUNTED[Timeliness.PENDING.value], _COUNTED[Timeliness.LATE.value]
+
+    def due_already(key: tuple[Any, ...], rule: str, value: int) -> None:
+        add(key, rule, pending, -value)
+        add(key, rule, late_index, value)
+
+    tally_columns = [TALLY.c[k] for k in keys]
+    before_today = (
+        select(*tally_columns, TALLY.c.rule, func.sum(TALLY.c.n).label("n"))
+        .where(
+            TALLY.c.outcome == OPEN,
+            COUNTS,  # through the partial (outcome, due day) index: only rows that count
+            TALLY.c.due_day >= span.first,
+            TALLY.c.due_day < today,
+            on_table(scope, TALLY),
+            tally_level(scope, TALLY, by_team=by_team),
+        )
+        .group_by(*tally_columns, TALLY.c.rule)
+    )
+    if rules is not None:
+        before_today = before_today.where(TALLY.c.rule.in_(rules))
+    for row in connection.execute(before_today):
+        due_already(tuple(_none_if_empty(k, row._mapping[k]) for k in keys), row.rule, row.n)
+    base = {"municipality": CASE.c.municipality, "team": CASE.c.team}
+    case_columns = [base[k] for k in keys]
+    due_today = (
+        select(*case_columns, DEADLINE.c.rule, func.count().label("n"))
+        .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
+        .where(
+            DEADLINE.c.status == DeadlineStatus.OPEN.value,
+            DEADLINE.c.due_at >= start_of_local_day(today),
+            DEADLINE.c.due_at < now,
+            scope,
+        )
+        .group_by(*case_columns, DEADLINE.c.rule)
+    )
+    if rules is not None:
+        due_today = due_today.where(DEADLINE.c.rule.in_(rules))
+    for row in connection.execute(due_today):
+        due_already(tuple(row._mapping[k] for k in keys), row.rule, row.n)
 
 
 def _none_if_empty(key: str, value: Any) -> Any:

@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from models.database import reading
 from models.readmodels import BREACHED as READ_BREACHED
+from models.readmodels import COUNTS, TALLY
 from models.readmodels import OPEN as READ_OPEN
-from models.readmodels import TALLY
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.read.paging import Page, check_page, page_of
@@ -257,6 +257,7 @@ def count_breached(connection: Connection, scope: ColumnElement[bool]) -> int:
     checks the count against the deadline table (tests/dashboard/test_figures.py)."""
     query = select(func.coalesce(func.sum(TALLY.c.n), 0)).where(
         TALLY.c.outcome == READ_BREACHED,
+        COUNTS,
         on_table(scope, TALLY),
         tally_level(scope, TALLY, by_team=False),
     )
@@ -283,6 +284,7 @@ def count_due(
     last = today + timedelta(days=days)
     between = select(func.coalesce(func.sum(TALLY.c.n), 0)).where(
         TALLY.c.outcome == READ_OPEN,
+        COUNTS,
         TALLY.c.due_day > today,
         TALLY.c.due_day < last,
         on_table(scope, TALLY),

@@ -38,17 +38,29 @@ def on_table(scope: ColumnElement[bool], table: Any) -> ColumnElement[bool]:
     return replacement_traverse(scope, {}, swap)
 
 
-def tally_level(scope: ColumnElement[bool], table: Any, *, by_team: bool) -> ColumnElement[bool]:
-    """Which of the deadline tally's rows (models/readmodels.py) answer for `scope` (a clause
-    over the case table): the worker rows when it names a caseworker; the team roll-ups when it
-    names a team, or when the figures are per team (`by_team`); else the municipality's."""
+def tally_level_of(scope: ColumnElement[bool], *, by_team: bool) -> str:
+    """Which level of the deadline tally (models/readmodels.py) answers for `scope` (a clause
+    over the case table): "worker" when it names a caseworker; "team" when it names a team, or
+    when the figures are per team (`by_team`); else "municipality"."""
     named = {
         element.name
         for element in iterate(scope)
         if isinstance(element, ColumnClause) and element.table is CASE
     }
     if "worker" in named:
+        return "worker"
+    return "team" if "team" in named or by_team else "municipality"
+
+
+def tally_level(scope: ColumnElement[bool], table: Any, *, by_team: bool) -> ColumnElement[bool]:
+    """The deadline tally's rows of `tally_level_of`'s level: the worker rows, a team's
+    roll-ups (worker ALL), or the municipality's (team and worker ALL). On the tally's month
+    and quarter spans (no worker column: team and municipality levels only), by team alone."""
+    level = tally_level_of(scope, by_team=by_team)
+    if "worker" not in table.c:
+        return and_(table.c.team != ALL) if level == "team" else and_(table.c.team == ALL)
+    if level == "worker":
         return and_(table.c.worker != ALL)
-    if "team" in named or by_team:
+    if level == "team":
         return and_(table.c.worker == ALL, table.c.team != ALL)
     return and_(table.c.team == ALL, table.c.worker == ALL)

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, and_, func, select, true
 
-from models.readmodels import ALL, STAY, TALLY, rebuild, tally_key
+from models.readmodels import ALL, SPAN, STAY, TALLY, rebuild, tally_key
 from models.repository import AUDIT, CASE, DEADLINE
 from sagsflow.read.compliance import MEASURES, compliance_report
 from sagsflow.read.deadlines import count_breached, count_due
@@ -33,6 +33,7 @@ from sagsflow.usecases.sweep import record_breaches
 from statemachine.calendar import end_of_local_day, local_date, start_of_local_day
 from statemachine.errors import EventRefused
 from statemachine.late import STAY_PHASES, Timeliness, timeliness
+from statemachine.periods import month_of, quarter_of
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Role, Source
 from statemachine.process import allowed_events
 
@@ -106,6 +107,20 @@ def _tally_stored(engine: Engine) -> Counter[tuple[Any, ...]]:
         summed[municipality, team, ALL, rule, day, outcome] += n
         summed[municipality, ALL, ALL, rule, day, outcome] += n
     assert Counter({k: n for k, n in stored.items() if ALL in k[1:3]}) == +summed
+    # And each month's and quarter's span row the sum of the roll-ups of its days.
+    with engine.connect() as connection:
+        spans = Counter(
+            {
+                (r.span, r.first_day, r.team, r.municipality, r.rule, r.outcome): r.n
+                for r in connection.execute(select(SPAN))
+                if r.n
+            }
+        )
+    by_span: Counter[tuple[Any, ...]] = Counter()
+    for (municipality, team, _, rule, day, outcome), n in summed.items():
+        by_span["month", month_of(day).first, team, municipality, rule, outcome] += n
+        by_span["quarter", quarter_of(day).first, team, municipality, rule, outcome] += n
+    assert spans == +by_span
     return workers
 
 
@@ -225,6 +240,17 @@ def test_the_read_models_equal_the_base_tables_and_so_do_the_figures(
             now = dues[pick % len(dues)] + timedelta(minutes=minutes)
         first = local_date(START) + timedelta(days=data.draw(st.integers(0, 300)))
         last = first + timedelta(days=data.draw(st.integers(0, 120)))
+        shape = data.draw(st.sampled_from(["days", "month", "quarter", "from a month"]))
+        if shape == "month":  # whole months and quarters are read from the tally's spans
+            first, last = month_of(first).first, month_of(first).last
+        elif shape == "quarter":
+            first, last = quarter_of(first).first, quarter_of(first).last
+        elif shape == "from a month":
+            first = month_of(first).first
+        if shape != "days" and pick % 3 == 0:
+            # Today within the span: its open deadlines split at today (and at `now` today).
+            day = first + timedelta(days=data.draw(st.integers(0, (last - first).days)))
+            now = start_of_local_day(day) + timedelta(minutes=data.draw(st.integers(0, 1439)))
         report = compliance_report(context, period_start=first, period_end=last, now=now)
         expected = _counted(engine, now, first, last, lambda d: True)
         for row in report.teams:

@@ -1,0 +1,75 @@
+"""The deadline tally's team and municipality roll-ups per calendar month and quarter
+(docs/decisions/012-tally-spans.md), filled set-based from the tally's roll-up rows; the tally's
+outcome index also orders by due day, and
+holds only the rows that count.
+
+Revision ID: 0007_tally_spans
+Revises: 0006_open_caseload
+Create Date: 2026-12-02
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision = "0007_tally_spans"
+down_revision = "0006_open_caseload"
+branch_labels = None
+depends_on = None
+
+# A due day's month and quarter, as each database truncates a date (Copenhagen days already:
+# the tally's due_day is the deadline's local day). SQLite keeps a date as 'YYYY-MM-DD' text.
+_FIRST_DAY = {
+    "sqlite": {
+        "month": "date(due_day, 'start of month')",
+        "quarter": "date(due_day, 'start of month', "
+        "printf('-%d months', (CAST(strftime('%m', due_day) AS INTEGER) - 1) % 3))",
+    },
+    "postgresql": {
+        "month": "CAST(date_trunc('month', due_day) AS date)",
+        "quarter": "CAST(date_trunc('quarter', due_day) AS date)",
+    },
+}
+
+
+def upgrade() -> None:
+    op.create_table(
+        "deadline_tally_span",
+        sa.Column("span", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("first_day", sa.Date(), nullable=False),
+        sa.Column("team", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("municipality", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("rule", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("span", "first_day", "team", "municipality", "rule", "outcome"),
+        sqlite_with_rowid=False,
+    )
+    first_day = _FIRST_DAY[op.get_bind().dialect.name]
+    for span in ("month", "quarter"):
+        # The roll-up rows (worker "*": a team's, and with team "*" the municipality's).
+        op.execute(
+            "INSERT INTO deadline_tally_span "
+            "(span, first_day, team, municipality, rule, outcome, n) "
+            f"SELECT '{span}', {first_day[span]}, team, municipality, rule, outcome, sum(n) "
+            "FROM deadline_tally WHERE worker = '*' AND n <> 0 "
+            f"GROUP BY {first_day[span]}, team, municipality, rule, outcome"
+        )
+    op.drop_index("ix_deadline_tally_outcome", table_name="deadline_tally")
+    # Partial: a deadline that moved on leaves its old row at 0 (models/tables.py).
+    op.create_index(
+        "ix_deadline_tally_outcome_due_day",
+        "deadline_tally",
+        ["outcome", "due_day"],
+        unique=False,
+        sqlite_where=sa.text("n <> 0"),
+        postgresql_where=sa.text("n <> 0"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_deadline_tally_outcome_due_day", table_name="deadline_tally")
+    op.create_index("ix_deadline_tally_outcome", "deadline_tally", ["outcome"], unique=False)
+    op.drop_table("deadline_tally_span")
