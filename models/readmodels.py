@@ -163,19 +163,44 @@ def add_to_tally(
     PostgreSQL). `spans=False`: the tally alone (for migration 0005, which predates spans)."""
     rolled = with_rollups(deltas)
     run = runner or Runner(connection)
-    for upserts, columns, found in (
-        (_UPSERTS, _COLUMNS, rolled),
-        (_SPAN_UPSERTS, _SPAN_COLUMNS, span_rollups(rolled) if spans else {}),
-    ):
-        rows = [
-            {**dict(zip(columns, key, strict=True)), "n": n}
-            for key, n in sorted(found.items())
-            if n
-        ]
-        statement = upserts[connection.dialect.name]
-        for start in range(0, len(rows), BATCH):
-            chunk = rows[start : start + BATCH]
-            run.write(statement, chunk[0] if len(chunk) == 1 else chunk)
+    _upsert(connection, run, _UPSERTS, _COLUMNS, rolled)
+    if spans:
+        _upsert(connection, run, _SPAN_UPSERTS, _SPAN_COLUMNS, span_rollups(rolled))
+
+
+def _upsert(
+    connection: Connection,
+    run: Runner,
+    upserts: Mapping[str, Prepared],
+    columns: tuple[str, ...],
+    found: Mapping[tuple[Any, ...], int],
+) -> None:
+    """Add each non-zero count to its row (by `columns`, the key), in key order."""
+    rows = [
+        {**dict(zip(columns, key, strict=True)), "n": n} for key, n in sorted(found.items()) if n
+    ]
+    statement = upserts[connection.dialect.name]
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        run.write(statement, chunk[0] if len(chunk) == 1 else chunk)
+
+
+def rebuild_spans(connection: Connection) -> int:
+    """Fill the month and quarter spans from the tally's roll-up rows, replacing what they
+    held (migration 0007, which adds them): streamed, summed by `span_rollups` — the same
+    month and quarter arithmetic as the write path (`statemachine.periods`). Returns the rows."""
+    connection.execute(delete(SPAN))
+    rollups = select(*(TALLY.c[c] for c in _COLUMNS), TALLY.c.n).where(
+        TALLY.c.worker == ALL, COUNTS
+    )
+    found: defaultdict[SpanKey, int] = defaultdict(int)
+    stream = connection.execute(rollups.execution_options(stream_results=True, yield_per=50_000))
+    for rows in stream.partitions():
+        chunk = {tuple(row[:6]): int(row.n) for row in rows}
+        for key, n in span_rollups(chunk).items():
+            found[key] += n
+    _upsert(connection, Runner(connection), _SPAN_UPSERTS, _SPAN_COLUMNS, found)
+    return sum(1 for n in found.values() if n)
 
 
 def moved(deltas: defaultdict[TallyKey, int], old: TallyKey | None, new: TallyKey | None) -> None:

@@ -17,7 +17,7 @@ How a deadline counts (a deadline's status says whether its act was done by the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -30,7 +30,7 @@ from sqlalchemy import (
     case,
     false,
     func,
-    literal_column,
+    not_,
     or_,
     select,
     true,
@@ -330,32 +330,19 @@ def tallied(
         _add_spans(connection, add, scope, now, spans, keys, rules)
     # Today's deadlines in a span were counted with it; in a run of days, they are here.
     if first <= today <= last and not any(s.first <= today <= s.last for s in spans):
-        base = {"municipality": CASE.c.municipality, "team": CASE.c.team}
-        columns = [base[k] for k in keys if k != "due_day"]
         due_at = DEADLINE.c.due_at
-        today_query = (
-            select(
-                *columns,
-                DEADLINE.c.rule,
-                *(count_where(timeliness_is(kind, now)).label(kind.value) for kind in Timeliness),
-            )
-            .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
-            .where(
-                DEADLINE.c.status.in_(ALL_STATUSES if due_by_now else [DeadlineStatus.OPEN.value]),
-                due_at >= start_of_local_day(today),
-                due_at < start_of_local_day(today + timedelta(days=1)),
-                scope,
-            )
-            .group_by(*columns, DEADLINE.c.rule)
+        rows = _todays(
+            connection,
+            scope,
+            now,
+            keys,
+            rules,
+            statuses=ALL_STATUSES if due_by_now else [DeadlineStatus.OPEN.value],
+            until=due_at <= now
+            if due_by_now
+            else due_at < start_of_local_day(today + timedelta(days=1)),
         )
-        if due_by_now:
-            today_query = today_query.where(due_at <= now)
-        if rules is not None:
-            today_query = today_query.where(DEADLINE.c.rule.in_(rules))
-        for row in connection.execute(today_query):
-            key = tuple(today if k == "due_day" else row._mapping[k] for k in keys)
-            for kind in Timeliness:
-                add(key, row.rule, _COUNTED[kind.value], int(row._mapping[kind.value] or 0))
+        _add_rows(add, rows, keys, today=today)
     return {
         key: {rule: Share(rule, *counts) for rule, counts in rules_found.items()}
         for key, rules_found in found.items()
@@ -363,6 +350,78 @@ def tallied(
 
 
 _Add = Callable[[tuple[Any, ...], str, int, int], None]
+# The four counts, in `_COUNTED`'s order (a Share's fields).
+_KINDS = sorted(Timeliness, key=lambda kind: _COUNTED[kind.value])
+
+
+def _tally_sums(table: Any, past: ColumnElement[bool]) -> list[Any]:
+    """The tally's outcomes (`readmodels.outcome_of`: `statemachine.late.settled`, `open`,
+    `breached`) of `table`'s rows summed into the four counts: an open deadline is late where
+    `past` (its day, or its span, ended before today), else pending; a breached one late."""
+    outcome = table.c.outcome
+    kinds = {
+        Timeliness.ON_TIME: outcome == Timeliness.ON_TIME.value,
+        Timeliness.LATE: or_(
+            outcome.in_([Timeliness.LATE.value, BREACHED]), and_(outcome == OPEN, past)
+        ),
+        Timeliness.PENDING: and_(outcome == OPEN, not_(past)),
+        Timeliness.CANCELLED: outcome == Timeliness.CANCELLED.value,
+    }
+    return [func.sum(case((kinds[kind], table.c.n), else_=0)).label(kind.value) for kind in _KINDS]
+
+
+def _add_rows(
+    add: _Add, rows: Iterable[Sequence[Any]], keys: Sequence[str], *, today: date | None = None
+) -> None:
+    """Rows of (key columns…, rule, the four counts in `_KINDS` order) added up. With `today`,
+    the rows (of the deadline table) have no due_day column: it is `today`."""
+    named = [k for k in keys if today is None or k != "due_day"]
+    width, owners = len(named), [k in ("team", "worker") for k in named]
+    for row in rows:
+        # Thousands of rows for a department head: plain tuples, no per-column lookups.
+        values = iter(
+            (v or None) if owner else v for owner, v in zip(owners, row[:width], strict=True)
+        )
+        key = tuple(today if today is not None and k == "due_day" else next(values) for k in keys)
+        rule = row[width]
+        for index, value in enumerate(row[width + 1 :]):
+            if value:
+                add(key, rule, index, int(value))
+
+
+def _todays(
+    connection: Connection,
+    scope: ColumnElement[bool],
+    now: datetime,
+    keys: Sequence[str],
+    rules: Sequence[str] | None,
+    *,
+    statuses: Sequence[str],
+    until: ColumnElement[bool],
+) -> Iterable[Sequence[Any]]:
+    """Today's deadlines of `statuses` due from today's start and `until`, from the deadline
+    table (its status-and-due index), counted at `now` by the late rule (`timeliness_is`): per
+    `keys` but due_day, and rule, the four counts in `_KINDS` order."""
+    base = {"municipality": CASE.c.municipality, "team": CASE.c.team}
+    columns = [base[k] for k in keys if k != "due_day"]
+    query = (
+        select(
+            *columns,
+            DEADLINE.c.rule,
+            *(count_where(timeliness_is(kind, now)).label(kind.value) for kind in _KINDS),
+        )
+        .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
+        .where(
+            DEADLINE.c.status.in_(statuses),
+            DEADLINE.c.due_at >= start_of_local_day(local_date(now)),
+            until,
+            scope,
+        )
+        .group_by(*columns, DEADLINE.c.rule)
+    )
+    if rules is not None:
+        query = query.where(DEADLINE.c.rule.in_(rules))
+    return connection.execute(query).tuples()
 
 
 def _add_days(
@@ -379,9 +438,8 @@ def _add_days(
     """The tally's day rows of `runs` (but today's open ones, or all of today's with
     `due_by_now`: the deadline table answers for them)."""
     columns = [TALLY.c[k] for k in keys]
-    past = (TALLY.c.due_day < today).label("past")
     query = (
-        select(*columns, TALLY.c.rule, TALLY.c.outcome, past, func.sum(TALLY.c.n).label("n"))
+        select(*columns, TALLY.c.rule, *_tally_sums(TALLY, TALLY.c.due_day < today))
         .where(
             or_(*(and_(TALLY.c.due_day >= a, TALLY.c.due_day <= b) for a, b in runs)),
             # That day's settled deadlines count the same at any instant of it, unless only
@@ -392,18 +450,11 @@ def _add_days(
             on_table(scope, TALLY),
             tally_level(scope, TALLY, by_team="team" in keys),
         )
-        .group_by(*columns, TALLY.c.rule, TALLY.c.outcome, past)
+        .group_by(*columns, TALLY.c.rule)
     )
     if rules is not None:
         query = query.where(TALLY.c.rule.in_(rules))
-    for row in connection.execute(query):
-        key = tuple(_none_if_empty(k, row._mapping[k]) for k in keys)
-        outcome = row.outcome
-        if outcome == OPEN:
-            outcome = Timeliness.LATE.value if row.past else Timeliness.PENDING.value
-        elif outcome == BREACHED:
-            outcome = Timeliness.LATE.value
-        add(key, row.rule, _COUNTED[outcome], int(row.n or 0))
+    _add_rows(add, connection.execute(query).tuples(), keys)
 
 
 def _add_spans(
@@ -415,38 +466,27 @@ def _add_spans(
     keys: Sequence[str],
     rules: Sequence[str] | None,
 ) -> None:
-    """The tally's month and quarter rows of `spans`, each group's outcomes summed in SQL into
-    the four counts (a quarter of 4,000 teams: one row per team and rule); in a span holding
-    today, its open deadlines already due by `now` moved from pending to late."""
+    """The tally's month and quarter rows of `spans`, summed in SQL into the four counts (a
+    quarter of 4,000 teams: one row per team and rule); in a span holding today, its open
+    deadlines already due by `now` moved from pending to late."""
     today = local_date(now)
     by_team = "team" in keys
-    ended = or_(
-        false(),
-        *(
-            and_(SPAN.c.span == s.kind, SPAN.c.first_day == s.first)
-            for s in spans
-            if s.last < today
-        ),
-    )
-    outcome, n = SPAN.c.outcome, SPAN.c.n
-    late = [Timeliness.LATE.value, BREACHED]
-    counts = {
-        Timeliness.ON_TIME: outcome == Timeliness.ON_TIME.value,
-        # An open deadline of a span that ended before today is late; of any other, pending.
-        Timeliness.LATE: or_(outcome.in_(late), and_(outcome == OPEN, ended)),
-        Timeliness.PENDING: and_(outcome == OPEN, ~ended),
-        Timeliness.CANCELLED: outcome == Timeliness.CANCELLED.value,
-    }
+
+    def spans_where(kept: Iterable[Span]) -> ColumnElement[bool]:
+        return or_(
+            false(), *(and_(SPAN.c.span == s.kind, SPAN.c.first_day == s.first) for s in kept)
+        )
+
     columns = [SPAN.c[k] for k in keys]
     query = (
         select(
             *columns,
             SPAN.c.rule,
-            *(func.sum(case((c, n), else_=0)).label(k.value) for k, c in counts.items()),
+            *_tally_sums(SPAN, spans_where(s for s in spans if s.last < today)),
         )
         .where(
-            or_(*(and_(SPAN.c.span == s.kind, SPAN.c.first_day == s.first) for s in spans)),
-            n != literal_column("0"),
+            spans_where(spans),
+            SPAN.c.n != 0,
             on_table(scope, SPAN),
             tally_level(scope, SPAN, by_team=by_team),
         )
@@ -454,25 +494,16 @@ def _add_spans(
     )
     if rules is not None:
         query = query.where(SPAN.c.rule.in_(rules))
-    width, owners = len(keys), [k in ("team", "worker") for k in keys]
-    for row in connection.execute(query).tuples():
-        # Thousands of rows for a department head: plain tuples, no per-column lookups.
-        key = tuple(
-            (v or None) if owner else v for owner, v in zip(owners, row[:width], strict=True)
-        )
-        rule = row[width]
-        for index, value in enumerate(row[width + 1 :]):
-            if value:
-                add(key, rule, index, int(value))
+    _add_rows(add, connection.execute(query).tuples(), keys)
     holding = [s for s in spans if s.first <= today <= s.last]
     if not holding:
         return
     [span] = holding
-    pending, late_index = _COUNTED[Timeliness.PENDING.value], _COUNTED[Timeliness.LATE.value]
+    pending, late = _COUNTED[Timeliness.PENDING.value], _COUNTED[Timeliness.LATE.value]
 
     def due_already(key: tuple[Any, ...], rule: str, value: int) -> None:
         add(key, rule, pending, -value)
-        add(key, rule, late_index, value)
+        add(key, rule, late, value)
 
     tally_columns = [TALLY.c[k] for k in keys]
     before_today = (
@@ -491,23 +522,19 @@ def _add_spans(
         before_today = before_today.where(TALLY.c.rule.in_(rules))
     for row in connection.execute(before_today):
         due_already(tuple(_none_if_empty(k, row._mapping[k]) for k in keys), row.rule, row.n)
-    base = {"municipality": CASE.c.municipality, "team": CASE.c.team}
-    case_columns = [base[k] for k in keys]
-    due_today = (
-        select(*case_columns, DEADLINE.c.rule, func.count().label("n"))
-        .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
-        .where(
-            DEADLINE.c.status == DeadlineStatus.OPEN.value,
-            DEADLINE.c.due_at >= start_of_local_day(today),
-            DEADLINE.c.due_at < now,
-            scope,
-        )
-        .group_by(*case_columns, DEADLINE.c.rule)
+    # Today's open deadlines due by `now` (all late, by the late rule).
+    due_today = _todays(
+        connection,
+        scope,
+        now,
+        keys,
+        rules,
+        statuses=[DeadlineStatus.OPEN.value],
+        until=DEADLINE.c.due_at < now,
     )
-    if rules is not None:
-        due_today = due_today.where(DEADLINE.c.rule.in_(rules))
-    for row in connection.execute(due_today):
-        due_already(tuple(row._mapping[k] for k in keys), row.rule, row.n)
+    for counted in due_today:
+        *key, rule = counted[: len(keys) + 1]
+        due_already(tuple(key), rule, int(counted[len(keys) + 1 + late]))
 
 
 def _none_if_empty(key: str, value: Any) -> Any:

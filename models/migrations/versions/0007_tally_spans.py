@@ -1,7 +1,6 @@
 """The deadline tally's team and municipality roll-ups per calendar month and quarter
-(docs/decisions/012-tally-spans.md), filled set-based from the tally's roll-up rows; the tally's
-outcome index also orders by due day, and
-holds only the rows that count.
+(docs/decisions/012-tally-spans.md), filled from the tally's roll-up rows; the tally's outcome
+index also orders by due day, and holds only the rows that count.
 
 Revision ID: 0007_tally_spans
 Revises: 0006_open_caseload
@@ -19,20 +18,6 @@ down_revision = "0006_open_caseload"
 branch_labels = None
 depends_on = None
 
-# A due day's month and quarter, as each database truncates a date (Copenhagen days already:
-# the tally's due_day is the deadline's local day). SQLite keeps a date as 'YYYY-MM-DD' text.
-_FIRST_DAY = {
-    "sqlite": {
-        "month": "date(due_day, 'start of month')",
-        "quarter": "date(due_day, 'start of month', "
-        "printf('-%d months', (CAST(strftime('%m', due_day) AS INTEGER) - 1) % 3))",
-    },
-    "postgresql": {
-        "month": "CAST(date_trunc('month', due_day) AS date)",
-        "quarter": "CAST(date_trunc('quarter', due_day) AS date)",
-    },
-}
-
 
 def upgrade() -> None:
     op.create_table(
@@ -47,16 +32,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("span", "first_day", "team", "municipality", "rule", "outcome"),
         sqlite_with_rowid=False,
     )
-    first_day = _FIRST_DAY[op.get_bind().dialect.name]
-    for span in ("month", "quarter"):
-        # The roll-up rows (worker "*": a team's, and with team "*" the municipality's).
-        op.execute(
-            "INSERT INTO deadline_tally_span "
-            "(span, first_day, team, municipality, rule, outcome, n) "
-            f"SELECT '{span}', {first_day[span]}, team, municipality, rule, outcome, sum(n) "
-            "FROM deadline_tally WHERE worker = '*' AND n <> 0 "
-            f"GROUP BY {first_day[span]}, team, municipality, rule, outcome"
-        )
+    # Filled from the tally's roll-up rows by the application's own code (models/readmodels.py),
+    # so the spans start out as the write path keeps them, with the one month and quarter
+    # arithmetic (statemachine.periods).
+    from models.readmodels import rebuild_spans
+
+    rebuild_spans(op.get_bind())
     op.drop_index("ix_deadline_tally_outcome", table_name="deadline_tally")
     # Partial: a deadline that moved on leaves its old row at 0 (models/tables.py).
     op.create_index(
