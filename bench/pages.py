@@ -90,7 +90,7 @@ POSTGRES_ADMIN_URL = sweep_bench.POSTGRES_ADMIN_URL
 NOW = sweep_bench.NOW
 TARGET_MS = 300.0
 # Preparation format: bump when what `prepare` does changes, so cached databases are redone.
-FORMAT = 1
+FORMAT = 2  # 2: the sweep has run at NOW (breaches marked, notifications created)
 CASES_PER_TEAM = 250
 TEAM_SIZE = 10
 PASSWORD = "bench-pages passphrase"
@@ -369,6 +369,21 @@ def _shape(url: str, org: Org) -> dict[str, Any]:
     return shape
 
 
+def _swept(url: str) -> None:
+    """The enforcement flow's sweep at NOW: breaches marked, their tally and the cases' breach
+    fact kept, every due notification created — the state a municipality's pages meet while
+    the flow runs every 15 minutes (the generator writes none of it)."""
+    from rulebooks import shipped_catalogue
+    from sagsflow.context import Context
+    from sagsflow.usecases.sweep import sweep
+
+    engine = make_engine(url)
+    started = time.perf_counter()
+    result = sweep(Context(engine, shipped_catalogue()), NOW)
+    engine.dispose()
+    log(f"  swept at NOW in {time.perf_counter() - started:.0f} s: {result.as_dict()}")
+
+
 def _rebuild_read_models(url: str) -> None:
     """The owners and audit trails were written behind the event path's back: fill the read
     models again from the base tables, set-based (the migration's backfill)."""
@@ -430,6 +445,7 @@ def prepare(backend: str, args: argparse.Namespace, stores: dict[str, Any]) -> P
     records = _audit_trails(url, org, args.cases, templates)
     log(f"{backend}: {records:,} audit records for team 1's cases; the read models")
     _rebuild_read_models(url)
+    _swept(url)
     log(f"{backend}: statistics")
     _finish(store, name)
     shape = _shape(url, org)

@@ -8,9 +8,23 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import make_url
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.selectable import FromClause
 
 from models.statements import run_driver_sql
+
+
+def _sqlite_table_hint(self: SQLCompiler, table: FromClause, text: str | None) -> str | None:
+    return text
+
+
+# SQLAlchemy's SQLite compiler drops table hints (`Select.with_hint`); SQLite's one table hint,
+# `INDEXED BY`, is written right after the table's name, which is where a hint's text goes.
+# Reads use it where SQLite's averaged statistics cannot see how few rows a partial index holds
+# (sagsflow/read/compliance.py).
+SQLiteCompiler.get_from_hint_text = _sqlite_table_hint  # type: ignore[method-assign]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

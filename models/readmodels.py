@@ -67,6 +67,8 @@ BATCH = 5000
 # A tally row that counts something (spelt as the partial index's own term, so that SQLite
 # uses it: models/tables.py).
 COUNTS = TALLY.c.n != literal_column("0")
+# That partial index: the tally rows that count, by outcome and due day.
+OPEN_BY_DUE_DAY = "ix_deadline_tally_outcome_due_day"
 
 # (municipality, team, worker, rule, due_day, outcome)
 TallyKey = tuple[str, str, str, str, date, str]

@@ -464,7 +464,8 @@ class CaseRepository:
         case_id, ids = stored.file.id, stored.deadline_ids
         self._tally(stored, deadlines)
         fresh = [
-            {"case_id": case_id, "key": d.key, **_deadline_values(d)}
+            # A new deadline has no notification yet (the sweep keeps its rungs' mask).
+            {"case_id": case_id, "key": d.key, "notified_rungs": 0, **_deadline_values(d)}
             for d in deadlines
             if d.key not in ids
         ]

@@ -115,15 +115,18 @@ class Deadline(SQLModel, table=True):
         # unresolved deadlines by id. A range of 5,000 candidates spans ~130,000 deadline ids;
         # through the primary key every one of them is read and filtered, through this index
         # only the unresolved ones (about a tenth). Partial, so it stays that small; covering
-        # (case_id, rule: the rest of what the range query reads), so PostgreSQL reads it alone
-        # rather than prefer the primary key's well-correlated heap walk. The sweep's queries
-        # spell the status list as literals, or SQLite would not use it.
+        # (case_id, rule, notified_rungs: the rest of what the sweep's queries read), so
+        # PostgreSQL reads it alone rather than prefer the primary key's well-correlated heap
+        # walk, or, for the sweep's whole pass, a scan of every deadline (docs/decisions/
+        # 013-notified-rungs.md). The sweep's queries spell the status list as literals, or
+        # SQLite would not use it.
         Index(
             "ix_deadline_unresolved_id_due_at",
             "id",
             "due_at",
             "case_id",
             "rule",
+            "notified_rungs",
             sqlite_where=text("status IN ('open', 'breached')"),
             postgresql_where=text("status IN ('open', 'breached')"),
         ),
@@ -145,6 +148,13 @@ class Deadline(SQLModel, table=True):
     closed_at: datetime | None = _optional_instant()
     closed_by: str | None = Field(default=None, max_length=32)
     breached_at: datetime | None = _optional_instant()
+    # The rungs of its ladder with a notification stored, as a bit mask (bit r: rung r; at most
+    # statemachine.rulebook.MAX_RUNGS rungs). Kept by the sweep in the transaction that inserts
+    # the notifications, so it equals the (deadline_id, rung) keys of the notification table:
+    # the sweep's rerun skips, in the same scan the floor makes, every deadline whose ladder has
+    # nothing left to give, without reading the notification table
+    # (docs/decisions/013-notified-rungs.md).
+    notified_rungs: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
 
 
 class AuditRecord(SQLModel, table=True):

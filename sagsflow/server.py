@@ -7,6 +7,10 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from sagsflow import api, dashboard
@@ -19,6 +23,33 @@ def default_context() -> Context:
     return bootstrap.context()
 
 
+def warm_up(app: FastAPI) -> None:
+    """What every first request would otherwise pay, done before the server accepts one: the
+    templates compiled and the message catalogues read. Then everything made so far — the
+    organisation (tens of thousands of caseworkers' names at a million cases), rulebooks,
+    templates, SQLAlchemy's metadata — is frozen out of the garbage collector's generations: a
+    page that reads many rows otherwise pays full collections that walk that whole heap
+    (bench/README.md, "Issue 9")."""
+    from sagsflow.dashboard.web import Dashboard
+    from sagsflow.present.i18n import LANGUAGES, translator
+    from sagsflow.present.templating import environment
+
+    board: Dashboard = app.state.dashboard
+    for env in (board.environment, environment()):
+        for name in env.list_templates():
+            env.get_template(name)
+    for lang in LANGUAGES:
+        translator(lang)
+    gc.collect()
+    gc.freeze()
+
+
+@asynccontextmanager
+async def _warmed(app: FastAPI) -> AsyncIterator[None]:
+    warm_up(app)
+    yield
+
+
 def create_app(context: Context | None = None) -> FastAPI:
     """The whole application over `context` (default: the settings' database and rulebooks)."""
     app = FastAPI(
@@ -29,6 +60,7 @@ def create_app(context: Context | None = None) -> FastAPI:
         # No Swagger UI: it loads its scripts from a CDN, and the product works offline.
         docs_url=None,
         redoc_url=None,
+        lifespan=_warmed,
     )
     app.state.context = context or default_context()
     api.install(app)

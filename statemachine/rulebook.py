@@ -97,6 +97,12 @@ class Condition(_Strict):
     entering: list[Phase] | None = None
 
 
+# A ladder's rungs are numbered 0, 1, … and the sweep keeps which of them are notified as a bit
+# mask on the deadline row (a 32-bit integer: models/tables.py `Deadline.notified_rungs`).
+MAX_RUNGS = 16
+Ladder = Annotated[list[LadderStep], Field(max_length=MAX_RUNGS)]
+
+
 class DeadlineRule(_Strict):
     """A case-level deadline: armed by an event, counted from an anchor, met by events."""
 
@@ -109,7 +115,7 @@ class DeadlineRule(_Strict):
     when: Condition = Condition()
     responsible: Role = Role.CASEWORKER
     escalated_to: Role = Role.TEAM_LEADER
-    ladder: list[LadderStep] = []
+    ladder: Ladder = []
     # Whether the law sets the deadline itself (mails call it "lovbestemt"); False for one the
     # municipality sets, such as its published decision deadlines (retssikkerhedsloven §3 stk. 2).
     statutory: bool = True
@@ -126,7 +132,7 @@ class MeasureRuleDefaults(_Strict):
     responsible: Role = Role.CASEWORKER
     escalated_to: Role = Role.TEAM_LEADER
     met_by: list[Event]
-    ladder: list[LadderStep] = []
+    ladder: Ladder = []
     # Whether the law sets it (a follow-up's date comes from its cadence's `statutory`).
     statutory: bool = True
 

@@ -517,20 +517,41 @@ def _team_summary(
 ) -> tuple[int, list[TeamLoad]]:
     """How many caseworker rows the whole scope has (`_load_rows`' rows, not built), and its
     per-team loads, in one pass over the counters: 40,000 caseworkers at a million cases are
-    read from the open-caseload read model on every request, so no row objects are made."""
-    by_team, order = _by_team(teams, loads)
-    known = {team.id: team.caseworkers for team in teams}
+    read from the open-caseload read model on every request, so no row objects are made.
+
+    A team's caseworkers are the organisation file's (with or without cases) and anyone else
+    holding its cases; its unassigned cases count in its total, not in its average."""
+    members = {(team.id, worker) for team in teams for worker in team.caseworkers}
+    # Per team: [cases held by caseworkers, members holding cases, others holding cases,
+    # most held by one, caseworkers over the target, cases without a caseworker, a row for
+    # those (0 or 1)].
+    stats: dict[str | None, list[int]] = {}
+    for load in loads:
+        acc = stats.get(load.team)
+        if acc is None:
+            acc = stats[load.team] = [0, 0, 0, 0, 0, 0, 0]
+        n = load.open_cases
+        if load.worker is None:
+            acc[5] += n
+            acc[6] = 1
+            continue
+        acc[0] += n
+        if (load.team, load.worker) in members:
+            acc[1] += 1
+        else:
+            acc[2] += 1
+        if n > acc[3]:
+            acc[3] = n
+        if n > target:
+            acc[4] += 1
+    listed = {team.id: len(team.caseworkers) for team in teams}
+    order = list(listed) + sorted((k for k in stats if k not in listed), key=lambda k: k or "~")
     count = 0
     found: list[TeamLoad] = []
     for team_id in order:
-        counts = by_team.get(team_id, {})
-        members = known.get(team_id or "", ())
-        held = [counts.get(name, 0) for name in members]
-        member_set = set(members)
-        others = [(worker, n) for worker, n in counts.items() if worker not in member_set]
-        unassigned = sum(n for worker, n in others if worker is None)
-        held += [n for worker, n in others if worker is not None]
-        rows = len(members) + len(others)
+        held_sum, _, others, most, over, unassigned, unassigned_row = stats.get(team_id) or [0] * 7
+        caseworkers = listed.get(team_id or "", 0) + others
+        rows = caseworkers + unassigned_row
         count += rows
         if not rows:
             continue
@@ -538,12 +559,12 @@ def _team_summary(
             TeamLoad(
                 team_id,
                 names.get(team_id or "", team_id or "–"),
-                len(held),
-                sum(held) + unassigned,
+                caseworkers,
+                held_sum + unassigned,
                 unassigned,
-                sum(held) / len(held) if held else 0.0,
-                max(held, default=0),
-                sum(1 for n in held if n > target),
+                held_sum / caseworkers if caseworkers else 0.0,
+                most,
+                over,
             )
         )
     found.sort(key=lambda x: (-x.average, -x.maximum, x.name))

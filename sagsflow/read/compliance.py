@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 
 from models.database import reading
-from models.readmodels import BREACHED, COUNTS, OPEN, SPAN, STAY, TALLY
+from models.readmodels import BREACHED, COUNTS, OPEN, OPEN_BY_DUE_DAY, SPAN, STAY, TALLY
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
@@ -517,6 +517,10 @@ def _add_spans(
             tally_level(scope, TALLY, by_team=by_team),
         )
         .group_by(*tally_columns, TALLY.c.rule)
+        # SQLite's planner cannot tell how few rows the partial index holds and took the
+        # (worker, due_day) index instead: every team's roll-up rows of the span's days, 1.2 s
+        # for a department head's quarter at a million cases instead of a few milliseconds.
+        .with_hint(TALLY, f"INDEXED BY {OPEN_BY_DUE_DAY}", dialect_name="sqlite")
     )
     if rules is not None:
         before_today = before_today.where(TALLY.c.rule.in_(rules))

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy import ColumnElement, Connection, Select, exists, func, select
+from sqlalchemy.sql.elements import True_
 
 from models.database import reading
 from models.readmodels import BREACHED as READ_BREACHED
@@ -217,14 +218,20 @@ def _breached(scope: ColumnElement[bool]) -> list[ColumnElement[bool]]:
     return [DEADLINE.c.status == BREACHED, OPEN, scope]
 
 
+def _breached_only() -> list[ColumnElement[bool]]:
+    return [DEADLINE.c.status == BREACHED]
+
+
 def _due_soon(scope: ColumnElement[bool], now: datetime, days: int) -> list[ColumnElement[bool]]:
+    return [*_due_soon_only(now, days), OPEN, scope]
+
+
+def _due_soon_only(now: datetime, days: int) -> list[ColumnElement[bool]]:
     until = end_of_local_day(local_date(now) + timedelta(days=days))
     return [
         DEADLINE.c.status == DeadlineStatus.OPEN.value,
         DEADLINE.c.due_at > now,
         DEADLINE.c.due_at <= until,
-        OPEN,
-        scope,
     ]
 
 
@@ -238,16 +245,31 @@ def _count_deadlines(connection: Connection, where: Sequence[ColumnElement[bool]
 
 
 def _first_deadlines(
-    connection: Connection, where: Sequence[ColumnElement[bool]], limit: int
+    connection: Connection,
+    where: Sequence[ColumnElement[bool]],
+    scope: ColumnElement[bool],
+    limit: int,
 ) -> list[DeadlineRow]:
-    return _list_rows(
-        connection,
-        select(*_LIST_COLUMNS)
-        .join(CASE, CASE.c.id == DEADLINE.c.case_id)
-        .where(*where)
-        .order_by(DEADLINE.c.due_at, DEADLINE.c.id)
-        .limit(limit),
-    )
+    """The first `limit` deadlines by due time meeting `where` (deadline columns) whose case is
+    open and in `scope`.
+
+    A team's or a caseworker's are found from the join. The whole municipality's are taken in
+    due order from the deadline index, each checked against its case (EXISTS), until `limit`
+    are found: joined, SQLite first built a Bloom filter over every case (290 ms at a million
+    cases, for eight rows)."""
+    order = (DEADLINE.c.due_at, DEADLINE.c.id)
+    joined = select(*_LIST_COLUMNS).join(CASE, CASE.c.id == DEADLINE.c.case_id)
+    if not isinstance(scope, True_):
+        query = joined.where(*where, OPEN, scope)
+    else:
+        first = (
+            select(DEADLINE.c.id)
+            .where(*where, exists().where(CASE.c.id == DEADLINE.c.case_id, OPEN))
+            .order_by(*order)
+            .limit(limit)
+        )
+        query = joined.where(DEADLINE.c.id.in_(first.scalar_subquery()))
+    return _list_rows(connection, query.order_by(*order).limit(limit))
 
 
 def count_breached(connection: Connection, scope: ColumnElement[bool]) -> int:
@@ -268,7 +290,7 @@ def most_overdue(
     connection: Connection, scope: ColumnElement[bool], *, limit: int
 ) -> list[DeadlineRow]:
     """The `limit` breached deadlines of open cases that fell due first."""
-    return _first_deadlines(connection, _breached(scope), limit)
+    return _first_deadlines(connection, _breached_only(), scope, limit)
 
 
 def count_due(
@@ -317,7 +339,7 @@ def due_first(
     connection: Connection, scope: ColumnElement[bool], now: datetime, *, days: int, limit: int
 ) -> list[DeadlineRow]:
     """The first `limit` of those, soonest first."""
-    return _first_deadlines(connection, _due_soon(scope, now, days), limit)
+    return _first_deadlines(connection, _due_soon_only(now, days), scope, limit)
 
 
 def overview_lists(

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -37,16 +37,14 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    any_,
     bindparam,
     case,
     func,
-    literal,
     literal_column,
+    or_,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -67,6 +65,7 @@ BATCH = 5000
 WRITE_BATCH = 1000
 REFRESH_BATCH = 5000  # cases per UPDATE of their breach fact after marking breaches
 UNRESOLVED = (DeadlineStatus.OPEN.value, DeadlineStatus.BREACHED.value)
+ANALYZE_AFTER = 10_000  # breaches marked at once after which PostgreSQL's statistics are renewed
 
 
 @dataclass(frozen=True)
@@ -136,10 +135,20 @@ def mark_breaches(connection: Connection, now: datetime, *, municipality: str | 
 
 
 def record_breaches(context: Context, now: datetime, *, municipality: str | None = None) -> int:
-    """`mark_breaches` in its own transaction: the first step of a sweep."""
+    """`mark_breaches` in its own transaction: the first step of a sweep.
+
+    On PostgreSQL, after marking many (`ANALYZE_AFTER`), the deadline table's statistics are
+    taken again: they still count those deadlines as open and overdue, and autovacuum analyses
+    only after a tenth of the table has changed. With them, the next sweeps' breach UPDATE,
+    which finds almost nothing, scanned all 6.4 million deadlines at a million cases (2.1 s)
+    instead of the index (bench/README.md, "Issue 9")."""
     _check_aware(now)
     with context.engine.begin() as connection:
-        return mark_breaches(connection, now, municipality=municipality)
+        changed = mark_breaches(connection, now, municipality=municipality)
+    if changed >= ANALYZE_AFTER and context.engine.dialect.name == "postgresql":
+        with context.engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE deadline")
+    return changed
 
 
 def _horizon(rulebook: Rulebook, now: datetime) -> datetime:
@@ -204,87 +213,102 @@ def sweep_batches(
         return [(int(low), int(high)) for low, high in reader.execute(query)]
 
 
-def ladder_rungs(catalogue: Catalogue) -> dict[tuple[str, str, str], tuple[int, int]]:
-    """(rulebook id, version, rule) → the rungs (as bit masks, bit r: rung r) that can still be
-    created for a deadline not yet due, and for one already due (rulebook data).
+@dataclass(frozen=True)
+class Rungs:
+    """What a deadline's ladder can still give (rulebook data): the rungs (bit masks, bit r:
+    rung r) that can be created for a deadline not yet due and for one already due, and how
+    long before its due time its earliest reminder can come (an upper bound; None: no
+    reminder).
 
     As `due_notifications` decides: before the due time only a rung sent `before` it can be due
     (a reminder); from the due time on, every rung but the reminders, which then no longer come.
     """
-    found: dict[tuple[str, str, str], tuple[int, int]] = {}
+
+    before_due: int
+    once_due: int
+    lead: timedelta | None
+
+
+def ladder_rungs(catalogue: Catalogue) -> dict[tuple[str, str, str], Rungs]:
+    """(rulebook id, version, rule) → its ladder's `Rungs`."""
+    found: dict[tuple[str, str, str], Rungs] = {}
     for rulebook in catalogue.rulebooks:
         ladders = [(rule, spec.ladder) for rule, spec in rulebook.deadlines.items()]
         ladders += [(rule, spec.ladder) for rule, spec in rulebook.measure_deadlines.items()]
         for rule, ladder in ladders:
-            before_due = sum(1 << i for i, step in enumerate(ladder) if step.before is not None)
-            once_due = sum(1 << i for i, step in enumerate(ladder) if step.level != "reminder")
-            found[rulebook.id, rulebook.version, rule.value] = (before_due, once_due)
+            before = [step.before for step in ladder if step.before is not None]
+            found[rulebook.id, rulebook.version, rule.value] = Rungs(
+                before_due=sum(1 << i for i, step in enumerate(ladder) if step.before is not None),
+                once_due=sum(1 << i for i, step in enumerate(ladder) if step.level != "reminder"),
+                lead=max(widest(span) for span in before) if before else None,
+            )
     return found
 
 
-def _rung_mask() -> Any:
-    return func.sum(literal(1).op("<<")(NOTIFICATION.c.rung))
+def _needed(rungs: Rungs, now: datetime) -> ColumnElement[int]:
+    """The rungs one ladder can still give at `now`: none while the due time is further off
+    than its earliest reminder can come, its reminders until the due time, then the rest."""
+    whens: list[tuple[ColumnElement[bool], ColumnElement[int]]] = []
+    if rungs.lead is not None:
+        whens.append((DEADLINE.c.due_at > now + rungs.lead, literal_column("0")))
+    whens.append((DEADLINE.c.due_at > now, literal_column(str(int(rungs.before_due)))))
+    return case(*whens, else_=literal_column(str(int(rungs.once_due))))
 
 
-def _rungs_needed(
-    rungs: dict[tuple[str, str, str], tuple[int, int]], now: datetime
-) -> ColumnElement[int]:
-    """The rungs (a bit mask) the deadline's ladder can still give at `now` (`ladder_rungs`, as
-    a CASE over rulebook, version and rule: rulebook data, a few dozen literals)."""
-    not_due = DEADLINE.c.due_at > now
+def _rungs_needed(rungs: dict[tuple[str, str, str], Rungs], now: datetime) -> ColumnElement[int]:
+    """The rungs (a bit mask) the deadline's ladder can still give at `now` (`ladder_rungs`),
+    as a CASE over the deadline's rule (rulebook data: a few literals). A rule whose ladder is
+    the same in every rulebook of the catalogue needs no test of the case's rulebook; where
+    ladders differ, or a rulebook lacks the rule, the case's rulebook and version choose."""
+    books = {(rulebook_id, version) for rulebook_id, version, _ in rungs}
+    per_rule: defaultdict[str, defaultdict[Rungs, list[tuple[str, str]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for (rulebook_id, version, rule), given in sorted(rungs.items()):
+        per_rule[rule][given].append((rulebook_id, version))
+    whens: dict[str, ColumnElement[int]] = {}
+    for rule, ladders in sorted(per_rule.items()):
+        if len(ladders) == 1:
+            [(given, where)] = ladders.items()
+            if set(where) == books:
+                whens[rule] = _needed(given, now)
+                continue
+        whens[rule] = case(
+            *(
+                (_in_books(where), _needed(given, now))
+                for given, where in sorted(ladders.items(), key=lambda item: item[1])
+            ),
+            else_=literal_column("0"),
+        )
     return case(
-        *(
-            (
-                and_(
-                    CASE.c.rulebook_id == literal_column(_quoted(rulebook_id)),
-                    CASE.c.rulebook_version == literal_column(_quoted(version)),
-                    DEADLINE.c.rule == literal_column(_quoted(rule)),
-                ),
-                case(
-                    (not_due, literal_column(str(int(before_due)))),
-                    else_=literal_column(str(int(once_due))),
-                ),
-            )
-            for (rulebook_id, version, rule), (before_due, once_due) in sorted(rungs.items())
-        ),
+        *((DEADLINE.c.rule == literal_column(_quoted(rule)), then) for rule, then in whens.items()),
         else_=literal_column("0"),
     )
 
 
+def _in_books(books: Sequence[tuple[str, str]]) -> ColumnElement[bool]:
+    return or_(
+        *(
+            and_(
+                CASE.c.rulebook_id == literal_column(_quoted(rulebook_id)),
+                CASE.c.rulebook_version == literal_column(_quoted(version)),
+            )
+            for rulebook_id, version in books
+        )
+    )
+
+
 def _with_something_left(
-    query: Select[Any],
-    rungs: dict[tuple[str, str, str], tuple[int, int]],
-    now: datetime,
-    *,
-    postgresql: bool,
-    id_range: tuple[int, int] | None,
+    query: Select[Any], rungs: dict[tuple[str, str, str], Rungs], now: datetime
 ) -> Select[Any]:
     """`query` narrowed to the deadlines with a rung still to give that has no notification:
-    the rungs notified (a bit mask of the (deadline_id, rung) key) do not cover those the
-    ladder can still give. A rerun so skips in SQL every deadline with nothing left — a breach
-    long past and escalated, a reminder already sent — instead of reading it into Python to
-    find nothing to do. SQLite: a lookup in the key per deadline. PostgreSQL plans a cursor
-    once, when it opens — on a first sweep the notification table is empty then, and a
-    correlated lookup planned as a scan would scan it once per deadline as it fills — so there
-    the notified rungs are aggregated once and joined."""
+    the rungs notified (the deadline row's bit mask, kept with the notifications: models/
+    tables.py) do not cover those the ladder can still give. A rerun so skips in SQL, in the
+    same scan of the unresolved deadlines, every deadline with nothing left — a breach long
+    past and escalated, a reminder already sent — instead of reading it into Python to find
+    nothing to do (docs/decisions/013-notified-rungs.md)."""
     needed = _rungs_needed(rungs, now)
-    if not postgresql:
-        notified = func.coalesce(
-            select(_rung_mask())
-            .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
-            .scalar_subquery(),
-            0,
-        )
-        return query.where(notified.op("&")(needed) != needed)
-    masks = select(NOTIFICATION.c.deadline_id, _rung_mask().label("mask")).group_by(
-        NOTIFICATION.c.deadline_id
-    )
-    if id_range is not None:
-        masks = masks.where(NOTIFICATION.c.deadline_id.between(*id_range))
-    made = masks.subquery("notified")
-    return query.outerjoin(made, made.c.deadline_id == DEADLINE.c.id).where(
-        func.coalesce(made.c.mask, 0).op("&")(needed) != needed
-    )
+    return query.where(DEADLINE.c.notified_rungs.op("&")(needed) != needed)
 
 
 def _quoted(value: str) -> str:
@@ -295,10 +319,8 @@ def _candidates(
     horizon: datetime,
     id_range: tuple[int, int] | None,
     municipality: str | None,
-    rungs: dict[tuple[str, str, str], tuple[int, int]],
+    rungs: dict[tuple[str, str, str], Rungs],
     now: datetime,
-    *,
-    postgresql: bool,
 ) -> Select[Any]:
     """The unresolved deadlines of open cases due before `horizon` with a rung still to give
     (`_with_something_left`): those in `id_range` by id, or (None) all of them in the order the
@@ -309,13 +331,14 @@ def _candidates(
             DEADLINE.c.case_id,
             DEADLINE.c.rule,
             DEADLINE.c.due_at,
+            DEADLINE.c.notified_rungs,
             CASE.c.rulebook_id,
             CASE.c.rulebook_version,
         )
         .join(CASE, CASE.c.id == DEADLINE.c.case_id)
         .where(*_unresolved_near(horizon), CASE.c.phase != Phase.CLOSURE.value)
     )
-    query = _with_something_left(query, rungs, now, postgresql=postgresql, id_range=id_range)
+    query = _with_something_left(query, rungs, now)
     if id_range is not None:
         # Ordered, the whole set would be read in id order: a scan of every deadline on SQLite.
         query = query.where(DEADLINE.c.id.between(*id_range)).order_by(DEADLINE.c.id)
@@ -434,52 +457,34 @@ def _insert_once(connection: Connection, rows: list[dict[str, Any]]) -> int:
     # One cached statement, many parameter sets: the driver's executemany (psycopg pipelines it).
     statement = insert(NOTIFICATION).on_conflict_do_nothing(index_elements=["deadline_id", "rung"])
     result = connection.execute(statement.execution_options(preserve_rowcount=True), rows)
+    # The deadline rows' notified rungs, in the same transaction: a rung is in the mask exactly
+    # when its notification is stored (an OR, so a rung another sweep stored first changes
+    # nothing). The deadlines are this transaction's claim (PostgreSQL: FOR NO KEY UPDATE).
+    masks: defaultdict[int, int] = defaultdict(int)
+    for row in rows:
+        masks[row["deadline_id"]] |= 1 << row["rung"]
+    connection.execute(
+        _KEEP_NOTIFIED, [{"_id": deadline_id, "_mask": mask} for deadline_id, mask in masks.items()]
+    )
     return int(result.rowcount)
 
 
-def _existing(connection: Connection, id_range: tuple[int, int]) -> set[tuple[int, int]]:
-    """(deadline_id, rung) of the notifications already made for deadlines in `id_range`."""
-    low, high = id_range
-    query = select(NOTIFICATION.c.deadline_id, NOTIFICATION.c.rung).where(
-        NOTIFICATION.c.deadline_id.between(low, high)
-    )
-    return {(deadline_id, rung) for deadline_id, rung in connection.execute(query)}
-
-
-# The notifications already made for a batch of streamed deadlines, as a bit mask per deadline
-# (bit r: rung r). SQLite: with each row, a lookup in the (deadline_id, rung) key. PostgreSQL
-# plans a cursor's query once, when it opens — on a first sweep the table is empty then, and that
-# plan would scan it once per deadline as it fills — so there they are read per batch, by a query
-# planned when it runs.
-_NOTIFIED = (
-    select(_rung_mask())
-    .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
-    .scalar_subquery()
-    .label("notified")
-)
-_NOTIFIED_OF = (
-    select(NOTIFICATION.c.deadline_id, _rung_mask())
-    .where(NOTIFICATION.c.deadline_id == any_(bindparam("ids", type_=ARRAY(Integer))))
-    .group_by(NOTIFICATION.c.deadline_id)
+_KEEP_NOTIFIED = (
+    update(DEADLINE)
+    .where(DEADLINE.c.id == bindparam("_id"))
+    .values(notified_rungs=DEADLINE.c.notified_rungs.op("|")(bindparam("_mask", type_=Integer)))
 )
 
 
 class _Notified(Container[tuple[int, int]]):
-    """(deadline_id, rung) in it: that rung is already notified."""
+    """(deadline_id, rung) in it: that rung is already notified (the rows' bit masks)."""
 
-    def __init__(self, masks: dict[int, int]) -> None:
-        self.masks = masks
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self.masks = {row.id: row.notified_rungs for row in rows if row.notified_rungs}
 
     def __contains__(self, key: object) -> bool:
         deadline_id, rung = cast("tuple[int, int]", key)
         return bool(self.masks.get(deadline_id, 0) >> rung & 1)
-
-
-def _notified(connection: Connection, rows: Sequence[Any]) -> _Notified:
-    if connection.dialect.name != "postgresql":
-        return _Notified({row.id: int(row.notified) for row in rows if row.notified})
-    found = connection.execute(_NOTIFIED_OF, {"ids": [row.id for row in rows]})
-    return _Notified({deadline_id: int(mask) for deadline_id, mask in found})
 
 
 def _evaluate(
@@ -520,17 +525,10 @@ def sweep_partition(
     if horizon is None:
         return SweepResult(0, 0, 0)
     with reading(context.engine) as reader:
-        query = _candidates(
-            horizon,
-            id_range,
-            municipality,
-            ladder_rungs(context.catalogue),
-            now,
-            postgresql=reader.dialect.name == "postgresql",
-        )
+        _planned_for_reading(reader)
+        query = _candidates(horizon, id_range, municipality, ladder_rungs(context.catalogue), now)
         rows = reader.execute(query).all()
-        existing = _existing(reader, id_range)
-    return _evaluate(context, now, rows, existing)
+    return _evaluate(context, now, rows, _Notified(rows))
 
 
 def sweep(
@@ -554,18 +552,23 @@ def sweep(
     horizon = _widest_horizon(context, now)
     if horizon is None:
         return result
-    postgresql = context.engine.dialect.name == "postgresql"
-    rungs = ladder_rungs(context.catalogue)
-    query = _candidates(horizon, None, municipality, rungs, now, postgresql=postgresql)
+    query = _candidates(horizon, None, municipality, ladder_rungs(context.catalogue), now)
     with reading(context.engine) as reader:
+        _planned_for_reading(reader)
         if reader.dialect.name == "postgresql":
             # A cursor is planned for its first rows (cursor_tuple_fraction 0.1): at a million
             # cases that chose to walk every deadline in case order, ten times slower than
             # reading the whole set. This one is always read to the end.
             reader.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
-        else:
-            query = query.add_columns(_NOTIFIED)
         stream = reader.execution_options(stream_results=True, yield_per=batch_size).execute(query)
         for rows in stream.partitions():
-            result += _evaluate(context, now, rows, _notified(reader, rows))
+            result += _evaluate(context, now, rows, _Notified(rows))
     return result
+
+
+def _planned_for_reading(reader: Connection) -> None:
+    """PostgreSQL: no JIT compilation for the candidates' query. Its cost estimate at a million
+    cases passes `jit_above_cost`, and compiling the rungs' CASE over every rulebook rule costs
+    a rerun more than the evaluation it would speed up (bench/README.md, "Issue 9")."""
+    if reader.dialect.name == "postgresql":
+        reader.exec_driver_sql("SET LOCAL jit = off")

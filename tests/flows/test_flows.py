@@ -75,12 +75,17 @@ def stored_notifications(engine) -> int:
 
 
 def artifact(key: str):
+    """The artifact last published under `key`. (Prefect's own `is_latest` flag can name two of
+    them when its SQLite database was locked while it recorded the first: seen under load.)"""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     with get_client(sync_client=True) as client:
         [latest] = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]), is_latest=True)
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
         )
     return latest
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from notified import masks_disagreeing
 from sqlalchemy import func, select, text
 
 from models.database import make_engine
@@ -242,4 +243,43 @@ def test_the_skip_in_sql_never_hides_a_rung_that_is_due(context, engine, caseloa
         sweep(context, at)
         # Then after each sweep nothing is left that the ladders, read in full, would give
         assert _left_undone(context, engine, at) == []
+        # and each deadline's notified rungs, which let the sweep skip it, are its stored ones
+        with engine.connect() as connection:
+            assert masks_disagreeing(connection) == []
         at += timedelta(hours=hours)
+
+
+def test_the_migration_gives_each_deadline_the_rungs_already_notified(
+    context, engine, database_url, caseload
+):
+    # Given the caseload swept (five notifications over three deadlines) on a database migrated
+    # back to before the deadlines kept their notified rungs (0007), and so holding none
+    from alembic import command
+
+    from models.database import alembic_config, upgrade
+
+    assert sweep(context, NOW).notifications_created == 5
+    engine.dispose()
+    command.downgrade(alembic_config(database_url), "0007_tally_spans")
+
+    # When it is migrated to the head again
+    upgrade(database_url)
+
+    # Then each deadline's mask names exactly its stored rungs — A's two deadlines rungs 1 and 2
+    # (breach, escalation: 0b110), C's assessment rung 0 (the reminder: 0b1)
+    with engine.connect() as connection:
+        assert masks_disagreeing(connection) == []
+        masks = connection.execute(
+            text(
+                "SELECT d.case_id, d.rule, d.notified_rungs FROM deadline d "
+                "WHERE d.notified_rungs <> 0 ORDER BY d.case_id, d.rule"
+            )
+        ).all()
+    a, c = caseload["A"], caseload["C"]
+    assert [tuple(m) for m in masks] == [
+        (a, "acknowledgement", 0b110),
+        (a, "urgent_assessment", 0b110),
+        (c, "urgent_assessment", 0b1),
+    ]
+    # and a sweep again finds nothing left to give, reading none of them
+    assert sweep(context, NOW) == SweepResult(0, 0, 0)

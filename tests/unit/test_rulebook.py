@@ -231,6 +231,20 @@ def test_broken_rulebook_is_refused_naming_file_path_and_reason(tmp_path, old, n
     assert str(path) in str(invalid.value) and where in str(invalid.value)
 
 
+def test_a_ladder_of_more_rungs_than_the_sweep_keeps_is_refused(tmp_path):
+    # given a copy of the SEL rulebook whose hours ladder has 17 rungs (the sweep keeps the
+    # rungs notified as a bit mask of at most 16: docs/decisions/013-notified-rungs.md)
+    step = "    - {level: escalation, after: {amount: 1, unit: days}, to: department_head}\n"
+    path = _broken(tmp_path, step, step * 15)
+    # when it is loaded
+    with pytest.raises(RulebookInvalid) as invalid:
+        load(path)
+    # then each rule on that ladder is refused for it
+    assert invalid.value.problems
+    assert {where.rsplit(".", 1)[-1] for where, _ in invalid.value.problems} == {"ladder"}
+    assert all("at most 16 items" in why for _, why in invalid.value.problems)
+
+
 def test_rulebook_that_is_not_yaml_is_refused_with_line_and_column(tmp_path):
     path = _broken(tmp_path, "law: SEL\n", "law: [SEL\n")
     with pytest.raises(RulebookInvalid) as invalid:
