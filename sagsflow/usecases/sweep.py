@@ -34,7 +34,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
-    Integer,
     Select,
     and_,
     bindparam,
@@ -457,22 +456,24 @@ def _insert_once(connection: Connection, rows: list[dict[str, Any]]) -> int:
     # One cached statement, many parameter sets: the driver's executemany (psycopg pipelines it).
     statement = insert(NOTIFICATION).on_conflict_do_nothing(index_elements=["deadline_id", "rung"])
     result = connection.execute(statement.execution_options(preserve_rowcount=True), rows)
-    # The deadline rows' notified rungs, in the same transaction: a rung is in the mask exactly
-    # when its notification is stored (an OR, so a rung another sweep stored first changes
-    # nothing). The deadlines are this transaction's claim (PostgreSQL: FOR NO KEY UPDATE).
-    masks: defaultdict[int, int] = defaultdict(int)
-    for row in rows:
-        masks[row["deadline_id"]] |= 1 << row["rung"]
-    connection.execute(
-        _KEEP_NOTIFIED, [{"_id": deadline_id, "_mask": mask} for deadline_id, mask in masks.items()]
-    )
+    # The deadline rows' notified rungs, in the same transaction and one statement: each
+    # written deadline's mask is made again from its stored notifications, so it names exactly
+    # the rungs stored (another sweep's included). The deadlines are this transaction's claim
+    # (PostgreSQL: FOR NO KEY UPDATE), so no other sweep writes theirs meanwhile.
+    connection.execute(_KEEP_NOTIFIED, {"ids": sorted({row["deadline_id"] for row in rows})})
     return int(result.rowcount)
 
 
 _KEEP_NOTIFIED = (
     update(DEADLINE)
-    .where(DEADLINE.c.id == bindparam("_id"))
-    .values(notified_rungs=DEADLINE.c.notified_rungs.op("|")(bindparam("_mask", type_=Integer)))
+    .where(DEADLINE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        notified_rungs=select(
+            func.coalesce(func.sum(literal_column("1").op("<<")(NOTIFICATION.c.rung)), 0)
+        )
+        .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
+        .scalar_subquery()
+    )
 )
 
 
