@@ -375,14 +375,18 @@ def _add_rows(
 ) -> None:
     """Rows of (key columns…, rule, the four counts in `_KINDS` order) added up. With `today`,
     the rows (of the deadline table) have no due_day column: it is `today`."""
-    named = [k for k in keys if today is None or k != "due_day"]
-    width, owners = len(named), [k in ("team", "worker") for k in named]
+    day_at = keys.index("due_day") if today is not None and "due_day" in keys else None
+    named = [k for i, k in enumerate(keys) if i != day_at]
+    width = len(named)
+    owners = [i for i, k in enumerate(named) if k in ("team", "worker")]
     for row in rows:
-        # Thousands of rows for a department head: plain tuples, no per-column lookups.
-        values = iter(
-            (v or None) if owner else v for owner, v in zip(owners, row[:width], strict=True)
-        )
-        key = tuple(today if today is not None and k == "due_day" else next(values) for k in keys)
+        # Tens of thousands of rows for a department head: plain lists, no per-column lookups.
+        values = list(row[:width])
+        for i in owners:
+            values[i] = values[i] or None
+        if day_at is not None:
+            values.insert(day_at, today)
+        key = tuple(values)
         rule = row[width]
         for index, value in enumerate(row[width + 1 :]):
             if value:
