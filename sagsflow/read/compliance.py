@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.sql.elements import True_
 
 from models.database import reading
 from models.readmodels import BREACHED, COUNTS, OPEN, OPEN_BY_DUE_DAY, SPAN, STAY, TALLY
@@ -414,7 +415,14 @@ def _todays(
             DEADLINE.c.rule,
             *(count_where(timeliness_is(kind, now)).label(kind.value) for kind in _KINDS),
         )
-        .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
+        # The case only where its columns or the scope need it: joined for nothing, SQLite
+        # first built a Bloom filter over every case (46 ms for the whole municipality at a
+        # million cases; 0.8 s with the case table not in memory).
+        .select_from(
+            DEADLINE
+            if not columns and isinstance(scope, True_)
+            else DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id)
+        )
         .where(
             DEADLINE.c.status.in_(statuses),
             DEADLINE.c.due_at >= start_of_local_day(local_date(now)),

@@ -214,16 +214,8 @@ _LIST_COLUMNS = (
 )
 
 
-def _breached(scope: ColumnElement[bool]) -> list[ColumnElement[bool]]:
-    return [DEADLINE.c.status == BREACHED, OPEN, scope]
-
-
 def _breached_only() -> list[ColumnElement[bool]]:
     return [DEADLINE.c.status == BREACHED]
-
-
-def _due_soon(scope: ColumnElement[bool], now: datetime, days: int) -> list[ColumnElement[bool]]:
-    return [*_due_soon_only(now, days), OPEN, scope]
 
 
 def _due_soon_only(now: datetime, days: int) -> list[ColumnElement[bool]]:
@@ -235,12 +227,22 @@ def _due_soon_only(now: datetime, days: int) -> list[ColumnElement[bool]]:
     ]
 
 
-def _count_deadlines(connection: Connection, where: Sequence[ColumnElement[bool]]) -> int:
-    query = (
-        select(func.count())
-        .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
-        .where(*where)
-    )
+def _count_open(
+    connection: Connection, where: Sequence[ColumnElement[bool]], scope: ColumnElement[bool]
+) -> int:
+    """Open deadlines meeting `where` (deadline columns) of cases in `scope`. Every open
+    deadline is an open case's (closing a case cancels them: statemachine/process.py; the
+    property test in tests/dashboard/test_figures.py checks it), so the whole municipality's
+    are counted from the deadline index alone: joined, SQLite first built a Bloom filter over
+    every case (61 ms at a million cases, 1.4 s with the case table not in memory)."""
+    if isinstance(scope, True_):
+        query = select(func.count()).select_from(DEADLINE).where(*where)
+    else:
+        query = (
+            select(func.count())
+            .select_from(DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id))
+            .where(*where, OPEN, scope)
+        )
     return int(connection.execute(query).scalar_one())
 
 
@@ -313,25 +315,21 @@ def count_due(
         tally_level(scope, TALLY, by_team=False),
     )
     if days == 0:
-        return _count_deadlines(connection, _due_soon(scope, now, 0))
+        return _count_open(connection, _due_soon_only(now, 0), scope)
     rest_of_today = [
         DEADLINE.c.status == DeadlineStatus.OPEN.value,
         DEADLINE.c.due_at > now,
         DEADLINE.c.due_at < start_of_local_day(today + timedelta(days=1)),
-        OPEN,
-        scope,
     ]
     last_day = [
         DEADLINE.c.status == DeadlineStatus.OPEN.value,
         DEADLINE.c.due_at >= start_of_local_day(last),
         DEADLINE.c.due_at <= end_of_local_day(last),
-        OPEN,
-        scope,
     ]
     return (
         int(connection.execute(between).scalar_one())
-        + _count_deadlines(connection, rest_of_today)
-        + _count_deadlines(connection, last_day)
+        + _count_open(connection, rest_of_today, scope)
+        + _count_open(connection, last_day, scope)
     )
 
 

@@ -54,8 +54,13 @@ def cases_per_phase(
     phase = CASE.c.phase
     every = select(phase, func.count()).where(scope).group_by(phase)
     timed = select(phase, func.count()).where(scope, rules.timed).group_by(phase)
+    # Every phase named: the (phase, breached_since, …) index is then sought per phase, and
+    # only its breached entries are read (174,436 of 1,000,000 cases at a million: 72 → 28 ms;
+    # without, SQLite scanned the whole index).
     breached_only = (
-        select(phase, func.count()).where(scope, rules.breached, rules.not_timed).group_by(phase)
+        select(phase, func.count())
+        .where(phase.in_([p.value for p in Phase]), scope, rules.breached, rules.not_timed)
+        .group_by(phase)
     )
     cases = {p: int(n) for p, n in connection.execute(every)}
     stuck: dict[str, int] = {}
