@@ -42,29 +42,19 @@ def rungs(steps: list[LadderStep], due_at: datetime, calendar: WorkingCalendar) 
     return result
 
 
-def widest(span: Span | None) -> timedelta:
-    """An upper bound of a span as elapsed time, for a database pre-filter (exact check follows)."""
-    if span is None:
-        return timedelta(0)
-    per_unit = {
-        Unit.HOURS: timedelta(hours=1),
-        Unit.DAYS: timedelta(days=1, hours=1),
-        Unit.WEEKS: timedelta(days=7, hours=1),
-        Unit.MONTHS: timedelta(days=31, hours=1),
-        # A run of holidays (Christmas to New Year) is at most a few days on top of weekends.
-        Unit.WORKING_DAYS: timedelta(days=2),
-    }[span.unit]
-    return per_unit * span.amount + timedelta(days=7 if span.unit is Unit.WORKING_DAYS else 0)
+def reach(span: Span, now: datetime, calendar: WorkingCalendar) -> datetime:
+    """The latest due instant a rung sent `span` before its deadline's due time can already be
+    due for at `now` (an upper bound, for the sweep's pre-filter in SQL; `rungs` decides).
 
-
-def narrowest(span: Span) -> timedelta:
-    """A lower bound of a span as elapsed time, minus the day a day-based deadline may add."""
-    per_unit = {
-        Unit.HOURS: timedelta(hours=1),
-        Unit.DAYS: timedelta(hours=23),
-        Unit.WEEKS: timedelta(days=7, hours=-1),
-        Unit.MONTHS: timedelta(days=28),
-        Unit.WORKING_DAYS: timedelta(days=1),
-    }[span.unit]
-    slack = timedelta(0) if span.unit is Unit.HOURS else timedelta(days=1)
-    return max(per_unit * span.amount - slack, timedelta(0))
+    A rung is due when `shift(due_at, span, backwards=True) <= now`. Shifting that send time
+    forward by the same span in the same calendar lands on or after the due day for hours,
+    days, weeks and working days (backwards, a run of closed days is skipped; forwards, the
+    first working day on or after the due day is reached), and at most three days before it
+    for months (31 March less a month is 28 February, plus a month 28 March). So the bound is
+    `now` shifted forward by the span in the rulebook's own calendar — its closed days
+    included, however long a run they make — plus those three days for months and a day for a
+    clock change on the way; hours are elapsed time and exact."""
+    slack = {Unit.HOURS: timedelta(0), Unit.MONTHS: timedelta(days=4)}.get(
+        span.unit, timedelta(days=1)
+    )
+    return shift(now, span.duration(), calendar=calendar) + slack

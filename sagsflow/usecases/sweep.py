@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -54,7 +54,7 @@ from models.stuck_clock import refresh_breached_since
 from models.tables import Notification
 from rulebooks import Catalogue
 from sagsflow.context import Context
-from statemachine.escalation import ladder_for, rungs, widest
+from statemachine.escalation import ladder_for, reach, rungs
 from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import LadderStep, Rulebook
 
@@ -151,11 +151,13 @@ def record_breaches(context: Context, now: datetime, *, municipality: str | None
 
 
 def _horizon(rulebook: Rulebook, now: datetime) -> datetime:
-    """No deadline due later than this can have a reminder due now."""
+    """No deadline due later than this can have a reminder due now (`escalation.reach` of each
+    reminder of the rulebook's ladders, in its own calendar)."""
+    calendar = rulebook.working_calendar()
     ladders = [r.ladder for r in rulebook.deadlines.values()]
     ladders += [r.ladder for r in rulebook.measure_deadlines.values()]
     reminders = [step.before for ladder in ladders for step in ladder if step.before is not None]
-    return now + max((widest(span) for span in reminders), default=widest(None))
+    return max((reach(span, now, calendar) for span in reminders), default=now)
 
 
 def _widest_horizon(context: Context, now: datetime) -> datetime | None:
@@ -214,10 +216,10 @@ def sweep_batches(
 
 @dataclass(frozen=True)
 class Rungs:
-    """What a deadline's ladder can still give (rulebook data): the rungs (bit masks, bit r:
-    rung r) that can be created for a deadline not yet due and for one already due, and how
-    long before its due time its earliest reminder can come (an upper bound; None: no
-    reminder).
+    """What a deadline's ladder can still give at `now` (rulebook data): the rungs (bit masks,
+    bit r: rung r) that can be created for a deadline not yet due and for one already due, and
+    the latest due time for which one of its reminders can already be due (`escalation.reach`
+    in the rulebook's calendar; None: no reminder).
 
     As `due_notifications` decides: before the due time only a rung sent `before` it can be due
     (a reminder); from the due time on, every rung but the reminders, which then no longer come.
@@ -225,13 +227,14 @@ class Rungs:
 
     before_due: int
     once_due: int
-    lead: timedelta | None
+    reach: datetime | None
 
 
-def ladder_rungs(catalogue: Catalogue) -> dict[tuple[str, str, str], Rungs]:
-    """(rulebook id, version, rule) → its ladder's `Rungs`."""
+def ladder_rungs(catalogue: Catalogue, now: datetime) -> dict[tuple[str, str, str], Rungs]:
+    """(rulebook id, version, rule) → its ladder's `Rungs` at `now`."""
     found: dict[tuple[str, str, str], Rungs] = {}
     for rulebook in catalogue.rulebooks:
+        calendar = rulebook.working_calendar()
         ladders = [(rule, spec.ladder) for rule, spec in rulebook.deadlines.items()]
         ladders += [(rule, spec.ladder) for rule, spec in rulebook.measure_deadlines.items()]
         for rule, ladder in ladders:
@@ -239,7 +242,7 @@ def ladder_rungs(catalogue: Catalogue) -> dict[tuple[str, str, str], Rungs]:
             found[rulebook.id, rulebook.version, rule.value] = Rungs(
                 before_due=sum(1 << i for i, step in enumerate(ladder) if step.before is not None),
                 once_due=sum(1 << i for i, step in enumerate(ladder) if step.level != "reminder"),
-                lead=max(widest(span) for span in before) if before else None,
+                reach=max(reach(span, now, calendar) for span in before) if before else None,
             )
     return found
 
@@ -248,8 +251,8 @@ def _needed(rungs: Rungs, now: datetime) -> ColumnElement[int]:
     """The rungs one ladder can still give at `now`: none while the due time is further off
     than its earliest reminder can come, its reminders until the due time, then the rest."""
     whens: list[tuple[ColumnElement[bool], ColumnElement[int]]] = []
-    if rungs.lead is not None:
-        whens.append((DEADLINE.c.due_at > now + rungs.lead, literal_column("0")))
+    if rungs.reach is not None:
+        whens.append((DEADLINE.c.due_at > rungs.reach, literal_column("0")))
     whens.append((DEADLINE.c.due_at > now, literal_column(str(int(rungs.before_due)))))
     return case(*whens, else_=literal_column(str(int(rungs.once_due))))
 
@@ -527,7 +530,9 @@ def sweep_partition(
         return SweepResult(0, 0, 0)
     with reading(context.engine) as reader:
         _planned_for_reading(reader)
-        query = _candidates(horizon, id_range, municipality, ladder_rungs(context.catalogue), now)
+        query = _candidates(
+            horizon, id_range, municipality, ladder_rungs(context.catalogue, now), now
+        )
         rows = reader.execute(query).all()
     return _evaluate(context, now, rows, _Notified(rows))
 
@@ -553,7 +558,7 @@ def sweep(
     horizon = _widest_horizon(context, now)
     if horizon is None:
         return result
-    query = _candidates(horizon, None, municipality, ladder_rungs(context.catalogue), now)
+    query = _candidates(horizon, None, municipality, ladder_rungs(context.catalogue, now), now)
     with reading(context.engine) as reader:
         _planned_for_reading(reader)
         if reader.dialect.name == "postgresql":
