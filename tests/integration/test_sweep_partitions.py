@@ -283,3 +283,31 @@ def test_the_migration_gives_each_deadline_the_rungs_already_notified(
     ]
     # and a sweep again finds nothing left to give, reading none of them
     assert sweep(context, NOW) == SweepResult(0, 0, 0)
+
+
+@POSTGRES_ONLY
+def test_a_mass_breach_renews_the_deadline_statistics(context, engine, caseload, monkeypatch):
+    # Given the caseload's two overdue deadlines, and a threshold of two breaches at once (the
+    # product's is 10,000: sweep.ANALYZE_AFTER)
+    from sagsflow.usecases import sweep as sweeping
+
+    def analysed() -> int:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+            return int(
+                connection.execute(
+                    text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'deadline'")
+                ).scalar_one()
+            )
+
+    before = analysed()
+    monkeypatch.setattr(sweeping, "ANALYZE_AFTER", 2)
+
+    # When a sweep marks them breached
+    assert record_breaches(context, NOW) == 2
+
+    # Then PostgreSQL's statistics of the deadline table are taken again (the next sweeps'
+    # breach UPDATE is planned on them), and a sweep that marks fewer does not take them
+    assert analysed() == before + 1
+    assert record_breaches(context, NOW) == 0
+    assert analysed() == before + 1
