@@ -30,6 +30,7 @@ from sqlalchemy import (
     select,
     text,
     type_coerce,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -38,7 +39,15 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from models.statements import Prepared, Runner
-from models.tables import AuditRecord, Case, Deadline, DeadlineTally, DeadlineTallySpan, PhaseStay
+from models.tables import (
+    AuditRecord,
+    Case,
+    Deadline,
+    DeadlineTally,
+    DeadlineTallySpan,
+    Notification,
+    PhaseStay,
+)
 from models.types import UTCDateTime
 from statemachine.calendar import local_date
 from statemachine.late import Timeliness, settled
@@ -51,6 +60,7 @@ AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
 TALLY = DeadlineTally.__table__  # type: ignore[attr-defined]
 SPAN = DeadlineTallySpan.__table__  # type: ignore[attr-defined]
 STAY = PhaseStay.__table__  # type: ignore[attr-defined]
+NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 # The outcome of a deadline still open: late or pending depending on the reader's `now`.
 OPEN = "open"
 # Late, and kept apart: the overview counts the breached deadlines (a breached deadline is one of
@@ -67,8 +77,6 @@ BATCH = 5000
 # A tally row that counts something (spelt as the partial index's own term, so that SQLite
 # uses it: models/tables.py).
 COUNTS = TALLY.c.n != literal_column("0")
-# That partial index: the tally rows that count, by outcome and due day.
-OPEN_BY_DUE_DAY = "ix_deadline_tally_outcome_due_day"
 
 # (municipality, team, worker, rule, due_day, outcome)
 TallyKey = tuple[str, str, str, str, date, str]
@@ -228,6 +236,28 @@ def case_owners(
         for row in connection.execute(query):
             found[row.id] = (row.municipality, row.team, row.worker)
     return found
+
+
+# --- the rungs notified per deadline --------------------------------------------------------
+
+
+def keep_notified_rungs(connection: Connection, deadline_ids: Iterable[int] | None) -> None:
+    """Each deadline's `notified_rungs` made again from its stored notifications (the OR of
+    1 << rung, which is their sum: a rung is stored once per deadline): those of
+    `deadline_ids`, or (None) every deadline with a notification. The sweep calls it in the
+    transaction that stores a batch of notifications, migration 0008 to fill the column
+    (docs/decisions/013-notified-rungs.md)."""
+    mask = (
+        select(func.coalesce(func.sum(literal_column("1").op("<<")(NOTIFICATION.c.rung)), 0))
+        .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
+        .scalar_subquery()
+    )
+    which = (
+        DEADLINE.c.id.in_(select(NOTIFICATION.c.deadline_id))
+        if deadline_ids is None
+        else DEADLINE.c.id.in_(sorted(set(deadline_ids)))
+    )
+    connection.execute(update(DEADLINE).where(which).values(notified_rungs=mask))
 
 
 # --- phase stays -----------------------------------------------------------------------------

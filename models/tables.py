@@ -287,6 +287,11 @@ class OpenCaseload(SQLModel, table=True):
     open_cases: int = Field(default=0)
 
 
+# The tally's partial index of the rows that count (n <> 0), by outcome and due day: named, as
+# reads name it to SQLite (`INDEXED BY`: sagsflow/read/compliance.py).
+COUNTED_BY_OUTCOME_AND_DAY = "ix_deadline_tally_outcome_due_day"
+
+
 class DeadlineTally(SQLModel, table=True):
     """A read model: how many deadlines fell (or fall) due on one Copenhagen day, per case owner
     and rule, by how they count whatever the time (`statemachine.late.settled`; `open` for the
@@ -308,7 +313,7 @@ class DeadlineTally(SQLModel, table=True):
         # Only rows that count (a deadline moved on leaves its old row at 0: the open rows of
         # the days the sweep has since breached would otherwise be read again and again).
         Index(
-            "ix_deadline_tally_outcome_due_day",
+            COUNTED_BY_OUTCOME_AND_DAY,
             "outcome",
             "due_day",
             sqlite_where=text("n <> 0"),

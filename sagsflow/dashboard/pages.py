@@ -512,6 +512,28 @@ def _by_team(
     return by_team, order
 
 
+@dataclass(slots=True)
+class _Held:
+    """One team's counters, added up caseworker by caseworker (`_team_summary`)."""
+
+    cases: int = 0  # held by caseworkers
+    others: int = 0  # caseworkers holding its cases who are not in the organisation's team
+    most: int = 0  # held by one caseworker at most
+    over: int = 0  # caseworkers over the target
+    unassigned: int = 0  # its cases without a caseworker
+    has_unassigned: bool = False
+
+    def add(self, load: Load, *, member: bool, target: int) -> None:
+        if load.worker is None:
+            self.unassigned += load.open_cases
+            self.has_unassigned = True
+            return
+        self.cases += load.open_cases
+        self.others += 0 if member else 1
+        self.most = max(self.most, load.open_cases)
+        self.over += 1 if load.open_cases > target else 0
+
+
 def _team_summary(
     teams: Sequence[Team], loads: Sequence[Load], names: Mapping[str, str], target: int
 ) -> tuple[int, list[TeamLoad]]:
@@ -522,36 +544,20 @@ def _team_summary(
     A team's caseworkers are the organisation file's (with or without cases) and anyone else
     holding its cases; its unassigned cases count in its total, not in its average."""
     members = {(team.id, worker) for team in teams for worker in team.caseworkers}
-    # Per team: [cases held by caseworkers, members holding cases, others holding cases,
-    # most held by one, caseworkers over the target, cases without a caseworker, a row for
-    # those (0 or 1)].
-    stats: dict[str | None, list[int]] = {}
+    held: dict[str | None, _Held] = {}
     for load in loads:
-        acc = stats.get(load.team)
+        acc = held.get(load.team)
         if acc is None:
-            acc = stats[load.team] = [0, 0, 0, 0, 0, 0, 0]
-        n = load.open_cases
-        if load.worker is None:
-            acc[5] += n
-            acc[6] = 1
-            continue
-        acc[0] += n
-        if (load.team, load.worker) in members:
-            acc[1] += 1
-        else:
-            acc[2] += 1
-        if n > acc[3]:
-            acc[3] = n
-        if n > target:
-            acc[4] += 1
+            acc = held[load.team] = _Held()
+        acc.add(load, member=(load.team, load.worker) in members, target=target)
     listed = {team.id: len(team.caseworkers) for team in teams}
-    order = list(listed) + sorted((k for k in stats if k not in listed), key=lambda k: k or "~")
+    order = list(listed) + sorted((k for k in held if k not in listed), key=lambda k: k or "~")
     count = 0
     found: list[TeamLoad] = []
     for team_id in order:
-        held_sum, _, others, most, over, unassigned, unassigned_row = stats.get(team_id) or [0] * 7
-        caseworkers = listed.get(team_id or "", 0) + others
-        rows = caseworkers + unassigned_row
+        acc = held.get(team_id) or _Held()
+        caseworkers = listed.get(team_id or "", 0) + acc.others
+        rows = caseworkers + (1 if acc.has_unassigned else 0)
         count += rows
         if not rows:
             continue
@@ -560,11 +566,11 @@ def _team_summary(
                 team_id,
                 names.get(team_id or "", team_id or "–"),
                 caseworkers,
-                held_sum + unassigned,
-                unassigned,
-                held_sum / caseworkers if caseworkers else 0.0,
-                most,
-                over,
+                acc.cases + acc.unassigned,
+                acc.unassigned,
+                acc.cases / caseworkers if caseworkers else 0.0,
+                acc.most,
+                acc.over,
             )
         )
     found.sort(key=lambda x: (-x.average, -x.maximum, x.name))

@@ -35,14 +35,14 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.sql.elements import True_
 
 from models.database import reading
-from models.readmodels import BREACHED, COUNTS, OPEN, OPEN_BY_DUE_DAY, SPAN, STAY, TALLY
+from models.readmodels import BREACHED, COUNTS, OPEN, SPAN, STAY, TALLY
 from models.repository import CASE, DEADLINE
+from models.tables import COUNTED_BY_OUTCOME_AND_DAY
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
-from sagsflow.read.visibility import on_table, tally_level, tally_level_of
+from sagsflow.read.visibility import on_table, restricts, tally_level, tally_level_of
 from statemachine.calendar import local_date, local_iso, start_of_local_day
 from statemachine.late import STAY_PHASES, SUPERVISED_RULES, Timeliness
 from statemachine.periods import Span, cover
@@ -420,7 +420,7 @@ def _todays(
         # million cases; 0.8 s with the case table not in memory).
         .select_from(
             DEADLINE
-            if not columns and isinstance(scope, True_)
+            if not columns and not restricts(scope)
             else DEADLINE.join(CASE, CASE.c.id == DEADLINE.c.case_id)
         )
         .where(
@@ -532,7 +532,7 @@ def _add_spans(
         # SQLite's planner cannot tell how few rows the partial index holds and took the
         # (worker, due_day) index instead: every team's roll-up rows of the span's days, 1.2 s
         # for a department head's quarter at a million cases instead of a few milliseconds.
-        .with_hint(TALLY, f"INDEXED BY {OPEN_BY_DUE_DAY}", dialect_name="sqlite")
+        .with_hint(TALLY, f"INDEXED BY {COUNTED_BY_OUTCOME_AND_DAY}", dialect_name="sqlite")
     )
     if rules is not None:
         before_today = before_today.where(TALLY.c.rule.in_(rules))

@@ -10,7 +10,6 @@ from enum import StrEnum
 from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, Connection, Select, exists, func, select
-from sqlalchemy.sql.elements import True_
 
 from models.database import reading
 from models.readmodels import BREACHED as READ_BREACHED
@@ -19,7 +18,7 @@ from models.readmodels import OPEN as READ_OPEN
 from models.repository import CASE, DEADLINE
 from sagsflow.context import Context
 from sagsflow.read.paging import Page, check_page, page_of
-from sagsflow.read.visibility import on_table, tally_level
+from sagsflow.read.visibility import on_table, restricts, tally_level
 from statemachine.calendar import end_of_local_day, local_date, local_iso, start_of_local_day
 from statemachine.phases import DeadlineStatus, Phase
 
@@ -214,11 +213,11 @@ _LIST_COLUMNS = (
 )
 
 
-def _breached_only() -> list[ColumnElement[bool]]:
+def _breached() -> list[ColumnElement[bool]]:
     return [DEADLINE.c.status == BREACHED]
 
 
-def _due_soon_only(now: datetime, days: int) -> list[ColumnElement[bool]]:
+def _due_soon(now: datetime, days: int) -> list[ColumnElement[bool]]:
     until = end_of_local_day(local_date(now) + timedelta(days=days))
     return [
         DEADLINE.c.status == DeadlineStatus.OPEN.value,
@@ -235,7 +234,7 @@ def _count_open(
     property test in tests/dashboard/test_figures.py checks it), so the whole municipality's
     are counted from the deadline index alone: joined, SQLite first built a Bloom filter over
     every case (61 ms at a million cases, 1.4 s with the case table not in memory)."""
-    if isinstance(scope, True_):
+    if not restricts(scope):
         query = select(func.count()).select_from(DEADLINE).where(*where)
     else:
         query = (
@@ -261,7 +260,7 @@ def _first_deadlines(
     cases, for eight rows)."""
     order = (DEADLINE.c.due_at, DEADLINE.c.id)
     joined = select(*_LIST_COLUMNS).join(CASE, CASE.c.id == DEADLINE.c.case_id)
-    if not isinstance(scope, True_):
+    if restricts(scope):
         query = joined.where(*where, OPEN, scope)
     else:
         first = (
@@ -292,7 +291,7 @@ def most_overdue(
     connection: Connection, scope: ColumnElement[bool], *, limit: int
 ) -> list[DeadlineRow]:
     """The `limit` breached deadlines of open cases that fell due first."""
-    return _first_deadlines(connection, _breached_only(), scope, limit)
+    return _first_deadlines(connection, _breached(), scope, limit)
 
 
 def count_due(
@@ -315,7 +314,7 @@ def count_due(
         tally_level(scope, TALLY, by_team=False),
     )
     if days == 0:
-        return _count_open(connection, _due_soon_only(now, 0), scope)
+        return _count_open(connection, _due_soon(now, 0), scope)
     rest_of_today = [
         DEADLINE.c.status == DeadlineStatus.OPEN.value,
         DEADLINE.c.due_at > now,
@@ -337,7 +336,7 @@ def due_first(
     connection: Connection, scope: ColumnElement[bool], now: datetime, *, days: int, limit: int
 ) -> list[DeadlineRow]:
     """The first `limit` of those, soonest first."""
-    return _first_deadlines(connection, _due_soon_only(now, days), scope, limit)
+    return _first_deadlines(connection, _due_soon(now, days), scope, limit)
 
 
 def overview_lists(

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, func, select
-from sqlalchemy.sql.elements import True_
 
 from models.database import reading
 from models.repository import CASE
@@ -27,11 +26,6 @@ from statemachine.phases import DeadlineStatus, Phase
 OPEN = CASE.c.phase != Phase.CLOSURE.value
 ALL_STATUSES = [s.value for s in DeadlineStatus]
 BREACHED = DeadlineStatus.BREACHED.value
-
-
-def _scoped(scope: ColumnElement[bool]) -> bool:
-    """Whether `scope` restricts at all (a join to the case table is needed only then)."""
-    return not isinstance(scope, True_)
 
 
 # --- cases per phase -------------------------------------------------------------------------

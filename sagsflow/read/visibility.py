@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnClause, ColumnElement, and_, false, or_, true
+from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
 from models.readmodels import ALL
@@ -24,6 +25,12 @@ def case_filter(principal: Principal, table: Any = CASE) -> ColumnElement[bool]:
         own = table.c.worker == principal.name
         return or_(own, table.c.team == principal.team) if principal.team else own
     return false()
+
+
+def restricts(scope: ColumnElement[bool]) -> bool:
+    """Whether `scope` keeps fewer than all cases (`case_filter` gives the whole municipality
+    `true()`): a read may then leave the case table out where it needs no column of it."""
+    return not isinstance(scope, True_)
 
 
 def on_table(scope: ColumnElement[bool], table: Any) -> ColumnElement[bool]:

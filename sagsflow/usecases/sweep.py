@@ -48,7 +48,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.database import reading
-from models.readmodels import TallyKey, add_to_tally, case_owners, moved, tally_key
+from models.readmodels import (
+    TallyKey,
+    add_to_tally,
+    case_owners,
+    keep_notified_rungs,
+    moved,
+    tally_key,
+)
 from models.repository import CASE, DEADLINE
 from models.stuck_clock import refresh_breached_since
 from models.tables import Notification
@@ -150,19 +157,18 @@ def record_breaches(context: Context, now: datetime, *, municipality: str | None
     return changed
 
 
-def _horizon(rulebook: Rulebook, now: datetime) -> datetime:
-    """No deadline due later than this can have a reminder due now (`escalation.reach` of each
-    reminder of the rulebook's ladders, in its own calendar)."""
-    calendar = rulebook.working_calendar()
-    ladders = [r.ladder for r in rulebook.deadlines.values()]
-    ladders += [r.ladder for r in rulebook.measure_deadlines.values()]
-    reminders = [step.before for ladder in ladders for step in ladder if step.before is not None]
-    return max((reach(span, now, calendar) for span in reminders), default=now)
+def _horizon(rungs: dict[tuple[str, str, str], Rungs], now: datetime) -> datetime:
+    """No deadline due later than this can have a reminder due at `now` (the latest `reach` of
+    the ladders' reminders); overdue deadlines are due before it anyway."""
+    return max((r.reach for r in rungs.values() if r.reach is not None), default=now)
 
 
 def _widest_horizon(context: Context, now: datetime) -> datetime | None:
-    """The latest horizon of any rulebook: a pre-filter valid for every case."""
-    return max((_horizon(r, now) for r in context.catalogue.rulebooks), default=None)
+    """`_horizon` of every rulebook's ladders: a pre-filter valid for every case (None: no
+    rulebook, nothing to sweep)."""
+    if not context.catalogue.rulebooks:
+        return None
+    return _horizon(ladder_rungs(context.catalogue, now), now)
 
 
 # Rendered as literals (`status IN ('open', 'breached')`): SQLite uses a partial index only when
@@ -318,13 +324,12 @@ def _quoted(value: str) -> str:
 
 
 def _candidates(
-    horizon: datetime,
     id_range: tuple[int, int] | None,
     municipality: str | None,
     rungs: dict[tuple[str, str, str], Rungs],
     now: datetime,
 ) -> Select[Any]:
-    """The unresolved deadlines of open cases due before `horizon` with a rung still to give
+    """The unresolved deadlines of open cases due before `_horizon` with a rung still to give
     (`_with_something_left`): those in `id_range` by id, or (None) all of them in the order the
     database finds them (its status-and-due index)."""
     query = (
@@ -338,7 +343,7 @@ def _candidates(
             CASE.c.rulebook_version,
         )
         .join(CASE, CASE.c.id == DEADLINE.c.case_id)
-        .where(*_unresolved_near(horizon), CASE.c.phase != Phase.CLOSURE.value)
+        .where(*_unresolved_near(_horizon(rungs, now)), CASE.c.phase != Phase.CLOSURE.value)
     )
     query = _with_something_left(query, rungs, now)
     if id_range is not None:
@@ -459,25 +464,12 @@ def _insert_once(connection: Connection, rows: list[dict[str, Any]]) -> int:
     # One cached statement, many parameter sets: the driver's executemany (psycopg pipelines it).
     statement = insert(NOTIFICATION).on_conflict_do_nothing(index_elements=["deadline_id", "rung"])
     result = connection.execute(statement.execution_options(preserve_rowcount=True), rows)
-    # The deadline rows' notified rungs, in the same transaction and one statement: each
-    # written deadline's mask is made again from its stored notifications, so it names exactly
-    # the rungs stored (another sweep's included). The deadlines are this transaction's claim
-    # (PostgreSQL: FOR NO KEY UPDATE), so no other sweep writes theirs meanwhile.
-    connection.execute(_KEEP_NOTIFIED, {"ids": sorted({row["deadline_id"] for row in rows})})
+    # The deadlines' notified rungs, in the same transaction: made again from the stored
+    # notifications, so each mask names exactly the rungs stored (another sweep's included).
+    # The deadlines are this transaction's claim (PostgreSQL: FOR NO KEY UPDATE), so no other
+    # sweep writes theirs meanwhile.
+    keep_notified_rungs(connection, (row["deadline_id"] for row in rows))
     return int(result.rowcount)
-
-
-_KEEP_NOTIFIED = (
-    update(DEADLINE)
-    .where(DEADLINE.c.id.in_(bindparam("ids", expanding=True)))
-    .values(
-        notified_rungs=select(
-            func.coalesce(func.sum(literal_column("1").op("<<")(NOTIFICATION.c.rung)), 0)
-        )
-        .where(NOTIFICATION.c.deadline_id == DEADLINE.c.id)
-        .scalar_subquery()
-    )
-)
 
 
 class _Notified(Container[tuple[int, int]]):
@@ -500,10 +492,8 @@ def _evaluate(
         by_rulebook[row.rulebook_id, row.rulebook_version].append(row)
     created = examined = 0
     for rulebook in context.catalogue.rulebooks:
-        near = _horizon(rulebook, now)
-        batch = [
-            r for r in by_rulebook.get((rulebook.id, rulebook.version), []) if r.due_at <= near
-        ]
+        # (The candidates' query left out every deadline no reminder can reach yet.)
+        batch = by_rulebook.get((rulebook.id, rulebook.version), [])
         examined += len(batch)
         due = due_notifications(rulebook, batch, now, existing)
         for start in range(0, len(due), WRITE_BATCH):
@@ -525,14 +515,11 @@ def sweep_partition(
     workers at once, overlapping or not: see the module's docstring.
     """
     _check_aware(now)
-    horizon = _widest_horizon(context, now)
-    if horizon is None:
+    if not context.catalogue.rulebooks:
         return SweepResult(0, 0, 0)
+    query = _candidates(id_range, municipality, ladder_rungs(context.catalogue, now), now)
     with reading(context.engine) as reader:
         _planned_for_reading(reader)
-        query = _candidates(
-            horizon, id_range, municipality, ladder_rungs(context.catalogue, now), now
-        )
         rows = reader.execute(query).all()
     return _evaluate(context, now, rows, _Notified(rows))
 
@@ -555,17 +542,11 @@ def sweep(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     result = SweepResult(record_breaches(context, now, municipality=municipality), 0, 0)
-    horizon = _widest_horizon(context, now)
-    if horizon is None:
+    if not context.catalogue.rulebooks:
         return result
-    query = _candidates(horizon, None, municipality, ladder_rungs(context.catalogue, now), now)
+    query = _candidates(None, municipality, ladder_rungs(context.catalogue, now), now)
     with reading(context.engine) as reader:
         _planned_for_reading(reader)
-        if reader.dialect.name == "postgresql":
-            # A cursor is planned for its first rows (cursor_tuple_fraction 0.1): at a million
-            # cases that chose to walk every deadline in case order, ten times slower than
-            # reading the whole set. This one is always read to the end.
-            reader.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
         stream = reader.execution_options(stream_results=True, yield_per=batch_size).execute(query)
         for rows in stream.partitions():
             result += _evaluate(context, now, rows, _Notified(rows))
@@ -573,8 +554,12 @@ def sweep(
 
 
 def _planned_for_reading(reader: Connection) -> None:
-    """PostgreSQL: no JIT compilation for the candidates' query. Its cost estimate at a million
-    cases passes `jit_above_cost`, and compiling the rungs' CASE over every rulebook rule costs
-    a rerun more than the evaluation it would speed up (bench/README.md, "Issue 9")."""
+    """PostgreSQL plans the candidates' query for being read to the end, without JIT.
+
+    A cursor is planned for its first rows (cursor_tuple_fraction 0.1): at a million cases that
+    chose to walk every deadline in case order, ten times slower than reading the whole set.
+    And its cost estimate there passes `jit_above_cost`; compiling the rungs' CASE costs a
+    rerun more than the evaluation it would speed up (bench/README.md, "Issue 9")."""
     if reader.dialect.name == "postgresql":
+        reader.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
         reader.exec_driver_sql("SET LOCAL jit = off")

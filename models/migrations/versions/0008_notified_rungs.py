@@ -25,13 +25,11 @@ def upgrade() -> None:
         "deadline",
         sa.Column("notified_rungs", sa.Integer(), server_default=sa.text("0"), nullable=False),
     )
-    # One statement: each deadline with notifications gets the OR of its rungs' bits (a rung is
-    # stored once per deadline, so the sum of 1 << rung is that OR).
-    op.execute(
-        "UPDATE deadline SET notified_rungs = ("
-        "SELECT sum(1 << n.rung) FROM notification n WHERE n.deadline_id = deadline.id) "
-        "WHERE id IN (SELECT deadline_id FROM notification)"
-    )
+    # Each deadline with notifications gets the OR of its rungs' bits, by the sweep's own
+    # statement (models/readmodels.py), so the column starts out as the sweep keeps it.
+    from models.readmodels import keep_notified_rungs
+
+    keep_notified_rungs(op.get_bind(), None)
     _unresolved_index(["id", "due_at", "case_id", "rule", "notified_rungs"])
 
 
