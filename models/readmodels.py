@@ -80,9 +80,18 @@ COUNTS = TALLY.c.n != literal_column("0")
 
 # (municipality, team, worker, rule, due_day, outcome)
 TallyKey = tuple[str, str, str, str, date, str]
-# (span, first_day, team, municipality, rule, outcome): `DeadlineTallySpan`'s key, in its order.
-SpanKey = tuple[str, date, str, str, str, str]
+# (span, first_day, team, municipality, rule): `DeadlineTallySpan`'s key, in its order.
+SpanKey = tuple[str, date, str, str, str]
 MONTH, QUARTER = "month", "quarter"
+# The tally's outcomes (`outcome_of`), each a count column of the spans, in this order.
+SPAN_OUTCOMES = (
+    Timeliness.ON_TIME.value,
+    Timeliness.LATE.value,
+    Timeliness.CANCELLED.value,
+    OPEN,
+    BREACHED,
+)
+_AT = {outcome: i for i, outcome in enumerate(SPAN_OUTCOMES)}
 
 
 def outcome_of(status: str, due_at: datetime, closed_at: datetime | None) -> str:
@@ -112,13 +121,16 @@ def tally_key(
 
 
 _COLUMNS = ("municipality", "team", "worker", "rule", "due_day", "outcome")
-_SPAN_COLUMNS = ("span", "first_day", "team", "municipality", "rule", "outcome")
+_SPAN_COLUMNS = ("span", "first_day", "team", "municipality", "rule")
 
 
-def _make_upsert(insert_of: Any, table: Any, columns: tuple[str, ...]) -> Any:
+def _make_upsert(
+    insert_of: Any, table: Any, columns: tuple[str, ...], counts: tuple[str, ...] = ("n",)
+) -> Any:
     statement = insert_of(table)
     return statement.on_conflict_do_update(
-        index_elements=list(columns), set_={"n": table.c.n + statement.excluded.n}
+        index_elements=list(columns),
+        set_={c: table.c[c] + statement.excluded[c] for c in counts},
     )
 
 
@@ -128,8 +140,8 @@ _UPSERTS = {
     "sqlite": Prepared(_make_upsert(sqlite_insert, TALLY, _COLUMNS)),
 }
 _SPAN_UPSERTS = {
-    "postgresql": Prepared(_make_upsert(pg_insert, SPAN, _SPAN_COLUMNS)),
-    "sqlite": Prepared(_make_upsert(sqlite_insert, SPAN, _SPAN_COLUMNS)),
+    "postgresql": Prepared(_make_upsert(pg_insert, SPAN, _SPAN_COLUMNS, SPAN_OUTCOMES)),
+    "sqlite": Prepared(_make_upsert(sqlite_insert, SPAN, _SPAN_COLUMNS, SPAN_OUTCOMES)),
 }
 
 
@@ -144,10 +156,11 @@ def with_rollups(deltas: Mapping[TallyKey, int]) -> dict[TallyKey, int]:
     return found
 
 
-def span_rollups(rolled: Mapping[TallyKey, int]) -> dict[SpanKey, int]:
+def span_rollups(rolled: Mapping[TallyKey, int]) -> dict[SpanKey, list[int]]:
     """The team and municipality roll-ups (`with_rollups`' rows of worker ALL) summed per
-    calendar month and quarter of their due day (`DeadlineTallySpan`)."""
-    found: defaultdict[SpanKey, int] = defaultdict(int)
+    calendar month and quarter of their due day (`DeadlineTallySpan`): per span key, a count
+    per outcome in `SPAN_OUTCOMES` order."""
+    found: dict[SpanKey, list[int]] = {}
     firsts: dict[date, tuple[date, date]] = {}
     for (municipality, team, worker, rule, day, outcome), n in rolled.items():
         if worker != ALL or not n:
@@ -155,8 +168,15 @@ def span_rollups(rolled: Mapping[TallyKey, int]) -> dict[SpanKey, int]:
         spans = firsts.get(day)
         if spans is None:
             spans = firsts[day] = (month_of(day).first, quarter_of(day).first)
-        found[MONTH, spans[0], team, municipality, rule, outcome] += n
-        found[QUARTER, spans[1], team, municipality, rule, outcome] += n
+        at = _AT[outcome]
+        for key in (
+            (MONTH, spans[0], team, municipality, rule),
+            (QUARTER, spans[1], team, municipality, rule),
+        ):
+            counts = found.get(key)
+            if counts is None:
+                counts = found[key] = [0] * len(SPAN_OUTCOMES)
+            counts[at] += n
     return found
 
 
@@ -175,7 +195,7 @@ def add_to_tally(
     run = runner or Runner(connection)
     _upsert(connection, run, _UPSERTS, _COLUMNS, rolled)
     if spans:
-        _upsert(connection, run, _SPAN_UPSERTS, _SPAN_COLUMNS, span_rollups(rolled))
+        _upsert_spans(connection, run, span_rollups(rolled))
 
 
 def _upsert(
@@ -195,22 +215,44 @@ def _upsert(
         run.write(statement, chunk[0] if len(chunk) == 1 else chunk)
 
 
+def _upsert_spans(connection: Connection, run: Runner, found: Mapping[SpanKey, list[int]]) -> None:
+    """Add each span key's counts to its row, in key order (none where every count is 0)."""
+    rows = [
+        {
+            **dict(zip(_SPAN_COLUMNS, key, strict=True)),
+            **dict(zip(SPAN_OUTCOMES, counts, strict=True)),
+        }
+        for key, counts in sorted(found.items())
+        if any(counts)
+    ]
+    statement = _SPAN_UPSERTS[connection.dialect.name]
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        run.write(statement, chunk[0] if len(chunk) == 1 else chunk)
+
+
 def rebuild_spans(connection: Connection) -> int:
     """Fill the month and quarter spans from the tally's roll-up rows, replacing what they
-    held (migration 0007, which adds them): streamed, summed by `span_rollups` — the same
-    month and quarter arithmetic as the write path (`statemachine.periods`). Returns the rows."""
+    held (migration 0009, which gives them their count columns): streamed, summed by
+    `span_rollups` — the same month and quarter arithmetic as the write path
+    (`statemachine.periods`). Returns the rows."""
     connection.execute(delete(SPAN))
     rollups = select(*(TALLY.c[c] for c in _COLUMNS), TALLY.c.n).where(
         TALLY.c.worker == ALL, COUNTS
     )
-    found: defaultdict[SpanKey, int] = defaultdict(int)
+    found: dict[SpanKey, list[int]] = {}
     stream = connection.execute(rollups.execution_options(stream_results=True, yield_per=50_000))
     for rows in stream.partitions():
         chunk = {tuple(row[:6]): int(row.n) for row in rows}
-        for key, n in span_rollups(chunk).items():
-            found[key] += n
-    _upsert(connection, Runner(connection), _SPAN_UPSERTS, _SPAN_COLUMNS, found)
-    return sum(1 for n in found.values() if n)
+        for key, counts in span_rollups(chunk).items():
+            kept = found.get(key)
+            if kept is None:
+                found[key] = counts
+            else:
+                for i, n in enumerate(counts):
+                    kept[i] += n
+    _upsert_spans(connection, Runner(connection), found)
+    return sum(1 for counts in found.values() if any(counts))
 
 
 def moved(deltas: defaultdict[TallyKey, int], old: TallyKey | None, new: TallyKey | None) -> None:
@@ -404,5 +446,6 @@ def rebuild(connection: Connection, *, spans: bool = True) -> tuple[int, int]:
         "left_at",
         "days",
     ]
-    result = connection.execute(insert(STAY).from_select(columns, stays))
-    return len(tally), int(result.rowcount or 0)
+    connection.execute(insert(STAY).from_select(columns, stays))
+    # Counted, not the INSERT's rowcount: psycopg reports -1 for an INSERT … SELECT here.
+    return len(tally), int(connection.execute(select(func.count()).select_from(STAY)).scalar_one())

@@ -334,9 +334,10 @@ class DeadlineTally(SQLModel, table=True):
 class DeadlineTallySpan(SQLModel, table=True):
     """A read model: the deadline tally's team and municipality roll-ups (`DeadlineTally`'s
     rows of worker "*") summed over each calendar month and quarter of their Copenhagen due
-    day. A department head's quarter over 4,000 teams reads one row per team, rule and outcome
-    instead of one per day as well (docs/decisions/012-tally-spans.md). Kept with the tally, in
-    the same transaction and key order."""
+    day, one row per team and rule with a count per outcome (the tally's outcomes as columns).
+    A department head's quarter over 4,000 teams reads one row per team and rule instead of
+    one per day and outcome as well (docs/decisions/012-tally-spans.md, 014-span-columns.md).
+    Kept with the tally, in the same transaction and key order."""
 
     __tablename__ = "deadline_tally_span"
     # Stored in key order on SQLite (a period's rows are one contiguous run, read with their
@@ -350,8 +351,13 @@ class DeadlineTallySpan(SQLModel, table=True):
     team: str = Field(primary_key=True, max_length=64)  # "*": the municipality's
     municipality: str = Field(primary_key=True, max_length=64)
     rule: str = Field(primary_key=True, max_length=32)
-    outcome: str = Field(primary_key=True, max_length=16)  # as the tally's
-    n: int = 0
+    # The tally's outcomes (models/readmodels.py `outcome_of`), each a column: settled on time,
+    # settled late, cancelled before due, still open, breached.
+    on_time: int = 0
+    late: int = 0
+    cancelled: int = 0
+    open: int = 0
+    breached: int = 0
 
 
 class PhaseStay(SQLModel, table=True):

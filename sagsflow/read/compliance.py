@@ -17,7 +17,7 @@ How a deadline counts (a deadline's status says whether its act was done by the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -30,6 +30,7 @@ from sqlalchemy import (
     case,
     false,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -50,6 +51,7 @@ from statemachine.phases import DeadlineStatus
 
 # What management supervision looks at, in the report's order (statemachine.late).
 MEASURES = SUPERVISED_RULES
+_MEASURED = tuple(rule.value for rule in MEASURES)
 
 
 # --- the report's values ---------------------------------------------------------------------
@@ -247,7 +249,7 @@ def _team_label(team: str | None, names: Mapping[str, str]) -> str:
 
 
 def _ordered_shares(found: Mapping[str, Share]) -> tuple[Share, ...]:
-    return tuple(found.get(rule.value, Share(rule.value)) for rule in MEASURES)
+    return tuple(found.get(rule) or Share(rule) for rule in _MEASURED)
 
 
 def count_where(condition: ColumnElement[bool]) -> Any:
@@ -312,12 +314,7 @@ def tallied(
     enforcement flow last marked breaches.
     """
     today = local_date(now)
-    found: dict[tuple[Any, ...], dict[str, list[int]]] = {}
-
-    def add(key: tuple[Any, ...], rule: str, index: int, n: int) -> None:
-        counts = found.setdefault(key, {}).setdefault(rule, [0, 0, 0, 0])
-        counts[index] += n
-
+    add = _Found()
     by_team = "team" in keys
     by_span = (
         "due_day" not in keys
@@ -346,18 +343,42 @@ def tallied(
         _add_rows(add, rows, keys, today=today)
     return {
         key: {rule: Share(rule, *counts) for rule, counts in rules_found.items()}
-        for key, rules_found in found.items()
+        for key, rules_found in add.items()
     }
 
 
-_Add = Callable[[tuple[Any, ...], str, int, int], None]
+class _Found(dict[tuple[Any, ...], dict[str, list[int]]]):
+    """The four counts (in `_KINDS` order) per key and rule, as they are added up."""
+
+    def __call__(self, key: tuple[Any, ...], rule: str, index: int, n: int) -> None:
+        counts = self.setdefault(key, {}).setdefault(rule, [0, 0, 0, 0])
+        counts[index] += n
+
+    def add_counts(self, key: tuple[Any, ...], rule: str, values: Sequence[Any]) -> None:
+        """All four counts of a row at once (tens of thousands of rows for a department head);
+        a row counting nothing (a span or day every deadline has left) adds no key."""
+        if not any(values):
+            return
+        rules = self.get(key)
+        if rules is None:
+            rules = self[key] = {}
+        counts = rules.get(rule)
+        if counts is None:
+            rules[rule] = [int(v or 0) for v in values]
+        else:
+            for index, value in enumerate(values):
+                if value:
+                    counts[index] += int(value)
+
+
+_Add = _Found
 # The four counts, in `_COUNTED`'s order (a Share's fields).
 _KINDS = sorted(Timeliness, key=lambda kind: _COUNTED[kind.value])
 
 
 def _tally_sums(table: Any, past: ColumnElement[bool]) -> list[Any]:
     """The tally's outcomes (`readmodels.outcome_of`: `statemachine.late.settled`, `open`,
-    `breached`) of `table`'s rows summed into the four counts: an open deadline is late where
+    `breached`) of `table`'s (the day rows') rows summed into the four counts: an open deadline is late where
     `past` (its day, or its span, ended before today), else pending; a breached one late."""
     outcome = table.c.outcome
     kinds = {
@@ -369,6 +390,30 @@ def _tally_sums(table: Any, past: ColumnElement[bool]) -> list[Any]:
         Timeliness.CANCELLED: outcome == Timeliness.CANCELLED.value,
     }
     return [func.sum(case((kinds[kind], table.c.n), else_=0)).label(kind.value) for kind in _KINDS]
+
+
+def _span_sums(past: Sequence[Span], spans: Sequence[Span]) -> list[Any]:
+    """The spans' outcome columns (`readmodels.SPAN_OUTCOMES`) summed into the four counts, in
+    `_KINDS` order: an open deadline is late in a span that ended before today (`past`), else
+    pending; a breached one late. A CASE only where the spans read are of both kinds."""
+    open_ = SPAN.c.open
+    late: ColumnElement[int]
+    pending: ColumnElement[int]
+    if len(past) == len(spans):
+        late, pending = SPAN.c.late + SPAN.c.breached + open_, literal(0)
+    elif not past:
+        late, pending = SPAN.c.late + SPAN.c.breached, open_
+    else:
+        ended = or_(*(and_(SPAN.c.span == s.kind, SPAN.c.first_day == s.first) for s in past))
+        late = SPAN.c.late + SPAN.c.breached + case((ended, open_), else_=0)
+        pending = case((ended, 0), else_=open_)
+    sums = {
+        Timeliness.ON_TIME: SPAN.c.on_time,
+        Timeliness.LATE: late,
+        Timeliness.PENDING: pending,
+        Timeliness.CANCELLED: SPAN.c.cancelled,
+    }
+    return [func.sum(sums[kind]).label(kind.value) for kind in _KINDS]
 
 
 def _add_rows(
@@ -387,11 +432,7 @@ def _add_rows(
             values[i] = values[i] or None
         if day_at is not None:
             values.insert(day_at, today)
-        key = tuple(values)
-        rule = row[width]
-        for index, value in enumerate(row[width + 1 :]):
-            if value:
-                add(key, rule, index, int(value))
+        add.add_counts(tuple(values), row[width], row[width + 1 :])
 
 
 def _todays(
@@ -491,14 +532,9 @@ def _add_spans(
 
     columns = [SPAN.c[k] for k in keys]
     query = (
-        select(
-            *columns,
-            SPAN.c.rule,
-            *_tally_sums(SPAN, spans_where(s for s in spans if s.last < today)),
-        )
+        select(*columns, SPAN.c.rule, *_span_sums([s for s in spans if s.last < today], spans))
         .where(
             spans_where(spans),
-            SPAN.c.n != 0,
             on_table(scope, SPAN),
             tally_level(scope, SPAN, by_team=by_team),
         )

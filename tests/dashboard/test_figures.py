@@ -21,9 +21,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, and_, func, select, true
+from sqlalchemy import Engine, and_, func, select, text, true
 
-from models.readmodels import ALL, SPAN, STAY, TALLY, rebuild, rebuild_spans, tally_key
+from models.readmodels import (
+    ALL,
+    SPAN,
+    SPAN_OUTCOMES,
+    STAY,
+    TALLY,
+    rebuild,
+    rebuild_spans,
+    tally_key,
+)
 from models.repository import AUDIT, CASE, DEADLINE
 from sagsflow.read.compliance import MEASURES, compliance_report
 from sagsflow.read.deadlines import count_breached, count_due
@@ -108,14 +117,14 @@ def _tally_stored(engine: Engine) -> Counter[tuple[Any, ...]]:
         summed[municipality, ALL, ALL, rule, day, outcome] += n
     assert Counter({k: n for k, n in stored.items() if ALL in k[1:3]}) == +summed
     # And each month's and quarter's span row the sum of the roll-ups of its days.
+    spans: Counter[tuple[Any, ...]] = Counter()
     with engine.connect() as connection:
-        spans = Counter(
-            {
-                (r.span, r.first_day, r.team, r.municipality, r.rule, r.outcome): r.n
-                for r in connection.execute(select(SPAN))
-                if r.n
-            }
-        )
+        for r in connection.execute(select(SPAN)):
+            for outcome in SPAN_OUTCOMES:
+                spans[r.span, r.first_day, r.team, r.municipality, r.rule, outcome] += r._mapping[
+                    outcome
+                ]
+    spans = +spans
     by_span: Counter[tuple[Any, ...]] = Counter()
     for (municipality, team, _, rule, day, outcome), n in summed.items():
         by_span["month", month_of(day).first, team, municipality, rule, outcome] += n
@@ -369,8 +378,72 @@ def test_a_rebuild_gives_what_the_write_path_kept(cases: Any, context: Any, engi
     assert _stays_stored(engine) == stays
 
     # And so do the month and quarter spans when filled again from the roll-ups (migration
-    # 0007's fill; `_tally_stored` checks each span against the roll-ups of its days)
+    # 0009's fill; `_tally_stored` checks each span against the roll-ups of its days)
     with engine.begin() as connection:
         made = rebuild_spans(connection)
     assert made > 0 and _tally_stored(engine) == kept
     assert {rule.value for rule in MEASURES} >= {"acknowledgement", "urgent_assessment"}
+
+
+def _span_rows(engine: Engine) -> list[tuple[Any, ...]]:
+    """The span table's rows, in whichever shape it has, in key order."""
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM deadline_tally_span")).mappings().all()
+    return sorted(tuple(sorted((k, str(v)) for k, v in row.items())) for row in rows)
+
+
+def test_the_span_columns_migrate_down_and_up_again(
+    cases: Any, context: Any, engine: Engine, database_url: str
+) -> None:
+    # Given cases whose deadlines were met, breached and are still open, as the write path kept
+    # their month and quarter spans (a count per outcome as columns), and the report of Q2 2026
+    from alembic import command
+
+    from models.database import alembic_config, upgrade
+
+    case = cases.open(source=Source.NOTIFICATION, notifier=Notifier.PROFESSIONAL)
+    cases.fire(case, "assess_urgency", {"acute": False}, at=case.later(hours=30))
+    cases.fire(case, "accept")
+    cases.open(worker="caseworker-bo", team=None)
+    record_breaches(context, datetime(2026, 6, 1, tzinfo=UTC))
+    kept = _tally_stored(engine)
+    columns = _span_rows(engine)
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    before = compliance_report(
+        context, period_start=date(2026, 4, 1), period_end=date(2026, 6, 30), now=now
+    )
+    engine.dispose()
+
+    # When the database is migrated back to one row per outcome (0008)
+    command.downgrade(alembic_config(database_url), "0008_notified_rungs")
+
+    # Then each count that is not 0 is a row of its own, with its outcome
+    with engine.connect() as connection:
+        old = Counter(
+            {
+                (r.span, r.first_day, r.team, r.municipality, r.rule, r.outcome): r.n
+                for r in connection.execute(
+                    text(
+                        "SELECT span, first_day, team, municipality, rule, outcome, n FROM "
+                        "deadline_tally_span"
+                    )
+                )
+            }
+        )
+    assert 0 not in old.values()
+    assert sum(old.values()) == sum(
+        int(value) for row in columns for name, value in row if name in SPAN_OUTCOMES
+    )
+    engine.dispose()
+
+    # And when it is migrated to the head again, the spans are filled from the tally's roll-ups
+    # as the write path had kept them, and the report is the same
+    upgrade(database_url)
+    assert _span_rows(engine) == columns
+    assert _tally_stored(engine) == kept
+    assert (
+        compliance_report(
+            context, period_start=date(2026, 4, 1), period_end=date(2026, 6, 30), now=now
+        )
+        == before
+    )

@@ -1,6 +1,6 @@
 """The deadline tally's team and municipality roll-ups per calendar month and quarter
-(docs/decisions/012-tally-spans.md), filled from the tally's roll-up rows; the tally's outcome
-index also orders by due day, and holds only the rows that count.
+(docs/decisions/012-tally-spans.md), filled by migration 0009; the tally's outcome index also
+orders by due day, and holds only the rows that count.
 
 Revision ID: 0007_tally_spans
 Revises: 0006_open_caseload
@@ -32,12 +32,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("span", "first_day", "team", "municipality", "rule", "outcome"),
         sqlite_with_rowid=False,
     )
-    # Filled from the tally's roll-up rows by the application's own code (models/readmodels.py),
-    # so the spans start out as the write path keeps them, with the one month and quarter
-    # arithmetic (statemachine.periods).
-    from models.readmodels import rebuild_spans
-
-    rebuild_spans(op.get_bind())
+    # Left empty: migration 0009 gives the spans their count columns and fills them from the
+    # tally's roll-up rows by the application's own code (`readmodels.rebuild_spans`), which
+    # writes that shape only (docs/decisions/014-span-columns.md).
     op.drop_index("ix_deadline_tally_outcome", table_name="deadline_tally")
     # Partial: a deadline that moved on leaves its old row at 0 (models/tables.py).
     op.create_index(
