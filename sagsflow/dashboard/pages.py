@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from markupsafe import Markup
-from sqlalchemy import ColumnElement
 
 from sagsflow.dashboard.web import (
     Viewer,
@@ -33,7 +32,14 @@ from sagsflow.present import charts, diagram
 from sagsflow.present.case import worded_case
 from sagsflow.present.i18n import Translator
 from sagsflow.present.refusals import refusal_text, refused_text
-from sagsflow.read.caseload import Load, caseload_target, open_loads
+from sagsflow.read.caseload import (
+    Load,
+    TeamCounts,
+    caseload_target,
+    municipality_of,
+    open_loads,
+    team_counts,
+)
 from sagsflow.read.cases import list_cases
 from sagsflow.read.compliance import Share
 from sagsflow.read.deadlines import overview_lists
@@ -451,21 +457,17 @@ def caseload(
     values: dict[str, Any] = {"rows": [], "chart": None, "team_rows": None}
     if principal.sees_cases:
         scope = list_scope(context, principal, asked(request, viewer))
-        loads, municipality = _loads(request, scope)
         target, source = caseload_target(
-            context.catalogue, municipality or settings().municipality, viewer.now
+            context.catalogue,
+            municipality_of(context, scope) or settings().municipality,
+            viewer.now,
         )
         teams = visible_teams(request, principal)
         names = team_names(request)
         values |= {"target": target, "source": source, "drill": None}
         whole = principal.scope is Scope.ALL
-        if whole and team:
-            # The department head's drill-down: one team's caseworkers.
-            own = [x for x in teams if x.id == team] or [Team(team, names.get(team, team), ())]
-            rows = _load_rows(own, [load for load in loads if load.team == team], names)
-            values["drill"] = own[0]
-        else:
-            count, per_team = _team_summary(teams, loads, names, target) if whole else (0, [])
+        if whole and not team:
+            count, per_team = _team_summary(teams, team_counts(context, scope, target), names)
             if count > FEW_WORKERS:
                 # Too many caseworkers for one page: a row and a bar per team instead.
                 number = _page_number(page)
@@ -480,7 +482,13 @@ def caseload(
                     "chart": charts.team_caseload_chart(shown, target, t) if shown else None,
                 }
                 return render(request, viewer, "caseload.html", **values)
-            rows = _load_rows(teams, loads, names)
+        if whole and team:
+            # The department head's drill-down: one team's caseworkers.
+            own = [x for x in teams if x.id == team] or [Team(team, names.get(team, team), ())]
+            rows = _load_rows(own, open_loads(context, scope, team), names)
+            values["drill"] = own[0]
+        else:
+            rows = _load_rows(teams, open_loads(context, scope), names)
         bars = [
             charts.CaseloadBar(
                 _person_name(request, row.worker) or t("no_worker"),
@@ -512,73 +520,44 @@ def _by_team(
     return by_team, order
 
 
-@dataclass(slots=True)
-class _Held:
-    """One team's counters, added up caseworker by caseworker (`_team_summary`)."""
-
-    cases: int = 0  # held by caseworkers
-    others: int = 0  # caseworkers holding its cases who are not in the organisation's team
-    most: int = 0  # held by one caseworker at most
-    over: int = 0  # caseworkers over the target
-    unassigned: int = 0  # its cases without a caseworker
-    has_unassigned: bool = False
-
-    def add(self, load: Load, *, member: bool, target: int) -> None:
-        if load.worker is None:
-            self.unassigned += load.open_cases
-            self.has_unassigned = True
-            return
-        self.cases += load.open_cases
-        self.others += 0 if member else 1
-        self.most = max(self.most, load.open_cases)
-        self.over += 1 if load.open_cases > target else 0
-
-
 def _team_summary(
-    teams: Sequence[Team], loads: Sequence[Load], names: Mapping[str, str], target: int
+    teams: Sequence[Team], counts: Sequence[TeamCounts], names: Mapping[str, str]
 ) -> tuple[int, list[TeamLoad]]:
     """How many caseworker rows the whole scope has (`_load_rows`' rows, not built), and its
-    per-team loads, in one pass over the counters: 40,000 caseworkers at a million cases are
-    read from the open-caseload read model on every request, so no row objects are made.
+    per-team loads, from each team's counters (`read.caseload.team_counts`): 40,000
+    caseworkers at a million cases are summed per team in SQL on every request.
 
     A team's caseworkers are the organisation file's (with or without cases) and anyone else
     holding its cases; its unassigned cases count in its total, not in its average."""
-    members = {(team.id, worker) for team in teams for worker in team.caseworkers}
-    held: dict[str | None, _Held] = {}
-    for load in loads:
-        acc = held.get(load.team)
-        if acc is None:
-            acc = held[load.team] = _Held()
-        acc.add(load, member=(load.team, load.worker) in members, target=target)
-    listed = {team.id: len(team.caseworkers) for team in teams}
+    held = {c.team: c for c in counts}
+    listed = {team.id: team.caseworkers for team in teams}
     order = list(listed) + sorted((k for k in held if k not in listed), key=lambda k: k or "~")
-    count = 0
+    total = 0
     found: list[TeamLoad] = []
     for team_id in order:
-        acc = held.get(team_id) or _Held()
-        caseworkers = listed.get(team_id or "", 0) + acc.others
-        rows = caseworkers + (1 if acc.has_unassigned else 0)
-        count += rows
+        acc = held.get(team_id)
+        members = listed.get(team_id or "", ())
+        others = len(acc.workers.difference(members)) if acc else 0
+        caseworkers = len(members) + others
+        rows = caseworkers + (1 if acc and acc.has_unassigned else 0)
+        total += rows
         if not rows:
             continue
+        cases, unassigned = (acc.cases, acc.unassigned) if acc else (0, 0)
         found.append(
             TeamLoad(
                 team_id,
                 names.get(team_id or "", team_id or "–"),
                 caseworkers,
-                acc.cases + acc.unassigned,
-                acc.unassigned,
-                acc.cases / caseworkers if caseworkers else 0.0,
-                acc.most,
-                acc.over,
+                cases + unassigned,
+                unassigned,
+                cases / caseworkers if caseworkers else 0.0,
+                acc.most if acc else 0,
+                acc.over if acc else 0,
             )
         )
     found.sort(key=lambda x: (-x.average, -x.maximum, x.name))
-    return count, found
-
-
-def _loads(request: Request, scope: ColumnElement[bool]) -> tuple[list[Load], str | None]:
-    return open_loads(context_of(request), scope)
+    return total, found
 
 
 def _load_rows(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, case, func, select
 
 from models.database import reading
 from models.repository import CASE, OPEN_CASELOAD
@@ -37,11 +37,15 @@ class Load(NamedTuple):
     open_cases: int
 
 
-def caseload(connection: Connection, scope: ColumnElement[bool]) -> list[Load]:
-    """Open cases per team and caseworker."""
+def caseload(
+    connection: Connection, scope: ColumnElement[bool], team: str | None = None
+) -> list[Load]:
+    """Open cases per team and caseworker (of `team` only, when given)."""
     query = select(OPEN_CASELOAD.c.team, OPEN_CASELOAD.c.worker, OPEN_CASELOAD.c.open_cases).where(
         OPEN_CASELOAD.c.open_cases > 0, on_table(scope, OPEN_CASELOAD)
     )
+    if team is not None:
+        query = query.where(OPEN_CASELOAD.c.team == team)
     # Several municipalities may share a team name: one row per team and caseworker.
     counts: dict[tuple[str | None, str | None], int] = {}
     for team, worker, n in connection.execute(query).tuples():
@@ -69,7 +73,71 @@ def caseload_target(catalogue: Catalogue, municipality: str, now: datetime) -> t
     return rulebook.caseload_target, rulebook.key
 
 
-def open_loads(context: Context, scope: ColumnElement[bool]) -> tuple[list[Load], str | None]:
-    """Open cases per team and caseworker in `scope`, and the municipality most belong to."""
+def open_loads(context: Context, scope: ColumnElement[bool], team: str | None = None) -> list[Load]:
+    """Open cases per team and caseworker in `scope` (of `team` only, when given)."""
     with reading(context.engine) as connection:
-        return caseload(connection, scope), main_municipality(connection, scope)
+        return caseload(connection, scope, team)
+
+
+def municipality_of(context: Context, scope: ColumnElement[bool]) -> str | None:
+    """The municipality most of the open cases in `scope` belong to."""
+    with reading(context.engine) as connection:
+        return main_municipality(connection, scope)
+
+
+class TeamCounts(NamedTuple):
+    """One team's open-caseload counters, summed in SQL (a department head's 40,000
+    caseworkers are 4,000 of these, not 40,000 rows to add up in Python)."""
+
+    team: str | None
+    cases: int  # held by caseworkers
+    unassigned: int  # without a caseworker
+    has_unassigned: bool
+    most: int  # held by one caseworker at most
+    over: int  # caseworkers holding more than the target
+    workers: frozenset[str]  # the caseworkers holding its cases
+
+
+# Between the caseworkers' ids in one aggregated string (a control character: no name has it).
+SEPARATOR = "\x1f"
+
+
+def team_counts(context: Context, scope: ColumnElement[bool], target: int) -> list[TeamCounts]:
+    """Open cases per team in `scope`: held by caseworkers, without one, at most by one
+    caseworker, how many caseworkers hold more than `target`, and who hold them. A caseworker
+    is counted once per team, whatever municipalities the team's cases belong to (as
+    `caseload` merges them)."""
+    held = OPEN_CASELOAD.c
+    per_worker = (
+        select(held.team, held.worker, func.sum(held.open_cases).label("n"))
+        .where(held.open_cases > 0, on_table(scope, OPEN_CASELOAD))
+        .group_by(held.team, held.worker)
+        .subquery("per_worker")
+    )
+    n, worker = per_worker.c.n, per_worker.c.worker
+    assigned = worker != ""
+    query = select(
+        per_worker.c.team,
+        func.sum(case((assigned, n), else_=0)),
+        func.sum(case((assigned, 0), else_=n)),
+        func.max(case((assigned, 0), else_=1)),
+        func.max(case((assigned, n), else_=0)),
+        func.sum(case((assigned & (n > target), 1), else_=0)),
+        # NULL (no caseworker) is left out of the string by both databases.
+        func.aggregate_strings(case((assigned, worker)), SEPARATOR),
+    ).group_by(per_worker.c.team)
+    with reading(context.engine) as connection:
+        return [
+            TeamCounts(
+                team or None,
+                int(cases),
+                int(unassigned),
+                bool(without),
+                int(most),
+                int(over),
+                frozenset(workers.split(SEPARATOR)) if workers else frozenset(),
+            )
+            for team, cases, unassigned, without, most, over, workers in connection.execute(
+                query
+            ).tuples()
+        ]

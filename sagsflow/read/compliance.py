@@ -75,6 +75,17 @@ class Share:
     def share(self) -> float | None:
         return self.on_time / self.counted if self.counted else None
 
+    def as_dict(self) -> dict[str, Any]:
+        counted = self.on_time + self.late
+        return {
+            "on_time": self.on_time,
+            "late": self.late,
+            "counted": counted,
+            "share": self.on_time / counted if counted else None,
+            "pending": self.pending,
+            "cancelled": self.cancelled,
+        }
+
     def __add__(self, other: Share) -> Share:
         return Share(
             self.rule,
@@ -117,17 +128,7 @@ class ComplianceRow:
             "municipality": self.municipality,
             "team": self.team,
             "label": self.label,
-            "shares": {
-                s.rule: {
-                    "on_time": s.on_time,
-                    "late": s.late,
-                    "counted": s.counted,
-                    "share": s.share,
-                    "pending": s.pending,
-                    "cancelled": s.cancelled,
-                }
-                for s in self.shares
-            },
+            "shares": {s.rule: s.as_dict() for s in self.shares},
             "median_days": {
                 p.phase: {"median_days": p.median_days, "stays": p.stays} for p in self.phases
             },
@@ -203,16 +204,13 @@ def compliance_report(
     names = {t.id: t.name for t in organisation.teams} if organisation else {}
     rows: list[ComplianceRow] = []
     shown = None if teams is None else set(teams)
-    places = {m for m, _ in set(shares) | set(team_medians)} | set(totals or {})
-    for place in sorted(places):
-        teams_here = sorted(
-            {
-                t
-                for m, t in set(shares) | set(team_medians)
-                if m == place and (shown is None or t in shown)
-            },
-            key=lambda t: (t is None, t or ""),
-        )
+    by_place: dict[str, set[str | None]] = {}
+    for m, t in set(shares) | set(team_medians):
+        if shown is None or t in shown:
+            by_place.setdefault(m, set()).add(t)
+    places = set(by_place) | {m for m, _ in shares} | {m for m, _ in team_medians}
+    for place in sorted(places | set(totals or {})):
+        teams_here = sorted(by_place.get(place, ()), key=lambda t: (t is None, t or ""))
         for team in teams_here:
             rows.append(
                 ComplianceRow(
@@ -224,13 +222,18 @@ def compliance_report(
                     team_medians.get((place, team), ()),
                 )
             )
-        total: dict[str, Share] = {}
+        total: dict[str, list[int]] = {}
         if totals is not None:
-            total = dict(totals.get(place, {}))
+            total = totals.get(place, {})
         else:
             for team in teams_here:
-                for rule, share in shares.get((place, team), {}).items():
-                    total[rule] = total[rule] + share if rule in total else share
+                for rule, counts in shares.get((place, team), {}).items():
+                    summed = total.get(rule)
+                    if summed is None:
+                        total[rule] = list(counts)
+                    else:
+                        for i, n in enumerate(counts):
+                            summed[i] += n
         rows.append(
             ComplianceRow(
                 "municipality",
@@ -248,8 +251,11 @@ def _team_label(team: str | None, names: Mapping[str, str]) -> str:
     return "" if team is None else names.get(team, team)
 
 
-def _ordered_shares(found: Mapping[str, Share]) -> tuple[Share, ...]:
-    return tuple(found.get(rule) or Share(rule) for rule in _MEASURED)
+def _ordered_shares(found: Mapping[str, Sequence[int]]) -> tuple[Share, ...]:
+    """Each measured rule's four counts (`_KINDS` order) as a Share, in MEASURES order."""
+    return tuple(
+        Share(rule, *counts) if (counts := found.get(rule)) else Share(rule) for rule in _MEASURED
+    )
 
 
 def count_where(condition: ColumnElement[bool]) -> Any:
@@ -296,6 +302,34 @@ def tallied(
     rules: Sequence[str] | None = None,
     due_by_now: bool = False,
 ) -> dict[tuple[Any, ...], dict[str, Share]]:
+    """`counted`, each rule's four counts as a `Share`."""
+    found = counted(
+        connection,
+        scope,
+        now,
+        first=first,
+        last=last,
+        keys=keys,
+        rules=rules,
+        due_by_now=due_by_now,
+    )
+    return {
+        key: {rule: Share(rule, *counts) for rule, counts in rules_found.items()}
+        for key, rules_found in found.items()
+    }
+
+
+def counted(
+    connection: Connection,
+    scope: ColumnElement[bool],
+    now: datetime,
+    *,
+    first: date,
+    last: date,
+    keys: Sequence[str],
+    rules: Sequence[str] | None = None,
+    due_by_now: bool = False,
+) -> dict[tuple[Any, ...], dict[str, list[int]]]:
     """Per `keys` (tally columns: municipality, team, due_day) and rule, how the deadlines due
     on Copenhagen days `first`…`last` count at `now` (`statemachine.late.timeliness`).
 
@@ -341,10 +375,7 @@ def tallied(
             else due_at < start_of_local_day(today + timedelta(days=1)),
         )
         _add_rows(add, rows, keys, today=today)
-    return {
-        key: {rule: Share(rule, *counts) for rule, counts in rules_found.items()}
-        for key, rules_found in add.items()
-    }
+    return add
 
 
 class _Found(dict[tuple[Any, ...], dict[str, list[int]]]):
@@ -507,7 +538,7 @@ def _add_days(
     )
     if rules is not None:
         query = query.where(TALLY.c.rule.in_(rules))
-    _add_rows(add, connection.execute(query).tuples(), keys)
+    _add_rows(add, connection.execute(query).all(), keys)
 
 
 def _add_spans(
@@ -542,7 +573,7 @@ def _add_spans(
     )
     if rules is not None:
         query = query.where(SPAN.c.rule.in_(rules))
-    _add_rows(add, connection.execute(query).tuples(), keys)
+    _add_rows(add, connection.execute(query).all(), keys)
     holding = [s for s in spans if s.first <= today <= s.last]
     if not holding:
         return
@@ -600,13 +631,13 @@ def _shares(
     now: datetime,
     municipality: str | None,
     teams: Collection[str] | None = None,
-) -> dict[tuple[str, str | None], dict[str, Share]]:
+) -> dict[tuple[str, str | None], dict[str, list[int]]]:
     scope: ColumnElement[bool] = (
         true() if municipality is None else and_(CASE.c.municipality == municipality)
     )
     if teams is not None:
         scope = and_(scope, CASE.c.team.in_(sorted(teams)))
-    found = tallied(
+    found = counted(
         connection,
         scope,
         now,
@@ -620,12 +651,12 @@ def _shares(
 
 def _totals(
     connection: Connection, first: date, last: date, now: datetime, municipality: str | None
-) -> dict[str, dict[str, Share]]:
+) -> dict[str, dict[str, list[int]]]:
     """Each municipality's shares, from its own roll-ups of the tally."""
     scope: ColumnElement[bool] = (
         true() if municipality is None else and_(CASE.c.municipality == municipality)
     )
-    found = tallied(
+    found = counted(
         connection,
         scope,
         now,

@@ -62,3 +62,53 @@ def test_a_recount_from_the_case_table_agrees_with_the_kept_counts(cases, contex
     with engine.begin() as connection:
         recount_open_caseload(connection)
     assert loads(context) == kept == {Load("nord", "anna", 3), Load(None, "bo", 1)}
+
+
+def test_the_department_heads_team_figures_count_each_caseworker_once(cases, context):
+    # Given team nord of the organisation file with anna, bo and eva (eva holds no case), and
+    # open cases: anna 3 in municipality demo and 1 in vest (one caseworker, two
+    # municipalities), bo 1, carl 2 (not of nord in the organisation file), one without a
+    # caseworker; bo 1 in syd (a team the file lists with nobody); dora 1 without a team
+    from sagsflow.dashboard.pages import Team, TeamLoad, _team_summary
+    from sagsflow.read.caseload import TeamCounts, team_counts
+
+    for _ in range(3):
+        cases.at_phase(Phase.INQUIRY, worker="anna", team="nord")
+    cases.at_phase(Phase.INQUIRY, worker="anna", team="nord", municipality="vest")
+    cases.at_phase(Phase.INQUIRY, worker="bo", team="nord")
+    cases.at_phase(Phase.INQUIRY, worker="carl", team="nord")
+    cases.at_phase(Phase.INQUIRY, worker="carl", team="nord")
+    cases.at_phase(Phase.INQUIRY, worker=None, team="nord")
+    cases.at_phase(Phase.INQUIRY, worker="bo", team="syd")
+    cases.at_phase(Phase.INQUIRY, worker="dora", team=None)
+
+    # When the department head's per-team counters are summed with a target of 2 cases
+    counts = sorted(team_counts(context, true(), 2), key=lambda c: c.team or "~")
+
+    # Then nord's caseworkers hold 4 + 1 + 2 = 7, one case has nobody, anna holds the most (4)
+    # and is the one over the target
+    assert counts == [
+        TeamCounts("nord", 7, 1, True, 4, 1, frozenset({"anna", "bo", "carl"})),
+        TeamCounts("syd", 1, 0, False, 1, 0, frozenset({"bo"})),
+        TeamCounts(None, 1, 0, False, 1, 0, frozenset({"dora"})),
+    ]
+    # And the page's rows: nord's caseworkers are its three and carl (4), its 8 cases averaging
+    # 7 / 4 = 1.75 a caseworker (the unassigned one counts in the total only); syd's is bo;
+    # the cases without a team are dora's. Rows: 4 + nord's unassigned 1 + syd 1 + dora 1 = 7
+    teams = [Team("nord", "Team Nord", ("anna", "bo", "eva")), Team("syd", "Team Syd", ())]
+    names = {"nord": "Team Nord", "syd": "Team Syd"}
+    assert _team_summary(teams, counts, names) == (
+        7,
+        [
+            TeamLoad("nord", "Team Nord", 4, 8, 1, 1.75, 4, 1),
+            TeamLoad("syd", "Team Syd", 1, 1, 0, 1.0, 1, 0),
+            TeamLoad(None, "–", 1, 1, 0, 1.0, 1, 0),
+        ],
+    )
+    # And a narrower scope counts only what it sees: anna placed in syd sees her own cases and
+    # syd's
+    anna = Principal("anna", Role.CASEWORKER, "syd")
+    assert sorted(team_counts(context, case_filter(anna), 2)) == [
+        TeamCounts("nord", 4, 0, False, 4, 1, frozenset({"anna"})),
+        TeamCounts("syd", 1, 0, False, 1, 0, frozenset({"bo"})),
+    ]
