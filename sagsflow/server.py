@@ -44,26 +44,29 @@ def warm_up(app: FastAPI) -> None:
             env.get_template(name)
     for lang in LANGUAGES:
         translator(lang)
-    _warm_reads(app.state.context, board.clock())
+    _warm_reads(app.state.context, board.clock(), board.page_size)
     gc.collect()
     gc.freeze()
 
 
-def _warm_reads(context: Context, now: datetime) -> None:
-    """The largest reads run once, their results thrown away: the compliance report of today's
-    quarter and month over every team, which a department head's or auditor's first request
-    would otherwise pay for compiling its statements (SQLAlchemy's cache), the database's first
-    plans and its first reads of the month and quarter rows (bench/README.md, "Issue 9, third
-    stop"). Nothing is kept: every request reads its figures again. A database not yet migrated
-    is left for the first request to report."""
+def _warm_reads(context: Context, now: datetime, page_size: int) -> None:
+    """The largest reads run once, their results thrown away: the whole municipality's
+    overview, first page of stuck cases and compliance report of today's quarter and month,
+    which a department head's or auditor's first requests would otherwise pay for compiling
+    their statements (SQLAlchemy's cache), the database's first plans and its first reads of
+    those rows from disk (bench/README.md, "Issue 9, third stop"). Nothing is kept: every
+    request reads its figures again. A database not yet migrated is left for the first request
+    to report."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from sagsflow.dashboard.pages import warm_reads
     from sagsflow.read.compliance import compliance_report
     from statemachine.calendar import local_date
     from statemachine.periods import month_of, quarter_of
 
     today = local_date(now)
     try:
+        warm_reads(context, now, page_size)
         for span in (quarter_of(today), month_of(today)):
             compliance_report(context, period_start=span.first, period_end=span.last, now=now)
     except SQLAlchemyError as error:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
+from sagsflow.context import Context
 from sagsflow.dashboard.web import (
     Viewer,
     asked,
@@ -45,6 +46,7 @@ from sagsflow.read.compliance import Share
 from sagsflow.read.deadlines import overview_lists
 from sagsflow.read.overview import PhaseCount, overview_figures
 from sagsflow.read.stuck import REASONS, StuckFilter, count_stuck_cases, stuck_list
+from sagsflow.read.visibility import case_filter
 from sagsflow.settings import settings
 from sagsflow.usecases.access import AccessDenied
 from sagsflow.usecases.cases import CaseView, fire_event_as, reshow_case, view_case
@@ -54,7 +56,7 @@ from statemachine.calendar import InstantInvalid, local_date, parse_instant, to_
 from statemachine.consent import age_on
 from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused, Refusal
 from statemachine.graph import edges
-from statemachine.phases import Event, Phase
+from statemachine.phases import Event, Phase, Role
 from statemachine.rulebook import Rulebook
 from statemachine.visibility import Principal, Scope
 
@@ -297,6 +299,16 @@ def overview(request: Request, viewer: ViewerDep) -> Response:
             "trend": charts.trend_chart(figures.weeks, t),
         }
     return render(request, viewer, "overview.html", **values)
+
+
+def warm_reads(context: Context, now: datetime, page_size: int) -> None:
+    """The whole municipality's overview and first page of stuck cases (a department head's
+    or auditor's first pages), read once and thrown away: `server.warm_up`."""
+    whole = case_filter(Principal("", Role.DEPARTMENT_HEAD, None))
+    overview_figures(context, whole, now, horizon_days=HORIZON_DAYS, trend_weeks=TREND_WEEKS)
+    overview_lists(context, whole, now, days=HORIZON_DAYS, limit=LISTED)
+    count_stuck_cases(context, whole, StuckFilter(), now)
+    stuck_list(context, whole, StuckFilter(), now, offset=0, size=page_size)
 
 
 def _phase_bars(phases: Sequence[PhaseCount], t: Translator) -> dict[str, Markup]:
