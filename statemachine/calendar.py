@@ -18,6 +18,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from dateutil.easter import easter
 
 COPENHAGEN: ZoneInfo = ZoneInfo("Europe/Copenhagen")
 
@@ -87,18 +88,30 @@ class WorkingCalendar:
     """Which days count as working days."""
 
     country: str = "DK"
-    # "MM-DD" days closed besides public holidays, e.g. ("06-05", "12-24", "12-31").
+    # "MM-DD" days closed every year besides public holidays, e.g. ("06-05", "12-24", "12-31").
     extra_closed_days: tuple[str, ...] = ()
+    # Single closed dates, "YYYY-MM-DD" (e.g. a municipality's one-off closure).
+    closed_dates: tuple[str, ...] = ()
+    # Days closed every year counted from Easter Sunday (e.g. 40: the day after Ascension Day).
+    easter_days: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.country not in holidays.list_supported_countries():
             raise ValueError(f"no public-holiday calendar for country {self.country!r}")
         # A list from a YAML rulebook would make the frozen dataclass unhashable.
         object.__setattr__(self, "extra_closed_days", tuple(self.extra_closed_days))
+        object.__setattr__(self, "closed_dates", tuple(self.closed_dates))
+        object.__setattr__(self, "easter_days", tuple(self.easter_days))
         for closed_day in self.extra_closed_days:
             if not _is_month_day(closed_day):
                 raise ValueError(
                     f"extra closed day must be written MM-DD, e.g. '12-24', got {closed_day!r}"
+                )
+        for closed_date in self.closed_dates:
+            if not _is_date(closed_date):
+                raise ValueError(
+                    f"a closed date must be written YYYY-MM-DD, e.g. '2026-05-15', got "
+                    f"{closed_date!r}"
                 )
 
     def is_working_day(self, day: date) -> bool:
@@ -116,6 +129,10 @@ class WorkingCalendar:
             return "sunday"
         if f"{day.month:02d}-{day.day:02d}" in self.extra_closed_days:
             return "extra_closed_day"
+        if self.closed_dates and day in _dates(self.closed_dates):
+            return "extra_closed_day"
+        if self.easter_days and (day - easter(day.year)).days in self.easter_days:
+            return "extra_closed_day"
         return None
 
     def closed_reason(self, day: date) -> str | None:
@@ -130,6 +147,21 @@ class WorkingCalendar:
 
 
 DANISH_CALENDAR: WorkingCalendar = WorkingCalendar()
+
+
+@cache
+def _dates(closed_dates: tuple[str, ...]) -> frozenset[date]:
+    return frozenset(date.fromisoformat(d) for d in closed_dates)
+
+
+def _is_date(text: str) -> bool:
+    if len(text) != 10:
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_month_day(text: str) -> bool:

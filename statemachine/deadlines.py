@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from statemachine.calendar import Duration, due, shift
+from statemachine.calendar import Duration, due, local_date, shift
 from statemachine.case import CaseFile, DeadlineState, MeasureState
 from statemachine.explanation import Explanation
 from statemachine.phases import DeadlineStatus
@@ -62,10 +62,13 @@ def cadence_interval(
     """The cadence step in force for a follow-up held at `held_at` on a measure started at `started_at`.
 
     Kolding model (seed 003): "monthly for 6 months, then every 3 months" is two steps, the first
-    with `until: 6 months` counted from the start.
+    with `until: 6 months` counted from the start. The question is one of days (DOMAIN.md:
+    Copenhagen local dates decide day questions): a follow-up held on a Copenhagen date before the
+    one `until` reaches from the start takes the step, whatever the clock times of the two.
     """
+    held_on = local_date(held_at)
     for step in cadence.then:
-        if step.until is None or held_at < shift(started_at, step.until.duration()):
+        if step.until is None or held_on < local_date(shift(started_at, step.until.duration())):
             return step
     return cadence.then[-1]
 

@@ -49,6 +49,7 @@ class RefusalCode(StrEnum):
     BIRTH_AFTER_AWARENESS = "birth_after_awareness"
     NOTIFIER_ONLY_FOR_NOTIFICATION = "notifier_only_for_notification"
     READ_ONLY = "read_only"  # role
+    NOTHING_TO_FULFIL = "nothing_to_fulfil"  # event, phase, rules
 
 
 @dataclass(frozen=True)

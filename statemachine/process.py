@@ -33,11 +33,30 @@ P = Phase
 _OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
 # Running measures keep their follow-ups while the plan is revised (issue #3).
 _MEASURE_PHASES = [P.ACTION_PLAN, P.DECISION, P.IMPLEMENTATION, P.FOLLOW_UP]
+# The open phases after the inquiry and its clarification, and the inquiry's duties that may
+# still be fulfilled (late) there.
+_LATER_PHASES = [P.INVESTIGATION, *_MEASURE_PHASES]
+_LATE_DUTIES = (Event.ASSESS_URGENCY, Event.ACKNOWLEDGE)
 
 # The phase graph (seed 004's eight phases). `dest: None` is an event that keeps the phase.
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "assess_urgency", "source": [P.INQUIRY, P.CLARIFICATION], "dest": None},
     {"trigger": "acknowledge", "source": [P.INQUIRY, P.CLARIFICATION], "dest": None},
+    # A duty fulfilled late is recorded late (met_late), whatever phase the case has reached:
+    # the 24-hour assessment (Barnets Lov §136) and the receipt to a professional notifier,
+    # while the deadline they meet is unresolved.
+    {
+        "trigger": "assess_urgency",
+        "source": _LATER_PHASES,
+        "dest": None,
+        "conditions": "has_unresolved_deadline_it_meets",
+    },
+    {
+        "trigger": "acknowledge",
+        "source": _LATER_PHASES,
+        "dest": None,
+        "conditions": "has_unresolved_deadline_it_meets",
+    },
     {"trigger": "accept", "source": P.INQUIRY, "dest": P.CLARIFICATION},
     {"trigger": "record_consent", "source": P.CLARIFICATION, "dest": None},
     {
@@ -177,9 +196,32 @@ def machine_for(rulebook: Rulebook) -> Machine:
     return _machine(rulebook.plan_may_follow_decision)
 
 
-def allowed_events(rulebook: Rulebook, phase: Phase) -> list[str]:
-    """Events the graph has out of `phase`, in the contract's order (guards not evaluated)."""
-    return list(_events_out_of(machine_for(rulebook), phase))
+def allowed_events(rulebook: Rulebook, phase: Phase, case: CaseFile | None = None) -> list[str]:
+    """Events the graph has out of `phase`, in the contract's order (guards not evaluated).
+    With `case`, without the late duties it has nothing left to fulfil (`fulfils_nothing`)."""
+    events = _events_out_of(machine_for(rulebook), phase)
+    if case is None:
+        return list(events)
+    return [e for e in events if not fulfils_nothing(rulebook, case, Event(e))]
+
+
+def fulfils_nothing(rulebook: Rulebook, case: CaseFile, event: Event) -> bool:
+    """Whether `event` is a duty of the inquiry (the 24-hour assessment, the receipt) that the
+    case, past its inquiry, holds no unresolved deadline for: then there is nothing to record."""
+    if event not in _LATE_DUTIES or case.phase not in _LATER_PHASES:
+        return False
+    rules = {r.value for r, rule in rulebook.deadlines.items() if event in rule.met_by}
+    return not any(d.rule in rules and d.measure_key is None for d in case.unresolved_deadlines())
+
+
+def _nothing_to_fulfil(rulebook: Rulebook, case: CaseFile, event: Event) -> dict[str, Any]:
+    rules = sorted(r.value for r, rule in rulebook.deadlines.items() if event in rule.met_by)
+    return {
+        "code": RefusalCode.NOTHING_TO_FULFIL,
+        "event": event.value,
+        "phase": case.phase.value,
+        "rules": rules,
+    }
 
 
 @cache
@@ -457,6 +499,13 @@ class CaseProcess:
             source=defaults.source if defaults else self.rulebook.law,
         )
 
+    def has_unresolved_deadline_it_meets(self) -> bool:
+        """Whether the case holds an unresolved deadline this event meets (the rulebook's
+        `met_by`): after the inquiry, the event exists only to fulfil that duty late."""
+        if not fulfils_nothing(self.rulebook, self.case, self.event):
+            return True
+        return self._refuse(**_nothing_to_fulfil(self.rulebook, self.case, self.event))
+
     def has_reason(self) -> bool:
         assert isinstance(self.payload, payloads.Close)
         if self.payload.reason and self.payload.reason.strip():
@@ -673,8 +722,7 @@ def fire(
     The caller owns the unit of work: on EventRefused it must write nothing.
     """
     phase = case.phase
-    machine = machine_for(rulebook)
-    allowed = list(_events_out_of(machine, phase))
+    allowed = allowed_events(rulebook, phase, case)
 
     def refuse(code: RefusalCode, **params: Any) -> EventRefused:
         return EventRefused(event_name, phase, Refusal(code, params), allowed)
@@ -699,6 +747,8 @@ def fire(
     if not rulebook.competence.may_fire(role, event):
         raise refuse(RefusalCode.ROLE_MAY_NOT_RECORD, role=role.value, event=event.value)
     if event.value not in allowed:
+        if fulfils_nothing(rulebook, case, event):
+            raise refuse(**_nothing_to_fulfil(rulebook, case, event))
         raise refuse(RefusalCode.NOT_POSSIBLE_IN_PHASE, event=event.value, phase=phase.value)
     try:
         payload = parse_payload(event, data)
@@ -711,7 +761,7 @@ def fire(
     process.state = phase.value
     # The shared machine drives `process` for this one event without registering it as a model
     # (see the module docstring): the event resolves guards and effects on `process` by name.
-    accepted = machine.events[event.value].trigger(process)
+    accepted = machine_for(rulebook).events[event.value].trigger(process)
     if not accepted:
         raise EventRefused(
             event, phase, process.refusals or [Refusal(RefusalCode.GUARD_REFUSED)], allowed
@@ -755,7 +805,7 @@ def event_options(
     """
     at = max(at, case.last_event_at)
     options = []
-    for name in allowed_events(rulebook, case.phase):
+    for name in allowed_events(rulebook, case.phase, case):
         event = Event(name)
         needs_data = bool(payloads.PAYLOADS[event].model_fields)
         if not rulebook.competence.may_fire(role, event):

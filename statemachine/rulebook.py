@@ -12,7 +12,15 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from statemachine.calendar import Duration, Unit, WorkingCalendar
@@ -138,7 +146,8 @@ class MeasureRuleDefaults(_Strict):
 
 
 class CadenceStep(_Strict):
-    """Follow up every `every`, as long as the follow-up held lies before `until` after the start."""
+    """Follow up every `every`, as long as the follow-up is held on a Copenhagen date before the
+    one `until` reaches from the start."""
 
     every: Span
     until: Span | None = None
@@ -335,22 +344,77 @@ class Rulebook(_Strict):
         return any(m.action_plan == "after_decision" for m in self.measures.values())
 
     def working_calendar(self) -> WorkingCalendar:
-        return _working_calendar(self.calendar.country, tuple(self.calendar.extra_closed_days))
+        spec = self.calendar
+        fixed = [*spec.extra_closed_days]
+        dates: list[str] = []
+        easter_days: list[int] = []
+        for closed in spec.closed_days:
+            if isinstance(closed, EasterDay):
+                easter_days.append(closed.easter)
+            elif len(closed) == len("12-24"):
+                fixed.append(closed)
+            else:
+                dates.append(closed)
+        return _working_calendar(spec.country, tuple(fixed), tuple(dates), tuple(easter_days))
 
 
 @cache
-def _working_calendar(country: str, extra_closed_days: tuple[str, ...]) -> WorkingCalendar:
+def _working_calendar(
+    country: str, fixed: tuple[str, ...], dates: tuple[str, ...], easter_days: tuple[int, ...]
+) -> WorkingCalendar:
     # Frozen and immutable: one per distinct calendar, not one per deadline armed.
-    return WorkingCalendar(country, extra_closed_days)
+    return WorkingCalendar(country, fixed, dates, easter_days)
+
+
+def _closed_day(text: str) -> str:
+    """A closed day as a rulebook writes it: "MM-DD" every year (checked against a leap year,
+    so "02-29" is a day and "02-30" is not) or one date "YYYY-MM-DD"."""
+    try:
+        if len(text) == len("12-24"):
+            date.fromisoformat(f"2000-{text}")
+            return text
+        if len(text) == len("2026-05-15"):
+            date.fromisoformat(text)
+            return text
+    except ValueError:
+        pass
+    raise PydanticCustomError(
+        "closed_day",
+        "a closed day is a day of every year written MM-DD (e.g. '12-24') or one date written "
+        "YYYY-MM-DD (e.g. '2026-05-15'); '{value}' is neither",
+        {"value": text},
+    )
+
+
+class EasterDay(_Strict):
+    """A day closed every year, counted in days from Easter Sunday (e.g. 40: the Friday after
+    Ascension Day; -3: Maundy Thursday, a public holiday already)."""
+
+    easter: Annotated[int, Field(ge=-70, le=70)]
+    name: str = ""
+
+
+def _closed_day_kind(value: object) -> str:
+    return "day" if isinstance(value, str) else "easter"
+
+
+# A string is a day or a date, anything else a day counted from Easter: an error names the one.
+ClosedDay = Annotated[
+    Annotated[Annotated[str, AfterValidator(_closed_day)], Tag("day")]
+    | Annotated[EasterDay, Tag("easter")],
+    Discriminator(_closed_day_kind),
+]
 
 
 class WorkingCalendarSpec(_Strict):
-    """Which days are working days (hverdage); public holidays come from the `holidays` package."""
+    """Which days are working days (hverdage); public holidays come from the `holidays` package,
+    the municipality's own closed days from `closed_days` (a service level: name its source)."""
 
     country: Literal["DK"] = "DK"
-    extra_closed_days: list[
-        Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
-    ] = []
+    # Kept for rulebooks written before `closed_days`: days of every year, "MM-DD".
+    extra_closed_days: list[Annotated[str, AfterValidator(_closed_day), Field(max_length=5)]] = []
+    closed_days: list[ClosedDay] = []
+    source: str | None = None
 
 
 Rulebook.model_rebuild()

@@ -126,6 +126,11 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "phase": w.value("phase", p["phase"]),
     },
     RefusalCode.INVALID_DATA: _invalid_data,
+    RefusalCode.NOTHING_TO_FULFIL: lambda p, w: {
+        "event": w.value("event", p["event"]),
+        "phase": w.value("phase", p["phase"]),
+        "rules": w.list([w.value("rule", r) for r in p["rules"]]),
+    },
     RefusalCode.NO_COMPETENCE: _competence,
     RefusalCode.MISSING_CONSENT: _missing_consent,
     RefusalCode.UNKNOWN_MEASURES: lambda p, w: {

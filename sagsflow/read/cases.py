@@ -147,7 +147,7 @@ def show_case(context: Context, case_id: int) -> CaseShown:
         "close_reason": case.close_reason,
         "allowed_events": []
         if case.phase is Phase.CLOSURE
-        else allowed_events(rulebook, case.phase),
+        else allowed_events(rulebook, case.phase, case),
         "measures": [
             {
                 "id": m.key,

@@ -110,6 +110,16 @@ def test_rulebook_check_and_show(sagsflow_without_database: Sagsflow, tmp_path: 
     assert "working_days" in reason  # the reason says which units are allowed
     assert "measures.family_treatment" not in reason  # only the broken entry is named
 
+    # A closed day that no year has (30 February) is refused at once, naming file, path, value
+    impossible = tmp_path / "impossible.yaml"
+    impossible.write_text(
+        text.replace('closed_days: ["12-24", "12-31", "06-05"]', 'closed_days: ["12-24", "02-30"]'),
+        encoding="utf-8",
+    )
+    reason = cli.fails("rulebook", "check", str(impossible))
+    assert str(impossible) in reason
+    assert "calendar.closed_days.1" in reason and "'02-30'" in reason
+
     shown = cli.json("rulebook", "show")
     assert (shown["id"], shown["version"], shown["effective_from"]) == (
         "default",
@@ -169,6 +179,15 @@ def test_bad_input_is_refused_with_a_one_line_reason(sagsflow: Sagsflow) -> None
 
     reason = sagsflow.fails("case", "show", "424242")
     assert "no case 424242" in reason
+
+    # A local time the clocks skip (spring forward, 30 Mar 2025) is refused with exit 2; one
+    # they pass twice (fall back, 26 Oct 2025) asks for the offset
+    for at, said in (
+        ("2025-03-30T02:30", "does not exist"),
+        ("2025-10-26T02:30", "+01:00"),
+    ):
+        done = sagsflow.run(*sagsflow.fire_args(case_id, "accept", at, None, "caseworker", "a"))
+        assert done.returncode == 2 and said in done.stderr and "--at" in done.stderr
 
 
 def test_a_case_from_notification_to_closure(

@@ -123,6 +123,7 @@ def test_placeholders_of_the_two_languages_agree() -> None:
 
 
 SAMPLE_PARAMS: dict[str, object] = {
+    "rules": ["acknowledgement"],
     "event": "grant",
     "field": "at",
     "at": "2026-03-01T09:30:00+00:00",

@@ -66,6 +66,12 @@ COMMON_STAYS = {
     ("implementation", "end_measure"),
     ("follow_up", "record_follow_up"),
     ("follow_up", "end_measure"),
+    # Issue 10: a late 24-hour assessment or receipt, in any later open phase.
+    *{
+        (phase, event)
+        for phase in ("investigation", "action_plan", "decision", "implementation", "follow_up")
+        for event in ("assess_urgency", "acknowledge")
+    },
 }
 STAYS = {
     "2014.1": COMMON_STAYS,

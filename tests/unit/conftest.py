@@ -159,10 +159,21 @@ def walk_to(
     *,
     measures: Sequence[Mapping[str, Any]] = SUPPORT,
     grant_role: Role = Role.CASEWORKER,
+    inquiry_duties: bool = True,
     **opening: Any,
 ) -> CaseDriver:
-    """A case taken the ordinary way (consent, investigation, plan, grant, start) to `phase`."""
+    """A case taken the ordinary way (urgency assessed and receipt sent at once where the
+    notification asks for them — unless `inquiry_duties=False` — consent, investigation, plan,
+    grant, start) to `phase`."""
     driver = open_driver(rulebook, **opening)
+    if phase is not Phase.INQUIRY and inquiry_duties:
+        # At the opening instant: the events that follow keep their times.
+        for rule, event, data in (
+            ("urgent_assessment", "assess_urgency", {"acute": False}),
+            ("acknowledgement", "acknowledge", None),
+        ):
+            if any(d.rule == rule for d in driver.case.deadlines):
+                driver.fire(event, data, at=driver.at)
     if phase is Phase.CLOSURE:
         driver.fire("close", {"reason": "henvendelsen gav ikke anledning til handling"})
         return driver

@@ -530,3 +530,31 @@ def test_text_that_is_no_date_time_is_refused() -> None:
     with pytest.raises(InstantInvalid) as refused:
         parse_instant("tomorrow")
     assert refused.value.kind == "not_iso"
+
+
+def test_a_day_counted_from_easter_is_closed_every_year() -> None:
+    # Given a municipality closed on the Friday after Ascension Day (Easter Sunday + 40)
+    closed = WorkingCalendar(easter_days=(40,))
+    # Easter Sunday 2026 is 5 April: Ascension Day Thu 14 May (a holiday), the Friday 15 May
+    # closed; one working day after Wed 13 May is Mon 18 May
+    assert add_working_days(date(2026, 5, 13), 1, closed)[0] == date(2026, 5, 18)
+    assert add_working_days(date(2026, 5, 13), 1)[0] == date(2026, 5, 15)
+    # Easter Sunday 2027 is 28 March: the Friday after Ascension Day is 7 May, and Friday
+    # 14 May 2027 is a working day (the day moves with Easter)
+    assert not closed.is_working_day(date(2027, 5, 7))
+    assert closed.is_working_day(date(2027, 5, 14))
+
+
+def test_a_single_date_is_closed_in_its_year_only() -> None:
+    closed = WorkingCalendar(closed_dates=("2026-06-12",))
+    # Fri 12 Jun 2026 closed: one working day after Thu 11 Jun is Mon 15 Jun
+    assert add_working_days(date(2026, 6, 11), 1, closed)[0] == date(2026, 6, 15)
+    # Thu 12 Jun 2025 and Fri 12 Jun 2020 were working days
+    assert closed.is_working_day(date(2025, 6, 12))
+    assert closed.is_working_day(date(2020, 6, 12))
+
+
+@pytest.mark.parametrize("bad", ["2026-02-30", "2026-5-15", "15-05-2026"])
+def test_an_impossible_closed_date_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        WorkingCalendar(closed_dates=(bad,))

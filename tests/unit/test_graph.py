@@ -42,6 +42,13 @@ SEL_EDGES = {
     *{(p, "record_follow_up", p) for p in MEASURE_PHASES},
     *{(p, "end_measure", p) for p in MEASURE_PHASES},
     *{(p.value, "close", "closure") for p in OPEN_PHASES},
+    # Issue 10: a 24-hour assessment or receipt done late is recorded in any later open phase
+    # (while its deadline is unresolved: the guard, tested in test_process.py).
+    *{
+        (p, event, p)
+        for p in ["investigation", *MEASURE_PHASES]
+        for event in ("assess_urgency", "acknowledge")
+    },
 }
 # Barnets Lov §91: a supportive measure's plan may follow the decision.
 BARNETS_LOV_EDGES = SEL_EDGES | {

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from wording import english, english_explanation
 
-from statemachine.errors import EventRefused
+from statemachine.errors import EventRefused, RefusalCode
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Role, Source
 from statemachine.process import open_case
 
@@ -113,6 +113,32 @@ def test_receipt_may_follow_acceptance(new_case, barnets_lov):
     # then the deadline is met and the case stays in clarification
     assert driver.deadline("acknowledgement").status is MET
     assert driver.case.phase is Phase.CLARIFICATION
+
+
+def test_a_late_receipt_and_assessment_are_recorded_after_the_inquiry(walk, barnets_lov):
+    # Given a professional's notification (31 Oct 2025 10:00 CET) taken to investigation
+    # without the 24-hour assessment or the receipt, both now overdue
+    driver = walk(barnets_lov, Phase.INVESTIGATION, inquiry_duties=False)
+    assert driver.deadline("acknowledgement").status is not MET
+    # When the receipt is sent and the urgency assessed on 12 Nov 2025 (the receipt was due
+    # 10 Nov, the assessment 1 Nov 10:00)
+    driver.fire("acknowledge", at=datetime(2025, 11, 12, 9, tzinfo=UTC))
+    driver.fire("assess_urgency", {"acute": False}, at=datetime(2025, 11, 12, 10, tzinfo=UTC))
+    # Then both duties are fulfilled late, and the case stays in investigation
+    assert driver.deadline("acknowledgement").status is MET_LATE
+    assert driver.deadline("urgent_assessment").status is MET_LATE
+    assert driver.case.phase is Phase.INVESTIGATION
+    # And a second receipt has nothing left to fulfil: refused, naming the rule
+    refused = driver.refused("acknowledge", at=datetime(2025, 11, 13, 9, tzinfo=UTC))
+    assert [(r.code, r.params["rules"]) for r in refused.refusals] == [
+        (RefusalCode.NOTHING_TO_FULFIL, ["acknowledgement"])
+    ]
+
+
+def test_a_private_notifiers_case_has_no_receipt_to_send_after_the_inquiry(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.INVESTIGATION, notifier=Notifier.PRIVATE)
+    refused = driver.refused("acknowledge")
+    assert [r.code for r in refused.refusals] == [RefusalCode.NOTHING_TO_FULFIL]
 
 
 def test_accept_moves_inquiry_to_clarification(new_case, barnets_lov):
@@ -324,7 +350,7 @@ def test_conclusion_meets_the_investigation_deadline(walk, barnets_lov, conclude
 
 def test_conclusion_that_no_measures_are_needed_closes_the_case(walk, barnets_lov):
     # given an investigation opened while the receipt to the notifier is still outstanding
-    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    driver = walk(barnets_lov, Phase.INVESTIGATION, inquiry_duties=False)
     assert driver.deadline("acknowledgement").status is OPEN
     # when the investigation concludes that no measures are needed
     outcome = driver.fire("conclude", {"measures_needed": False})
@@ -662,6 +688,12 @@ def test_started_measure_follows_its_cadence(
         (datetime(2026, 5, 2, 10, tzinfo=UTC), datetime(2026, 6, 2, 21, 59, 59, tzinfo=UTC)),
         # 4 May 2026 is past them: every 3 months
         (datetime(2026, 5, 4, 10, tzinfo=UTC), datetime(2026, 8, 4, 21, 59, 59, tzinfo=UTC)),
+        # The switch is a question of Copenhagen dates (6 months from 3 Nov 2025: 3 May 2026),
+        # not of the clock time the measure started (10:00): 23:30 on 2 May is still monthly,
+        # 00:30 and 09:00 on 3 May are every 3 months (3 Aug 2026, end of day CEST)
+        (datetime(2026, 5, 2, 21, 30, tzinfo=UTC), datetime(2026, 6, 2, 21, 59, 59, tzinfo=UTC)),
+        (datetime(2026, 5, 2, 22, 30, tzinfo=UTC), datetime(2026, 8, 3, 21, 59, 59, tzinfo=UTC)),
+        (datetime(2026, 5, 3, 7, tzinfo=UTC), datetime(2026, 8, 3, 21, 59, 59, tzinfo=UTC)),
     ],
 )
 def test_foster_family_follow_up_turns_quarterly_after_six_months(
@@ -883,6 +915,7 @@ def test_closing_cancels_every_open_deadline_and_ends_every_measure(walk, barnet
         barnets_lov,
         Phase.FOLLOW_UP,
         measures=[{"type": "practical_support", "package": "red"}, {"type": "safety_plan"}],
+        inquiry_duties=False,
     )
     open_before = {d.key for d in driver.case.deadlines if d.status is OPEN}
     assert {"acknowledgement", "follow_up:m1:1", "follow_up:m2:1"} <= open_before

@@ -210,7 +210,7 @@ def test_random_event_sequences_never_corrupt_a_case(opened, sequence):
     for index, seed in enumerate(sequence):
         rng = random.Random(f"{seed}:{index}")
         phase_before = case.phase
-        allowed = allowed_events(rulebook, case.phase)
+        allowed = allowed_events(rulebook, case.phase, case)
         event = pick_event(rng, allowed)
         payload = event_data(rng, event, case, rulebook)
         role = rng.choice(ROLES)
