@@ -83,10 +83,20 @@ class Close(Payload):
     reason: FreeText | None = None
 
 
+class Screen(Payload):
+    """Barnets Lov §18 stk. 1 nr. 1–3: the inquiry needs no further action, a lighter
+    assessment (afdækning, §19) or a child-welfare investigation (§20). A reason is required
+    for no further action (the case is closed on it)."""
+
+    outcome: Literal["no_action", "afdaekning", "investigation"]
+    reason: FreeText | None = None
+
+
 PAYLOADS: dict[Event, type[Payload]] = {
     Event.ASSESS_URGENCY: AssessUrgency,
     Event.ACKNOWLEDGE: Empty,
     Event.ACCEPT: Empty,
+    Event.SCREEN: Screen,
     Event.RECORD_CONSENT: RecordConsent,
     Event.DECIDE_WITHOUT_CONSENT: Empty,
     Event.OPEN_INVESTIGATION: Empty,

@@ -25,6 +25,7 @@ class Event(StrEnum):
     ASSESS_URGENCY = "assess_urgency"
     ACKNOWLEDGE = "acknowledge"
     ACCEPT = "accept"
+    SCREEN = "screen"
     RECORD_CONSENT = "record_consent"
     DECIDE_WITHOUT_CONSENT = "decide_without_consent"
     OPEN_INVESTIGATION = "open_investigation"

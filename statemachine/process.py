@@ -58,6 +58,25 @@ TRANSITIONS: list[dict[str, Any]] = [
         "conditions": "has_unresolved_deadline_it_meets",
     },
     {"trigger": "accept", "source": P.INQUIRY, "dest": P.CLARIFICATION},
+    # Barnets Lov §18 stk. 1: the screening's three outcomes (`accept` is the afdækning's).
+    {
+        "trigger": "screen",
+        "source": P.INQUIRY,
+        "dest": P.CLOSURE,
+        "conditions": ["is_screened_no_action", "has_reason"],
+    },
+    {
+        "trigger": "screen",
+        "source": P.INQUIRY,
+        "dest": P.CLARIFICATION,
+        "conditions": "is_screened_afdaekning",
+    },
+    {
+        "trigger": "screen",
+        "source": P.INQUIRY,
+        "dest": P.INVESTIGATION,
+        "conditions": "is_screened_investigation",
+    },
     {"trigger": "record_consent", "source": P.CLARIFICATION, "dest": None},
     {
         "trigger": "decide_without_consent",
@@ -507,10 +526,23 @@ class CaseProcess:
         return self._refuse(**_nothing_to_fulfil(self.rulebook, self.case, self.event))
 
     def has_reason(self) -> bool:
-        assert isinstance(self.payload, payloads.Close)
+        assert isinstance(self.payload, payloads.Close | payloads.Screen)
         if self.payload.reason and self.payload.reason.strip():
             return True
         return self._refuse(RefusalCode.REASON_MISSING)
+
+    def _screened(self, outcome: str) -> bool:
+        assert isinstance(self.payload, payloads.Screen)
+        return self.payload.outcome == outcome
+
+    def is_screened_no_action(self) -> bool:
+        return self._screened("no_action")
+
+    def is_screened_afdaekning(self) -> bool:
+        return self._screened("afdaekning")
+
+    def is_screened_investigation(self) -> bool:
+        return self._screened("investigation")
 
     # --- effects ------------------------------------------------------------------------
 
@@ -604,6 +636,11 @@ class CaseProcess:
     def _on_close(self) -> None:
         assert isinstance(self.payload, payloads.Close)
         self.case.close_reason = self.payload.reason
+
+    def _on_screen(self) -> None:
+        assert isinstance(self.payload, payloads.Screen)
+        if self.payload.outcome == "no_action":
+            self.case.close_reason = self.payload.reason
 
     def _end(self, measure: MeasureState, reason: str, goals_met: bool | None) -> None:
         measure.ended_at = self.at

@@ -35,7 +35,7 @@ PHASES = [
     "closure",
 ]
 # The events the contract allows in inquiry, in the contract's order.
-INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "close"]
+INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "close"]
 PLAN = {
     "purpose": "Stabil hverdag i hjemmet",
     "goals": ["Barnet kommer i skole hver dag"],

@@ -31,6 +31,9 @@ PROCESS_ORDER = [*OPEN_PHASES, "closure"]
 # (source, dest, event) of every phase change, from the table.
 COMMON_CHANGES = {
     ("inquiry", "clarification", "accept"),
+    ("inquiry", "closure", "screen"),
+    ("inquiry", "clarification", "screen"),
+    ("inquiry", "investigation", "screen"),
     ("clarification", "investigation", "open_investigation"),
     ("clarification", "decision", "propose_preventive"),
     ("investigation", "action_plan", "conclude"),

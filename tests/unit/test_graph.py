@@ -22,6 +22,10 @@ SEL_EDGES = {
     ("inquiry", "assess_urgency", "inquiry"),
     ("inquiry", "acknowledge", "inquiry"),
     ("inquiry", "accept", "clarification"),
+    # Barnets Lov §18 stk. 1 nr. 1–3: the screening's three outcomes (issue 10).
+    ("inquiry", "screen", "closure"),
+    ("inquiry", "screen", "clarification"),
+    ("inquiry", "screen", "investigation"),
     ("clarification", "assess_urgency", "clarification"),
     ("clarification", "acknowledge", "clarification"),
     ("clarification", "record_consent", "clarification"),

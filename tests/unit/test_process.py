@@ -24,7 +24,7 @@ CANCELLED = DeadlineStatus.CANCELLED
 # Monday 3 November 2025, 10:00 in Copenhagen.
 MONDAY = datetime(2025, 11, 3, 9, tzinfo=UTC)
 
-INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "close"]
+INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "close"]
 CLARIFICATION_EVENTS = [
     "assess_urgency",
     "acknowledge",
@@ -139,6 +139,48 @@ def test_a_private_notifiers_case_has_no_receipt_to_send_after_the_inquiry(walk,
     driver = walk(barnets_lov, Phase.INVESTIGATION, notifier=Notifier.PRIVATE)
     refused = driver.refused("acknowledge")
     assert [r.code for r in refused.refusals] == [RefusalCode.NOTHING_TO_FULFIL]
+
+
+def test_screening_closes_an_inquiry_that_needs_no_further_action(new_case, barnets_lov):
+    # Given a professional's notification of Friday 31 Oct 2025 10:00 CET
+    driver = new_case(barnets_lov)
+    # Then no further action needs a reason (Barnets Lov §18 stk. 1 nr. 1): refused without one
+    refused = driver.refused("screen", {"outcome": "no_action"})
+    assert [r.code for r in refused.refusals] == [RefusalCode.REASON_MISSING]
+    # When it is screened with one
+    outcome = driver.fire("screen", {"outcome": "no_action", "reason": "Bekymringen er afkræftet"})
+    # Then the case is closed on that reason, its inquiry deadlines cancelled
+    assert outcome.to_phase is Phase.CLOSURE
+    assert driver.case.close_reason == "Bekymringen er afkræftet"
+    assert {d.rule: d.status for d in driver.case.deadlines} == {
+        "urgent_assessment": DeadlineStatus.CANCELLED,
+        "acknowledgement": DeadlineStatus.CANCELLED,
+    }
+
+
+def test_screening_to_afdaekning_goes_to_clarification_as_accept_does(new_case, barnets_lov):
+    driver = new_case(barnets_lov)
+    outcome = driver.fire("screen", {"outcome": "afdaekning"})
+    assert outcome.to_phase is Phase.CLARIFICATION
+    assert [d.rule for d in driver.case.deadlines if d.rule == "investigation"] == []
+
+
+def test_screening_to_investigation_opens_it_and_arms_the_4_months(new_case, barnets_lov):
+    # Given a notification of Friday 31 Oct 2025 10:00 CET, screened at once to a child-welfare
+    # investigation (§18 stk. 1 nr. 3): no consent is asked (the investigation is the
+    # municipality's duty, §20; §22 stk. 2 asks for cooperation "so far as possible")
+    driver = new_case(barnets_lov)
+    outcome = driver.fire("screen", {"outcome": "investigation"})
+    # Then the case is in investigation, due 4 months from awareness (§20 stk. 3): 28 Feb 2026
+    # (31 Oct + 4 months, clamped to the month's end), end of day CET
+    assert outcome.to_phase is Phase.INVESTIGATION
+    assert driver.deadline("investigation").due_at == datetime(2026, 2, 28, 22, 59, 59, tzinfo=UTC)
+
+
+def test_screening_outcomes_are_refused_when_unknown(new_case, barnets_lov):
+    driver = new_case(barnets_lov)
+    refused = driver.refused("screen", {"outcome": "maybe"})
+    assert [r.code for r in refused.refusals] == [RefusalCode.INVALID_DATA]
 
 
 def test_accept_moves_inquiry_to_clarification(new_case, barnets_lov):
@@ -1008,7 +1050,7 @@ def test_event_of_another_phase_is_refused_with_the_allowed_ones(walk, barnets_l
     refusal = driver.refused("grant", {"measures": [{"type": "safety_plan"}]})
     assert english(refusal) == "grant is not possible in phase inquiry"
     assert refusal.allowed == INQUIRY_EVENTS
-    assert "allowed now: assess_urgency, acknowledge, accept, close" in str(refusal)
+    assert "allowed now: assess_urgency, acknowledge, accept, screen, close" in str(refusal)
 
 
 ALLOWED_UNDER_BARNETS_LOV = {
