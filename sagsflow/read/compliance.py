@@ -2,7 +2,7 @@
 
 Over the deadlines due within a period: the share met on time of investigations (Barnets Lov §20
 stk. 3 / SEL §50 stk. 7), follow-ups (§95 / §70), acknowledgements of professionals'
-notifications (§137 / §155 stk. 4) and 24-hour assessments (§136 / §155 stk. 2), with the counts
+notifications (the receipt, SEL §155 b stk. 1) and 24-hour assessments (§136 / §155 stk. 2), with the counts
 behind each share; and the median days a case spends in each phase, over the phase stays that
 ended within the period (from the audit log's phase changes). Set-based: a few GROUP BY and
 window-function statements over the read models (models/readmodels.py), whatever the number of cases.

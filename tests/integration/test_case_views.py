@@ -28,7 +28,7 @@ def test_case_show_explains_each_deadline(cases, context):
     # Then each deadline says its source, who answers for it, and the arithmetic behind the date
     acknowledgement = deadlines["acknowledgement"]
     assert acknowledgement["status"] == "open"
-    assert "§137" in acknowledgement["source"]
+    assert "SEL §155 b stk. 1" in acknowledgement["source"]
     assert (acknowledgement["responsible"], acknowledgement["escalated_to"]) == (
         "caseworker",
         "team_leader",

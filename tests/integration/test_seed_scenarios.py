@@ -63,7 +63,7 @@ def test_professional_notification_assessment_late_receipt_across_easter_investi
         source=Source.NOTIFICATION,
         notifier=Notifier.PROFESSIONAL,
     )
-    # Then Barnets Lov §136: assessed within 24 elapsed hours; §137: receipt within 6 working
+    # Then Barnets Lov §136: assessed within 24 elapsed hours; the receipt within 6 working
     # days — 1 Apr, (2–6 Apr Easter), 7, 8, 9, 10, (11–12 weekend), 13 Apr
     assert due_and_status(context, case) == {
         "urgent_assessment": ("2026-04-01T10:00:00+02:00", "open"),
@@ -364,7 +364,7 @@ def test_under_barnets_lov_a_support_plan_may_follow_the_decision_within_3_month
     grant = {"measures": [{"type": "practical_support", "package": "yellow"}]}
     cases.fire(case, "grant", grant, at=cph(2026, 2, 16))
 
-    # Then Barnets Lov §91 stk. 3: the plan is due 3 months after the decision, 16 May
+    # Then Barnets Lov §91 stk. 1, 2. pkt.: the plan is due 3 months after the decision, 16 May
     assert due_and_status(context, case)["action_plan"] == ("2026-05-16T23:59:59+02:00", "open")
 
     # When the plan is submitted while the measure runs

@@ -470,7 +470,7 @@ def test_under_barnets_lov_a_supportive_plan_may_follow_the_decision(walk, barne
     assert outcome.to_phase is Phase.IMPLEMENTATION
     deadline = driver.deadline("action_plan")
     assert deadline.due_at == datetime(2026, 2, 3, 22, 59, 59, tzinfo=UTC)
-    assert deadline.source == "Barnets Lov §91 stk. 3"
+    assert deadline.source.startswith("Barnets Lov §91 stk. 1, 2. pkt.")
     # and submitting it while the measure runs meets it without leaving the phase
     driver.fire("start_measures")
     outcome = driver.fire("submit_plan", plan)
@@ -1158,7 +1158,7 @@ def test_investigation_deadline_explains_source_anchor_and_arithmetic(walk, barn
 
 def test_receipt_deadline_explains_the_days_it_skips(new_case, barnets_lov):
     explanation = english_explanation(new_case(barnets_lov).deadline("acknowledgement").explanation)
-    assert "Barnets Lov §137 (SEL §155 stk. 4)" in explanation
+    assert "Barnets Lov kapitel 23, behandling af underretninger (SEL §155 b stk. 1)" in explanation
     assert (
         "31 Oct 2025 + 6 working days → 10 Nov 2025, skipping 1–2 Nov (weekend), 8–9 Nov (weekend)"
         in explanation
