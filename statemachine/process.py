@@ -77,7 +77,12 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": P.INVESTIGATION,
         "conditions": "is_screened_investigation",
     },
-    {"trigger": "record_consent", "source": P.CLARIFICATION, "dest": None},
+    # Consent often comes with the plan: recorded in any open phase up to the decision.
+    {
+        "trigger": "record_consent",
+        "source": [P.CLARIFICATION, P.INVESTIGATION, P.ACTION_PLAN, P.DECISION],
+        "dest": None,
+    },
     {
         "trigger": "decide_without_consent",
         "source": P.CLARIFICATION,

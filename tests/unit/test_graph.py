@@ -33,6 +33,8 @@ SEL_EDGES = {
     ("clarification", "open_investigation", "investigation"),
     ("clarification", "propose_preventive", "decision"),
     ("investigation", "record_provisional_assessment", "investigation"),
+    # Issue 10: consent often comes with the plan — recorded up to and including the decision.
+    *{(p, "record_consent", p) for p in ("investigation", "action_plan", "decision")},
     ("investigation", "conclude", "action_plan"),
     ("investigation", "conclude", "closure"),
     ("action_plan", "submit_plan", "decision"),

@@ -35,6 +35,7 @@ CLARIFICATION_EVENTS = [
     "close",
 ]
 DECISION_EVENTS = [
+    "record_consent",
     "record_party_hearing",
     "grant",
     "refuse",
@@ -181,6 +182,18 @@ def test_screening_outcomes_are_refused_when_unknown(new_case, barnets_lov):
     driver = new_case(barnets_lov)
     refused = driver.refused("screen", {"outcome": "maybe"})
     assert [r.code for r in refused.refusals] == [RefusalCode.INVALID_DATA]
+
+
+def test_consent_given_with_the_plan_is_recorded_up_to_the_decision(walk, barnets_lov):
+    # Given a case whose investigation is concluded (consents given in clarification by walk)
+    driver = walk(barnets_lov, Phase.DECISION)
+    # When the custody holder's consent is recorded again with the plan, in decision
+    outcome = driver.fire("record_consent", {"by": "custody_holder"})
+    # Then it is accepted and the case stays in decision; after the decision it is not
+    assert outcome.to_phase is Phase.DECISION
+    driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
+    refused = driver.refused("record_consent", {"by": "custody_holder"})
+    assert [r.code for r in refused.refusals] == [RefusalCode.NOT_POSSIBLE_IN_PHASE]
 
 
 def test_accept_moves_inquiry_to_clarification(new_case, barnets_lov):
@@ -420,7 +433,13 @@ def test_action_plan_needs_purpose_goals_and_expected_duration(walk, sel, missin
     driver = walk(sel, Phase.ACTION_PLAN)
     refusal = driver.refused("submit_plan", data)
     assert english(refusal) == f"the action plan lacks {missing} (SEL §140 / Barnets Lov §91)"
-    assert refusal.allowed == ["submit_plan", "record_follow_up", "end_measure", "close"]
+    assert refusal.allowed == [
+        "record_consent",
+        "submit_plan",
+        "record_follow_up",
+        "end_measure",
+        "close",
+    ]
 
 
 def test_submitted_plan_moves_to_decision_and_starts_the_decision_deadline(walk, sel, plan):
@@ -1056,8 +1075,15 @@ def test_event_of_another_phase_is_refused_with_the_allowed_ones(walk, barnets_l
 ALLOWED_UNDER_BARNETS_LOV = {
     Phase.INQUIRY: INQUIRY_EVENTS,
     Phase.CLARIFICATION: CLARIFICATION_EVENTS,
-    Phase.INVESTIGATION: ["record_provisional_assessment", "conclude", "close"],
-    Phase.ACTION_PLAN: ["submit_plan", "defer_plan", "record_follow_up", "end_measure", "close"],
+    Phase.INVESTIGATION: ["record_consent", "record_provisional_assessment", "conclude", "close"],
+    Phase.ACTION_PLAN: [
+        "record_consent",
+        "submit_plan",
+        "defer_plan",
+        "record_follow_up",
+        "end_measure",
+        "close",
+    ],
     Phase.DECISION: DECISION_EVENTS,
     Phase.IMPLEMENTATION: [
         "submit_plan",
