@@ -677,6 +677,10 @@ class CaseProcess:
         for rule_id, rule in self.rulebook.deadlines.items():
             if event in rule.met_by:
                 self._meet(lambda d, r=rule_id: d.rule == r and d.measure_key is None)
+            elif event in rule.cancelled_by:
+                for deadline in case.unresolved_deadlines():
+                    if deadline.rule == rule_id and deadline.measure_key is None:
+                        self._close_deadline(deadline, DeadlineStatus.CANCELLED)
         for rule_id, rule in self.rulebook.deadlines.items():
             if event in rule.armed_on and self._applies(rule_id):
                 self._arm(

@@ -61,6 +61,7 @@ class RuleId(StrEnum):
     INVESTIGATION = "investigation"
     DECISION = "decision"
     ACTION_PLAN = "action_plan"
+    PROVISIONAL_ASSESSMENT = "provisional_assessment"
     FOLLOW_UP = "follow_up"
     PACKAGE_REVIEW = "package_review"
 
@@ -71,6 +72,7 @@ CASE_RULES = (
     RuleId.INVESTIGATION,
     RuleId.DECISION,
     RuleId.ACTION_PLAN,
+    RuleId.PROVISIONAL_ASSESSMENT,
 )
 MEASURE_RULES = (RuleId.FOLLOW_UP, RuleId.PACKAGE_REVIEW)
 
@@ -120,6 +122,10 @@ class DeadlineRule(_Strict):
     anchor: Anchor
     armed_on: list[Event]
     met_by: list[Event]
+    # Events that make the duty moot while it is unresolved (Barnets Lov §20 stk. 3: an
+    # investigation concluded needs no provisional assessment); a breach already recorded
+    # keeps its time.
+    cancelled_by: list[Event] = []
     when: Condition = Condition()
     responsible: Role = Role.CASEWORKER
     escalated_to: Role = Role.TEAM_LEADER

@@ -135,9 +135,11 @@ def test_upcoming_deadlines_are_those_due_within_the_days_asked_soonest_first(
     cases.fire(notified, "accept")
     cases.fire(notified, "record_consent", {"by": "custody_holder"}, at=notified.later(hours=1))
     cases.fire(notified, "open_investigation", at=notified.later(hours=1))
+    # (and its provisional assessment, Barnets Lov §20 stk. 3, due at the same instant)
     assert rules(within_days=180) == [
         (notified.id, "acknowledgement"),
         (notified.id, "investigation"),
+        (notified.id, "provisional_assessment"),
     ]
     [receipt] = client.get("/api/v1/deadlines").json()["items"]
     assert receipt["days_left"] > 0

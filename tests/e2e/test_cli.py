@@ -317,6 +317,8 @@ def test_a_case_from_notification_to_closure(
         "acknowledgement": [("2026-04-09T23:59:59+02:00", "cancelled")],
         # 4 calendar months from awareness (27 March) → 27 July, end of day.
         "investigation": [("2026-07-27T23:59:59+02:00", "met")],
+        # Due with it (Barnets Lov §20 stk. 3); concluded in time, so never needed: cancelled.
+        "provisional_assessment": [("2026-07-27T23:59:59+02:00", "cancelled")],
         # The municipality's 4 weeks from the plan: 8 June + 28 days → 6 July.
         "decision": [("2026-07-06T23:59:59+02:00", "met")],
         "follow_up": [

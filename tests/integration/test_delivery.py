@@ -161,7 +161,11 @@ def only(engine: Engine) -> Row[Any]:
 
 
 def investigation(cases: Any, worker: str = "rw1") -> int:
-    return cases.at_phase(Phase.INVESTIGATION, worker=worker, team="t1").id
+    """An investigation whose provisional assessment (Barnets Lov §20 stk. 3) is already
+    recorded, so that one ladder runs: the investigation's."""
+    case = cases.at_phase(Phase.INVESTIGATION, worker=worker, team="t1")
+    cases.fire(case, "record_provisional_assessment")
+    return int(case.id)
 
 
 def texts(message: EmailMessage) -> list[str]:
@@ -427,6 +431,7 @@ def test_a_case_closed_or_deadline_met_after_the_sweep_gets_no_mail(
     data: dict[str, Any],
 ) -> None:
     case = cases.at_phase(Phase.INVESTIGATION, worker="rw1", team="t1")
+    cases.fire(case, "record_provisional_assessment")  # one ladder: the investigation's
     sweep(context, BREACH_AT)
     cases.fire(case, event, data, at=BREACH_AT + timedelta(minutes=30))
 

@@ -129,12 +129,14 @@ def test_digest_lists_deadlines_due_within_14_days_and_not_later(cases, context)
     assert [(d.case_id, d.rule, d.due_at, d.days_left, d.worker) for d in due] == [
         (scene.follow_up_in_7_days, "follow_up", "2026-06-22T23:59:59+02:00", 7, "rw2"),
         (scene.due_in_10_days, "investigation", "2026-06-25T23:59:59+02:00", 10, "rw1"),
+        # and its provisional assessment, due with it (Barnets Lov §20 stk. 3, 2. pkt.)
+        (scene.due_in_10_days, "provisional_assessment", "2026-06-25T23:59:59+02:00", 10, "rw1"),
     ]
     assert scene.due_in_20_days not in {d.case_id for d in due}
     assert (due[0].measure_id, due[0].measure) == ("m1", "Praktisk pædagogisk støtte")
-    assert "§20" in due[1].source
-    # and team 2 its own investigation due in 10 days only
-    assert [d.case_id for d in digests["t2"].due_soon] == [scene.due_in_10_days_t2]
+    assert "§20" in due[1].source and "§20 stk. 3" in due[2].source
+    # and team 2 its own investigation (and provisional assessment) due in 10 days only
+    assert [d.case_id for d in digests["t2"].due_soon] == [scene.due_in_10_days_t2] * 2
 
 
 def test_digest_counts_open_cases_per_caseworker_against_the_target(cases, context):
@@ -205,7 +207,8 @@ def test_digest_renders_danish_mail_and_markdown_without_external_resources(case
     assert subject.startswith("Sagsflow Team Nord 15. jun. 2026: 1 fastlåste sager")
     assert f"Sag {scene.stuck_t1} · Afklaring" in text
     assert "25. jun. 2026 kl. 23.59 (om 10 dage)" in text
-    assert "FRISTER DE NÆSTE 14 DAGE (2)" in text
+    # the follow-up, the investigation and its provisional assessment (due with it)
+    assert "FRISTER DE NÆSTE 14 DAGE (3)" in text
     for body in (text, html, markdown):
         assert "2016-05-01" not in body and "01.05.2016" not in body  # the child's birth date
     # and the HTML carries its styles inline and fetches nothing

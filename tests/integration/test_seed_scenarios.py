@@ -85,6 +85,9 @@ def test_professional_notification_assessment_late_receipt_across_easter_investi
         "urgent_assessment": ("2026-04-01T10:00:00+02:00", "met_late"),
         "acknowledgement": ("2026-04-13T23:59:59+02:00", "met"),
         "investigation": ("2026-07-31T23:59:59+02:00", "met_late"),
+        # the provisional assessment due with it (Barnets Lov §20 stk. 3, 2. pkt.) was never
+        # made: the conclusion makes it moot, after its due date (the report counts it late)
+        "provisional_assessment": ("2026-07-31T23:59:59+02:00", "cancelled"),
     }
     # … no measures needed: the case is closed, every step audited in order
     assert rows.case(case.id).phase == "closure"
@@ -139,6 +142,8 @@ def test_red_practical_support_package_follow_ups_count_from_the_one_held(cases,
     # the package reviewed at the latest 6 months after the start (2 Sep)
     assert due_and_status(context, case) == {
         "investigation": ("2026-05-05T23:59:59+02:00", "met"),
+        # concluded in time: no provisional assessment needed (Barnets Lov §20 stk. 3)
+        "provisional_assessment": ("2026-05-05T23:59:59+02:00", "cancelled"),
         "decision": ("2026-03-09T23:59:59+01:00", "met"),
         "follow_up:m1:1": ("2026-03-30T23:59:59+02:00", "open"),
         "package_review:m1": ("2026-09-02T23:59:59+02:00", "open"),
@@ -165,6 +170,7 @@ def test_red_practical_support_package_follow_ups_count_from_the_one_held(cases,
     # was met by ending the measure, and with no measure left the case is closed
     assert due_and_status(context, case) == {
         "investigation": ("2026-05-05T23:59:59+02:00", "met"),
+        "provisional_assessment": ("2026-05-05T23:59:59+02:00", "cancelled"),
         "decision": ("2026-03-09T23:59:59+01:00", "met"),
         "follow_up:m1:1": ("2026-03-30T23:59:59+02:00", "met"),
         "follow_up:m1:2": ("2026-06-27T23:59:59+02:00", "met_late"),

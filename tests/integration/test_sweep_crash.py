@@ -15,13 +15,15 @@ ladders at Monday 4 May 2026, 12:00 (Copenhagen):
 - M, a professional's notification assessed and acknowledged in time: nothing.
 - X, a professional's notification closed the same day: nothing.
 - I, an application of 1 December 2025 in investigation: its 4-month investigation (due 1 April)
-  is breached → breach + escalation (14 days on).
-Per set: 4 deadlines newly breached; 8 notifications (1 reminder, 4 breach notices, 3 escalations).
+  and the provisional assessment due with it (Barnets Lov §20 stk. 3) are breached → breach +
+  escalation (14 days on) each.
+Per set: 5 deadlines newly breached; 10 notifications (1 reminder, 5 breach notices, 4
+escalations).
 The set is copied with SQL into COPIES (500) sets: the case, measure and deadline rows exactly as
 the service layer stored them, under new ids (child references suffixed; the audit trail is not
-copied: the sweep never reads it). That is 4,000 cases, 3,500 deadlines to examine, 2,000
-breaches and 4,000 notifications: in partitions of ten deadlines (`--batch-size`, each its own
-commit) a sweep makes some 350 commits, so it can be killed half way. Two sweeps meant to run at
+copied: the sweep never reads it). That is 4,000 cases, 4,000 deadlines to examine, 2,500
+breaches and 5,000 notifications: in partitions of ten deadlines (`--batch-size`, each its own
+commit) a sweep makes some 400 commits, so it can be killed half way. Two sweeps meant to run at
 once are held at a gate (a lock a writer waits for) until both are in their sweeps.
 
 What a sweep must leave is not taken from the code: it is the hand count above, applied to the
@@ -68,6 +70,7 @@ DUE_RUNGS = {
     ("D", "urgent_assessment"): (1,),
     ("C", "urgent_assessment"): (0,),
     ("I", "investigation"): (1, 2),
+    ("I", "provisional_assessment"): (1, 2),
 }
 RUNG = {
     0: ("reminder", "caseworker"),
@@ -80,6 +83,7 @@ BREACHED = {
     ("A", "acknowledgement"),
     ("D", "urgent_assessment"),
     ("I", "investigation"),
+    ("I", "provisional_assessment"),
 }
 # Deadlines per partition (`sweep --batch-size`): of the sweep that is killed, of the two at once.
 SMALL_BATCH = "10"
@@ -187,7 +191,7 @@ def due_by_hand(cases: Any, engine: Engine) -> Due:
             due.notifications.add((row.id, row.case_id, rung, *RUNG[rung]))
         if key in BREACHED:
             due.breaches.add(row.id)
-    assert len(due.notifications) == 8 * COPIES and len(due.breaches) == 4 * COPIES
+    assert len(due.notifications) == 10 * COPIES and len(due.breaches) == 5 * COPIES
     return due
 
 

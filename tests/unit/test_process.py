@@ -196,6 +196,28 @@ def test_consent_given_with_the_plan_is_recorded_up_to_the_decision(walk, barnet
     assert [r.code for r in refused.refusals] == [RefusalCode.NOT_POSSIBLE_IN_PHASE]
 
 
+def test_an_investigation_arms_its_provisional_assessment_at_the_same_instant(walk, barnets_lov):
+    # Given a notification of Friday 31 Oct 2025 10:00 CET taken to investigation
+    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    # Then the provisional assessment (Barnets Lov §20 stk. 3, 2. pkt.) is due when the 4
+    # months run out: 28 Feb 2026, end of day CET, with the investigation
+    provisional = driver.deadline("provisional_assessment")
+    assert provisional.due_at == driver.deadline("investigation").due_at
+    assert provisional.due_at == datetime(2026, 2, 28, 22, 59, 59, tzinfo=UTC)
+    # And when the investigation cannot be finished in time, the provisional assessment is
+    # recorded on 27 Feb 2026 and meets it; the investigation itself stays open
+    driver.fire("record_provisional_assessment", at=datetime(2026, 2, 27, 9, tzinfo=UTC))
+    assert driver.deadline("provisional_assessment").status is MET
+    assert driver.deadline("investigation").status is OPEN
+
+
+def test_an_investigation_concluded_in_time_needs_no_provisional_assessment(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    driver.fire("conclude", {"measures_needed": True}, at=datetime(2026, 1, 20, 9, tzinfo=UTC))
+    assert driver.deadline("investigation").status is MET
+    assert driver.deadline("provisional_assessment").status is DeadlineStatus.CANCELLED
+
+
 def test_accept_moves_inquiry_to_clarification(new_case, barnets_lov):
     driver = new_case(barnets_lov)
     outcome = driver.fire("accept")
@@ -1222,6 +1244,7 @@ def test_every_deadline_names_its_source_and_arithmetic(walk, barnets_lov, held,
         "urgent_assessment",
         "acknowledgement",
         "investigation",
+        "provisional_assessment",
         "decision",
         "action_plan",
         "follow_up",

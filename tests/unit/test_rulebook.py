@@ -159,6 +159,7 @@ def test_every_rule_names_source_responsible_and_escalation(name):
         RuleId.INVESTIGATION,
         RuleId.DECISION,
         RuleId.ACTION_PLAN,
+        RuleId.PROVISIONAL_ASSESSMENT,
     }
     for rule in [*rulebook.deadlines.values(), *rulebook.measure_deadlines.values()]:
         assert rule.source.strip()
