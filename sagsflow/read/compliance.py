@@ -2,8 +2,8 @@
 
 Over the deadlines due within a period: the share met on time of investigations (Barnets Lov §20
 stk. 3 / SEL §50 stk. 7), follow-ups (§95 / §70), acknowledgements of professionals'
-notifications (the receipt, SEL §155 b stk. 1) and 24-hour assessments (§136 / §155 stk. 2), with the counts
-behind each share; and the median days a case spends in each phase, over the phase stays that
+notifications (the receipt, SEL §155 b stk. 1) and 24-hour assessments (§136 / §155 stk. 2),
+with the counts behind each share; and the median days a case spends in each phase, over the phase stays that
 ended within the period (from the audit log's phase changes). Set-based: a few GROUP BY and
 window-function statements over the read models (models/readmodels.py), whatever the number of cases.
 
@@ -17,9 +17,11 @@ How a deadline counts (a deadline's status says whether its act was done by the 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import reduce
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -38,7 +40,7 @@ from sqlalchemy import (
 )
 
 from models.database import reading
-from models.readmodels import BREACHED, COUNTS, OPEN, SPAN, STAY, TALLY
+from models.readmodels import BREACHED, COUNTS, OPEN, SPAN, SPAN_OUTCOMES, STAY, TALLY
 from models.repository import CASE, DEADLINE
 from models.tables import COUNTED_BY_OUTCOME_AND_DAY
 from sagsflow.context import Context
@@ -76,12 +78,11 @@ class Share:
         return self.on_time / self.counted if self.counted else None
 
     def as_dict(self) -> dict[str, Any]:
-        counted = self.on_time + self.late
         return {
             "on_time": self.on_time,
             "late": self.late,
-            "counted": counted,
-            "share": self.on_time / counted if counted else None,
+            "counted": self.counted,
+            "share": self.share,
             "pending": self.pending,
             "cancelled": self.cancelled,
         }
@@ -208,8 +209,8 @@ def compliance_report(
     for m, t in set(shares) | set(team_medians):
         if shown is None or t in shown:
             by_place.setdefault(m, set()).add(t)
-    places = set(by_place) | {m for m, _ in shares} | {m for m, _ in team_medians}
-    for place in sorted(places | set(totals or {})):
+    places = {m for m, _ in shares} | {m for m, _ in team_medians} | set(totals or {})
+    for place in sorted(places):
         teams_here = sorted(by_place.get(place, ()), key=lambda t: (t is None, t or ""))
         for team in teams_here:
             rows.append(
@@ -289,34 +290,6 @@ _COUNTED = {
     Timeliness.CANCELLED.value: 3,
 }
 ALL_STATUSES = [s.value for s in DeadlineStatus]
-
-
-def tallied(
-    connection: Connection,
-    scope: ColumnElement[bool],
-    now: datetime,
-    *,
-    first: date,
-    last: date,
-    keys: Sequence[str],
-    rules: Sequence[str] | None = None,
-    due_by_now: bool = False,
-) -> dict[tuple[Any, ...], dict[str, Share]]:
-    """`counted`, each rule's four counts as a `Share`."""
-    found = counted(
-        connection,
-        scope,
-        now,
-        first=first,
-        last=last,
-        keys=keys,
-        rules=rules,
-        due_by_now=due_by_now,
-    )
-    return {
-        key: {rule: Share(rule, *counts) for rule, counts in rules_found.items()}
-        for key, rules_found in found.items()
-    }
 
 
 def counted(
@@ -402,53 +375,62 @@ class _Found(dict[tuple[Any, ...], dict[str, list[int]]]):
                     counts[index] += int(value)
 
 
-_Add = _Found
 # The four counts, in `_COUNTED`'s order (a Share's fields).
 _KINDS = sorted(Timeliness, key=lambda kind: _COUNTED[kind.value])
 
 
-def _tally_sums(table: Any, past: ColumnElement[bool]) -> list[Any]:
-    """The tally's outcomes (`readmodels.outcome_of`: `statemachine.late.settled`, `open`,
-    `breached`) of `table`'s (the day rows') rows summed into the four counts: an open deadline is late where
-    `past` (its day, or its span, ended before today), else pending; a breached one late."""
-    outcome = table.c.outcome
-    kinds = {
-        Timeliness.ON_TIME: outcome == Timeliness.ON_TIME.value,
-        Timeliness.LATE: or_(
-            outcome.in_([Timeliness.LATE.value, BREACHED]), and_(outcome == OPEN, past)
-        ),
-        Timeliness.PENDING: and_(outcome == OPEN, not_(past)),
-        Timeliness.CANCELLED: outcome == Timeliness.CANCELLED.value,
-    }
-    return [func.sum(case((kinds[kind], table.c.n), else_=0)).label(kind.value) for kind in _KINDS]
+def counted_as(outcome: str, ended: bool) -> Timeliness:
+    """How a tally outcome (`readmodels.outcome_of`: `statemachine.late.settled`, `open`,
+    `breached`) counts in a day or span that ended before today (`ended`) or not: an open
+    deadline is late once its day has passed, else pending; a breached one is late. The one
+    form of the late rule that both kinds of tally row are summed by."""
+    if outcome == OPEN:
+        return Timeliness.LATE if ended else Timeliness.PENDING
+    if outcome == BREACHED:
+        return Timeliness.LATE
+    return Timeliness(outcome)
+
+
+def _outcomes_of(kind: Timeliness, ended: bool) -> list[str]:
+    return [o for o in SPAN_OUTCOMES if counted_as(o, ended) is kind]
+
+
+def _tally_sums(past: ColumnElement[bool]) -> list[Any]:
+    """The tally's day rows summed into the four counts (`_KINDS` order) by `counted_as`, a day
+    having ended where `past`."""
+    outcome = TALLY.c.outcome
+
+    def kind_is(kind: Timeliness) -> ColumnElement[bool]:
+        ended, not_ended = _outcomes_of(kind, True), _outcomes_of(kind, False)
+        if ended == not_ended:
+            return and_(outcome.in_(ended))
+        return or_(and_(outcome.in_(ended), past), and_(outcome.in_(not_ended), not_(past)))
+
+    return [func.sum(case((kind_is(k), TALLY.c.n), else_=0)).label(k.value) for k in _KINDS]
 
 
 def _span_sums(past: Sequence[Span], spans: Sequence[Span]) -> list[Any]:
-    """The spans' outcome columns (`readmodels.SPAN_OUTCOMES`) summed into the four counts, in
-    `_KINDS` order: an open deadline is late in a span that ended before today (`past`), else
-    pending; a breached one late. A CASE only where the spans read are of both kinds."""
-    open_ = SPAN.c.open
-    late: ColumnElement[int]
-    pending: ColumnElement[int]
-    if len(past) == len(spans):
-        late, pending = SPAN.c.late + SPAN.c.breached + open_, literal(0)
-    elif not past:
-        late, pending = SPAN.c.late + SPAN.c.breached, open_
-    else:
-        ended = or_(*(and_(SPAN.c.span == s.kind, SPAN.c.first_day == s.first) for s in past))
-        late = SPAN.c.late + SPAN.c.breached + case((ended, open_), else_=0)
-        pending = case((ended, 0), else_=open_)
-    sums = {
-        Timeliness.ON_TIME: SPAN.c.on_time,
-        Timeliness.LATE: late,
-        Timeliness.PENDING: pending,
-        Timeliness.CANCELLED: SPAN.c.cancelled,
-    }
-    return [func.sum(sums[kind]).label(kind.value) for kind in _KINDS]
+    """The spans' outcome columns (`readmodels.SPAN_OUTCOMES`) summed into the four counts
+    (`_KINDS` order) by `counted_as`, the spans in `past` having ended. A CASE only where the
+    spans read are of both kinds."""
+    ended = or_(false(), *(and_(SPAN.c.span == s.kind, SPAN.c.first_day == s.first) for s in past))
+
+    def columns(kind: Timeliness, has_ended: bool) -> Any:
+        found = [SPAN.c[o] for o in _outcomes_of(kind, has_ended)]
+        return reduce(operator.add, found) if found else literal(0)
+
+    def sum_of(kind: Timeliness) -> Any:
+        if len(past) == len(spans):
+            return columns(kind, True)
+        if not past:
+            return columns(kind, False)
+        return case((ended, columns(kind, True)), else_=columns(kind, False))
+
+    return [func.sum(sum_of(kind)).label(kind.value) for kind in _KINDS]
 
 
 def _add_rows(
-    add: _Add, rows: Iterable[Sequence[Any]], keys: Sequence[str], *, today: date | None = None
+    add: _Found, rows: Iterable[Sequence[Any]], keys: Sequence[str], *, today: date | None = None
 ) -> None:
     """Rows of (key columns…, rule, the four counts in `_KINDS` order) added up. With `today`,
     the rows (of the deadline table) have no due_day column: it is `today`."""
@@ -510,7 +492,7 @@ def _todays(
 
 def _add_days(
     connection: Connection,
-    add: _Add,
+    add: _Found,
     scope: ColumnElement[bool],
     today: date,
     runs: Sequence[tuple[date, date]],
@@ -523,7 +505,7 @@ def _add_days(
     `due_by_now`: the deadline table answers for them)."""
     columns = [TALLY.c[k] for k in keys]
     query = (
-        select(*columns, TALLY.c.rule, *_tally_sums(TALLY, TALLY.c.due_day < today))
+        select(*columns, TALLY.c.rule, *_tally_sums(TALLY.c.due_day < today))
         .where(
             or_(*(and_(TALLY.c.due_day >= a, TALLY.c.due_day <= b) for a, b in runs)),
             # That day's settled deadlines count the same at any instant of it, unless only
@@ -543,7 +525,7 @@ def _add_days(
 
 def _add_spans(
     connection: Connection,
-    add: _Add,
+    add: _Found,
     scope: ColumnElement[bool],
     now: datetime,
     spans: Sequence[Span],

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Connection, func, select
 from models.database import reading
 from models.repository import CASE
 from sagsflow.context import Context
-from sagsflow.read.compliance import MEASURES, Share, tallied
+from sagsflow.read.compliance import MEASURES, Share, counted
 from sagsflow.read.deadlines import count_breached, count_due
 from sagsflow.read.stuck import StuckRules
 from statemachine.calendar import local_date
@@ -77,8 +77,8 @@ def shares_on_time(
 ) -> list[Share]:
     """Per compliance measure (`compliance.MEASURES`), the deadlines due start…end (Copenhagen
     days, inclusive) met on time and late, counted as the compliance report counts them (from
-    the deadline tally, `compliance.tallied`)."""
-    found = tallied(
+    the deadline tally, `compliance.counted`)."""
+    found = counted(
         connection,
         scope,
         now,
@@ -89,7 +89,7 @@ def shares_on_time(
     ).get((), {})
     shares = []
     for rule in MEASURES:
-        share = found.get(rule.value, Share(rule.value))
+        share = Share(rule.value, *found.get(rule.value, ()))
         # The overview shows no cancelled ones (as before the read model).
         shares.append(Share(share.rule, share.on_time, share.late, share.pending))
     return shares
@@ -110,17 +110,18 @@ def weekly_trend(
     connection: Connection, scope: ColumnElement[bool], now: datetime, *, weeks: int
 ) -> list[Week]:
     """Deadlines that fell due in each of the last `weeks` ISO weeks (this one included) by
-    `now`, met on time and late: the deadline tally's days (`compliance.tallied`), summed per
+    `now`, met on time and late: the deadline tally's days (`compliance.counted`), summed per
     week here."""
     today = local_date(now)
     mondays = [today - timedelta(days=today.weekday() + 7 * k) for k in reversed(range(weeks))]
-    found = tallied(
+    found = counted(
         connection, scope, now, first=mondays[0], last=today, keys=("due_day",), due_by_now=True
     )
     totals = [[0, 0] for _ in mondays]
-    for (day,), shares in found.items():
+    for (day,), by_rule in found.items():
         index = (day - mondays[0]).days // 7
-        for share in shares.values():
+        for rule, counts in by_rule.items():
+            share = Share(rule, *counts)
             totals[index][0] += share.on_time
             totals[index][1] += share.late
     return [Week(monday, *totals[i]) for i, monday in enumerate(mondays)]
