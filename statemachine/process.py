@@ -40,23 +40,12 @@ _LATE_DUTIES = (Event.ASSESS_URGENCY, Event.ACKNOWLEDGE)
 
 # The phase graph (seed 004's eight phases). `dest: None` is an event that keeps the phase.
 TRANSITIONS: list[dict[str, Any]] = [
-    {"trigger": "assess_urgency", "source": [P.INQUIRY, P.CLARIFICATION], "dest": None},
-    {"trigger": "acknowledge", "source": [P.INQUIRY, P.CLARIFICATION], "dest": None},
-    # A duty fulfilled late is recorded late (met_late), whatever phase the case has reached:
-    # the 24-hour assessment (Barnets Lov §136) and the receipt to a professional notifier,
-    # while the deadline they meet is unresolved.
-    {
-        "trigger": "assess_urgency",
-        "source": _LATER_PHASES,
-        "dest": None,
-        "conditions": "has_unresolved_deadline_it_meets",
-    },
-    {
-        "trigger": "acknowledge",
-        "source": _LATER_PHASES,
-        "dest": None,
-        "conditions": "has_unresolved_deadline_it_meets",
-    },
+    # A duty of the inquiry fulfilled late is recorded late (met_late), whatever open phase the
+    # case has reached: the 24-hour assessment (Barnets Lov §136) and the receipt to a
+    # professional notifier. Past the clarification only while the deadline it meets is
+    # unresolved (`fulfils_nothing`, checked by `fire` and `allowed_events`).
+    {"trigger": "assess_urgency", "source": _OPEN_PHASES, "dest": None},
+    {"trigger": "acknowledge", "source": _OPEN_PHASES, "dest": None},
     {"trigger": "accept", "source": P.INQUIRY, "dest": P.CLARIFICATION},
     # Barnets Lov §18 stk. 1: the screening's three outcomes (`accept` is the afdækning's).
     {
@@ -234,18 +223,13 @@ def fulfils_nothing(rulebook: Rulebook, case: CaseFile, event: Event) -> bool:
     case, past its inquiry, holds no unresolved deadline for: then there is nothing to record."""
     if event not in _LATE_DUTIES or case.phase not in _LATER_PHASES:
         return False
-    rules = {r.value for r, rule in rulebook.deadlines.items() if event in rule.met_by}
+    rules = _rules_met_by(rulebook, event)
     return not any(d.rule in rules and d.measure_key is None for d in case.unresolved_deadlines())
 
 
-def _nothing_to_fulfil(rulebook: Rulebook, case: CaseFile, event: Event) -> dict[str, Any]:
-    rules = sorted(r.value for r, rule in rulebook.deadlines.items() if event in rule.met_by)
-    return {
-        "code": RefusalCode.NOTHING_TO_FULFIL,
-        "event": event.value,
-        "phase": case.phase.value,
-        "rules": rules,
-    }
+def _rules_met_by(rulebook: Rulebook, event: Event) -> list[str]:
+    """The case-level rules `event` meets (the rulebook's `met_by`), by id."""
+    return sorted(r.value for r, rule in rulebook.deadlines.items() if event in rule.met_by)
 
 
 @cache
@@ -523,13 +507,6 @@ class CaseProcess:
             source=defaults.source if defaults else self.rulebook.law,
         )
 
-    def has_unresolved_deadline_it_meets(self) -> bool:
-        """Whether the case holds an unresolved deadline this event meets (the rulebook's
-        `met_by`): after the inquiry, the event exists only to fulfil that duty late."""
-        if not fulfils_nothing(self.rulebook, self.case, self.event):
-            return True
-        return self._refuse(**_nothing_to_fulfil(self.rulebook, self.case, self.event))
-
     def has_reason(self) -> bool:
         assert isinstance(self.payload, payloads.Close | payloads.Screen)
         if self.payload.reason and self.payload.reason.strip():
@@ -794,7 +771,12 @@ def fire(
         raise refuse(RefusalCode.ROLE_MAY_NOT_RECORD, role=role.value, event=event.value)
     if event.value not in allowed:
         if fulfils_nothing(rulebook, case, event):
-            raise refuse(**_nothing_to_fulfil(rulebook, case, event))
+            raise refuse(
+                RefusalCode.NOTHING_TO_FULFIL,
+                event=event.value,
+                phase=phase.value,
+                rules=_rules_met_by(rulebook, event),
+            )
         raise refuse(RefusalCode.NOT_POSSIBLE_IN_PHASE, event=event.value, phase=phase.value)
     try:
         payload = parse_payload(event, data)
