@@ -36,7 +36,7 @@ class Unit(StrEnum):
     WEEKS = "weeks"
     # SEL §50 stk. 7: calendar months, clamped at month end (31 Oct + 4 months = 28/29 Feb).
     MONTHS = "months"
-    # Retssikkerhedsloven, SEL §155 b stk. 1, the receipt of Barnets Lov kap. 23: hverdage are Monday–Friday without
+    # Retssikkerhedsloven, the receipt to a professional (SEL §155 b stk. 1): hverdage are Monday–Friday without
     # Danish public holidays.
     WORKING_DAYS = "working_days"
 

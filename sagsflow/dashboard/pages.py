@@ -547,25 +547,23 @@ def _team_summary(
     total = 0
     found: list[TeamLoad] = []
     for team_id in order:
-        acc = held.get(team_id)
+        acc = held.get(team_id) or TeamCounts(team_id, 0, 0, False, 0, 0, frozenset())
         members = listed.get(team_id or "", ())
-        others = len(acc.workers.difference(members)) if acc else 0
-        caseworkers = len(members) + others
-        rows = caseworkers + (1 if acc and acc.has_unassigned else 0)
+        caseworkers = len(members) + len(acc.workers.difference(members))
+        rows = caseworkers + (1 if acc.has_unassigned else 0)
         total += rows
         if not rows:
             continue
-        cases, unassigned = (acc.cases, acc.unassigned) if acc else (0, 0)
         found.append(
             TeamLoad(
                 team_id,
                 names.get(team_id or "", team_id or "–"),
                 caseworkers,
-                cases + unassigned,
-                unassigned,
-                cases / caseworkers if caseworkers else 0.0,
-                acc.most if acc else 0,
-                acc.over if acc else 0,
+                acc.cases + acc.unassigned,
+                acc.unassigned,
+                acc.cases / caseworkers if caseworkers else 0.0,
+                acc.most,
+                acc.over,
             )
         )
     found.sort(key=lambda x: (-x.average, -x.maximum, x.name))
@@ -693,6 +691,7 @@ EXAMPLES: Mapping[str, Any] = {
     },
     Event.END_MEASURE: {"measure_id": "m1", "reason": "", "goals_met": True},
     Event.CLOSE: {"reason": ""},
+    Event.SCREEN: {"outcome": "afdaekning", "reason": ""},
 }
 
 

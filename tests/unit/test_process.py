@@ -1206,7 +1206,7 @@ def test_investigation_deadline_explains_source_anchor_and_arithmetic(walk, barn
 
 def test_receipt_deadline_explains_the_days_it_skips(new_case, barnets_lov):
     explanation = english_explanation(new_case(barnets_lov).deadline("acknowledgement").explanation)
-    assert "Barnets Lov kapitel 23, behandling af underretninger (SEL §155 b stk. 1)" in explanation
+    assert "Barnets Lov, kommunens behandling af underretninger (SEL §155 b stk. 1)" in explanation
     assert (
         "31 Oct 2025 + 6 working days → 10 Nov 2025, skipping 1–2 Nov (weekend), 8–9 Nov (weekend)"
         in explanation
