@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
@@ -127,7 +127,12 @@ class StoredCase:
     deadline_counts: dict[int, tuple[str, str, datetime, datetime | None]] | None = None
 
 
-_FACT_INSTANTS = ("provisional_assessment_at", "party_hearing_at", "investigated_at")
+_FACT_INSTANTS = (
+    "provisional_assessment_at",
+    "party_hearing_at",
+    "investigated_at",
+    "compulsory_examination_at",
+)
 
 
 def clock_facts_of(case: CaseFile) -> ClockFacts:
@@ -170,6 +175,11 @@ def _facts_of(case: CaseFile) -> dict[str, Any]:
         "action_plan": case.action_plan,
         "proposed_measures": case.proposed_measures,
         "close_reason": case.close_reason,
+        "investigation_without_consent_of": case.investigation_without_consent_of,
+        "applied_for": case.applied_for,
+        "decision_expected_by": (
+            case.decision_expected_by.isoformat() if case.decision_expected_by else None
+        ),
     }
     for name in _FACT_INSTANTS:
         value = getattr(case, name)
@@ -184,6 +194,10 @@ def _apply_facts(case: CaseFile, facts: dict[str, Any]) -> None:
     case.action_plan = facts.get("action_plan")
     case.proposed_measures = list(facts.get("proposed_measures", []))
     case.close_reason = facts.get("close_reason")
+    case.investigation_without_consent_of = facts.get("investigation_without_consent_of")
+    case.applied_for = facts.get("applied_for")
+    expected_by = facts.get("decision_expected_by")
+    case.decision_expected_by = date.fromisoformat(expected_by) if expected_by else None
     for name in _FACT_INSTANTS:
         value = facts.get(name)
         setattr(case, name, datetime.fromisoformat(value) if value else None)

@@ -82,6 +82,14 @@ class CaseFile:
     version: int = 1
     consents: set[str] = field(default_factory=set)
     without_consent_decided: bool = False
+    # Barnets Lov §23: when the committee decided the compulsory examination.
+    compulsory_examination_at: datetime | None = None
+    # Whose consent was missing when the investigation was opened (none: it ran with consent).
+    investigation_without_consent_of: list[str] | None = None
+    # Retssikkerhedsloven §3 stk. 2: the measure applied for, and the date the applicant was
+    # told to expect the decision by when the published deadline could not be met.
+    applied_for: str | None = None
+    decision_expected_by: date | None = None
     acute: bool | None = None
     provisional_assessment_at: datetime | None = None
     investigated_at: datetime | None = None  # when an investigation was concluded

@@ -1,17 +1,19 @@
-"""Whose consent a case still lacks, and the child's age that decides whether the child's own
-counts (pure).
+"""Whose consent a case still lacks, and the child's age that decides whose consent counts (pure).
 
-Seed 004 (clarification phase): the consent of the custody holder, and of a child of the
-rulebook's age or older (`ConsentRule.child_from_age`, with its legal source).
+Barnets Lov §22 stk. 2: the investigation is carried out "so far as possible" in cooperation with
+the custody holder and a young person of 15 (`ConsentRule.child_from_age`); consent is a
+condition only where the law puts it, at the grant (`ConsentRule.measures`: §32 stk. 2 for a
+supportive measure, §46 stk. 1 for a placement with consent). From the age of majority
+(`ConsentRule.majority_age`, forældreansvarsloven §1) the young person consents alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 from enum import StrEnum
 
-from statemachine.rulebook import ConsentRule
+from statemachine.rulebook import ConsentRequirement, ConsentRule
 
 
 class ConsentParty(StrEnum):
@@ -29,13 +31,41 @@ def age_on(birth_date: date, day: date) -> int:
     return years
 
 
+def required_parties(
+    parties: Sequence[str], child_from_age: int, birth_date: date, day: date, rule: ConsentRule
+) -> list[ConsentParty]:
+    """Whose consent counts on `day`, custody holder first: from the age of majority the young
+    person's alone; before it the custody holder's, and the child's from `child_from_age`."""
+    age = age_on(birth_date, day)
+    if age >= rule.majority_age:
+        return [ConsentParty.CHILD]
+    needed = []
+    if ConsentParty.CUSTODY_HOLDER in parties:
+        needed.append(ConsentParty.CUSTODY_HOLDER)
+    if ConsentParty.CHILD in parties and age >= child_from_age:
+        needed.append(ConsentParty.CHILD)
+    return needed
+
+
 def missing_consents(
     consents: Collection[str], birth_date: date, day: date, rule: ConsentRule
 ) -> list[ConsentParty]:
-    """The parties whose consent is still missing on `day`, custody holder first."""
-    missing = []
-    if ConsentParty.CUSTODY_HOLDER not in consents:
-        missing.append(ConsentParty.CUSTODY_HOLDER)
-    if age_on(birth_date, day) >= rule.child_from_age and ConsentParty.CHILD not in consents:
-        missing.append(ConsentParty.CHILD)
-    return missing
+    """The parties the investigation is to cooperate with (custody holder; the child from
+    `rule.child_from_age`) whose consent is not recorded on `day`."""
+    parties = (ConsentParty.CUSTODY_HOLDER, ConsentParty.CHILD)
+    needed = required_parties(parties, rule.child_from_age, birth_date, day, rule)
+    return [p for p in needed if p not in consents]
+
+
+def missing_for_measure(
+    consents: Collection[str],
+    birth_date: date,
+    day: date,
+    rule: ConsentRule,
+    requirement: ConsentRequirement,
+) -> list[ConsentParty]:
+    """The parties whose consent a grant of a measure under `requirement` still lacks on `day`."""
+    needed = required_parties(
+        requirement.parties, requirement.child_from_age, birth_date, day, rule
+    )
+    return [p for p in needed if p not in consents]

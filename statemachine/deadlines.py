@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from statemachine.calendar import Duration, due, local_date, shift
+from statemachine.calendar import DueDate, Duration, due, local_date, shift
 from statemachine.case import CaseFile, DeadlineState, MeasureState
 from statemachine.explanation import Explanation
 from statemachine.phases import DeadlineStatus
@@ -12,6 +12,7 @@ from statemachine.rulebook import (
     Anchor,
     CadenceStep,
     DeadlineRule,
+    DecisionDeadline,
     FollowUpCadence,
     MeasureRuleDefaults,
     Rulebook,
@@ -27,18 +28,27 @@ def arm_case_deadline(
     case: CaseFile,
     event: str,
     at: datetime,
+    *,
+    anchor: Anchor | None = None,
+    duration: DecisionDeadline | None = None,
 ) -> DeadlineState:
-    """A case-level deadline armed by `event` at `at`."""
-    anchor_at = case.aware_at if rule.anchor is Anchor.AWARENESS else at
-    result = due(anchor_at, rule.duration.duration(), rulebook.working_calendar())
+    """A case-level deadline armed by `event` at `at`: counted from the rule's anchor, or from
+    `anchor` (an application's receipt); for the rule's duration, or a measure's published one."""
+    anchor = anchor or rule.anchor
+    anchor_at = case.aware_at if anchor is Anchor.AWARENESS else at
+    span = duration or rule.duration
+    result = due(anchor_at, span.duration(), rulebook.working_calendar())
+    source = rule.source
+    if duration is not None and duration.source:
+        source = f"{rule.source}; {duration.source}"
     explanation = Explanation(
         rule=rule_id.value,
         title=rule.title,
-        source=rule.source,
-        anchor=rule.anchor.value,
+        source=source,
+        anchor=anchor.value,
         anchor_at=anchor_at,
         arithmetic=result.arithmetic,
-        event=event if rule.anchor is Anchor.EVENT else None,
+        event=event if anchor is Anchor.EVENT else None,
     )
     return DeadlineState(
         key=rule_id.value,
@@ -47,7 +57,7 @@ def arm_case_deadline(
         anchor_at=anchor_at,
         due_at=result.due_at,
         status=DeadlineStatus.OPEN,
-        source=rule.source,
+        source=source,
         responsible=rule.responsible.value,
         escalated_to=rule.escalated_to.value,
         explanation=explanation,
@@ -73,16 +83,27 @@ def cadence_interval(
     return cadence.then[-1]
 
 
-def arm_follow_up(rulebook: Rulebook, measure: MeasureState, at: datetime) -> DeadlineState | None:
-    """The measure's next follow-up: the first from its start, later ones from the one held."""
+def arm_follow_up(
+    rulebook: Rulebook, measure: MeasureState, at: datetime, *, during_investigation: bool = False
+) -> DeadlineState | None:
+    """The measure's next follow-up: the first from its start, later ones from the one held.
+
+    A measure started while the investigation runs is first followed up at the rulebook's
+    `first_during_investigation` (Barnets Lov §95 stk. 2 nr. 2: 3 months after start), or when
+    the investigation concludes if that is earlier (`process` moves it then).
+    """
     measure_type = rulebook.measures[measure.type]
     cadence = measure_type.follow_up
     defaults = rulebook.measure_deadlines.get(RuleId.FOLLOW_UP)
     if cadence is None or defaults is None or measure.started_at is None:
         return None
     then: Span | None = None
+    source = cadence.source
     if measure.last_follow_up_at is None:
         anchor, anchor_at, span = Anchor.MEASURE_START, measure.started_at, cadence.first
+        if during_investigation and defaults.first_during_investigation is not None:
+            span = defaults.first_during_investigation
+            source = defaults.first_during_investigation_source
     else:
         anchor, anchor_at = Anchor.FOLLOW_UP_HELD, measure.last_follow_up_at
         step = cadence_interval(cadence, measure.started_at, anchor_at)
@@ -97,10 +118,35 @@ def arm_follow_up(rulebook: Rulebook, measure: MeasureState, at: datetime) -> De
         anchor_at,
         span.duration(),
         f"{RuleId.FOLLOW_UP.value}:{measure.key}:{number}",
-        cadence.source,
+        source,
         at,
         follow_up_number=number,
         then=then,
+    )
+
+
+def follow_up_explanation(
+    rulebook: Rulebook,
+    measure: MeasureState,
+    defaults: MeasureRuleDefaults,
+    at: datetime,
+    result: DueDate,
+    *,
+    event: str,
+) -> Explanation:
+    """Why a first follow-up falls due when `event` (the investigation's conclusion) happens:
+    Barnets Lov §95 stk. 2 nr. 1, the end of that day."""
+    return Explanation(
+        rule=RuleId.FOLLOW_UP.value,
+        title=defaults.title,
+        source=defaults.first_during_investigation_source,
+        anchor=Anchor.EVENT.value,
+        anchor_at=at,
+        arithmetic=result.arithmetic,
+        event=event,
+        measure_key=measure.key,
+        measure_title=rulebook.measures[measure.type].title,
+        follow_up_number=measure.follow_ups_held + 1,
     )
 
 

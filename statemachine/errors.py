@@ -28,7 +28,7 @@ class RefusalCode(StrEnum):
     NOT_POSSIBLE_IN_PHASE = "not_possible_in_phase"  # event, phase
     INVALID_DATA = "invalid_data"  # problems: [{field, type, message, ctx}]
     NO_COMPETENCE = "no_competence"  # act, measure?, needed, role, source
-    MISSING_CONSENT = "missing_consent"  # parties, child_age, source
+    MISSING_CONSENT = "missing_consent"  # parties, child_age, source, measure?
     UNKNOWN_MEASURES = "unknown_measures"  # measures, rulebook, known
     NEEDS_INVESTIGATION = "needs_investigation"  # measures, came_from
     INCOMPLETE_PLAN = "incomplete_plan"  # missing
@@ -50,6 +50,10 @@ class RefusalCode(StrEnum):
     NOTIFIER_ONLY_FOR_NOTIFICATION = "notifier_only_for_notification"
     READ_ONLY = "read_only"  # role
     NOTHING_TO_FULFIL = "nothing_to_fulfil"  # event, phase, rules
+    NOT_DURING_INVESTIGATION = "not_during_investigation"  # measures
+    NOTHING_TO_START = "nothing_to_start"
+    EXPECTED_BY_PASSED = "expected_by_passed"  # expected_by, day
+    APPLIED_FOR_ONLY_FOR_APPLICATION = "applied_for_only_for_application"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Unknown fields are refused so that a typo never silently drops a fact.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -45,6 +46,9 @@ class MeasureRequest(Payload):
 
 class MeasureList(Payload):
     measures: Annotated[list[MeasureRequest], Field(min_length=1, max_length=20)]
+    # forvaltningsloven §25: a grant that does not give the applicant what was applied for
+    # carries complaint guidance (the rulebook's `complaint_guidance`).
+    complaint_guidance: bool = False
 
 
 class Conclude(Payload):
@@ -62,6 +66,13 @@ class SubmitPlan(Payload):
 
 class Refuse(Payload):
     complaint_guidance: bool = False
+
+
+class NotifyApplicantOfDelay(Payload):
+    """Retssikkerhedsloven §3 stk. 2: the applicant is told in writing when to expect the
+    decision, when the published deadline cannot be met."""
+
+    expected_by: date
 
 
 class RecordFollowUp(Payload):
@@ -99,6 +110,7 @@ PAYLOADS: dict[Event, type[Payload]] = {
     Event.SCREEN: Screen,
     Event.RECORD_CONSENT: RecordConsent,
     Event.DECIDE_WITHOUT_CONSENT: Empty,
+    Event.DECIDE_COMPULSORY_EXAMINATION: Empty,
     Event.OPEN_INVESTIGATION: Empty,
     Event.PROPOSE_PREVENTIVE: MeasureList,
     Event.RECORD_PROVISIONAL_ASSESSMENT: Empty,
@@ -106,6 +118,7 @@ PAYLOADS: dict[Event, type[Payload]] = {
     Event.SUBMIT_PLAN: SubmitPlan,
     Event.DEFER_PLAN: Empty,
     Event.RECORD_PARTY_HEARING: Empty,
+    Event.NOTIFY_APPLICANT_OF_DELAY: NotifyApplicantOfDelay,
     Event.GRANT: MeasureList,
     Event.REFUSE: Refuse,
     Event.START_MEASURES: Empty,

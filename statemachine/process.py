@@ -21,22 +21,40 @@ from pydantic import ValidationError
 from transitions import Machine
 
 from statemachine import payloads
-from statemachine.calendar import local_date
+from statemachine.calendar import Duration, Unit, due, local_date
 from statemachine.case import CaseFile, DeadlineState, MeasureState
-from statemachine.consent import age_on, missing_consents
-from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
+from statemachine.consent import age_on, missing_consents, missing_for_measure
+from statemachine.deadlines import (
+    arm_case_deadline,
+    arm_follow_up,
+    arm_package_review,
+    follow_up_explanation,
+)
 from statemachine.errors import EventRefused, Refusal, RefusalCode
 from statemachine.phases import CASE_EVENTS, DeadlineStatus, Event, Notifier, Phase, Role, Source
-from statemachine.rulebook import MeasureCategory, Rulebook, RuleId
+from statemachine.rulebook import Anchor, MeasureCategory, Rulebook, RuleId
 
 P = Phase
 _OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
 # Running measures keep their follow-ups while the plan is revised (issue #3).
 _MEASURE_PHASES = [P.ACTION_PLAN, P.DECISION, P.IMPLEMENTATION, P.FOLLOW_UP]
-# The open phases after the inquiry and its clarification, and the inquiry's duties that may
-# still be fulfilled (late) there.
+# The open phases after the inquiry and its clarification.
 _LATER_PHASES = [P.INVESTIGATION, *_MEASURE_PHASES]
-_LATE_DUTIES = (Event.ASSESS_URGENCY, Event.ACKNOWLEDGE)
+# Events whose only purpose is to meet a case-level deadline, and the phases where they are
+# offered only while that deadline is unresolved (`fulfils_nothing`): the inquiry's duties
+# fulfilled late past the clarification, and the applicant told of a delay (retssikkerhedsloven
+# §3 stk. 2) while the decision is pending.
+_DUTY_EVENTS: dict[Event, tuple[Phase, ...]] = {
+    Event.ASSESS_URGENCY: tuple(_LATER_PHASES),
+    Event.ACKNOWLEDGE: tuple(_LATER_PHASES),
+    Event.NOTIFY_APPLICANT_OF_DELAY: tuple(p for p in Phase if p is not Phase.CLOSURE),
+}
+# The payload fields of a follow-up as the refusal names them (`FollowUpContent.required`).
+_FOLLOW_UP_PARTS = {
+    "spoke_with_provider": "provider",
+    "spoke_with_parents": "parents",
+    "plan_revision_decided": "plan_position",
+}
 
 # The phase graph (seed 004's eight phases). `dest: None` is an event that keeps the phase.
 TRANSITIONS: list[dict[str, Any]] = [
@@ -64,25 +82,36 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "screen",
         "source": P.INQUIRY,
         "dest": P.INVESTIGATION,
-        "conditions": "is_screened_investigation",
+        "conditions": ["is_screened_investigation", "may_open_investigation"],
     },
     # Consent often comes with the plan: recorded in any open phase up to the decision.
     {
         "trigger": "record_consent",
-        "source": [P.CLARIFICATION, P.INVESTIGATION, P.ACTION_PLAN, P.DECISION],
+        "source": [P.INQUIRY, P.CLARIFICATION, P.INVESTIGATION, P.ACTION_PLAN, P.DECISION],
         "dest": None,
     },
+    # Barnets Lov §23 (§142): the committee's compulsory examination without consent, decided
+    # before or during the investigation; `decide_without_consent` is its older name.
     {
-        "trigger": "decide_without_consent",
-        "source": P.CLARIFICATION,
+        "trigger": "decide_compulsory_examination",
+        "source": [P.CLARIFICATION, P.INVESTIGATION],
         "dest": None,
         "conditions": "has_competence_without_consent",
     },
     {
+        "trigger": "decide_without_consent",
+        "source": [P.CLARIFICATION, P.INVESTIGATION],
+        "dest": None,
+        "conditions": "has_competence_without_consent",
+    },
+    # Barnets Lov §20: the investigation is the municipality's duty; consent is no condition
+    # (§22 stk. 2: "so far as possible" in cooperation). Who may open one while consents are
+    # missing is the competence plan's `open_investigation_without_consent`.
+    {
         "trigger": "open_investigation",
         "source": P.CLARIFICATION,
         "dest": P.INVESTIGATION,
-        "conditions": "has_consent_or_decision",
+        "conditions": "may_open_investigation",
     },
     {
         "trigger": "propose_preventive",
@@ -110,6 +139,14 @@ TRANSITIONS: list[dict[str, Any]] = [
         "conditions": "has_complete_plan",
     },
     {"trigger": "record_party_hearing", "source": P.DECISION, "dest": None},
+    # Retssikkerhedsloven §3 stk. 2: offered while the applicant's decision is pending
+    # (`_DUTY_EVENTS`).
+    {
+        "trigger": "notify_applicant_of_delay",
+        "source": _OPEN_PHASES,
+        "dest": None,
+        "conditions": "is_expected_by_ahead",
+    },
     {
         "trigger": "grant",
         "source": P.DECISION,
@@ -120,7 +157,9 @@ TRANSITIONS: list[dict[str, Any]] = [
             "has_valid_packages",
             "is_child_in_age_range",
             "has_plan_where_required",
+            "has_consent_where_required",
             "has_competence_to_grant",
+            "has_complaint_guidance",
         ],
     },
     {
@@ -171,9 +210,53 @@ PLAN_AFTER_DECISION: list[dict[str, Any]] = [
 ]
 
 
+# Barnets Lov §32 stk. 4: a supportive measure may be decided and started while the
+# investigation runs; the case stays in investigation, and the measure is followed up there.
+MEASURES_DURING_INVESTIGATION: list[dict[str, Any]] = [
+    {
+        "trigger": "grant",
+        "source": P.INVESTIGATION,
+        "dest": None,
+        "conditions": [
+            "has_known_measures",
+            "may_start_during_investigation",
+            "has_valid_packages",
+            "is_child_in_age_range",
+            "has_consent_where_required",
+            "has_competence_to_grant",
+            "has_complaint_guidance",
+        ],
+    },
+    {
+        "trigger": "start_measures",
+        "source": P.INVESTIGATION,
+        "dest": None,
+        "conditions": "has_measures_to_start",
+    },
+    {
+        "trigger": "record_follow_up",
+        "source": P.INVESTIGATION,
+        "dest": None,
+        "conditions": ["has_started_measure", "is_follow_up_complete"],
+    },
+    {
+        "trigger": "end_measure",
+        "source": P.INVESTIGATION,
+        "dest": None,
+        "conditions": "has_active_measure",
+    },
+]
+
+
 @cache
-def _machine(plan_may_follow_decision: bool) -> Machine:
-    graph = TRANSITIONS + (PLAN_AFTER_DECISION if plan_may_follow_decision else [])
+def _machine(
+    plan_may_follow_decision: bool, measures_during_investigation: bool = False
+) -> Machine:
+    graph = (
+        TRANSITIONS
+        + (PLAN_AFTER_DECISION if plan_may_follow_decision else [])
+        + (MEASURES_DURING_INVESTIGATION if measures_during_investigation else [])
+    )
     return Machine(
         model=None,
         states=[p.value for p in Phase],
@@ -203,10 +286,11 @@ def _plain(transition: dict[str, Any]) -> dict[str, Any]:
 def machine_for(rulebook: Rulebook) -> Machine:
     """The shared machine for a rulebook version.
 
-    Rulebook versions differ in their graph only by the plan-after-decision edges, so one
-    machine serves every version with the same graph; guards read the rulebook per event.
+    Rulebook versions differ in their graph only by the plan-after-decision edges and the
+    measures-during-investigation edges, so one machine serves every version with the same
+    graph; guards read the rulebook per event.
     """
-    return _machine(rulebook.plan_may_follow_decision)
+    return _machine(rulebook.plan_may_follow_decision, rulebook.measures_during_investigation)
 
 
 def allowed_events(rulebook: Rulebook, phase: Phase, case: CaseFile | None = None) -> list[str]:
@@ -219,9 +303,10 @@ def allowed_events(rulebook: Rulebook, phase: Phase, case: CaseFile | None = Non
 
 
 def fulfils_nothing(rulebook: Rulebook, case: CaseFile, event: Event) -> bool:
-    """Whether `event` is a duty of the inquiry (the 24-hour assessment, the receipt) that the
-    case, past its inquiry, holds no unresolved deadline for: then there is nothing to record."""
-    if event not in _LATE_DUTIES or case.phase not in _LATER_PHASES:
+    """Whether `event` only meets a deadline (`_DUTY_EVENTS`: the 24-hour assessment and the
+    receipt past the inquiry, the applicant's delay notice) that the case holds no unresolved
+    deadline for: then there is nothing to record."""
+    if case.phase not in _DUTY_EVENTS.get(event, ()):
         return False
     rules = _rules_met_by(rulebook, event)
     return not any(d.rule in rules and d.measure_key is None for d in case.unresolved_deadlines())
@@ -277,6 +362,8 @@ class CaseProcess:
         self.touched_deadlines: dict[str, DeadlineState] = {}
         self.touched_measures: dict[str, MeasureState] = {}
         self.legal_basis: list[str] = []
+        # Facts the event establishes besides its data, written into its audit record.
+        self.recorded: dict[str, Any] = {}
 
     def _refuse(self, code: RefusalCode, **params: Any) -> bool:
         refusal = Refusal(code, params)
@@ -306,18 +393,74 @@ class CaseProcess:
             source=plan.source,
         )
 
-    def has_consent_or_decision(self) -> bool:
+    def _missing_for_investigation(self) -> list[str]:
+        """The parties the investigation is to cooperate with whose consent is not recorded
+        (none once the committee has decided the compulsory examination)."""
         if self.case.without_consent_decided:
-            return True
+            return []
         rule = self.rulebook.consent
         missing = missing_consents(self.case.consents, self.case.birth_date, self._day, rule)
-        if not missing:
+        return [party.value for party in missing]
+
+    def may_open_investigation(self) -> bool:
+        if not self._missing_for_investigation():
+            return True
+        plan = self.rulebook.competence
+        if plan.holds(self.role, plan.open_investigation_without_consent):
             return True
         return self._refuse(
-            RefusalCode.MISSING_CONSENT,
-            parties=[party.value for party in missing],
-            child_age=age_on(self.case.birth_date, self._day),
-            source=rule.source,
+            RefusalCode.NO_COMPETENCE,
+            act="open_investigation_without_consent",
+            needed=plan.open_investigation_without_consent.value,
+            role=self.role.value,
+            source=plan.source,
+        )
+
+    def has_consent_where_required(self) -> bool:
+        """Barnets Lov §32 stk. 2, §46 stk. 1: the consents a measure's category needs at the
+        grant (`consent.measures`); a grant `without_consent` is judged by the competence guard."""
+        rule = self.rulebook.consent
+        for request in self._requested():
+            category = self.rulebook.measures[request.type].category
+            requirement = rule.measures.get(category)
+            if requirement is None or request.without_consent:
+                continue
+            missing = missing_for_measure(
+                self.case.consents, self.case.birth_date, self._day, rule, requirement
+            )
+            if missing:
+                return self._refuse(
+                    RefusalCode.MISSING_CONSENT,
+                    parties=[party.value for party in missing],
+                    child_age=age_on(self.case.birth_date, self._day),
+                    measure=request.type,
+                    source=requirement.source,
+                )
+        return True
+
+    def may_start_during_investigation(self) -> bool:
+        not_allowed = [
+            m.type
+            for m in self._requested()
+            if not self.rulebook.measures[m.type].may_start_during_investigation
+        ]
+        if not not_allowed:
+            return True
+        return self._refuse(RefusalCode.NOT_DURING_INVESTIGATION, measures=not_allowed)
+
+    def has_measures_to_start(self) -> bool:
+        if any(m.active and m.started_at is None for m in self.case.measures):
+            return True
+        return self._refuse(RefusalCode.NOTHING_TO_START)
+
+    def is_expected_by_ahead(self) -> bool:
+        assert isinstance(self.payload, payloads.NotifyApplicantOfDelay)
+        if self.payload.expected_by >= self._day:
+            return True
+        return self._refuse(
+            RefusalCode.EXPECTED_BY_PASSED,
+            expected_by=self.payload.expected_by.isoformat(),
+            day=self._day.isoformat(),
         )
 
     def has_known_measures(self) -> bool:
@@ -361,19 +504,21 @@ class CaseProcess:
         return self.payload.measures_needed
 
     def has_complete_plan(self) -> bool:
-        # SEL §140 stk. 5–6 / Barnets Lov §91: purpose, goals and the expected duration.
+        # The plan's required content is the rulebook's (`plan_content`): SEL §140 asked for
+        # purpose, goals and the expected duration; Barnets Lov §92 stk. 1 for concrete goals in
+        # line with the measure's overall purpose.
         assert isinstance(self.payload, payloads.SubmitPlan)
         plan = self.payload
-        missing = []
-        if not (plan.purpose and plan.purpose.strip()):
-            missing.append("purpose")
-        if not plan.goals:
-            missing.append("goals")
-        if plan.expected_duration_months is None:
-            missing.append("expected_duration_months")
+        given = {
+            "purpose": bool(plan.purpose and plan.purpose.strip()),
+            "goals": bool(plan.goals),
+            "expected_duration_months": plan.expected_duration_months is not None,
+        }
+        content = self.rulebook.plan_content
+        missing = [part for part in content.required if not given[part]]
         if not missing:
             return True
-        return self._refuse(RefusalCode.INCOMPLETE_PLAN, missing=missing)
+        return self._refuse(RefusalCode.INCOMPLETE_PLAN, missing=missing, source=content.source)
 
     def has_valid_packages(self) -> bool:
         for request in self._requested():
@@ -414,6 +559,7 @@ class CaseProcess:
             r.type
             for r in self._requested()
             if self.rulebook.measures[r.type].action_plan == "before_decision"
+            or (r.without_consent and self._plan_needed_without_consent(r.type))
         ]
         if not needing:
             return True
@@ -424,6 +570,11 @@ class CaseProcess:
             law=self.rulebook.law,
         )
 
+    def _plan_needed_without_consent(self, measure_type: str) -> bool:
+        category = self.rulebook.measures[measure_type].category
+        requirement = self.rulebook.consent.measures.get(category)
+        return requirement is not None and requirement.without_consent_needs_plan
+
     def has_competence_to_grant(self) -> bool:
         plan = self.rulebook.competence
         for request in self._requested():
@@ -432,9 +583,18 @@ class CaseProcess:
             if request.external:
                 needed.append((plan.external_purchase, "external_purchase"))
             if request.without_consent:
-                if measure_type.category is not MeasureCategory.PLACEMENT:
+                # Barnets Lov §47: without consent only the competence the rulebook names
+                # (the committee) decides, and only where the category allows it.
+                requirement = self.rulebook.consent.measures.get(measure_type.category)
+                if requirement is not None:
+                    without = requirement.without_consent
+                elif measure_type.category is MeasureCategory.PLACEMENT:
+                    without = plan.placement_without_consent
+                else:
+                    without = None
+                if without is None:
                     return self._refuse(RefusalCode.NOT_A_PLACEMENT, measure=request.type)
-                needed.append((plan.placement_without_consent, "placement_without_consent"))
+                needed.append((without, "placement_without_consent"))
             for role, act in needed:
                 if not plan.holds(self.role, role):
                     return self._refuse(
@@ -453,10 +613,21 @@ class CaseProcess:
         return self._refuse(RefusalCode.PARTY_HEARING_MISSING)
 
     def has_complaint_guidance(self) -> bool:
-        assert isinstance(self.payload, payloads.Refuse)
-        if self.payload.complaint_guidance:
+        """forvaltningsloven §25: a decision that does not give the party all it applied for
+        carries complaint guidance; which decisions do is the rulebook's `complaint_guidance`."""
+        assert isinstance(self.payload, payloads.Refuse | payloads.MeasureList)
+        rule = self.rulebook.complaint_guidance
+        needed = self.event in rule.events
+        if (
+            not needed
+            and self.event is Event.GRANT
+            and rule.grant_other_than_applied_for
+            and self.case.applied_for is not None
+        ):
+            needed = self.case.applied_for not in {m.type for m in self._requested()}
+        if not needed or self.payload.complaint_guidance:
             return True
-        return self._refuse(RefusalCode.COMPLAINT_GUIDANCE_MISSING)
+        return self._refuse(RefusalCode.COMPLAINT_GUIDANCE_MISSING, source=rule.source)
 
     def has_active_measures(self) -> bool:
         return bool(self.case.active_measures())
@@ -487,24 +658,20 @@ class CaseProcess:
         return [m.key for m in self.case.active_measures()] == [self._measure_id()]
 
     def is_follow_up_complete(self) -> bool:
-        # Seed 000: a follow-up meets the law only when the caseworker has talked with the
-        # provider and the parents and has taken a position on revising the action plan.
+        # What a follow-up must cover is the rulebook's (`measure_deadlines.follow_up.content`):
+        # seed 000 asks that the caseworker has talked with the provider and the parents and
+        # has taken a position on revising the plan.
         assert isinstance(self.payload, payloads.RecordFollowUp)
-        p = self.payload
-        missing = []
-        if not p.spoke_with_provider:
-            missing.append("provider")
-        if not p.spoke_with_parents:
-            missing.append("parents")
-        if not p.plan_revision_decided:
-            missing.append("plan_position")
+        defaults = self.rulebook.measure_deadlines.get(RuleId.FOLLOW_UP)
+        content = defaults.content if defaults else None
+        if content is None:
+            return True
+        given = self.payload.model_dump()
+        missing = [_FOLLOW_UP_PARTS[part] for part in content.required if not given[part]]
         if not missing:
             return True
-        defaults = self.rulebook.measure_deadlines.get(RuleId.FOLLOW_UP)
         return self._refuse(
-            RefusalCode.INCOMPLETE_FOLLOW_UP,
-            missing=missing,
-            source=defaults.source if defaults else self.rulebook.law,
+            RefusalCode.INCOMPLETE_FOLLOW_UP, missing=missing, source=content.source
         )
 
     def has_reason(self) -> bool:
@@ -543,6 +710,22 @@ class CaseProcess:
 
     def _on_decide_without_consent(self) -> None:
         self.case.without_consent_decided = True
+        self.case.compulsory_examination_at = self.at
+
+    def _on_decide_compulsory_examination(self) -> None:
+        self._on_decide_without_consent()
+
+    def _on_open_investigation(self) -> None:
+        # The audit records which consents existed when the investigation was opened, and whose
+        # were missing: an investigation without consent is lawful (Barnets Lov §20, §22 stk. 2)
+        # but a supervisor must see it.
+        missing = self._missing_for_investigation()
+        self.case.investigation_without_consent_of = missing
+        self.recorded = {"consents": sorted(self.case.consents), "without_consent_of": missing}
+
+    def _on_notify_applicant_of_delay(self) -> None:
+        assert isinstance(self.payload, payloads.NotifyApplicantOfDelay)
+        self.case.decision_expected_by = self.payload.expected_by
 
     def _on_record_provisional_assessment(self) -> None:
         self.case.provisional_assessment_at = self.at
@@ -552,6 +735,28 @@ class CaseProcess:
 
     def _on_conclude(self) -> None:
         self.case.investigated_at = self.at
+        # Barnets Lov §95 stk. 2 nr. 1: a measure started while the investigation ran is first
+        # followed up when the investigation concludes, if that is earlier than its due time.
+        defaults = self.rulebook.measure_deadlines.get(RuleId.FOLLOW_UP)
+        if defaults is None or defaults.first_during_investigation is None:
+            return
+        result = due(self.at, Duration(0, Unit.DAYS), self.rulebook.working_calendar())
+        for deadline in self.case.unresolved_deadlines():
+            measure = self.case.measure(deadline.measure_key or "")
+            if (
+                deadline.rule != RuleId.FOLLOW_UP
+                or measure is None
+                or measure.follow_ups_held
+                or result.due_at >= deadline.due_at
+            ):
+                continue
+            deadline.due_at = result.due_at
+            deadline.explanation = follow_up_explanation(
+                self.rulebook, measure, defaults, self.at, result, event=Event.CONCLUDE.value
+            )
+            deadline.source = defaults.first_during_investigation_source
+            deadline.changed = True
+            self.touched_deadlines[deadline.key] = deadline
 
     def _on_revise_plan(self) -> None:
         # The plan under revision no longer counts as "a plan before the decision" (SEL §140):
@@ -588,12 +793,15 @@ class CaseProcess:
         self.case.party_hearing_at = None
 
     def _on_start_measures(self) -> None:
+        during = self.case.phase is Phase.INVESTIGATION
         for measure in self.case.measures:
             if measure.active and measure.started_at is None:
                 measure.started_at = self.at
                 measure.changed = True
                 self.touched_measures[measure.key] = measure
-                self._arm(arm_follow_up(self.rulebook, measure, self.at))
+                self._arm(
+                    arm_follow_up(self.rulebook, measure, self.at, during_investigation=during)
+                )
                 self._arm(arm_package_review(self.rulebook, measure, self.at))
 
     def _on_record_follow_up(self) -> None:
@@ -623,6 +831,8 @@ class CaseProcess:
         assert isinstance(self.payload, payloads.Screen)
         if self.payload.outcome == "no_action":
             self.case.close_reason = self.payload.reason
+        elif self.payload.outcome == "investigation":
+            self._on_open_investigation()
 
     def _end(self, measure: MeasureState, reason: str, goals_met: bool | None) -> None:
         measure.ended_at = self.at
@@ -659,7 +869,24 @@ class CaseProcess:
                     if deadline.rule == rule_id and deadline.measure_key is None:
                         self._close_deadline(deadline, DeadlineStatus.CANCELLED)
         for rule_id, rule in self.rulebook.deadlines.items():
-            if event in rule.armed_on and self._applies(rule_id):
+            if event is Event.OPEN_CASE and case.source in rule.from_receipt:
+                # Retssikkerhedsloven §3 stk. 2: an application's decision deadline runs from
+                # receipt, at the applied-for measure's published deadline if it has one.
+                applied = self.rulebook.measures.get(case.applied_for or "")
+                published = applied.decision_deadline if applied else None
+                self._arm(
+                    arm_case_deadline(
+                        self.rulebook,
+                        rule_id,
+                        rule,
+                        case,
+                        event.value,
+                        self.at,
+                        anchor=Anchor.AWARENESS,
+                        duration=published,
+                    )
+                )
+            elif event in rule.armed_on and self._applies(rule_id):
                 self._arm(
                     arm_case_deadline(self.rulebook, rule_id, rule, case, event.value, self.at)
                 )
@@ -801,7 +1028,7 @@ def fire(
         from_phase=phase,
         to_phase=case.phase,
         at=at,
-        payload=payload.model_dump(mode="json", exclude_defaults=False),
+        payload=payload.model_dump(mode="json", exclude_defaults=False) | process.recorded,
         legal_basis=_legal_basis(rulebook, event, process.legal_basis),
         touched_deadlines=list(process.touched_deadlines.values()),
         touched_measures=list(process.touched_measures.values()),
@@ -897,6 +1124,7 @@ def open_case(
     source: Source,
     notifier: Notifier | None,
     now: datetime,
+    applied_for: str | None = None,
 ) -> tuple[CaseFile, Outcome]:
     """A new case in `inquiry`, with the deadlines its rulebook arms on opening.
 
@@ -920,6 +1148,16 @@ def open_case(
         raise refuse(RefusalCode.BIRTH_AFTER_AWARENESS)
     if notifier is not None and source is not Source.NOTIFICATION:
         raise refuse(RefusalCode.NOTIFIER_ONLY_FOR_NOTIFICATION)
+    if applied_for is not None:
+        if source is not Source.APPLICATION:
+            raise refuse(RefusalCode.APPLIED_FOR_ONLY_FOR_APPLICATION)
+        if applied_for not in rulebook.measures:
+            raise refuse(
+                RefusalCode.UNKNOWN_MEASURES,
+                measures=[applied_for],
+                rulebook=rulebook.key,
+                known=sorted(rulebook.measures),
+            )
     case = CaseFile(
         id=0,
         municipality=municipality,
@@ -933,6 +1171,7 @@ def open_case(
         phase=phase,
         phase_entered_at=aware_at,
         last_event_at=aware_at,
+        applied_for=applied_for,
     )
     process = CaseProcess(
         case, rulebook, Event.OPEN_CASE, payloads.Empty(), aware_at, Role.CASEWORKER
@@ -947,6 +1186,8 @@ def open_case(
         "source": source.value,
         "notifier": notifier.value if notifier else None,
     }
+    if applied_for is not None:
+        facts["applied_for"] = applied_for
     outcome = Outcome(
         event=Event.OPEN_CASE,
         from_phase=phase,

@@ -62,6 +62,8 @@ class RuleId(StrEnum):
     DECISION = "decision"
     ACTION_PLAN = "action_plan"
     PROVISIONAL_ASSESSMENT = "provisional_assessment"
+    COMPULSORY_EXAMINATION = "compulsory_examination"
+    DELAY_NOTICE = "delay_notice"
     FOLLOW_UP = "follow_up"
     PACKAGE_REVIEW = "package_review"
 
@@ -73,6 +75,8 @@ CASE_RULES = (
     RuleId.DECISION,
     RuleId.ACTION_PLAN,
     RuleId.PROVISIONAL_ASSESSMENT,
+    RuleId.COMPULSORY_EXAMINATION,
+    RuleId.DELAY_NOTICE,
 )
 MEASURE_RULES = (RuleId.FOLLOW_UP, RuleId.PACKAGE_REVIEW)
 
@@ -126,6 +130,10 @@ class DeadlineRule(_Strict):
     # investigation concluded needs no provisional assessment); a breach already recorded
     # keeps its time.
     cancelled_by: list[Event] = []
+    # Sources whose receipt arms the deadline at once, counted from awareness (retssikkerhedsloven
+    # §3 stk. 2: the municipality's published deadline runs from the application's receipt).
+    # The duration is then the applied-for measure's `decision_deadline`, if it has one.
+    from_receipt: list[Source] = []
     when: Condition = Condition()
     responsible: Role = Role.CASEWORKER
     escalated_to: Role = Role.TEAM_LEADER
@@ -133,6 +141,14 @@ class DeadlineRule(_Strict):
     # Whether the law sets the deadline itself (mails call it "lovbestemt"); False for one the
     # municipality sets, such as its published decision deadlines (retssikkerhedsloven §3 stk. 2).
     statutory: bool = True
+
+
+class FollowUpContent(_Strict):
+    """What a follow-up must have covered to count (the `record_follow_up` fields that must be
+    true), and where that comes from: seed 000's wording, a municipality's own, or the law's."""
+
+    required: list[Literal["spoke_with_provider", "spoke_with_parents", "plan_revision_decided"]]
+    source: str
 
 
 class MeasureRuleDefaults(_Strict):
@@ -149,6 +165,12 @@ class MeasureRuleDefaults(_Strict):
     ladder: Ladder = []
     # Whether the law sets it (a follow-up's date comes from its cadence's `statutory`).
     statutory: bool = True
+    # Follow-ups only: what a follow-up must cover to be recorded (none: nothing is demanded).
+    content: FollowUpContent | None = None
+    # Follow-ups only: the first follow-up of a measure started while the investigation runs
+    # (Barnets Lov §95 stk. 2: the earlier of the investigation's end and 3 months after start).
+    first_during_investigation: Span | None = None
+    first_during_investigation_source: str = ""
 
 
 class CadenceStep(_Strict):
@@ -201,6 +223,12 @@ class MeasureCategory(StrEnum):
 PlanRequirement = Literal["before_decision", "after_decision", "none"]
 
 
+class DecisionDeadline(Span):
+    """A measure's published decision deadline (retssikkerhedsloven §3 stk. 2), with its source."""
+
+    source: str = ""
+
+
 class MeasureType(_Strict):
     """One entry of the catalogue of measures (indsatsvifte)."""
 
@@ -217,6 +245,11 @@ class MeasureType(_Strict):
     competence: Role = Role.CASEWORKER
     follow_up: FollowUpCadence | None = None
     package_review: Span | None = None  # seed 000: change the package at the latest after 6 months
+    # Barnets Lov §32 stk. 4: a supportive measure may start while the investigation runs.
+    may_start_during_investigation: bool = False
+    # The municipality's published deadline for deciding an application for this measure
+    # (retssikkerhedsloven §3 stk. 2); none: the rulebook's general decision deadline.
+    decision_deadline: DecisionDeadline | None = None
     notes: str = ""
 
 
@@ -225,7 +258,12 @@ class CompetencePlan(_Strict):
 
     # A role holds every competence of the roles listed before it.
     hierarchy: list[Role]
+    # The committee's compulsory examination without consent (Barnets Lov §23; §142).
     decide_without_consent: Role
+    # Who may open an investigation while consents are missing (Barnets Lov §20, §22 stk. 2:
+    # the investigation is the municipality's duty, carried out in cooperation "so far as
+    # possible"; consent is not a condition).
+    open_investigation_without_consent: Role = Role.CASEWORKER
     external_purchase: Role
     placement_without_consent: Role
     # Who may fire which event at all; events not listed use `default`.
@@ -234,7 +272,12 @@ class CompetencePlan(_Strict):
 
     @model_validator(mode="after")
     def _roles_in_hierarchy(self) -> Self:
-        for name in ("decide_without_consent", "external_purchase", "placement_without_consent"):
+        for name in (
+            "decide_without_consent",
+            "open_investigation_without_consent",
+            "external_purchase",
+            "placement_without_consent",
+        ):
             role = getattr(self, name)
             if role not in self.hierarchy:
                 raise ValueError(f"{name}: role {role} is not in the hierarchy")
@@ -255,10 +298,56 @@ class CompetencePlan(_Strict):
         return role in self.event_roles.get(event.value, self.event_roles["default"])
 
 
+ConsentPartyName = Literal["custody_holder", "child"]
+
+
+class ConsentRequirement(_Strict):
+    """Whose consent a measure category needs at the grant, and who may decide without it."""
+
+    parties: list[ConsentPartyName]
+    # The child's own consent is asked from this age (Barnets Lov §46 stk. 1: from 15).
+    child_from_age: Annotated[int, Field(ge=0)] = 0
+    # The competence that may grant without consent (Barnets Lov §47: the committee); none: a
+    # grant without consent is not possible for the category.
+    without_consent: Role | None = None
+    # Barnets Lov §91 stk. 2, 3. pkt.: a placement without consent needs its plan before the
+    # decision, even where a plan may otherwise follow it.
+    without_consent_needs_plan: bool = False
+    without_consent_needs_plan_source: str = ""
+    source: str
+
+
 class ConsentRule(_Strict):
-    """Who must consent before an investigation (seed 004, clarification phase)."""
+    """Whose consent the process asks for, from which ages, and when the young person decides.
+
+    `child_from_age` and `source`: the parties the investigation is carried out with "so far as
+    possible" (Barnets Lov §22 stk. 2) — consent there is not a condition, but a case waiting for
+    it is flagged (`stuck.consent_wait`). `measures`: the consent a grant needs per category.
+    From `majority_age` the young person consents alone and no custody holder is asked
+    (forældreansvarsloven §1: a child under 18 is under custody).
+    """
 
     child_from_age: Annotated[int, Field(ge=0)]
+    source: str
+    majority_age: Annotated[int, Field(ge=0)] = 18
+    majority_source: str = ""
+    measures: dict[MeasureCategory, ConsentRequirement] = {}
+
+
+class PlanContent(_Strict):
+    """What a plan must hold to be accepted (SEL §140; Barnets Lov §92 asks for other content)."""
+
+    required: list[Literal["purpose", "goals", "expected_duration_months"]]
+    source: str
+
+
+class ComplaintGuidance(_Strict):
+    """Which decisions must carry complaint guidance (forvaltningsloven §25: every decision that
+    does not give a party all it applied for)."""
+
+    events: list[Event]
+    # A grant on an application that does not grant the measure applied for.
+    grant_other_than_applied_for: bool = False
     source: str
 
 
@@ -300,6 +389,12 @@ class Rulebook(_Strict):
     # The legal basis of each event, written into its audit record (a change of law is a new
     # rulebook version, DOMAIN.md).
     legal_basis: dict[Event, str]
+    plan_content: PlanContent = PlanContent(
+        required=["purpose", "goals", "expected_duration_months"], source="SEL §140"
+    )
+    complaint_guidance: ComplaintGuidance = ComplaintGuidance(
+        events=[Event.REFUSE], source="forvaltningsloven §25"
+    )
     caseload_target: Annotated[int, Field(gt=0)] = 22
 
     @model_validator(mode="after")
@@ -329,6 +424,12 @@ class Rulebook(_Strict):
                 )
             if measure.competence not in self.competence.hierarchy:
                 problems.append((f"{path}.competence", "not in competence.hierarchy"))
+        for category, requirement in self.consent.measures.items():
+            role = requirement.without_consent
+            if role is not None and role not in self.competence.hierarchy:
+                problems.append(
+                    (f"consent.measures.{category}.without_consent", "not in competence.hierarchy")
+                )
         if problems:
             raise PydanticCustomError(
                 "rulebook_inconsistent",
@@ -348,6 +449,11 @@ class Rulebook(_Strict):
     def plan_may_follow_decision(self) -> bool:
         """Barnets Lov §91: some measures may be granted before the plan exists."""
         return any(m.action_plan == "after_decision" for m in self.measures.values())
+
+    @property
+    def measures_during_investigation(self) -> bool:
+        """Barnets Lov §32 stk. 4: some measures may start while the investigation runs."""
+        return any(m.may_start_during_investigation for m in self.measures.values())
 
     def working_calendar(self) -> WorkingCalendar:
         spec = self.calendar

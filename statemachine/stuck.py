@@ -136,11 +136,19 @@ def consent_wait_from(rulebook: Rulebook, facts: ClockFacts) -> datetime | None:
         if wait is not None
         else facts.phase_entered_at - _MICROSECOND
     )
+    consent = rulebook.consent
+    # From the age of majority the young person's consent alone counts (forældreansvarsloven §1).
+    of_majority = start_of_local_day(_birthday(facts.birth_date, consent.majority_age))
     if ConsentParty.CUSTODY_HOLDER not in facts.consents:
+        if ConsentParty.CHILD in facts.consents and of_majority <= waited:
+            return None
+        # Known limit: a minor who consented while the custody holder did not stays flagged
+        # after the 18th birthday (the clock keeps one instant, not an end); such a case has
+        # sat in clarification for years and is over its phase norm anyway.
         return waited
     if ConsentParty.CHILD in facts.consents:
         return None
-    of_age = start_of_local_day(_birthday(facts.birth_date, rulebook.consent.child_from_age))
+    of_age = start_of_local_day(_birthday(facts.birth_date, consent.child_from_age))
     return max(waited, of_age - _MICROSECOND)
 
 

@@ -248,7 +248,7 @@ class CaseFactory:
         *,
         aware_at: datetime = datetime(2026, 1, 5, 9, tzinfo=COPENHAGEN),
         birth_date: date = BIRTH_DATE,
-        source: Source = Source.APPLICATION,
+        source: Source = Source.INQUIRY,  # a henvendelse: arms nothing at opening
         notifier: Notifier | None = None,
         worker: str | None = "caseworker-anna",
         team: str | None = "team-nord",

@@ -114,6 +114,7 @@ def open_case(
             aware_at=body.aware_at,
             source=body.source,
             notifier=body.notifier,
+            applied_for=body.applied_for,
             worker=body.worker,
             team=body.team,
             municipality=body.municipality or settings().municipality,

@@ -102,6 +102,11 @@ class CaseOpen(_Request):
     aware_at: Instant = Field(description="When the municipality became aware (starts the clocks).")
     source: Source
     notifier: Notifier | None = Field(default=None, description="Only for a notification.")
+    applied_for: Name | None = Field(
+        default=None,
+        description="Only for an application: the measure type applied for; its published "
+        "decision deadline runs from receipt (retssikkerhedsloven §3 stk. 2).",
+    )
     worker: Name | None = Field(
         default=None, description="The responsible caseworker; a caseworker's default: themself."
     )

@@ -239,6 +239,14 @@ def case_open(
         str | None, typer.Option("--municipality", help="Default: SAGSFLOW_MUNICIPALITY.")
     ] = None,
     role: Annotated[str, typer.Option("--role", help="The actor's role.")] = "caseworker",
+    applied_for: Annotated[
+        str | None,
+        typer.Option(
+            "--applied-for",
+            help="With --source application: the measure type applied for (its published "
+            "decision deadline runs from receipt, retssikkerhedsloven §3 stk. 2).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Open a case in phase inquiry, pinned to the rulebook in force on its awareness date."""
@@ -259,6 +267,7 @@ def case_open(
         actor=actor,
         role=_choice(Role, role, "--role"),
         now=wall_clock(),
+        applied_for=applied_for,
     )
     _print_accepted(accepted, as_json)
 

@@ -692,6 +692,7 @@ EXAMPLES: Mapping[str, Any] = {
     Event.END_MEASURE: {"measure_id": "m1", "reason": "", "goals_met": True},
     Event.CLOSE: {"reason": ""},
     Event.SCREEN: {"outcome": "afdaekning", "reason": ""},
+    Event.NOTIFY_APPLICANT_OF_DELAY: {"expected_by": ""},
 }
 
 

@@ -57,11 +57,11 @@ def _missing_consent(p: Mapping[str, Any], w: _Words) -> Values:
     parts = [
         t("refusal.consent_of.custody_holder")
         if party == "custody_holder"
-        else t("refusal.consent_of.child", age=p["child_age"], source=p["source"])
+        else t("refusal.consent_of.child", age=p["child_age"])
         for party in p["parties"]
     ]
     joined = t.join(parts) if w.danish else " and ".join(parts)
-    return {"missing": joined}
+    return {"missing": joined, "measure": w.measure(p.get("measure", "")), "source": p["source"]}
 
 
 def _invalid_data(p: Mapping[str, Any], w: _Words) -> Values:
@@ -139,7 +139,16 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "known": ", ".join(p["known"]),
     },
     RefusalCode.NEEDS_INVESTIGATION: lambda p, w: {"measures": w.measures(p["measures"])},
-    RefusalCode.INCOMPLETE_PLAN: _names("plan_part", "missing"),
+    RefusalCode.INCOMPLETE_PLAN: lambda p, w: {
+        **_names("plan_part", "missing")(p, w),
+        "source": p.get("source", ""),
+    },
+    RefusalCode.COMPLAINT_GUIDANCE_MISSING: lambda p, w: {"source": p.get("source", "")},
+    RefusalCode.NOT_DURING_INVESTIGATION: lambda p, w: {"measures": w.measures(p["measures"])},
+    RefusalCode.EXPECTED_BY_PASSED: lambda p, w: {
+        "expected_by": w.day(p["expected_by"]),
+        "day": w.day(p["day"]),
+    },
     RefusalCode.PACKAGE_REQUIRED: _packages,
     RefusalCode.NO_PACKAGES: _packages,
     RefusalCode.AGE_OUT_OF_RANGE: _age,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypedDict, Unpack
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from models.repository import CaseRepository, StoredCase, UnitOfWork
 from sagsflow.context import Context
@@ -120,6 +120,7 @@ def open_case(
     role: Role = Role.CASEWORKER,
     now: datetime,
     witness: Witness | None = None,
+    applied_for: str | None = None,
 ) -> Accepted:
     """Open a case pinned to the rulebook version in force on its awareness date.
 
@@ -144,6 +145,7 @@ def open_case(
         source=source,
         notifier=notifier,
         now=now,
+        applied_for=applied_for,
     )
     with UnitOfWork(context.engine) as uow:
         repo = uow.cases
@@ -175,6 +177,7 @@ class CaseFacts(TypedDict):
     source: Source
     notifier: Notifier | None
     municipality: str
+    applied_for: NotRequired[str | None]
 
 
 def open_case_as(

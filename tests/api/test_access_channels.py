@@ -50,7 +50,10 @@ def _acts_over_api(client: Any, case: Any, theirs: Any) -> None:
     version = client.get(url).json()["version"]
     at = case.later(days=1).isoformat()
     fire = f"{url}/events"
-    assert client.post(fire, json={"event": "open_investigation", "at": at}).status_code == 409
+    assert (
+        client.post(fire, json={"event": "decide_compulsory_examination", "at": at}).status_code
+        == 409
+    )
     accepted = client.post(
         fire, json={"event": "acknowledge", "at": at, "expected_version": version}
     )
@@ -68,7 +71,10 @@ def _acts_over_dashboard(browser: httpx.Client, case: Any, theirs: Any) -> None:
     assert version
     form = {"csrf": _csrf(page), "version": version.group(1), "at": ""}
     fire = f"/cases/{case.id}/events"
-    assert browser.post(fire, data={**form, "event": "open_investigation"}).status_code == 409
+    assert (
+        browser.post(fire, data={**form, "event": "decide_compulsory_examination"}).status_code
+        == 409
+    )
     assert browser.post(fire, data={**form, "event": "acknowledge"}).status_code == 303
     assert browser.get(f"/cases/{theirs.id}").status_code == 404
     other = {**form, "event": "close", "data_close": '{"reason": "x"}'}
@@ -107,7 +113,7 @@ def test_the_same_acts_leave_the_same_rows_over_the_api_and_the_dashboard(
         (case_id, action, ending) for _, _, _, case_id, action, ending in by_channel["api"]
     ] == [
         (case.id, "read", ""),
-        (case.id, "write", "(open_investigation refused)"),
+        (case.id, "write", "(decide_compulsory_examination refused)"),
         (case.id, "write", "(acknowledge accepted)"),
         (theirs.id, "read", "(denied)"),
         (theirs.id, "write", "(close denied)"),

@@ -124,20 +124,20 @@ def test_the_actor_and_role_come_from_the_token_never_from_the_body(staff, cases
 def test_a_refused_event_is_a_409_problem_with_the_reason_and_the_allowed_events(
     staff, cases, rows, problem
 ):
-    # Given a case in clarification without consent
+    # Given a case in clarification
     case = cases.at_phase(Phase.CLARIFICATION, worker=staff.name(Role.CASEWORKER), team=staff.team)
     before = rows.snapshot(case.id)
 
-    # When the investigation is opened
+    # When a caseworker records the committee's compulsory examination
     response = staff.as_(Role.CASEWORKER).post(
         f"/api/v1/cases/{case.id}/events",
-        json={"event": "open_investigation", "at": case.later(days=1).isoformat()},
+        json={"event": "decide_compulsory_examination", "at": case.later(days=1).isoformat()},
     )
 
     # Then it is refused with the guard's reason, the phase and what is allowed now
     body = problem(response, 409, "event-refused")
-    assert "consent" in body["reason"]
-    assert (body["event"], body["phase"]) == ("open_investigation", "clarification")
+    assert "committee" in body["reason"]
+    assert (body["event"], body["phase"]) == ("decide_compulsory_examination", "clarification")
     assert "record_consent" in body["allowed"]
     # and nothing was written
     assert rows.snapshot(case.id) == before
@@ -212,13 +212,13 @@ def test_the_events_endpoint_says_what_the_caller_may_fire_now_and_why_not(staff
     mine = staff.as_(Role.CASEWORKER).get(f"/api/v1/cases/{case.id}/events").json()
     audit = staff.as_(Role.AUDITOR).get(f"/api/v1/cases/{case.id}/events").json()
 
-    # Then the caseworker may record consent, not yet open the investigation (the guard says
-    # why), and may not decide without consent (the committee's competence)
+    # Then the caseworker may record consent and open the investigation without it (Barnets
+    # Lov §20, §22 stk. 2), and may not decide without consent (the committee's competence)
     options = {o["event"]: o for o in mine["events"]}
     assert (mine["phase"], mine["role"], mine["version"]) == ("clarification", "caseworker", 3)
     assert options["record_consent"]["possible"] and options["record_consent"]["needs_data"]
-    assert not options["open_investigation"]["possible"]
-    assert "consent" in options["open_investigation"]["reason"]
+    assert options["open_investigation"]["possible"]
+    assert not options["decide_compulsory_examination"]["possible"]
     assert not options["decide_without_consent"]["possible"]
     assert "committee" in options["decide_without_consent"]["reason"]
     # and the auditor may fire none of them

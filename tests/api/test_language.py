@@ -13,26 +13,28 @@ def _refused_investigation(staff, cases, language: str | None):
     caller = replace(staff.as_(Role.CASEWORKER), language=language or "")  # "": none asked for
     return caller.post(
         f"/api/v1/cases/{case.id}/events",
-        json={"event": "open_investigation", "at": case.later(days=1).isoformat()},
+        json={"event": "decide_compulsory_examination", "at": case.later(days=1).isoformat()},
     )
 
 
 def test_a_refusal_is_danish_by_default_with_its_code_and_parameters(staff, cases, problem):
-    # Given a case in clarification without consent (the child is 9: only the custody holder's)
-    # When the investigation is opened by a client that names no language
+    # Given a case in clarification
+    # When a caseworker's client that names no language records the committee's compulsory
+    # examination (Barnets Lov §23: the committee's competence)
     body = problem(_refused_investigation(staff, cases, None), 409, "event-refused")
 
     # Then the words are Danish, and the code and parameters are the contract's
     assert body["title"] == "Hændelsen blev afvist"
-    assert body["reason"] == (
-        "mangler forældremyndighedsindehaverens samtykke, og der er ikke truffet afgørelse "
-        "uden samtykke"
+    assert body["reason"].startswith(
+        "en afgørelse om undersøgelse uden samtykke kræver kompetence som Børn og unge-udvalget "
+        "(Kompetenceplan: "
     )
-    assert body["code"] == "missing_consent"
-    assert body["params"]["parties"] == ["custody_holder"]
-    assert body["params"]["child_age"] == 9
-    assert "Barnets Lov" in body["params"]["source"]
-    assert body["event"] == "open_investigation" and "record_consent" in body["allowed"]
+    assert body["reason"].endswith("; Rådgiver har den ikke")
+    assert body["code"] == "no_competence"
+    assert (body["params"]["needed"], body["params"]["role"]) == ("committee", "caseworker")
+    assert "Kompetenceplan" in body["params"]["source"]
+    assert body["event"] == "decide_compulsory_examination"
+    assert "record_consent" in body["allowed"]
 
 
 def test_accept_language_english_gives_the_english_sentence_and_the_same_code(
@@ -41,7 +43,9 @@ def test_accept_language_english_gives_the_english_sentence_and_the_same_code(
     danish = problem(_refused_investigation(staff, cases, "da"), 409, "event-refused")
     english = problem(_refused_investigation(staff, cases, "en-GB,en;q=0.9"), 409, "event-refused")
     assert english["title"] == "The event was refused"
-    assert english["reason"].startswith("missing the custody holder's consent")
+    assert english["reason"].startswith(
+        "a decision to investigate without consent needs the competence of committee"
+    )
     assert (english["code"], english["params"]) == (danish["code"], danish["params"])
     assert english["allowed"] == danish["allowed"]
 

@@ -354,17 +354,20 @@ def test_a_refused_event_shows_the_guards_reason_and_the_allowed_events(
 ) -> None:
     sign_in("rw1")
     page = client.get(f"/cases/{world.stuck}")
-    # the button is disabled, with the guard's reason beside it
-    assert re.search(r'value="open_investigation"[^>]*disabled', page.text)
+    # the committee's button is disabled for a caseworker, with the guard's reason beside it
+    assert re.search(r'value="decide_compulsory_examination"[^>]*disabled', page.text)
     # … in Danish: the domain's code and parameters, worded (issue 9: no English on a Danish page)
-    assert "mangler forældremyndighedsindehaverens samtykke" in page.text
+    assert "kræver kompetence som Børn og unge-udvalget" in page.text
+    # and the investigation opens without consent (Barnets Lov §20, §22 stk. 2): not disabled
+    assert not re.search(r'value="open_investigation"[^>]*disabled', page.text)
     before = _audit_count(engine, world.stuck)
     answer = client.post(
-        f"/cases/{world.stuck}/events", data=_fire_form(page, csrf, event="open_investigation")
+        f"/cases/{world.stuck}/events",
+        data=_fire_form(page, csrf, event="decide_compulsory_examination"),
     )
     assert answer.status_code == 409
     assert "Hændelsen blev afvist" in answer.text
-    assert "mangler forældremyndighedsindehaverens samtykke" in answer.text
+    assert "kræver kompetence som Børn og unge-udvalget" in answer.text
     assert "Registrér samtykke" in answer.text  # record_consent, by its name
     bad_json = client.post(
         f"/cases/{world.stuck}/events",
@@ -470,9 +473,10 @@ def test_a_refused_event_is_one_write_row_saying_refused(
     sign_in("rw1")
     page = client.get(f"/cases/{world.stuck}")
 
-    # When the caseworker tries to open the investigation
+    # When the caseworker tries to decide the committee's compulsory examination
     answer = client.post(
-        f"/cases/{world.stuck}/events", data=_fire_form(page, csrf, event="open_investigation")
+        f"/cases/{world.stuck}/events",
+        data=_fire_form(page, csrf, event="decide_compulsory_examination"),
     )
 
     # Then it is refused, the case is shown again, and the attempt is one write row (the page
@@ -481,7 +485,7 @@ def test_a_refused_event_is_one_write_row_saying_refused(
     rows = _access_rows(engine, world.stuck)
     assert [(r.action, r.what) for r in rows] == [
         ("read", f"GET /cases/{world.stuck}"),
-        ("write", f"POST /cases/{world.stuck}/events (open_investigation refused)"),
+        ("write", f"POST /cases/{world.stuck}/events (decide_compulsory_examination refused)"),
     ]
 
 

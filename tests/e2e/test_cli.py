@@ -35,7 +35,10 @@ PHASES = [
     "closure",
 ]
 # The events the contract allows in inquiry, in the contract's order.
-INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "close"]
+INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "record_consent", "close"]
+# An application's inquiry also offers telling the applicant of a delay (retssikkerhedsloven §3
+# stk. 2: its decision deadline runs from receipt).
+APPLICATION_INQUIRY_EVENTS = [*INQUIRY_EVENTS[:-1], "notify_applicant_of_delay", "close"]
 PLAN = {
     "purpose": "Stabil hverdag i hjemmet",
     "goals": ["Barnet kommer i skole hver dag"],
@@ -163,7 +166,7 @@ def test_bad_input_is_refused_with_a_one_line_reason(sagsflow: Sagsflow) -> None
     reason = sagsflow.refused(case_id, "teleport", "2026-03-27T13:00:00+01:00")
     assert "teleport" in reason
     assert "unknown event" in reason
-    assert ", ".join(INQUIRY_EVENTS) in reason
+    assert ", ".join(APPLICATION_INQUIRY_EVENTS) in reason
 
     reason = sagsflow.refused(case_id, "assess_urgency", "2026-03-27T13:00:00+01:00", "{acute: no")
     assert "--data" in reason
@@ -256,11 +259,12 @@ def test_a_case_from_notification_to_closure(
     }
 
     step("accept", "2026-03-30T10:00:00+02:00", None, "clarification")
-    # No consent yet: investigating is refused by its guard, saying why and what is allowed.
-    reason = cli.refused(case_id, "open_investigation", "2026-03-31T10:00:00+02:00")
-    assert "custody holder's consent" in reason
+    # The committee's compulsory examination is refused to a caseworker by its guard, saying
+    # why and what is allowed (the investigation itself needs no consent: Barnets Lov §20).
+    reason = cli.refused(case_id, "decide_compulsory_examination", "2026-03-31T10:00:00+02:00")
+    assert "needs the competence of committee" in reason
     assert "record_consent" in reason
-    assert "decide_without_consent" in reason
+    assert "open_investigation" in reason
     step("record_consent", "2026-04-01T10:00:00+02:00", {"by": "custody_holder"}, "clarification")
     step("open_investigation", "2026-04-07T10:00:00+02:00", None, "investigation")
     step("conclude", "2026-06-01T10:00:00+02:00", {"measures_needed": True}, "action_plan")

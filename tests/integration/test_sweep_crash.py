@@ -11,19 +11,22 @@ ladders at Monday 4 May 2026, 12:00 (Copenhagen):
   hour ago → its breach notice (escalation a day later; acknowledgement due 11 May, reminder 7 May).
 - C, a private notification of Sunday 3 May, 15:00: assessment due 4 May 15:00 → its reminder.
 - E, a private notification of Monday 4 May, 11:00: assessment due 5 May → nothing due yet.
-- B, an application of 1 May: no deadline runs in inquiry.
+- B, an application of Friday 1 May: its decision deadline runs from receipt (retssikkerhedsloven
+  §3 stk. 2; 4 weeks: due 29 May), and so does the notice of a delay (reminder 5 working days
+  before: 22 May) → nothing due yet.
 - M, a professional's notification assessed and acknowledged in time: nothing.
 - X, a professional's notification closed the same day: nothing.
 - I, an application of 1 December 2025 in investigation: its 4-month investigation (due 1 April)
   and the provisional assessment due with it (Barnets Lov §20 stk. 3) are breached → breach +
-  escalation (14 days on) each.
-Per set: 5 deadlines newly breached; 10 notifications (1 reminder, 5 breach notices, 4
+  escalation (14 days on) each; its decision deadline from receipt (due 29 December) → breach +
+  escalation; its delay notice (due with it, a reminder and a breach notice only) → breach.
+Per set: 7 deadlines newly breached; 13 notifications (1 reminder, 7 breach notices, 5
 escalations).
 The set is copied with SQL into COPIES (500) sets: the case, measure and deadline rows exactly as
 the service layer stored them, under new ids (child references suffixed; the audit trail is not
-copied: the sweep never reads it). That is 4,000 cases, 4,000 deadlines to examine, 2,500
-breaches and 5,000 notifications: in partitions of ten deadlines (`--batch-size`, each its own
-commit) a sweep makes some 400 commits, so it can be killed half way. Two sweeps meant to run at
+copied: the sweep never reads it). That is 4,000 cases, 3,500 breaches and 6,500
+notifications: in partitions of ten deadlines (`--batch-size`, each its own commit) a sweep makes
+hundreds of commits, so it can be killed half way. Two sweeps meant to run at
 once are held at a gate (a lock a writer waits for) until both are in their sweeps.
 
 What a sweep must leave is not taken from the code: it is the hand count above, applied to the
@@ -71,6 +74,8 @@ DUE_RUNGS = {
     ("C", "urgent_assessment"): (0,),
     ("I", "investigation"): (1, 2),
     ("I", "provisional_assessment"): (1, 2),
+    ("I", "decision"): (1, 2),
+    ("I", "delay_notice"): (1,),
 }
 RUNG = {
     0: ("reminder", "caseworker"),
@@ -84,6 +89,8 @@ BREACHED = {
     ("D", "urgent_assessment"),
     ("I", "investigation"),
     ("I", "provisional_assessment"),
+    ("I", "decision"),
+    ("I", "delay_notice"),
 }
 # Deadlines per partition (`sweep --batch-size`): of the sweep that is killed, of the two at once.
 SMALL_BATCH = "10"
@@ -118,14 +125,15 @@ def _open_one_set(cases: Any) -> None:
     cases.open(child_ref="D", aware_at=datetime(2026, 5, 3, 11, tzinfo=CPH), **professional)
     cases.open(child_ref="C", aware_at=datetime(2026, 5, 3, 15, tzinfo=CPH), **private)
     cases.open(child_ref="E", aware_at=datetime(2026, 5, 4, 11, tzinfo=CPH), **private)
-    cases.open(child_ref="B", aware_at=datetime(2026, 5, 1, 9, tzinfo=CPH))
+    application = {"source": Source.APPLICATION}
+    cases.open(child_ref="B", aware_at=datetime(2026, 5, 1, 9, tzinfo=CPH), **application)
     m = cases.open(child_ref="M", aware_at=march_27, **professional)
     cases.fire(m, "assess_urgency", {"acute": False}, at=datetime(2026, 3, 27, 15, tzinfo=CPH))
     cases.fire(m, "acknowledge", at=datetime(2026, 3, 30, 9, tzinfo=CPH))
     x = cases.open(child_ref="X", aware_at=march_27, **professional)
     cases.fire(x, "close", {"reason": "Flyttet"}, at=datetime(2026, 3, 27, 12, tzinfo=CPH))
     december_1 = datetime(2025, 12, 1, 9, tzinfo=CPH)
-    cases.at_phase(Phase.INVESTIGATION, child_ref="I", aware_at=december_1)
+    cases.at_phase(Phase.INVESTIGATION, child_ref="I", aware_at=december_1, **application)
 
 
 def _copy_sets(engine: Engine, copies: int) -> None:
@@ -183,7 +191,7 @@ def due_by_hand(cases: Any, engine: Engine) -> Due:
                 CASE, CASE.c.id == DEADLINE.c.case_id
             )
         ).all()
-    assert len({row.case_id for row in deadlines}) == 7 * COPIES  # B has no deadline
+    assert len({row.case_id for row in deadlines}) == 8 * COPIES
     due = Due(set(), set())
     for row in deadlines:
         key = (row.child_ref.split("-")[0], row.rule)
@@ -191,7 +199,7 @@ def due_by_hand(cases: Any, engine: Engine) -> Due:
             due.notifications.add((row.id, row.case_id, rung, *RUNG[rung]))
         if key in BREACHED:
             due.breaches.add(row.id)
-    assert len(due.notifications) == 10 * COPIES and len(due.breaches) == 5 * COPIES
+    assert len(due.notifications) == 13 * COPIES and len(due.breaches) == 7 * COPIES
     return due
 
 

@@ -158,6 +158,7 @@ SAMPLE_PARAMS: dict[str, object] = {
     "law": "Barnets Lov",
     "measure_id": "m2",
     "active": ["m1"],
+    "expected_by": "2026-03-20",
 }
 
 

@@ -59,6 +59,23 @@ COMMON_STAYS = {
     ("clarification", "acknowledge"),
     ("clarification", "record_consent"),
     ("clarification", "decide_without_consent"),
+    ("clarification", "decide_compulsory_examination"),
+    ("investigation", "decide_without_consent"),
+    ("investigation", "decide_compulsory_examination"),
+    ("inquiry", "record_consent"),
+    # Retssikkerhedsloven §3 stk. 2: the applicant told of a delay, in any open phase.
+    *{
+        (phase, "notify_applicant_of_delay")
+        for phase in (
+            "inquiry",
+            "clarification",
+            "investigation",
+            "action_plan",
+            "decision",
+            "implementation",
+            "follow_up",
+        )
+    },
     ("investigation", "record_provisional_assessment"),
     ("investigation", "record_consent"),
     ("action_plan", "record_consent"),
@@ -82,7 +99,14 @@ COMMON_STAYS = {
 STAYS = {
     "2014.1": COMMON_STAYS,
     # Barnets Lov §91: the plan may be submitted once measures run.
-    "2024.1": COMMON_STAYS | {("implementation", "submit_plan"), ("follow_up", "submit_plan")},
+    # Barnets Lov §32 stk. 4: a supportive measure decided, started, followed up and ended while
+    # the investigation runs.
+    "2024.1": COMMON_STAYS
+    | {("implementation", "submit_plan"), ("follow_up", "submit_plan")}
+    | {
+        ("investigation", event)
+        for event in ("grant", "start_measures", "record_follow_up", "end_measure")
+    },
 }
 
 VERSIONS = ["2014.1", "2024.1"]

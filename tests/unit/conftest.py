@@ -125,6 +125,7 @@ def open_driver(
     birth_date: date = BORN,
     source: Source = Source.NOTIFICATION,
     notifier: Notifier | None = Notifier.PROFESSIONAL,
+    applied_for: str | None = None,
 ) -> CaseDriver:
     """A new case in inquiry, aware on a date the rulebook is in force (unless told otherwise)."""
     if aware_at is None:
@@ -138,6 +139,7 @@ def open_driver(
         source=source,
         notifier=notifier,
         now=NOW,
+        applied_for=applied_for,
     )
     return CaseDriver(case, rulebook, aware_at)
 
@@ -160,6 +162,7 @@ def walk_to(
     measures: Sequence[Mapping[str, Any]] = SUPPORT,
     grant_role: Role = Role.CASEWORKER,
     inquiry_duties: bool = True,
+    consents: Sequence[str] = ("custody_holder", "child"),
     **opening: Any,
 ) -> CaseDriver:
     """A case taken the ordinary way (urgency assessed and receipt sent at once where the
@@ -187,9 +190,10 @@ def walk_to(
     ]
     for event, data, role in steps[: _ROUTE.index(phase)]:
         if event == "open_investigation":
-            # Both consents; the child's is harmless when the child is under 15.
-            driver.fire("record_consent", {"by": "custody_holder"})
-            driver.fire("record_consent", {"by": "child"})
+            # Both consents unless told (they are asked for at the grant: Barnets Lov §32
+            # stk. 2, §46 stk. 1); the child's is harmless when the child is under 15.
+            for party in consents:
+                driver.fire("record_consent", {"by": party})
         driver.fire(event, data, role=role)
     assert driver.case.phase is phase
     return driver

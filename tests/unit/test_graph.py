@@ -29,12 +29,21 @@ SEL_EDGES = {
     ("clarification", "assess_urgency", "clarification"),
     ("clarification", "acknowledge", "clarification"),
     ("clarification", "record_consent", "clarification"),
-    ("clarification", "decide_without_consent", "clarification"),
+    # Issue 10: the committee's compulsory examination (Barnets Lov §23), before or during the
+    # investigation; decide_without_consent is its older name.
+    *{
+        (p, event, p)
+        for p in ("clarification", "investigation")
+        for event in ("decide_without_consent", "decide_compulsory_examination")
+    },
     ("clarification", "open_investigation", "investigation"),
     ("clarification", "propose_preventive", "decision"),
     ("investigation", "record_provisional_assessment", "investigation"),
     # Issue 10: consent often comes with the plan — recorded up to and including the decision.
-    *{(p, "record_consent", p) for p in ("investigation", "action_plan", "decision")},
+    *{(p, "record_consent", p) for p in ("inquiry", "investigation", "action_plan", "decision")},
+    # Retssikkerhedsloven §3 stk. 2: the applicant told of a delay, in any open phase (while the
+    # delay notice is unresolved: the guard, tested in test_process.py).
+    *{(p.value, "notify_applicant_of_delay", p.value) for p in OPEN_PHASES},
     ("investigation", "conclude", "action_plan"),
     ("investigation", "conclude", "closure"),
     ("action_plan", "submit_plan", "decision"),
@@ -61,6 +70,12 @@ BARNETS_LOV_EDGES = SEL_EDGES | {
     ("action_plan", "defer_plan", "decision"),
     ("implementation", "submit_plan", "implementation"),
     ("follow_up", "submit_plan", "follow_up"),
+    # Barnets Lov §32 stk. 4: a supportive measure decided, started, followed up and ended while
+    # the investigation runs; the case stays in investigation.
+    *{
+        ("investigation", event, "investigation")
+        for event in ("grant", "start_measures", "record_follow_up", "end_measure")
+    },
 }
 
 
@@ -175,7 +190,15 @@ def test_machine_holds_no_case_after_an_event(barnets_lov):
     fire(first, barnets_lov, "accept", None, at=at, now=now, role=Role.CASEWORKER)
     fire(second, barnets_lov, "accept", None, at=at, now=now, role=Role.CASEWORKER)
     with pytest.raises(EventRefused):
-        fire(first, barnets_lov, "open_investigation", None, at=at, now=now, role=Role.CASEWORKER)
+        fire(
+            first,
+            barnets_lov,
+            "decide_compulsory_examination",
+            None,
+            at=at,
+            now=now,
+            role=Role.CASEWORKER,
+        )
     # then each case moved on its own, and no model stayed attached to the machine
     assert (first.phase, second.phase) == (Phase.CLARIFICATION, Phase.CLARIFICATION)
     assert len(machine.models) == 0

@@ -23,13 +23,15 @@ CANCELLED = DeadlineStatus.CANCELLED
 
 # Monday 3 November 2025, 10:00 in Copenhagen.
 MONDAY = datetime(2025, 11, 3, 9, tzinfo=UTC)
+SUPPORT_RED = [{"type": "practical_support", "package": "red"}]
 
-INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "close"]
+INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "record_consent", "close"]
 CLARIFICATION_EVENTS = [
     "assess_urgency",
     "acknowledge",
     "record_consent",
     "decide_without_consent",
+    "decide_compulsory_examination",
     "open_investigation",
     "propose_preventive",
     "close",
@@ -61,9 +63,91 @@ def test_professional_notification_arms_24_hour_assessment_and_receipt(new_case,
     assert driver.case.phase is Phase.INQUIRY
 
 
-def test_application_arms_no_notification_deadlines(new_case, barnets_lov):
-    driver = new_case(barnets_lov, source=Source.APPLICATION, notifier=None)
-    assert driver.case.deadlines == []
+def test_application_arms_its_decision_deadline_at_receipt(new_case, barnets_lov):
+    # given an application received Monday 6 Jan 2025 10:00 CET (retssikkerhedsloven §3 stk. 2:
+    # the published deadline runs from receipt), the default's general deadline of 4 weeks
+    received = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    driver = new_case(barnets_lov, source=Source.APPLICATION, notifier=None, aware_at=received)
+    # then no notification deadline is armed, but the decision is due Monday 3 Feb 2025, end
+    # of day CET, counted from awareness — and so is the notice to the applicant of a delay
+    assert {d.rule for d in driver.case.deadlines} == {"decision", "delay_notice"}
+    decision = driver.deadline("decision")
+    assert decision.due_at == datetime(2025, 2, 3, 22, 59, 59, tzinfo=UTC)
+    assert decision.explanation.anchor == "awareness"
+    assert driver.deadline("delay_notice").due_at == decision.due_at
+
+
+def test_the_applied_for_measures_published_deadline_counts_from_receipt(new_case, barnets_lov):
+    # given a municipality that publishes 2 weeks for deciding on respite care
+    data = barnets_lov.model_dump(mode="json")
+    data["measures"]["respite_care"]["decision_deadline"] = {
+        "amount": 2,
+        "unit": "weeks",
+        "source": "Kommunens frist",
+    }
+    rulebook = type(barnets_lov).model_validate(data)
+    received = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    driver = new_case(
+        rulebook,
+        source=Source.APPLICATION,
+        notifier=None,
+        aware_at=received,
+        applied_for="respite_care",
+    )
+    # then the decision is due Monday 20 Jan 2025, end of day CET, citing the published deadline
+    assert driver.deadline("decision").due_at == datetime(2025, 1, 20, 22, 59, 59, tzinfo=UTC)
+    assert driver.deadline("decision").source.endswith("; Kommunens frist")
+    # and the plan's arrival later does not move it (it is already running)
+    assert driver.deadline("delay_notice").due_at == driver.deadline("decision").due_at
+
+
+def test_telling_the_applicant_of_a_delay_meets_the_notice_not_the_decision(new_case, barnets_lov):
+    received = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    driver = new_case(barnets_lov, source=Source.APPLICATION, notifier=None, aware_at=received)
+    # a date already passed is refused
+    passed = driver.refused(
+        "notify_applicant_of_delay",
+        {"expected_by": "2025-01-20"},
+        at=datetime(2025, 1, 30, 9, tzinfo=UTC),
+    )
+    assert passed.refusals[0].code is RefusalCode.EXPECTED_BY_PASSED
+    # when the caseworker writes on 30 Jan that the decision is expected by 28 Feb
+    driver.fire(
+        "notify_applicant_of_delay",
+        {"expected_by": "2025-02-28"},
+        at=datetime(2025, 1, 30, 9, tzinfo=UTC),
+    )
+    # then the notice is met, the decision deadline still runs, and the date is kept
+    assert driver.deadline("delay_notice").status is MET
+    assert driver.deadline("decision").status is OPEN
+    assert driver.case.decision_expected_by == date(2025, 2, 28)
+    # and with nothing left to notify, the event is no longer offered
+    again = driver.refused("notify_applicant_of_delay", {"expected_by": "2025-03-15"})
+    assert again.refusals[0].code is RefusalCode.NOTHING_TO_FULFIL
+
+
+def test_applied_for_only_with_an_application_and_a_known_measure(barnets_lov):
+    def opening(**facts):
+        with pytest.raises(EventRefused) as refused:
+            open_case(
+                municipality="demo",
+                rulebook=barnets_lov,
+                child_ref="C-1",
+                birth_date=date(2012, 3, 15),
+                aware_at=datetime(2025, 1, 6, 9, tzinfo=UTC),
+                now=datetime(2030, 1, 1, tzinfo=UTC),
+                **facts,
+            )
+        return refused.value.refusals[0].code
+
+    assert (
+        opening(source=Source.NOTIFICATION, notifier=None, applied_for="respite_care")
+        is RefusalCode.APPLIED_FOR_ONLY_FOR_APPLICATION
+    )
+    assert (
+        opening(source=Source.APPLICATION, notifier=None, applied_for="yoga")
+        is RefusalCode.UNKNOWN_MEASURES
+    )
 
 
 def test_private_notifier_gets_no_receipt_deadline(new_case, barnets_lov):
@@ -225,77 +309,178 @@ def test_accept_moves_inquiry_to_clarification(new_case, barnets_lov):
     assert driver.case.phase_entered_at == driver.at
 
 
-# --- clarification: consent ---------------------------------------------------------------
+# --- clarification: consent where the law puts it (issue 10) ----------------------------
 
 
-def test_investigation_needs_the_custody_holders_consent(walk, barnets_lov):
-    # given a case in clarification with no consent
+def test_investigation_opens_without_consent_and_says_whose_was_missing(walk, barnets_lov):
+    # given a case in clarification where nobody has consented (the child is 13)
     driver = walk(barnets_lov, Phase.CLARIFICATION)
-    # when the investigation is opened
-    refusal = driver.refused("open_investigation")
-    # then it is refused, saying what is missing and what may happen instead
-    assert refusal.phase == "clarification"
-    assert "missing the custody holder's consent" in english(refusal)
-    assert "no decision without consent is recorded" in english(refusal)
-    assert refusal.allowed == CLARIFICATION_EVENTS
+    # when the caseworker opens the investigation (Barnets Lov §20: the municipality's duty;
+    # §22 stk. 2: in cooperation "so far as possible", consent is not a condition)
+    outcome = driver.fire("open_investigation")
+    # then it opens, and the record says which consents existed and whose was missing
+    assert outcome.to_phase is Phase.INVESTIGATION
+    assert outcome.payload["consents"] == []
+    assert outcome.payload["without_consent_of"] == ["custody_holder"]
+    assert driver.case.investigation_without_consent_of == ["custody_holder"]
 
 
-def test_consent_of_custody_holder_opens_investigation_for_a_child_under_15(walk, barnets_lov):
+def test_investigation_with_the_custody_holders_consent_runs_with_consent(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.CLARIFICATION)  # the child is 13
     driver.fire("record_consent", {"by": "custody_holder"})
-    assert driver.case.phase is Phase.CLARIFICATION
     outcome = driver.fire("open_investigation")
-    assert outcome.to_phase is Phase.INVESTIGATION
+    assert outcome.payload["consents"] == ["custody_holder"]
+    assert outcome.payload["without_consent_of"] == []
 
 
 @pytest.mark.parametrize(
-    ("opened_at", "child_must_consent"),
+    ("opened_at", "child_missing"),
     [
         (datetime(2025, 11, 4, 12, tzinfo=UTC), False),  # the day before the 15th birthday
         (datetime(2025, 11, 5, 12, tzinfo=UTC), True),  # the 15th birthday
         (datetime(2025, 11, 4, 23, 30, tzinfo=UTC), True),  # 5 Nov 00:30 in Copenhagen
     ],
 )
-def test_child_aged_15_on_the_day_must_consent_too(
-    walk, barnets_lov, opened_at, child_must_consent
+def test_a_child_of_15_on_the_day_is_among_those_the_investigation_lacks(
+    walk, barnets_lov, opened_at, child_missing
 ):
     # given a child born 5 Nov 2010 and the custody holder's consent only
     driver = walk(barnets_lov, Phase.CLARIFICATION, birth_date=date(2010, 11, 5))
     driver.fire("record_consent", {"by": "custody_holder"})
     # when the investigation is opened on (or just before) the 15th birthday, Copenhagen time
-    if child_must_consent:
-        refusal = driver.refused("open_investigation", at=opened_at)
-        # then the child's own consent is asked for
-        assert "missing the child's consent (the child is 15" in english(refusal)
-        assert "custody holder" not in english(refusal)
-    else:
-        assert driver.fire("open_investigation", at=opened_at).to_phase is Phase.INVESTIGATION
+    outcome = driver.fire("open_investigation", at=opened_at)
+    # then the young person's consent is missing from the 15th birthday on (§22 stk. 2)
+    assert outcome.payload["without_consent_of"] == (["child"] if child_missing else [])
 
 
-def test_consent_of_custody_holder_and_child_of_15_opens_investigation(walk, barnets_lov):
-    driver = walk(barnets_lov, Phase.CLARIFICATION, birth_date=date(2010, 5, 1))  # 15
-    driver.fire("record_consent", {"by": "child"})
-    driver.fire("record_consent", {"by": "custody_holder"})
-    assert driver.fire("open_investigation").to_phase is Phase.INVESTIGATION
+def test_who_may_open_an_investigation_without_consent_is_the_competence_plans(walk, barnets_lov):
+    # given a municipality whose plan lets only team leaders open one while consent is missing
+    plan = barnets_lov.competence.model_copy(
+        update={"open_investigation_without_consent": Role.TEAM_LEADER}
+    )
+    rulebook = barnets_lov.model_copy(update={"competence": plan})
+    driver = walk(rulebook, Phase.CLARIFICATION)
+    # then a caseworker is refused, naming the competence, and the team leader may
+    refusal = driver.refused("open_investigation")
+    assert "opening an investigation while consent is missing needs the competence of " in (
+        english(refusal)
+    )
+    assert "team_leader" in english(refusal)
+    assert driver.fire("open_investigation", role=Role.TEAM_LEADER).to_phase is (
+        Phase.INVESTIGATION
+    )
+    # and with the consent recorded the caseworker needs no such competence
+    other = walk(rulebook, Phase.CLARIFICATION)
+    other.fire("record_consent", {"by": "custody_holder"})
+    assert other.fire("open_investigation").to_phase is Phase.INVESTIGATION
 
 
+@pytest.mark.parametrize("event", ["decide_compulsory_examination", "decide_without_consent"])
 @pytest.mark.parametrize("role", [Role.CASEWORKER, Role.TEAM_LEADER, Role.DEPARTMENT_HEAD])
-def test_only_the_committee_decides_to_investigate_without_consent(walk, barnets_lov, role):
+def test_only_the_committee_decides_the_compulsory_examination(walk, barnets_lov, event, role):
     driver = walk(barnets_lov, Phase.CLARIFICATION)
-    refusal = driver.refused("decide_without_consent", role=role)
+    refusal = driver.refused(event, role=role)
     assert "needs the competence of committee" in english(refusal)
     assert f"{role} does not hold it" in english(refusal)
 
 
-def test_committee_decision_without_consent_opens_investigation(walk, barnets_lov):
-    # given a case in clarification where nobody consented
+@pytest.mark.parametrize("event", ["decide_compulsory_examination", "decide_without_consent"])
+def test_compulsory_examination_must_end_2_months_after_the_committees_decision(
+    walk, barnets_lov, event
+):
+    # given a case under investigation (Friday 31 Oct 2025)
+    driver = walk(barnets_lov, Phase.INVESTIGATION, consents=())
+    # when the committee decides a compulsory examination on Monday 3 Nov 2025 (Barnets Lov §23)
+    outcome = driver.fire(event, role=Role.COMMITTEE, at=MONDAY)
+    # then the case stays in investigation, and the examination is due 2 calendar months
+    # later: Saturday 3 Jan 2026, end of day CET (Ankestyrelsen: 2 months from the decision)
+    assert outcome.to_phase is Phase.INVESTIGATION
+    assert driver.deadline("compulsory_examination").due_at == datetime(
+        2026, 1, 3, 22, 59, 59, tzinfo=UTC
+    )
+    # and concluding the investigation meets it
+    driver.fire("conclude", {"measures_needed": True}, at=datetime(2025, 12, 15, 9, tzinfo=UTC))
+    assert driver.deadline("compulsory_examination").status is MET
+
+
+def test_committee_decision_in_clarification_counts_as_the_missing_consent(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.CLARIFICATION)
-    # when the committee decides to investigate without consent
-    outcome = driver.fire("decide_without_consent", role=Role.COMMITTEE)
-    # then the case stays in clarification and the investigation may open
+    outcome = driver.fire("decide_compulsory_examination", role=Role.COMMITTEE)
     assert outcome.to_phase is Phase.CLARIFICATION
     assert driver.case.without_consent_decided
-    assert driver.fire("open_investigation").to_phase is Phase.INVESTIGATION
+    assert driver.fire("open_investigation").payload["without_consent_of"] == []
+
+
+# --- the grant: consent where the law puts it (Barnets Lov §32 stk. 2, §46 stk. 1, §47) --------
+
+
+PLACEMENT = [{"type": "placement"}]
+
+
+def test_supportive_measure_needs_the_custody_holders_consent(walk, barnets_lov):
+    # given a case at the decision with no consent recorded (the child is 13)
+    driver = walk(barnets_lov, Phase.DECISION, consents=())
+    # when practical support is granted, it is refused naming the consent and its paragraph
+    refusal = driver.refused("grant", {"measures": SUPPORT_RED})
+    assert english(refusal).startswith(
+        "granting practical_support needs the custody holder's consent (Barnets Lov §32 stk. 2"
+    )
+    # and once the custody holder consents (often with the plan) the grant goes through
+    driver.fire("record_consent", {"by": "custody_holder"})
+    assert driver.fire("grant", {"measures": SUPPORT_RED}).to_phase is Phase.IMPLEMENTATION
+
+
+def test_placement_with_consent_needs_the_young_person_from_15(walk, barnets_lov):
+    # given a young person of 15 (born 1 May 2010) and the custody holder's consent only
+    driver = walk(
+        barnets_lov, Phase.DECISION, consents=("custody_holder",), birth_date=date(2010, 5, 1)
+    )
+    # when a placement is granted by the team leader (its competence)
+    refusal = driver.refused("grant", {"measures": PLACEMENT}, role=Role.TEAM_LEADER)
+    # then the young person's own consent is asked for, citing §46 stk. 1
+    assert "granting placement needs the young person's own consent (aged 15)" in english(refusal)
+    assert "Barnets Lov §46 stk. 1" in english(refusal)
+    assert "custody holder" not in english(refusal).split("(Barnets")[0]
+    # and the young person's own consent is recorded at any age with {"by": "child"}
+    driver.fire("record_consent", {"by": "child"})
+    driver.fire("grant", {"measures": PLACEMENT}, role=Role.TEAM_LEADER)
+    assert driver.case.phase is Phase.IMPLEMENTATION
+
+
+def test_placement_without_consent_only_by_the_committee(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION, consents=(), birth_date=date(2010, 5, 1))
+    request = {"measures": [{"type": "placement", "without_consent": True}]}
+    refusal = driver.refused("grant", request, role=Role.TEAM_LEADER)
+    assert "needs the competence of committee" in english(refusal)
+    outcome = driver.fire("grant", request, role=Role.COMMITTEE)
+    assert outcome.to_phase is Phase.IMPLEMENTATION
+    assert driver.case.measures[0].without_consent
+
+
+def test_a_supportive_measure_cannot_be_granted_without_consent(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.DECISION, consents=())
+    request = {"measures": [{**SUPPORT_RED[0], "without_consent": True}]}
+    refusal = driver.refused("grant", request, role=Role.COMMITTEE)
+    assert refusal.refusals[0].code is RefusalCode.NOT_A_PLACEMENT
+
+
+def test_from_18_the_young_person_consents_alone(walk, barnets_lov):
+    # given a young person of 18 (born 1 Mar 2007) whose custody holder never consented
+    driver = walk(barnets_lov, Phase.DECISION, consents=(), birth_date=date(2007, 3, 1))
+    # when a contact person is granted, only the young person's own consent is asked for
+    contact = [{"type": "contact_person_child", "package": "green"}]
+    refusal = driver.refused("grant", {"measures": contact})
+    assert "the young person's own consent (aged 18)" in english(refusal)
+    assert "custody holder" not in english(refusal)
+    # and the young person's consent alone is enough (forældreansvarsloven §1)
+    driver.fire("record_consent", {"by": "child"})
+    assert driver.fire("grant", {"measures": contact}).to_phase is Phase.IMPLEMENTATION
+
+
+def test_consent_may_be_recorded_from_the_inquiry_up_to_the_decision(new_case, barnets_lov):
+    driver = new_case(barnets_lov)
+    assert driver.fire("record_consent", {"by": "child"}).to_phase is Phase.INQUIRY
+    assert driver.case.consents == {"child"}
 
 
 # --- clarification: preventive measures without investigation ------------------------------
@@ -454,7 +639,10 @@ def test_conclusion_that_no_measures_are_needed_closes_the_case(walk, barnets_lo
 def test_action_plan_needs_purpose_goals_and_expected_duration(walk, sel, missing, data):
     driver = walk(sel, Phase.ACTION_PLAN)
     refusal = driver.refused("submit_plan", data)
-    assert english(refusal) == f"the action plan lacks {missing} (SEL §140 / Barnets Lov §91)"
+    assert english(refusal) == (
+        f"the action plan lacks {missing} "
+        "(SEL §140 stk. 5–6: handleplanens formål, mål og forventede varighed)"
+    )
     assert refusal.allowed == [
         "record_consent",
         "submit_plan",
@@ -697,7 +885,37 @@ def test_refusal_needs_complaint_guidance(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     assert driver.fire("record_party_hearing").to_phase is Phase.DECISION
     refusal = driver.refused("refuse", {"complaint_guidance": False})
-    assert english(refusal) == "a refusal must give complaint guidance (complaint_guidance: true)"
+    assert english(refusal).startswith(
+        "the decision does not grant all that was applied for and must give complaint guidance "
+        "(complaint_guidance: true; Forvaltningsloven §25 stk. 1"
+    )
+
+
+def test_a_grant_of_another_measure_than_applied_for_needs_complaint_guidance(walk, barnets_lov):
+    # given an application for family treatment (forvaltningsloven §25: a decision that does
+    # not give the applicant all it applied for carries complaint guidance)
+    driver = walk(
+        barnets_lov,
+        Phase.DECISION,
+        source=Source.APPLICATION,
+        notifier=None,
+        applied_for="family_treatment",
+    )
+    # when practical support is granted instead, guidance is asked for
+    refusal = driver.refused("grant", {"measures": SUPPORT_RED})
+    assert refusal.refusals[0].code is RefusalCode.COMPLAINT_GUIDANCE_MISSING
+    granted = driver.fire("grant", {"measures": SUPPORT_RED, "complaint_guidance": True})
+    assert granted.to_phase is Phase.IMPLEMENTATION
+    # and granting what was applied for asks for none
+    other = walk(
+        barnets_lov,
+        Phase.DECISION,
+        source=Source.APPLICATION,
+        notifier=None,
+        applied_for="family_treatment",
+    )
+    other.fire("grant", {"measures": [{"type": "family_treatment", "package": "green"}]})
+    assert other.case.phase is Phase.IMPLEMENTATION
 
 
 def test_heard_and_guided_refusal_closes_the_case(walk, barnets_lov):
@@ -837,7 +1055,11 @@ def test_each_measure_gets_its_own_follow_up(walk, barnets_lov):
 def test_follow_up_counts_only_when_complete(walk, barnets_lov, held, lacking, missing):
     driver = walk(barnets_lov, Phase.FOLLOW_UP)
     refusal = driver.refused("record_follow_up", held("m1", **lacking))
-    assert english(refusal) == f"a follow-up counts only with {missing} (Barnets Lov §95 (SEL §70))"
+    assert english(refusal) == (
+        f"a follow-up counts only with {missing} (Vejledende serviceniveau for forebyggende "
+        "indsatser: en opfølgning opfylder lovkravet, når der er talt med leverandøren og "
+        "forældrene og taget stilling til revision af planen)"
+    )
     assert refusal.allowed == [
         "submit_plan",
         "record_follow_up",
@@ -1091,13 +1313,27 @@ def test_event_of_another_phase_is_refused_with_the_allowed_ones(walk, barnets_l
     refusal = driver.refused("grant", {"measures": [{"type": "safety_plan"}]})
     assert english(refusal) == "grant is not possible in phase inquiry"
     assert refusal.allowed == INQUIRY_EVENTS
-    assert "allowed now: assess_urgency, acknowledge, accept, screen, close" in str(refusal)
+    assert "allowed now: assess_urgency, acknowledge, accept, screen, record_consent, close" in str(
+        refusal
+    )
 
 
 ALLOWED_UNDER_BARNETS_LOV = {
     Phase.INQUIRY: INQUIRY_EVENTS,
     Phase.CLARIFICATION: CLARIFICATION_EVENTS,
-    Phase.INVESTIGATION: ["record_consent", "record_provisional_assessment", "conclude", "close"],
+    Phase.INVESTIGATION: [
+        "record_consent",
+        "decide_without_consent",
+        "decide_compulsory_examination",
+        "record_provisional_assessment",
+        "conclude",
+        # Barnets Lov §32 stk. 4: a supportive measure may start while the investigation runs.
+        "grant",
+        "start_measures",
+        "record_follow_up",
+        "end_measure",
+        "close",
+    ],
     Phase.ACTION_PLAN: [
         "record_consent",
         "submit_plan",
@@ -1257,3 +1493,79 @@ def test_every_deadline_names_its_source_and_arithmetic(walk, barnets_lov, held,
         assert "Counted from " in english_explanation(deadline.explanation)
         assert " → " in english_explanation(deadline.explanation)
         assert (deadline.responsible, deadline.escalated_to) == ("caseworker", "team_leader")
+
+
+# --- measures while the investigation runs (Barnets Lov §32 stk. 4, §95 stk. 2) ----------------
+
+
+def _started_during_investigation(walk, rulebook):
+    # A notification of Friday 31 Oct 2025 under investigation; practical support granted and
+    # started on Monday 3 Nov 2025, 10:00 and 11:00 CET.
+    driver = walk(rulebook, Phase.INVESTIGATION)
+    granted = driver.fire("grant", {"measures": SUPPORT_RED}, at=MONDAY)
+    assert granted.to_phase is Phase.INVESTIGATION
+    started = driver.fire("start_measures", at=MONDAY + timedelta(hours=1))
+    assert started.to_phase is Phase.INVESTIGATION
+    return driver
+
+
+def test_a_supportive_measure_starts_while_the_investigation_runs(walk, barnets_lov):
+    driver = _started_during_investigation(walk, barnets_lov)
+    # then its first follow-up is due 3 months after the start (§95 stk. 2 nr. 2): Tuesday
+    # 3 Feb 2026, end of day CET — not the package's 4 weeks
+    first = driver.deadline("follow_up:m1:1")
+    assert first.due_at == datetime(2026, 2, 3, 22, 59, 59, tzinfo=UTC)
+    assert first.source.startswith("Barnets Lov §95 stk. 2 nr. 1–2")
+    # and the investigation's own clock is untouched
+    assert driver.deadline("investigation").status is OPEN
+
+
+def test_the_investigations_end_brings_the_first_follow_up_forward(walk, barnets_lov, held):
+    driver = _started_during_investigation(walk, barnets_lov)
+    # when the investigation concludes on Wednesday 14 Jan 2026, 10:00 CET
+    driver.fire("conclude", {"measures_needed": True}, at=datetime(2026, 1, 14, 9, tzinfo=UTC))
+    # then the first follow-up is due at the end of that day (§95 stk. 2 nr. 1), said so
+    first = driver.deadline("follow_up:m1:1")
+    assert first.due_at == datetime(2026, 1, 14, 22, 59, 59, tzinfo=UTC)
+    assert first.explanation.event == "conclude"
+    assert driver.case.phase is Phase.ACTION_PLAN
+    # and a follow-up that day meets it
+    driver.fire("record_follow_up", held("m1"), at=datetime(2026, 1, 14, 15, tzinfo=UTC))
+    assert driver.deadline("follow_up:m1:1").status is MET
+
+
+def test_an_investigation_ending_after_3_months_leaves_the_first_follow_up(walk, barnets_lov):
+    driver = _started_during_investigation(walk, barnets_lov)
+    driver.fire("record_provisional_assessment", at=datetime(2026, 2, 20, 9, tzinfo=UTC))
+    driver.fire("conclude", {"measures_needed": True}, at=datetime(2026, 2, 25, 9, tzinfo=UTC))
+    assert driver.deadline("follow_up:m1:1").due_at == datetime(2026, 2, 3, 22, 59, 59, tzinfo=UTC)
+
+
+def test_a_follow_up_is_held_while_the_investigation_runs(walk, barnets_lov, held):
+    driver = _started_during_investigation(walk, barnets_lov)
+    held_at = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    assert driver.fire("record_follow_up", held("m1"), at=held_at).to_phase is (Phase.INVESTIGATION)
+    assert driver.deadline("follow_up:m1:1").status is MET
+
+
+def test_only_measures_the_rulebook_names_start_during_the_investigation(walk, barnets_lov):
+    driver = walk(barnets_lov, Phase.INVESTIGATION)
+    refusal = driver.refused("grant", {"measures": [{"type": "placement"}]}, role=Role.TEAM_LEADER)
+    assert refusal.refusals[0].code is RefusalCode.NOT_DURING_INVESTIGATION
+    # nothing granted, nothing to start
+    assert driver.refused("start_measures").refusals[0].code is RefusalCode.NOTHING_TO_START
+
+
+def test_the_old_law_starts_no_measure_during_the_investigation(walk, sel):
+    driver = walk(sel, Phase.INVESTIGATION)
+    refusal = driver.refused("grant", {"measures": SUPPORT_RED})
+    assert refusal.refusals[0].code is RefusalCode.NOT_POSSIBLE_IN_PHASE
+
+
+def test_the_plan_under_barnets_lov_needs_goals_and_purpose_not_a_duration(walk, barnets_lov):
+    # Barnets Lov §92 stk. 1: concrete goals in line with the measure's overall purpose
+    driver = walk(barnets_lov, Phase.ACTION_PLAN)
+    refusal = driver.refused("submit_plan", {"purpose": "Trivsel"})
+    assert english(refusal).startswith("the action plan lacks goals (Barnets Lov §92 stk. 1")
+    outcome = driver.fire("submit_plan", {"purpose": "Trivsel", "goals": ["Fremmøde"]})
+    assert outcome.to_phase is Phase.DECISION

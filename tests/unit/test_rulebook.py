@@ -160,6 +160,8 @@ def test_every_rule_names_source_responsible_and_escalation(name):
         RuleId.DECISION,
         RuleId.ACTION_PLAN,
         RuleId.PROVISIONAL_ASSESSMENT,
+        RuleId.COMPULSORY_EXAMINATION,
+        RuleId.DELAY_NOTICE,
     }
     for rule in [*rulebook.deadlines.values(), *rulebook.measure_deadlines.values()]:
         assert rule.source.strip()
@@ -198,8 +200,8 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "Input should be greater than or equal to 0",
         ),
         (
-            "    met_by: [conclude]",
-            "    met_by: [finish_investigation]",
+            "    met_by: [conclude]\n    responsible: caseworker\n    escalated_to: team_leader\n    ladder: *ladder_months\n  compulsory_examination:",
+            "    met_by: [finish_investigation]\n    responsible: caseworker\n    escalated_to: team_leader\n    ladder: *ladder_months\n  compulsory_examination:",
             "deadlines.investigation.met_by.0",
             "Input should be 'open_case'",
         ),
@@ -271,7 +273,11 @@ def test_missing_rulebook_file_is_refused(tmp_path):
 
 
 def test_catalogue_refuses_a_broken_extra_rulebook(tmp_path):
-    _broken(tmp_path, "    met_by: [conclude]", "    met_by: [finish_investigation]")
+    _broken(
+        tmp_path,
+        "    met_by: [conclude]\n    responsible: caseworker\n    escalated_to: team_leader\n    ladder: *ladder_months\n  compulsory_examination:",
+        "    met_by: [finish_investigation]\n    responsible: caseworker\n    escalated_to: team_leader\n    ladder: *ladder_months\n  compulsory_examination:",
+    )
     with pytest.raises(RulebookInvalid) as invalid:
         read_catalogue([tmp_path])
     assert invalid.value.file.endswith("2014.1.yaml")
