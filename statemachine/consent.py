@@ -4,7 +4,7 @@ Barnets Lov §22 stk. 2: the investigation is carried out "so far as possible" i
 the custody holder and a young person of 15 (`ConsentRule.child_from_age`); consent is a
 condition only where the law puts it, at the grant (`ConsentRule.measures`: §32 stk. 2 for a
 supportive measure, §46 stk. 1 for a placement with consent). From the age of majority
-(`ConsentRule.majority_age`, forældreansvarsloven §1) the young person consents alone.
+(`ConsentRule.majority_age`, forældreansvarsloven §1 a) the young person consents alone.
 """
 
 from __future__ import annotations

@@ -324,7 +324,7 @@ class ConsentRule(_Strict):
     possible" (Barnets Lov §22 stk. 2) — consent there is not a condition, but a case waiting for
     it is flagged (`stuck.consent_wait`). `measures`: the consent a grant needs per category.
     From `majority_age` the young person consents alone and no custody holder is asked
-    (forældreansvarsloven §1: a child under 18 is under custody).
+    (forældreansvarsloven §1 a: a child under 18 is under custody).
     """
 
     child_from_age: Annotated[int, Field(ge=0)]

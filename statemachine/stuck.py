@@ -137,14 +137,13 @@ def consent_wait_from(rulebook: Rulebook, facts: ClockFacts) -> datetime | None:
         else facts.phase_entered_at - _MICROSECOND
     )
     consent = rulebook.consent
-    # From the age of majority the young person's consent alone counts (forældreansvarsloven §1).
+    # From the age of majority the young person's consent alone counts (forældreansvarsloven §1 a).
     of_majority = start_of_local_day(_birthday(facts.birth_date, consent.majority_age))
     if ConsentParty.CUSTODY_HOLDER not in facts.consents:
+        # A young person who consented waits for the custody holder only if the wait began
+        # before the 18th birthday (`is_waiting_for_consent`).
         if ConsentParty.CHILD in facts.consents and of_majority <= waited:
             return None
-        # Known limit: a minor who consented while the custody holder did not stays flagged
-        # after the 18th birthday (the clock keeps one instant, not an end); such a case has
-        # sat in clarification for years and is over its phase norm anyway.
         return waited
     if ConsentParty.CHILD in facts.consents:
         return None
@@ -175,11 +174,18 @@ def is_waiting_for_consent(rulebook: Rulebook, facts: StuckFacts, now: datetime)
     if facts.phase is not Phase.CLARIFICATION or facts.without_consent_decided:
         return False
     wait = rulebook.stuck.consent_wait
-    if wait is not None and now <= shift(facts.phase_entered_at, wait.duration()):
+    waited = shift(facts.phase_entered_at, wait.duration()) if wait is not None else None
+    if waited is not None and now <= waited:
         return False
-    return bool(
-        missing_consents(facts.consents, facts.birth_date, local_date(now), rulebook.consent)
-    )
+    consent = rulebook.consent
+    if ConsentParty.CHILD in facts.consents and ConsentParty.CUSTODY_HOLDER not in facts.consents:
+        # The young person consented, the custody holder did not: the wait is for the custody
+        # holder's consent, asked for as long as the wait began before the 18th birthday (the
+        # flag is a supervisor's prompt, and the stuck clock keeps one instant, not an end).
+        began = waited if waited is not None else facts.phase_entered_at - _MICROSECOND
+        of_majority = start_of_local_day(_birthday(facts.birth_date, consent.majority_age))
+        return began < of_majority
+    return bool(missing_consents(facts.consents, facts.birth_date, local_date(now), consent))
 
 
 def assess(rulebook: Rulebook, facts: StuckFacts, now: datetime) -> StuckVerdict | None:

@@ -254,6 +254,7 @@ class CaseFactory:
         team: str | None = "team-nord",
         municipality: str = "demo",
         child_ref: str | None = None,
+        applied_for: str | None = None,
     ) -> WalkedCase:
         accepted = open_case(
             self.context,
@@ -267,6 +268,7 @@ class CaseFactory:
             municipality=municipality,
             actor=worker or "caseworker-anna",
             now=self.now,
+            applied_for=applied_for,
         )
         return WalkedCase(accepted.case_id, aware_at, accepted.version, [accepted])
 

@@ -249,6 +249,19 @@ class CaseDetail(BaseModel):
     last_event_at: datetime
     consents: list[str]
     decided_without_consent: bool
+    investigation_without_consent_of: list[str] | None = Field(
+        description="Whose consent was missing when the investigation was opened (Barnets Lov "
+        "§20, §22 stk. 2: it runs without it); null: not opened."
+    )
+    compulsory_examination_at: datetime | None = Field(
+        description="When the committee decided the compulsory examination (Barnets Lov §23)."
+    )
+    applied_for: str | None = Field(description="The measure type applied for, if any.")
+    applied_for_title: str | None
+    decision_expected_by: date | None = Field(
+        description="The date the applicant was told to expect the decision by "
+        "(retssikkerhedsloven §3 stk. 2)."
+    )
     action_plan: dict[str, Any] | None
     close_reason: str | None
     allowed_events: list[str] = Field(description="The phase graph's events (guards not run).")

@@ -64,6 +64,19 @@ def print_case(view: dict[str, Any], t: Translator) -> None:
         f"{t.date(view['birth_date'])})  {t('case.aware_at')} {t.instant(view['aware_at'])}  "
         f"{t('case.source')} {source}  {t('col.worker')} {worker}  {t('col.team')} {team}"
     )
+    consent = t.labels("party", view["consents"]) or t("case.none")
+    if view["decided_without_consent"]:
+        consent += f" · {t.event('decide_compulsory_examination')}"
+    if view["investigation_without_consent_of"]:
+        parties = t.labels("party", view["investigation_without_consent_of"])
+        consent += f" · {t('case.investigation_without_consent', parties=parties)}"
+    console.print(f"{t('case.consents')}: {consent}")
+    if view["applied_for"]:
+        applied = view["applied_for_title"]
+        if view["decision_expected_by"]:
+            expected = t.date(view["decision_expected_by"])
+            applied += f" · {t('case.decision_expected_by', day=expected)}"
+        console.print(f"{t('case.applied_for')}: {applied}")
     allowed = ", ".join(t.event(e) for e in view["allowed_events"]) or t("cli.closed")
     console.print(f"{t('cli.allowed_now')}: {allowed}")
     if view["measures"]:

@@ -91,6 +91,12 @@ class CaseShown(TypedDict):
     last_event_at: str | None
     consents: list[str]
     decided_without_consent: bool
+    # Whose consent was missing when the investigation opened (None: not opened; []: with it).
+    investigation_without_consent_of: list[str] | None
+    compulsory_examination_at: str | None
+    applied_for: str | None
+    applied_for_title: str | None
+    decision_expected_by: str | None
     action_plan: Any
     close_reason: str | None
     allowed_events: list[str]
@@ -143,6 +149,17 @@ def show_case(context: Context, case_id: int) -> CaseShown:
         "last_event_at": local_iso(case.last_event_at),
         "consents": sorted(case.consents),
         "decided_without_consent": case.without_consent_decided,
+        "investigation_without_consent_of": case.investigation_without_consent_of,
+        "compulsory_examination_at": local_iso(case.compulsory_examination_at),
+        "applied_for": case.applied_for,
+        "applied_for_title": (
+            rulebook.measures[case.applied_for].title
+            if case.applied_for in rulebook.measures
+            else case.applied_for
+        ),
+        "decision_expected_by": (
+            case.decision_expected_by.isoformat() if case.decision_expected_by else None
+        ),
         "action_plan": case.action_plan,
         "close_reason": case.close_reason,
         "allowed_events": []

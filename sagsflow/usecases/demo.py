@@ -70,6 +70,9 @@ class Walk:
     now: datetime
     rng: random.Random
     actor: str
+    # The investigation was opened before the custody holder consented (Barnets Lov §22 stk. 2:
+    # consent is no condition there); the consent then comes with the plan, before the grant.
+    consent_pending: bool = False
 
     def fire(
         self,
@@ -139,6 +142,9 @@ def _walk_case(
         )[0]
     child_age = rng.randint(1, 17)
     birth = date(aware_at.year - child_age, rng.randint(1, 12), rng.randint(1, 28))
+    # An application names the measure applied for: its decision deadline runs from receipt
+    # (retssikkerhedsloven §3 stk. 2).
+    applied_for = rng.choice(SUPPORTIVE)[0] if source is Source.APPLICATION else None
     accepted = open_case(
         context,
         child_ref=f"DEMO-{number:05d}",
@@ -151,6 +157,7 @@ def _walk_case(
         municipality="demo",
         actor=worker,
         now=now,
+        applied_for=applied_for,
     )
     walk = Walk(context, accepted.case_id, aware_at, now, rng, worker)
     steps: list[Callable[[Walk, random.Random], bool]] = [
@@ -193,6 +200,9 @@ def _linger(walk: Walk, rng: random.Random, phase: Phase) -> None:
 def _inquiry(walk: Walk, rng: random.Random) -> bool:
     walk.fire("assess_urgency", {"acute": rng.random() < 0.1}, days=_delay(rng, 0.8, 0.08))
     walk.fire("acknowledge", days=_delay(rng, 6))
+    if rng.random() < 0.5:
+        # Barnets Lov §18 stk. 1 nr. 2: the screening's afdækning (what `accept` records).
+        return walk.fire("screen", {"outcome": "afdaekning"}, days=_delay(rng, 5))
     return walk.fire("accept", days=_delay(rng, 5))
 
 
@@ -201,9 +211,20 @@ def _clarification(walk: Walk, rng: random.Random) -> bool:
         return walk.fire(
             "propose_preventive", {"measures": [{"type": "preventive_talks"}]}, days=_delay(rng, 10)
         ) and _grant_preventive(walk, rng)
+    if rng.random() < 0.25:
+        # Opened without consent (Barnets Lov §20, §22 stk. 2); the consent comes later.
+        walk.consent_pending = True
+        return walk.fire("open_investigation", days=_delay(rng, 5))
     walk.fire("record_consent", {"by": "custody_holder"}, days=_delay(rng, 12, 0.25))
     walk.fire("record_consent", {"by": "child"}, days=_delay(rng, 2))
     return walk.fire("open_investigation", days=_delay(rng, 3))
+
+
+def _consent(walk: Walk, rng: random.Random) -> None:
+    if walk.consent_pending:
+        walk.fire("record_consent", {"by": "custody_holder"}, days=_delay(rng, 5))
+        walk.fire("record_consent", {"by": "child"}, days=_delay(rng, 1))
+        walk.consent_pending = False
 
 
 def _grant_preventive(walk: Walk, rng: random.Random) -> bool:
@@ -212,6 +233,14 @@ def _grant_preventive(walk: Walk, rng: random.Random) -> bool:
 
 
 def _investigation(walk: Walk, rng: random.Random) -> bool:
+    if rng.random() < 0.15:
+        # Barnets Lov §32 stk. 4: a supportive measure started while the investigation runs
+        # (refused, and so left out, on a case under the old law).
+        _consent(walk, rng)
+        measure_type, package = rng.choice(SUPPORTIVE)
+        request = {"type": measure_type, "package": package} if package else {"type": measure_type}
+        if walk.fire("grant", {"measures": [request]}, days=_delay(rng, 20)):
+            walk.fire("start_measures", days=_delay(rng, 7))
     # Ankestyrelsen 2024: only about half of the investigations finish within 4 months.
     return walk.fire(
         "conclude", {"measures_needed": rng.random() < 0.85}, days=_delay(rng, 115, 0.45)
@@ -228,6 +257,7 @@ def _plan(walk: Walk, rng: random.Random) -> bool:
 
 
 def _decision(walk: Walk, rng: random.Random) -> bool:
+    _consent(walk, rng)
     if rng.random() < 0.12:
         walk.fire("record_party_hearing", days=_delay(rng, 10))
         walk.fire("refuse", {"complaint_guidance": True}, days=_delay(rng, 10))

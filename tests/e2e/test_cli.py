@@ -494,3 +494,46 @@ def test_rulebook_migration_dry_run_then_for_real(sagsflow: Sagsflow) -> None:
     verified = cli.json("audit", "verify")
     assert verified["ok"] is True
     assert verified["records_checked"] == 2
+
+
+def test_an_application_with_the_measure_applied_for_runs_its_deadline_from_receipt(
+    sagsflow: Sagsflow,
+) -> None:
+    # Given an application for family treatment received Monday 6 Jan 2025, 10:00 CET
+    opened = sagsflow.json(
+        "case", "open",
+        "--child-ref", "BARN-0007",
+        "--birth-date", "2015-06-01",
+        "--aware-at", "2025-01-06T10:00:00+01:00",
+        "--source", "application",
+        "--applied-for", "family_treatment",
+        "--worker", "anna", "--team", "nord", "--actor", "anna",
+    )  # fmt: skip
+    case_id = opened["id"]
+    # Then its decision is due 4 weeks from receipt (retssikkerhedsloven §3 stk. 2): Monday
+    # 3 Feb 2025, end of day, and the notice of a delay with it
+    view = sagsflow.show(case_id)
+    due = {d["rule"]: d["due_at"] for d in view["deadlines"]}
+    assert due["decision"] == "2025-02-03T23:59:59+01:00"
+    assert due["delay_notice"] == "2025-02-03T23:59:59+01:00"
+    assert (view["applied_for"], view["applied_for_title"]) == (
+        "family_treatment",
+        "Familiebehandling",
+    )
+    # When the caseworker tells the applicant on 30 Jan to expect the decision by 28 Feb
+    sagsflow.fire(
+        case_id, "notify_applicant_of_delay", "2025-01-30T10:00:00+01:00",
+        {"expected_by": "2025-02-28"},
+    )  # fmt: skip
+    # Then the case, as it is shown, says so (the suite's CLI speaks English)
+    text = sagsflow.ok("case", "show", str(case_id))
+    assert "Applied for: Familiebehandling" in text
+    assert "the applicant was told to expect the decision by 28 Feb 2025" in text
+    # and an applied-for measure on anything but an application is refused in one line
+    reason = sagsflow.fails(
+        "case", "open", "--child-ref", "BARN-0008", "--birth-date", "2015-06-01",
+        "--aware-at", "2025-01-06T10:00:00+01:00", "--source", "inquiry",
+        "--applied-for", "family_treatment", "--actor", "anna", "--worker", "anna",
+        "--team", "nord",
+    )  # fmt: skip
+    assert "application" in reason

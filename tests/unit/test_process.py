@@ -472,7 +472,7 @@ def test_from_18_the_young_person_consents_alone(walk, barnets_lov):
     refusal = driver.refused("grant", {"measures": contact})
     assert "the young person's own consent (aged 18)" in english(refusal)
     assert "custody holder" not in english(refusal)
-    # and the young person's consent alone is enough (forældreansvarsloven §1)
+    # and the young person's consent alone is enough (forældreansvarsloven §1 a)
     driver.fire("record_consent", {"by": "child"})
     assert driver.fire("grant", {"measures": contact}).to_phase is Phase.IMPLEMENTATION
 
