@@ -22,20 +22,34 @@ class ConsentParty(StrEnum):
 
 
 def age_on(birth_date: date, day: date) -> int:
-    """Completed years on `day`; a child born 29 Feb turns a year older on 1 Mar in other years."""
+    """Completed years on `day`; a child born 29 Feb turns a year older on 1 Mar in other years
+    (`statemachine.calendar.birthday` gives that day)."""
     years = day.year - birth_date.year
     if (day.month, day.day) < (birth_date.month, birth_date.day):
         years -= 1
     return years
 
 
+def child_age(birth_date: date, day: date, *, expected: bool) -> int:
+    """The child's age on `day` as the rules read it: an expected child (support to expectant
+    parents; `birth_date` then holds the expected date) is 0, whatever the date."""
+    return 0 if expected else age_on(birth_date, day)
+
+
 def missing_consents(
-    consents: Collection[str], birth_date: date, day: date, rule: ConsentRule
+    consents: Collection[str],
+    birth_date: date,
+    day: date,
+    rule: ConsentRule,
+    *,
+    expected: bool = False,
 ) -> list[ConsentParty]:
-    """The parties whose consent is still missing on `day`, custody holder first."""
+    """The parties whose consent is still missing on `day`, custody holder first. A child not
+    yet born (`expected`) is never asked, whatever the rule's age."""
     missing = []
     if ConsentParty.CUSTODY_HOLDER not in consents:
         missing.append(ConsentParty.CUSTODY_HOLDER)
-    if age_on(birth_date, day) >= rule.child_from_age and ConsentParty.CHILD not in consents:
+    of_age = not expected and age_on(birth_date, day) >= rule.child_from_age
+    if of_age and ConsentParty.CHILD not in consents:
         missing.append(ConsentParty.CHILD)
     return missing

@@ -5,6 +5,7 @@ Unknown fields are refused so that a typo never silently drops a fact.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -92,6 +93,12 @@ class Screen(Payload):
     reason: FreeText | None = None
 
 
+class RecordBirth(Payload):
+    """The child of a case opened before the birth (support to expectant parents) is born."""
+
+    birth_date: date
+
+
 PAYLOADS: dict[Event, type[Payload]] = {
     Event.ASSESS_URGENCY: AssessUrgency,
     Event.ACKNOWLEDGE: Empty,
@@ -112,5 +119,6 @@ PAYLOADS: dict[Event, type[Payload]] = {
     Event.RECORD_FOLLOW_UP: RecordFollowUp,
     Event.REVISE_PLAN: Empty,
     Event.END_MEASURE: EndMeasure,
+    Event.RECORD_BIRTH: RecordBirth,
     Event.CLOSE: Close,
 }

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypedDict, Unpack
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from models.repository import CaseRepository, StoredCase, UnitOfWork
 from sagsflow.context import Context
@@ -120,8 +120,12 @@ def open_case(
     role: Role = Role.CASEWORKER,
     now: datetime,
     witness: Witness | None = None,
+    birth_expected: bool = False,
 ) -> Accepted:
     """Open a case pinned to the rulebook version in force on its awareness date.
+
+    `birth_expected`: the child is not yet born and `birth_date` is the expected date (support
+    to expectant parents; `record_birth` records the birth later).
 
     Raises EventRefused (the role may not open cases, or the facts cannot be true) and
     UnknownRulebook; nothing is written then. With a `witness`, its `write` row is committed
@@ -144,6 +148,7 @@ def open_case(
         source=source,
         notifier=notifier,
         now=now,
+        birth_expected=birth_expected,
     )
     with UnitOfWork(context.engine) as uow:
         repo = uow.cases
@@ -170,7 +175,8 @@ class CaseFacts(TypedDict):
     """What a new case is opened with, as `open_case` takes it (besides who holds it)."""
 
     child_ref: str
-    birth_date: date
+    birth_date: date  # with birth_expected, the expected date
+    birth_expected: NotRequired[bool]
     aware_at: datetime
     source: Source
     notifier: Notifier | None

@@ -125,8 +125,10 @@ def open_driver(
     birth_date: date = BORN,
     source: Source = Source.NOTIFICATION,
     notifier: Notifier | None = Notifier.PROFESSIONAL,
+    birth_expected: bool = False,
 ) -> CaseDriver:
-    """A new case in inquiry, aware on a date the rulebook is in force (unless told otherwise)."""
+    """A new case in inquiry, aware on a date the rulebook is in force (unless told otherwise);
+    with `birth_expected`, for a child not yet born, `birth_date` the expected date."""
     if aware_at is None:
         aware_at = AWARE if rulebook.effective_from >= date(2024, 1, 1) else AWARE_SEL
     case, _ = open_case(
@@ -138,6 +140,7 @@ def open_driver(
         source=source,
         notifier=notifier,
         now=NOW,
+        birth_expected=birth_expected,
     )
     return CaseDriver(case, rulebook, aware_at)
 
@@ -197,7 +200,8 @@ def walk_to(
 
 @pytest.fixture
 def new_case() -> Callable[..., CaseDriver]:
-    """`new_case(rulebook, aware_at=…, birth_date=…, source=…, notifier=…)`: a case in inquiry."""
+    """`new_case(rulebook, aware_at=…, birth_date=…, source=…, notifier=…, birth_expected=…)`: a
+    case in inquiry."""
     return open_driver
 
 
