@@ -188,7 +188,9 @@ def opened_cases(draw: st.DrawFn) -> tuple[CaseFile, Rulebook]:
     # Now and then a child not yet born, expected within the rulebook's 10 months (issue 10).
     expected = draw(st.integers(0, 4)) == 0
     if expected:
-        birth_date = draw(st.dates(aware_on, aware_on + timedelta(days=300)))
+        # From the Copenhagen date of awareness (the rule's), not its UTC date.
+        aware_day = local_date(aware_at)
+        birth_date = draw(st.dates(aware_day, aware_day + timedelta(days=300)))
     else:
         birth_date = draw(st.dates(date(2004, 1, 1), aware_on - timedelta(days=1)))
     case, _ = open_case(
