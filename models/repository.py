@@ -144,6 +144,7 @@ def clock_facts_of(case: CaseFile) -> ClockFacts:
         birth_date=case.birth_date,
         consents=frozenset(case.consents),
         without_consent_decided=case.without_consent_decided,
+        birth_expected=case.birth_expected,
     )
 
 
@@ -169,6 +170,9 @@ def stuck_clock_values(rulebook: Rulebook, facts: ClockFacts) -> dict[str, datet
 
 def _facts_of(case: CaseFile) -> dict[str, Any]:
     facts: dict[str, Any] = {
+        # A child not yet born: the row's birth_date is the expected date (no other personal
+        # data than a date); `record_birth` replaces it and drops the fact.
+        **({"expected": True} if case.birth_expected else {}),
         "consents": sorted(case.consents),
         "without_consent_decided": case.without_consent_decided,
         "acute": case.acute,
@@ -188,6 +192,7 @@ def _facts_of(case: CaseFile) -> dict[str, Any]:
 
 
 def _apply_facts(case: CaseFile, facts: dict[str, Any]) -> None:
+    case.birth_expected = bool(facts.get("expected", False))
     case.consents = set(facts.get("consents", []))
     case.without_consent_decided = bool(facts.get("without_consent_decided", False))
     case.acute = facts.get("acute")
@@ -436,6 +441,8 @@ class CaseRepository:
             "phase": case.phase.value,
             "phase_entered_at": case.phase_entered_at,
             "last_event_at": case.last_event_at,
+            # record_birth replaces an expected date with the birth date.
+            "birth_date": case.birth_date,
             "facts": _facts_of(case),
             "version": case.version + 1,
             "rulebook_id": case.rulebook_id,

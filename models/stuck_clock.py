@@ -109,4 +109,5 @@ def clock_facts_of_row(row: Any) -> ClockFacts:
         birth_date=birth,
         consents=frozenset(facts.get("consents", [])),
         without_consent_decided=bool(facts.get("without_consent_decided")),
+        birth_expected=bool(facts.get("expected")),
     )

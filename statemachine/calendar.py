@@ -6,6 +6,8 @@ is used only to decide which calendar day an instant belongs to and what the wal
 Hour deadlines count elapsed time (Barnets Lov §136 / SEL §155: "within 24 hours" is 24 hours of
 real time, 23 or 25 on the wall clock across a clock change). Every other unit counts days of the
 Copenhagen calendar, and the deadline falls due at the end of the due day, 23:59:59 local time.
+An age limit counts a child's birthdays (`age_limit_due`): due at the end of the day before the
+birthday past the measure's age range.
 """
 
 from __future__ import annotations
@@ -221,7 +223,22 @@ class DaysArithmetic:
     anchor: datetime | None = None
 
 
-Arithmetic = HoursArithmetic | DaysArithmetic
+@dataclass(frozen=True)
+class AgeArithmetic:
+    """An age limit: a child born `birth_day` may have the measure up to and including the age
+    `max_age`, turns `max_age + 1` on `birthday` (`birthday`: 1 March for a child born 29
+    February, in a year that is not a leap year) and leaves the range then; due at 23:59:59
+    Copenhagen time on `due_day`, the day before. `expected`: `birth_day` is the expected date
+    of a child not yet born."""
+
+    birth_day: date
+    max_age: int
+    birthday: date
+    due_day: date
+    expected: bool = False
+
+
+Arithmetic = HoursArithmetic | DaysArithmetic | AgeArithmetic
 
 
 @dataclass(frozen=True)
@@ -351,6 +368,27 @@ def due(
         skipped=skipped,
         anchor=None if anchor.date() == start_day else anchor,
     )
+    return DueDate(due_at=end_of_local_day(due_day), arithmetic=arithmetic)
+
+
+def birthday(birth_day: date, age: int) -> date:
+    """The first day on which a child born `birth_day` is `age` years old (as
+    `statemachine.consent.age_on` counts completed years): the same day and month, and for a
+    child born 29 February 1 March in a year that is not a leap year."""
+    try:
+        return birth_day.replace(year=birth_day.year + age)
+    except ValueError:
+        return date(birth_day.year + age, 3, 1)
+
+
+def age_limit_due(birth_day: date, max_age: int, *, expected: bool = False) -> DueDate:
+    """When a measure for ages up to `max_age` ends for a child born `birth_day`: at the end of
+    the day before the birthday on which the child turns `max_age + 1` (the range is in
+    completed years, both ends included, `statemachine.rulebook.AgeRange`). Not moved off a
+    weekend or a holiday: the child leaves the range on the birthday whatever the calendar."""
+    turns = birthday(birth_day, max_age + 1)
+    due_day = turns - timedelta(days=1)
+    arithmetic = AgeArithmetic(birth_day, max_age, turns, due_day, expected)
     return DueDate(due_at=end_of_local_day(due_day), arithmetic=arithmetic)
 
 

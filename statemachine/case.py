@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from statemachine.consent import child_age
 from statemachine.explanation import AnyExplanation
 from statemachine.phases import UNRESOLVED, DeadlineStatus, Notifier, Phase, Source
 
@@ -72,7 +73,7 @@ class CaseFile:
     rulebook_id: str
     rulebook_version: str
     child_ref: str
-    birth_date: date
+    birth_date: date  # while `birth_expected`, the expected date of birth
     aware_at: datetime
     source: Source
     notifier: Notifier | None
@@ -80,6 +81,8 @@ class CaseFile:
     phase_entered_at: datetime
     last_event_at: datetime
     version: int = 1
+    # A child not yet born (support to expectant parents) until `record_birth` gives the date.
+    birth_expected: bool = False
     consents: set[str] = field(default_factory=set)
     without_consent_decided: bool = False
     # Barnets Lov §23: when the committee decided the compulsory examination.
@@ -99,6 +102,10 @@ class CaseFile:
     close_reason: str | None = None
     measures: list[MeasureState] = field(default_factory=list)
     deadlines: list[DeadlineState] = field(default_factory=list)
+
+    def child_age(self, day: date) -> int:
+        """Completed years on `day`; 0 for a child not yet born (`consent.child_age`)."""
+        return child_age(self.birth_date, day, expected=self.birth_expected)
 
     def measure(self, key: str) -> MeasureState | None:
         return next((m for m in self.measures if m.key == key), None)

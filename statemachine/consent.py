@@ -24,18 +24,34 @@ class ConsentParty(StrEnum):
 
 
 def age_on(birth_date: date, day: date) -> int:
-    """Completed years on `day`; a child born 29 Feb turns a year older on 1 Mar in other years."""
+    """Completed years on `day`; a child born 29 Feb turns a year older on 1 Mar in other years
+    (`statemachine.calendar.birthday` gives that day)."""
     years = day.year - birth_date.year
     if (day.month, day.day) < (birth_date.month, birth_date.day):
         years -= 1
     return years
 
 
+def child_age(birth_date: date, day: date, *, expected: bool) -> int:
+    """The child's age on `day` as the rules read it: an expected child (support to expectant
+    parents; `birth_date` then holds the expected date) is 0, whatever the date."""
+    return 0 if expected else age_on(birth_date, day)
+
+
 def required_parties(
-    parties: Sequence[str], child_from_age: int, birth_date: date, day: date, rule: ConsentRule
+    parties: Sequence[str],
+    child_from_age: int,
+    birth_date: date,
+    day: date,
+    rule: ConsentRule,
+    *,
+    expected: bool = False,
 ) -> list[ConsentParty]:
     """Whose consent counts on `day`, custody holder first: from the age of majority the young
-    person's alone; before it the custody holder's, and the child's from `child_from_age`."""
+    person's alone; before it the custody holder's, and the child's from `child_from_age`. A
+    child not yet born (`expected`) is never asked."""
+    if expected:
+        return [ConsentParty.CUSTODY_HOLDER] if ConsentParty.CUSTODY_HOLDER in parties else []
     age = age_on(birth_date, day)
     if age >= rule.majority_age:
         return [ConsentParty.CHILD]
@@ -48,12 +64,19 @@ def required_parties(
 
 
 def missing_consents(
-    consents: Collection[str], birth_date: date, day: date, rule: ConsentRule
+    consents: Collection[str],
+    birth_date: date,
+    day: date,
+    rule: ConsentRule,
+    *,
+    expected: bool = False,
 ) -> list[ConsentParty]:
     """The parties the investigation is to cooperate with (custody holder; the child from
-    `rule.child_from_age`) whose consent is not recorded on `day`."""
+    `rule.child_from_age`, never a child not yet born) whose consent is not recorded on `day`."""
     parties = (ConsentParty.CUSTODY_HOLDER, ConsentParty.CHILD)
-    needed = required_parties(parties, rule.child_from_age, birth_date, day, rule)
+    needed = required_parties(
+        parties, rule.child_from_age, birth_date, day, rule, expected=expected
+    )
     return [p for p in needed if p not in consents]
 
 
@@ -63,9 +86,11 @@ def missing_for_measure(
     day: date,
     rule: ConsentRule,
     requirement: ConsentRequirement,
+    *,
+    expected: bool = False,
 ) -> list[ConsentParty]:
     """The parties whose consent a grant of a measure under `requirement` still lacks on `day`."""
     needed = required_parties(
-        requirement.parties, requirement.child_from_age, birth_date, day, rule
+        requirement.parties, requirement.child_from_age, birth_date, day, rule, expected=expected
     )
     return [p for p in needed if p not in consents]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from statemachine.calendar import DueDate, Duration, due, local_date, shift
+from statemachine.calendar import (
+    DueDate,
+    Duration,
+    age_limit_due,
+    due,
+    local_date,
+    shift,
+    start_of_local_day,
+)
 from statemachine.case import CaseFile, DeadlineState, MeasureState
 from statemachine.explanation import Explanation
 from statemachine.phases import DeadlineStatus
@@ -171,6 +179,50 @@ def arm_package_review(
         defaults.source,
         at,
         package=measure.package,
+    )
+
+
+def arm_age_limit(
+    rulebook: Rulebook, case: CaseFile, measure: MeasureState, at: datetime
+) -> DeadlineState | None:
+    """The day a running measure with an upper age bound ends for this child: the end of the
+    day before the birthday on which the child turns `ages.max + 1` (the range is in completed
+    years, `AgeRange`; checked at the grant only, the child grows older while it runs). None
+    for a measure without an upper bound, or a rulebook without the rule.
+
+    Counted from the birth date, or from the expected date while the child is not yet born
+    (`record_birth` counts it again from the real one)."""
+    ages = rulebook.measures[measure.type].ages
+    defaults = rulebook.measure_deadlines.get(RuleId.AGE_LIMIT)
+    if not ages.bounded or defaults is None or measure.started_at is None:
+        return None
+    result = age_limit_due(case.birth_date, ages.max, expected=case.birth_expected)
+    anchor_at = start_of_local_day(case.birth_date)
+    # The range's own source (the catalogue's "14-22 år") says why the limit falls there.
+    source = ages.source or defaults.source
+    explanation = Explanation(
+        rule=RuleId.AGE_LIMIT.value,
+        title=defaults.title,
+        source=source,
+        anchor=Anchor.BIRTH.value,
+        anchor_at=anchor_at,
+        arithmetic=result.arithmetic,
+        measure_key=measure.key,
+        measure_title=rulebook.measures[measure.type].title,
+    )
+    return DeadlineState(
+        key=f"{RuleId.AGE_LIMIT.value}:{measure.key}",
+        rule=RuleId.AGE_LIMIT.value,
+        measure_key=measure.key,
+        anchor_at=anchor_at,
+        due_at=result.due_at,
+        status=DeadlineStatus.OPEN,
+        source=source,
+        responsible=defaults.responsible.value,
+        escalated_to=defaults.escalated_to.value,
+        explanation=explanation,
+        armed_at=at,
+        changed=True,
     )
 
 

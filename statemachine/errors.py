@@ -47,6 +47,14 @@ class RefusalCode(StrEnum):
     ROLE_MAY_NOT_OPEN = "role_may_not_open"  # role
     CHILD_REF_NOT_PSEUDONYMOUS = "child_ref_not_pseudonymous"
     BIRTH_AFTER_AWARENESS = "birth_after_awareness"
+    # A child not yet born: its expected birth date, and the record of the birth.
+    EXPECTED_BIRTH_UNSUPPORTED = "expected_birth_unsupported"  # rulebook
+    EXPECTED_BIRTH_BEFORE_AWARENESS = "expected_birth_before_awareness"  # expected, aware
+    EXPECTED_BIRTH_TOO_FAR = "expected_birth_too_far"  # expected, latest, amount, unit, source
+    NO_EXPECTED_BIRTH = "no_expected_birth"  # birth_date
+    BIRTH_IN_FUTURE = "birth_in_future"  # birth_date, day
+    BIRTH_BEFORE_AWARENESS = "birth_before_awareness"  # birth_date, aware
+    NOT_FOR_EXPECTED_CHILD = "not_for_expected_child"  # measures, expected
     NOTIFIER_ONLY_FOR_NOTIFICATION = "notifier_only_for_notification"
     READ_ONLY = "read_only"  # role
     NOTHING_TO_FULFIL = "nothing_to_fulfil"  # event, phase, rules

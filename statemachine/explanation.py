@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from statemachine.calendar import (
+    AgeArithmetic,
     Arithmetic,
     ClosedDay,
     DaysArithmetic,
@@ -24,11 +25,12 @@ from statemachine.calendar import (
 @dataclass(frozen=True)
 class Explanation:
     """One deadline's reason: the rule's title and legal source as the rulebook wrote them, what
-    it counts from (`anchor`: awareness, event, measure_start, follow_up_held), and how.
+    it counts from (`anchor`: awareness, event, measure_start, follow_up_held, birth), and how.
 
     Measure deadlines name the measure (`measure_key`, `measure_title`); a follow-up its number
     and whether it is the first or a later one (`every`: the interval, in `then_amount`/
-    `then_unit`); a package review the package.
+    `then_unit`); a package review the package; an age limit's arithmetic holds the birth date,
+    the highest age and the birthday on which the child leaves the range (`AgeArithmetic`).
     """
 
     rule: str
@@ -86,6 +88,17 @@ def _plain(explanation: Explanation) -> dict[str, Any]:
 
 
 def _arithmetic(arithmetic: Arithmetic) -> dict[str, Any]:
+    if isinstance(arithmetic, AgeArithmetic):
+        age: dict[str, Any] = {
+            "kind": "age",
+            "birth_day": arithmetic.birth_day.isoformat(),
+            "max_age": arithmetic.max_age,
+            "birthday": arithmetic.birthday.isoformat(),
+            "due_day": arithmetic.due_day.isoformat(),
+        }
+        if arithmetic.expected:
+            age["expected"] = True
+        return age
     if isinstance(arithmetic, HoursArithmetic):
         return {
             "kind": "hours",
@@ -145,6 +158,14 @@ def from_json(text: str) -> AnyExplanation:
 
 
 def _arithmetic_of(raw: dict[str, Any]) -> Arithmetic:
+    if raw["kind"] == "age":
+        return AgeArithmetic(
+            birth_day=date.fromisoformat(raw["birth_day"]),
+            max_age=int(raw["max_age"]),
+            birthday=date.fromisoformat(raw["birthday"]),
+            due_day=date.fromisoformat(raw["due_day"]),
+            expected=bool(raw.get("expected", False)),
+        )
     if raw["kind"] == "hours":
         return HoursArithmetic(
             datetime.fromisoformat(raw["start"]),

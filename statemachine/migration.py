@@ -7,7 +7,12 @@ from datetime import datetime
 
 from statemachine.calendar import local_date
 from statemachine.case import CaseFile, DeadlineState
-from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
+from statemachine.deadlines import (
+    arm_age_limit,
+    arm_case_deadline,
+    arm_follow_up,
+    arm_package_review,
+)
 from statemachine.explanation import AnyExplanation
 from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import Rulebook, RuleId
@@ -56,6 +61,9 @@ def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> Deadline
         return None
     if rule is RuleId.FOLLOW_UP:
         return arm_follow_up(new, measure, deadline.armed_at)
+    if rule is RuleId.AGE_LIMIT:
+        # The new version's age range (and its source) for the measure; none there: cancelled.
+        return arm_age_limit(new, case, measure, deadline.armed_at)
     return arm_package_review(new, measure, deadline.armed_at)
 
 

@@ -103,6 +103,12 @@ class Screen(Payload):
     reason: FreeText | None = None
 
 
+class RecordBirth(Payload):
+    """The child of a case opened before the birth (support to expectant parents) is born."""
+
+    birth_date: date
+
+
 PAYLOADS: dict[Event, type[Payload]] = {
     Event.ASSESS_URGENCY: AssessUrgency,
     Event.ACKNOWLEDGE: Empty,
@@ -125,5 +131,6 @@ PAYLOADS: dict[Event, type[Payload]] = {
     Event.RECORD_FOLLOW_UP: RecordFollowUp,
     Event.REVISE_PLAN: Empty,
     Event.END_MEASURE: EndMeasure,
+    Event.RECORD_BIRTH: RecordBirth,
     Event.CLOSE: Close,
 }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -21,10 +21,11 @@ from pydantic import ValidationError
 from transitions import Machine
 
 from statemachine import payloads
-from statemachine.calendar import Duration, Unit, due, local_date
+from statemachine.calendar import Duration, Unit, due, local_date, shift
 from statemachine.case import CaseFile, DeadlineState, MeasureState
-from statemachine.consent import age_on, missing_consents, missing_for_measure
+from statemachine.consent import missing_consents, missing_for_measure
 from statemachine.deadlines import (
+    arm_age_limit,
     arm_case_deadline,
     arm_follow_up,
     arm_package_review,
@@ -117,7 +118,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "propose_preventive",
         "source": P.CLARIFICATION,
         "dest": P.DECISION,
-        "conditions": ["has_known_measures", "is_without_investigation"],
+        "conditions": ["has_known_measures", "is_allowed_before_birth", "is_without_investigation"],
     },
     {"trigger": "record_provisional_assessment", "source": P.INVESTIGATION, "dest": None},
     {
@@ -153,6 +154,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": P.IMPLEMENTATION,
         "conditions": [
             "has_known_measures",
+            "is_allowed_before_birth",
             "is_investigated_where_needed",
             "has_valid_packages",
             "is_child_in_age_range",
@@ -193,6 +195,15 @@ TRANSITIONS: list[dict[str, Any]] = [
         "source": _MEASURE_PHASES,
         "dest": None,
         "conditions": "has_active_measure",
+    },
+    # A case opened before the birth (support to expectant parents) learns the birth date in
+    # whatever open phase it has reached; only such a case, and only once (`expects_no_birth`,
+    # checked by `fire` and `allowed_events`).
+    {
+        "trigger": "record_birth",
+        "source": _OPEN_PHASES,
+        "dest": None,
+        "conditions": "is_birth_plausible",
     },
     {"trigger": "close", "source": _OPEN_PHASES, "dest": P.CLOSURE, "conditions": "has_reason"},
 ]
@@ -295,11 +306,37 @@ def machine_for(rulebook: Rulebook) -> Machine:
 
 def allowed_events(rulebook: Rulebook, phase: Phase, case: CaseFile | None = None) -> list[str]:
     """Events the graph has out of `phase`, in the contract's order (guards not evaluated).
-    With `case`, without the late duties it has nothing left to fulfil (`fulfils_nothing`)."""
+    With `case`, without what does not apply to it: the late duties it has nothing left to
+    fulfil (`fulfils_nothing`), the birth of a child it does not expect (`expects_no_birth`)."""
     events = _events_out_of(machine_for(rulebook), phase)
     if case is None:
         return list(events)
-    return [e for e in events if not fulfils_nothing(rulebook, case, Event(e))]
+    return [e for e in events if _inapplicable(rulebook, case, Event(e)) is None]
+
+
+def _inapplicable(rulebook: Rulebook, case: CaseFile, event: Event) -> Refusal | None:
+    """Why `event`, which the graph has out of the case's phase, does not apply to this case;
+    None: it does."""
+    if fulfils_nothing(rulebook, case, event):
+        return Refusal(
+            RefusalCode.NOTHING_TO_FULFIL,
+            {
+                "event": event.value,
+                "phase": case.phase.value,
+                "rules": _rules_met_by(rulebook, event),
+            },
+        )
+    if expects_no_birth(case, event):
+        return Refusal(RefusalCode.NO_EXPECTED_BIRTH, {"birth_date": case.birth_date.isoformat()})
+    return None
+
+
+def expects_no_birth(case: CaseFile, event: Event) -> bool:
+    """Whether `event` records the birth of a child the open case does not expect: one opened
+    with its birth date, or whose birth is recorded already."""
+    return (
+        event is Event.RECORD_BIRTH and case.phase is not Phase.CLOSURE and not case.birth_expected
+    )
 
 
 def fulfils_nothing(rulebook: Rulebook, case: CaseFile, event: Event) -> bool:
@@ -398,8 +435,10 @@ class CaseProcess:
         (none once the committee has decided the compulsory examination)."""
         if self.case.without_consent_decided:
             return []
-        rule = self.rulebook.consent
-        missing = missing_consents(self.case.consents, self.case.birth_date, self._day, rule)
+        rule, case = self.rulebook.consent, self.case
+        missing = missing_consents(
+            case.consents, case.birth_date, self._day, rule, expected=case.birth_expected
+        )
         return [party.value for party in missing]
 
     def may_open_investigation(self) -> bool:
@@ -426,13 +465,18 @@ class CaseProcess:
             if requirement is None or request.without_consent:
                 continue
             missing = missing_for_measure(
-                self.case.consents, self.case.birth_date, self._day, rule, requirement
+                self.case.consents,
+                self.case.birth_date,
+                self._day,
+                rule,
+                requirement,
+                expected=self.case.birth_expected,
             )
             if missing:
                 return self._refuse(
                     RefusalCode.MISSING_CONSENT,
                     parties=[party.value for party in missing],
-                    child_age=age_on(self.case.birth_date, self._day),
+                    child_age=self.case.child_age(self._day),
                     measure=request.type,
                     source=requirement.source,
                 )
@@ -472,6 +516,24 @@ class CaseProcess:
             measures=unknown,
             rulebook=self.rulebook.key,
             known=sorted(self.rulebook.measures),
+        )
+
+    def is_allowed_before_birth(self) -> bool:
+        # Seed 000 ("§ 52.4 (gravid)"): before the birth, only the catalogue's measures for
+        # expectant parents (`MeasureType.for_expectant_parents`).
+        if not self.case.birth_expected:
+            return True
+        others = [
+            m.type
+            for m in self._requested()
+            if not self.rulebook.measures[m.type].for_expectant_parents
+        ]
+        if not others:
+            return True
+        return self._refuse(
+            RefusalCode.NOT_FOR_EXPECTED_CHILD,
+            measures=others,
+            expected=self.case.birth_date.isoformat(),
         )
 
     def is_without_investigation(self) -> bool:
@@ -537,7 +599,7 @@ class CaseProcess:
         return True
 
     def is_child_in_age_range(self) -> bool:
-        child_age = age_on(self.case.birth_date, self._day)
+        child_age = self.case.child_age(self._day)
         for request in self._requested():
             ages = self.rulebook.measures[request.type].ages
             if not ages.min <= child_age <= ages.max:
@@ -674,6 +736,24 @@ class CaseProcess:
             RefusalCode.INCOMPLETE_FOLLOW_UP, missing=missing, source=content.source
         )
 
+    def is_birth_plausible(self) -> bool:
+        # A birth cannot be recorded before it happened, nor before the municipality became
+        # aware of the expected child (the case was opened for a child not yet born).
+        assert isinstance(self.payload, payloads.RecordBirth)
+        born = self.payload.birth_date
+        if born > self._day:
+            return self._refuse(
+                RefusalCode.BIRTH_IN_FUTURE, birth_date=born.isoformat(), day=self._day.isoformat()
+            )
+        aware = local_date(self.case.aware_at)
+        if born < aware:
+            return self._refuse(
+                RefusalCode.BIRTH_BEFORE_AWARENESS,
+                birth_date=born.isoformat(),
+                aware=aware.isoformat(),
+            )
+        return True
+
     def has_reason(self) -> bool:
         assert isinstance(self.payload, payloads.Close | payloads.Screen)
         if self.payload.reason and self.payload.reason.strip():
@@ -803,6 +883,7 @@ class CaseProcess:
                     arm_follow_up(self.rulebook, measure, self.at, during_investigation=during)
                 )
                 self._arm(arm_package_review(self.rulebook, measure, self.at))
+                self._arm(arm_age_limit(self.rulebook, self.case, measure, self.at))
 
     def _on_record_follow_up(self) -> None:
         assert isinstance(self.payload, payloads.RecordFollowUp)
@@ -822,6 +903,28 @@ class CaseProcess:
         measure = self.case.measure(self.payload.measure_id)
         assert measure is not None
         self._end(measure, self.payload.reason, self.payload.goals_met)
+
+    def _on_record_birth(self) -> None:
+        assert isinstance(self.payload, payloads.RecordBirth)
+        case = self.case
+        case.birth_date = self.payload.birth_date
+        case.birth_expected = False
+        # An age limit counted from the expected date is counted again from the birth.
+        for deadline in case.unresolved_deadlines():
+            if deadline.rule != RuleId.AGE_LIMIT or deadline.measure_key is None:
+                continue
+            measure = case.measure(deadline.measure_key)
+            fresh = (
+                None if measure is None else arm_age_limit(self.rulebook, case, measure, self.at)
+            )
+            if fresh is None:
+                continue
+            deadline.anchor_at, deadline.due_at = fresh.anchor_at, fresh.due_at
+            deadline.explanation, deadline.source = fresh.explanation, fresh.source
+            if deadline.status is DeadlineStatus.BREACHED and fresh.due_at > self.at:
+                deadline.status = DeadlineStatus.OPEN
+            deadline.changed = True
+            self.touched_deadlines[deadline.key] = deadline
 
     def _on_close(self) -> None:
         assert isinstance(self.payload, payloads.Close)
@@ -997,13 +1100,9 @@ def fire(
     if not rulebook.competence.may_fire(role, event):
         raise refuse(RefusalCode.ROLE_MAY_NOT_RECORD, role=role.value, event=event.value)
     if event.value not in allowed:
-        if fulfils_nothing(rulebook, case, event):
-            raise refuse(
-                RefusalCode.NOTHING_TO_FULFIL,
-                event=event.value,
-                phase=phase.value,
-                rules=_rules_met_by(rulebook, event),
-            )
+        inapplicable = _inapplicable(rulebook, case, event)
+        if inapplicable is not None:
+            raise EventRefused(event_name, phase, inapplicable, allowed)
         raise refuse(RefusalCode.NOT_POSSIBLE_IN_PHASE, event=event.value, phase=phase.value)
     try:
         payload = parse_payload(event, data)
@@ -1125,11 +1224,14 @@ def open_case(
     notifier: Notifier | None,
     now: datetime,
     applied_for: str | None = None,
+    birth_expected: bool = False,
 ) -> tuple[CaseFile, Outcome]:
     """A new case in `inquiry`, with the deadlines its rulebook arms on opening.
 
     The case is pinned to `rulebook`, which the caller chose as the version in force on the
-    awareness date. Raises EventRefused for facts that cannot be true.
+    awareness date. With `birth_expected`, the child is not yet born and `birth_date` is the
+    expected date (support to expectant parents). Raises EventRefused for facts that cannot be
+    true.
     """
     phase, allowed = Phase.INQUIRY, [Event.OPEN_CASE.value]
 
@@ -1144,7 +1246,9 @@ def open_case(
     aware_at = aware_at.astimezone(UTC)
     if aware_at > now:
         raise refuse(RefusalCode.TIME_IN_FUTURE, field="aware_at", at=aware_at.isoformat())
-    if birth_date > local_date(aware_at):
+    if birth_expected:
+        _check_expected_birth(rulebook, birth_date, aware_at, refuse)
+    elif birth_date > local_date(aware_at):
         raise refuse(RefusalCode.BIRTH_AFTER_AWARENESS)
     if notifier is not None and source is not Source.NOTIFICATION:
         raise refuse(RefusalCode.NOTIFIER_ONLY_FOR_NOTIFICATION)
@@ -1165,6 +1269,7 @@ def open_case(
         rulebook_version=rulebook.version,
         child_ref=child_ref.strip(),
         birth_date=birth_date,
+        birth_expected=birth_expected,
         aware_at=aware_at,
         source=source,
         notifier=notifier,
@@ -1178,10 +1283,11 @@ def open_case(
     )
     process.state = phase.value
     process.apply_deadline_rules()
+    birth = "expected_birth_date" if birth_expected else "birth_date"
     facts = {
         "municipality": municipality,
         "rulebook": rulebook.key,
-        "birth_date": birth_date.isoformat(),
+        birth: birth_date.isoformat(),
         "aware_at": aware_at.isoformat(),
         "source": source.value,
         "notifier": notifier.value if notifier else None,
@@ -1198,3 +1304,33 @@ def open_case(
         touched_deadlines=list(process.touched_deadlines.values()),
     )
     return case, outcome
+
+
+def _check_expected_birth(
+    rulebook: Rulebook,
+    expected: date,
+    aware_at: datetime,
+    refuse: Callable[..., EventRefused],
+) -> None:
+    """An expected birth date on or after the awareness date and within the rulebook's
+    `expected_birth.within` of it (a pregnancy the municipality knows of); raises otherwise."""
+    rule = rulebook.expected_birth
+    if rule is None:
+        raise refuse(RefusalCode.EXPECTED_BIRTH_UNSUPPORTED, rulebook=rulebook.key)
+    aware = local_date(aware_at)
+    if expected < aware:
+        raise refuse(
+            RefusalCode.EXPECTED_BIRTH_BEFORE_AWARENESS,
+            expected=expected.isoformat(),
+            aware=aware.isoformat(),
+        )
+    latest = local_date(shift(aware_at, rule.within.duration()))
+    if expected > latest:
+        raise refuse(
+            RefusalCode.EXPECTED_BIRTH_TOO_FAR,
+            expected=expected.isoformat(),
+            latest=latest.isoformat(),
+            amount=rule.within.amount,
+            unit=rule.within.unit.value,
+            source=rule.source,
+        )

@@ -51,6 +51,7 @@ class Anchor(StrEnum):
     EVENT = "event"  # the event that arms the deadline (phase entry, decision)
     MEASURE_START = "measure_start"
     FOLLOW_UP_HELD = "follow_up_held"  # "at most N months apart": from the follow-up held
+    BIRTH = "birth"  # an age limit: from the child's birth date (or expected birth date)
 
 
 class RuleId(StrEnum):
@@ -66,6 +67,7 @@ class RuleId(StrEnum):
     DELAY_NOTICE = "delay_notice"
     FOLLOW_UP = "follow_up"
     PACKAGE_REVIEW = "package_review"
+    AGE_LIMIT = "age_limit"
 
 
 CASE_RULES = (
@@ -78,7 +80,7 @@ CASE_RULES = (
     RuleId.COMPULSORY_EXAMINATION,
     RuleId.DELAY_NOTICE,
 )
-MEASURE_RULES = (RuleId.FOLLOW_UP, RuleId.PACKAGE_REVIEW)
+MEASURE_RULES = (RuleId.FOLLOW_UP, RuleId.PACKAGE_REVIEW, RuleId.AGE_LIMIT)
 
 
 class LadderStep(_Strict):
@@ -152,9 +154,11 @@ class FollowUpContent(_Strict):
 
 
 class MeasureRuleDefaults(_Strict):
-    """Measure-level deadlines (follow-up, package review): titles, sources and ladders.
+    """Measure-level deadlines (follow-up, package review, age limit): titles, sources and
+    ladders.
 
-    The durations are per measure type (`MeasureType.follow_up`, `MeasureType.package_review`).
+    The durations are per measure type (`MeasureType.follow_up`, `MeasureType.package_review`);
+    an age limit's due day comes from the measure's `ages` and the child's birth date.
     """
 
     title: str
@@ -200,11 +204,16 @@ class FollowUpCadence(_Strict):
         return self
 
 
+# An age range's `max` when the measure has no upper age bound: no age limit is armed.
+NO_AGE_LIMIT = 99
+
+
 class AgeRange(_Strict):
-    """Completed years on the day of the decision, both ends included."""
+    """Completed years on the day of the decision, both ends included; while the measure runs,
+    `max` below NO_AGE_LIMIT arms its age limit (`age_limit`: the child turns `max + 1`)."""
 
     min: Annotated[int, Field(ge=0)] = 0
-    max: Annotated[int, Field(ge=0)] = 99
+    max: Annotated[int, Field(ge=0, le=NO_AGE_LIMIT)] = NO_AGE_LIMIT
     source: str = ""
 
     @model_validator(mode="after")
@@ -212,6 +221,11 @@ class AgeRange(_Strict):
         if self.min > self.max:
             raise ValueError(f"min {self.min} is above max {self.max}")
         return self
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the measure ends at an age (an upper bound below NO_AGE_LIMIT)."""
+        return self.max < NO_AGE_LIMIT
 
 
 class MeasureCategory(StrEnum):
@@ -250,6 +264,9 @@ class MeasureType(_Strict):
     # The municipality's published deadline for deciding an application for this measure
     # (retssikkerhedsloven §3 stk. 2); none: the rulebook's general decision deadline.
     decision_deadline: DecisionDeadline | None = None
+    # May be granted while the child is expected, to the expectant parents (seed 000: "§ 52.4
+    # (gravid)"); no other measure may be granted before the birth.
+    for_expectant_parents: bool = False
     notes: str = ""
 
 
@@ -351,6 +368,14 @@ class ComplaintGuidance(_Strict):
     source: str
 
 
+class ExpectedBirthRule(_Strict):
+    """A case opened for a child not yet born (support to expectant parents): its expected birth
+    date lies on or after the awareness date and at most `within` after it."""
+
+    within: Span
+    source: str
+
+
 class StuckRule(_Strict):
     """What makes a case stuck for the supervisor's view.
 
@@ -378,6 +403,8 @@ class Rulebook(_Strict):
     law: str  # the law the citations follow ("SEL", "Barnets Lov")
     calendar: WorkingCalendarSpec = Field(default_factory=lambda: WorkingCalendarSpec())
     consent: ConsentRule
+    # None: the rulebook takes no case for a child not yet born.
+    expected_birth: ExpectedBirthRule | None = None
     deadlines: dict[RuleId, DeadlineRule]
     measure_deadlines: dict[RuleId, MeasureRuleDefaults]
     measures: dict[str, MeasureType]
@@ -424,6 +451,11 @@ class Rulebook(_Strict):
                 )
             if measure.competence not in self.competence.hierarchy:
                 problems.append((f"{path}.competence", "not in competence.hierarchy"))
+            if measure.for_expectant_parents and measure.ages.min > 0:
+                # An expected child is 0 years old to the age checks.
+                problems.append(
+                    (f"{path}.ages.min", "a measure for expectant parents admits age 0")
+                )
         for category, requirement in self.consent.measures.items():
             role = requirement.without_consent
             if role is not None and role not in self.competence.hierarchy:

@@ -20,11 +20,11 @@ here: the sweep marks it (docs/decisions/002), and it is a fact read beside the 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from statemachine.calendar import due, local_date, shift, start_of_local_day
+from statemachine.calendar import birthday, due, local_date, shift, start_of_local_day
 from statemachine.consent import ConsentParty, missing_consents
 from statemachine.phases import Phase
 from statemachine.rulebook import Rulebook, Span
@@ -49,6 +49,8 @@ class ClockFacts:
     birth_date: date
     consents: Collection[str]
     without_consent_decided: bool
+    # A child not yet born (`birth_date` is the expected date): its own consent is never asked.
+    birth_expected: bool = field(default=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -109,24 +111,15 @@ class StuckClock:
         return tuple(found)
 
 
-def _birthday(birth_date: date, age: int) -> date:
-    """The first day on which a child born on `birth_date` is `age` (consent.age_on): a child
-    born 29 February has its birthday on 1 March in other years."""
-    try:
-        return birth_date.replace(year=birth_date.year + age)
-    except ValueError:
-        return date(birth_date.year + age, 3, 1)
-
-
 def consent_wait_from(rulebook: Rulebook, facts: ClockFacts) -> datetime | None:
     """The instant after which the case waits for consent (`is_waiting_for_consent`), for any
     `now` after its last event; None: it never does with these facts.
 
     The wait ends `consent_wait` after entering clarification. A missing custody holder's
     consent counts from then; a missing child's consent only from the Copenhagen day the child
-    reaches the rulebook's consent age (Seed 004, `ConsentRule.child_from_age`), so the instant
-    is the later of the wait's end and that day's first microsecond (less one: the rule holds
-    *on* that day, the comparison is strict)."""
+    reaches the rulebook's consent age (Seed 004, `ConsentRule.child_from_age`; never for a child
+    not yet born), so the instant is the later of the wait's end and that day's first
+    microsecond (less one: the rule holds *on* that day, the comparison is strict)."""
     if facts.phase is not Phase.CLARIFICATION or facts.without_consent_decided:
         return None
     wait = rulebook.stuck.consent_wait
@@ -138,16 +131,16 @@ def consent_wait_from(rulebook: Rulebook, facts: ClockFacts) -> datetime | None:
     )
     consent = rulebook.consent
     # From the age of majority the young person's consent alone counts (forældreansvarsloven §1 a).
-    of_majority = start_of_local_day(_birthday(facts.birth_date, consent.majority_age))
+    of_majority = start_of_local_day(birthday(facts.birth_date, consent.majority_age))
     if ConsentParty.CUSTODY_HOLDER not in facts.consents:
         # A young person who consented waits for the custody holder only if the wait began
         # before the 18th birthday (`is_waiting_for_consent`).
         if ConsentParty.CHILD in facts.consents and of_majority <= waited:
             return None
         return waited
-    if ConsentParty.CHILD in facts.consents:
+    if ConsentParty.CHILD in facts.consents or facts.birth_expected:
         return None
-    of_age = start_of_local_day(_birthday(facts.birth_date, consent.child_from_age))
+    of_age = start_of_local_day(birthday(facts.birth_date, consent.child_from_age))
     return max(waited, of_age - _MICROSECOND)
 
 
@@ -178,12 +171,15 @@ def is_waiting_for_consent(rulebook: Rulebook, facts: StuckFacts, now: datetime)
     if waited is not None and now <= waited:
         return False
     consent = rulebook.consent
+    if facts.birth_expected:
+        # A child not yet born is never asked; only the custody holder's consent counts.
+        return ConsentParty.CUSTODY_HOLDER not in facts.consents
     if ConsentParty.CHILD in facts.consents and ConsentParty.CUSTODY_HOLDER not in facts.consents:
         # The young person consented, the custody holder did not: the wait is for the custody
         # holder's consent, asked for as long as the wait began before the 18th birthday (the
         # flag is a supervisor's prompt, and the stuck clock keeps one instant, not an end).
         began = waited if waited is not None else facts.phase_entered_at - _MICROSECOND
-        of_majority = start_of_local_day(_birthday(facts.birth_date, consent.majority_age))
+        of_majority = start_of_local_day(birthday(facts.birth_date, consent.majority_age))
         return began < of_majority
     return bool(missing_consents(facts.consents, facts.birth_date, local_date(now), consent))
 

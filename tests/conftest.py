@@ -255,11 +255,13 @@ class CaseFactory:
         municipality: str = "demo",
         child_ref: str | None = None,
         applied_for: str | None = None,
+        birth_expected: bool = False,
     ) -> WalkedCase:
         accepted = open_case(
             self.context,
             child_ref=child_ref or f"BARN-{next(self._refs):04d}",
             birth_date=birth_date,
+            birth_expected=birth_expected,
             aware_at=aware_at,
             source=source,
             notifier=notifier,

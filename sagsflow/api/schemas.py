@@ -9,7 +9,7 @@ a JSON object without lone surrogates, at most 16 levels deep.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +18,9 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from statemachine.calendar import localize
 from statemachine.phases import CASE_EVENTS, Event, Notifier, Phase, Role, Source
@@ -98,7 +100,12 @@ class CaseOpen(_Request):
     """A new case in phase inquiry, pinned to the rulebook in force on its awareness date."""
 
     child_ref: Name = Field(description="A pseudonymous child reference, never a CPR number.")
-    birth_date: Day
+    birth_date: Day | None = Field(default=None, description="The child's date of birth.")
+    expected_birth_date: Day | None = Field(
+        default=None,
+        description="Instead of `birth_date`, for a child not yet born (support to expectant "
+        "parents): on or after the awareness date, within the rulebook's `expected_birth`.",
+    )
     aware_at: Instant = Field(description="When the municipality became aware (starts the clocks).")
     source: Source
     notifier: Notifier | None = Field(default=None, description="Only for a notification.")
@@ -117,6 +124,24 @@ class CaseOpen(_Request):
     municipality: Name | None = Field(
         default=None, description="Default: SAGSFLOW_MUNICIPALITY; it chooses the rulebook."
     )
+
+    @model_validator(mode="after")
+    def _one_birth_date(self) -> Self:
+        # Born or expected: exactly one of the two dates.
+        if (self.birth_date is None) == (self.expected_birth_date is None):
+            raise PydanticCustomError(
+                "birth_date_or_expected",
+                "give either birth_date (the child is born) or expected_birth_date (the child "
+                "is not born yet), not both",
+            )
+        return self
+
+    @property
+    def birth_day(self) -> date:
+        """The date given: the birth date, or the expected one."""
+        day = self.birth_date or self.expected_birth_date
+        assert day is not None  # _one_birth_date
+        return day
 
 
 class EventRequest(_Request):
@@ -239,7 +264,11 @@ class CaseDetail(BaseModel):
     rulebook: str
     municipality: str
     child_ref: str
-    birth_date: date
+    birth_date: date | None = Field(description="None while the child is not yet born.")
+    expected_birth_date: date | None = Field(
+        description="The expected date of birth of a child not yet born (support to expectant "
+        "parents), until `record_birth` records the birth."
+    )
     aware_at: datetime
     source: str
     notifier: str | None

@@ -224,12 +224,22 @@ def case_open(
     child_ref: Annotated[
         str, typer.Option("--child-ref", help="Pseudonymous child reference (never a CPR number).")
     ],
-    birth_date: Annotated[str, typer.Option("--birth-date", help="YYYY-MM-DD")],
     aware_at: Annotated[
         str, typer.Option("--aware-at", help="When the municipality became aware (ISO 8601).")
     ],
     source: Annotated[str, typer.Option("--source", help="notification | application | inquiry")],
     actor: Annotated[str, typer.Option("--actor", help="Who records it.")],
+    birth_date: Annotated[
+        str | None, typer.Option("--birth-date", help="YYYY-MM-DD: the child's date of birth.")
+    ] = None,
+    expected_birth_date: Annotated[
+        str | None,
+        typer.Option(
+            "--expected-birth-date",
+            help="YYYY-MM-DD, instead of --birth-date: a child not yet born (support to "
+            "expectant parents); record_birth records the birth later.",
+        ),
+    ] = None,
     notifier: Annotated[
         str | None, typer.Option("--notifier", help="professional | private | anonymous")
     ] = None,
@@ -249,15 +259,24 @@ def case_open(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open a case in phase inquiry, pinned to the rulebook in force on its awareness date."""
+    """Open a case in phase inquiry, pinned to the rulebook in force on its awareness date.
+    Exactly one of --birth-date and --expected-birth-date."""
     from sagsflow.settings import settings
     from sagsflow.usecases.cases import open_case
     from statemachine.phases import Notifier, Role, Source
 
+    if (birth_date is None) == (expected_birth_date is None):
+        fail(say("cli.birth_date_or_expected"), EXIT_INVALID, {} if as_json else None)
+    if expected_birth_date is not None:
+        born = parse_date(expected_birth_date, "--expected-birth-date")
+    else:
+        assert birth_date is not None
+        born = parse_date(birth_date, "--birth-date")
     accepted = open_case(
         context(),
         child_ref=child_ref,
-        birth_date=parse_date(birth_date, "--birth-date"),
+        birth_date=born,
+        birth_expected=expected_birth_date is not None,
         aware_at=parse_instant(aware_at, "--aware-at"),
         source=_choice(Source, source, "--source"),
         notifier=_choice(Notifier, notifier, "--notifier") if notifier else None,

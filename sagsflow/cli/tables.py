@@ -59,9 +59,13 @@ def print_case(view: dict[str, Any], t: Translator) -> None:
         f"[bold]{t.phase(view['phase'])}[/bold]  {t('case.version')} {view['version']}  "
         f"{t('case.rulebook')} {view['rulebook']}"
     )
+    if view["expected_birth_date"]:
+        birth = t("case.expected_birth_on", date=t.date(view["expected_birth_date"]))
+    else:
+        birth = f"{t('case.birth_date')} {t.date(view['birth_date'])}"
     console.print(
-        f"{t('case.child_ref')} {view['child_ref']} ({t('case.birth_date')} "
-        f"{t.date(view['birth_date'])})  {t('case.aware_at')} {t.instant(view['aware_at'])}  "
+        f"{t('case.child_ref')} {view['child_ref']} ({birth})  "
+        f"{t('case.aware_at')} {t.instant(view['aware_at'])}  "
         f"{t('case.source')} {source}  {t('col.worker')} {worker}  {t('col.team')} {team}"
     )
     consent = t.labels("party", view["consents"]) or t("case.none")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -625,18 +625,20 @@ def _case_response(
     done_record = last if done and last and last["event"] == done else None
     active = [m["id"] for m in view["measures"] if m["active"]]
     examples = {
-        o.event: (entered or {}).get(o.event) or example_data(o.event, active)
+        o.event: (entered or {}).get(o.event)
+        or example_data(o.event, active, expected_birth=view["expected_birth_date"])
         for o in options
         if o.needs_data
     }
-    birth = datetime.fromisoformat(view["birth_date"]).date()
+    born = view["birth_date"]
+    age = None if born is None else age_on(date.fromisoformat(born), local_date(now))
     return render(
         request,
         viewer,
         "case.html",
         status_code=status_code,
         view=view,
-        age=age_on(birth, local_date(now)),
+        age=age,
         team_name=team_names(request).get(view["team"] or "", view["team"]),
         timeline=charts.timeline_chart(view, now, t),
         options=options,
@@ -690,16 +692,22 @@ EXAMPLES: Mapping[str, Any] = {
         "plan_revision_decided": True,
     },
     Event.END_MEASURE: {"measure_id": "m1", "reason": "", "goals_met": True},
+    # The case's expected date, for the person to correct to the day the child was born.
+    Event.RECORD_BIRTH: {"birth_date": None},
     Event.CLOSE: {"reason": ""},
     Event.SCREEN: {"outcome": "afdaekning", "reason": ""},
     Event.NOTIFY_APPLICANT_OF_DELAY: {"expected_by": ""},
 }
 
 
-def example_data(event: str, active_measures: Sequence[str]) -> str:
+def example_data(
+    event: str, active_measures: Sequence[str], *, expected_birth: str | None = None
+) -> str:
     example = dict(EXAMPLES.get(event, {}))
     if "measure_id" in example and active_measures:
         example["measure_id"] = active_measures[0]
+    if "birth_date" in example:
+        example["birth_date"] = expected_birth
     return json.dumps(example, ensure_ascii=False, indent=2)
 
 

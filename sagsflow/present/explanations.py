@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sagsflow.present.i18n import Translator
 from statemachine.calendar import (
+    AgeArithmetic,
     Arithmetic,
     ClosedDay,
     DaysArithmetic,
@@ -22,7 +23,7 @@ from statemachine.calendar import (
     to_local,
 )
 from statemachine.explanation import AnyExplanation, Explanation, LegacyExplanation
-from statemachine.rulebook import Span
+from statemachine.rulebook import RuleId, Span
 
 _WEEKEND = frozenset({"saturday", "sunday"})
 _HOLIDAY_LANGUAGE = {"da": "da", "en": "en_US"}
@@ -53,6 +54,13 @@ def _measure(explanation: Explanation, t: Translator) -> str:
 def _title(explanation: Explanation, t: Translator) -> str:
     if explanation.measure_key is None:
         return explanation.title
+    if explanation.rule == RuleId.AGE_LIMIT:
+        return t(
+            "explain.age_limit_title",
+            title=explanation.title,
+            measure=_measure(explanation, t) if t.lang == "da" else explanation.measure_key,
+            measure_title=explanation.measure_title or "",
+        )
     if explanation.follow_up_number is not None:
         if explanation.then_amount is None or explanation.then_unit is None:
             step = t("explain.first_follow_up")
@@ -80,6 +88,9 @@ def _title(explanation: Explanation, t: Translator) -> str:
 
 def _anchor(explanation: Explanation, t: Translator) -> str:
     event = explanation.event or ""
+    arithmetic = explanation.arithmetic
+    if isinstance(arithmetic, AgeArithmetic) and arithmetic.expected:
+        return t("explain.anchor.expected_birth")
     return t(
         f"explain.anchor.{explanation.anchor}",
         event=t.event(event) if t.lang == "da" else event,
@@ -122,7 +133,27 @@ def arithmetic_text(arithmetic: Arithmetic, t: Translator) -> str:
     """The calendar arithmetic of one due date, step by step."""
     if isinstance(arithmetic, HoursArithmetic):
         return _hours(arithmetic, t)
+    if isinstance(arithmetic, AgeArithmetic):
+        return _age(arithmetic, t)
     return _days(arithmetic, t)
+
+
+def _age(arithmetic: AgeArithmetic, t: Translator) -> str:
+    """Why an age limit falls when it does: born, the birthday past the range, the day before."""
+    turns = arithmetic.max_age + 1
+    moved = (arithmetic.birthday.month, arithmetic.birthday.day) != (
+        arithmetic.birth_day.month,
+        arithmetic.birth_day.day,
+    )
+    return t(
+        "explain.age",
+        birth=_day(arithmetic.birth_day, t),
+        turns=turns,
+        birthday=_day(arithmetic.birthday, t),
+        note=t("explain.leap_birthday") if moved else "",
+        max_age=arithmetic.max_age,
+        due=_day(arithmetic.due_day, t),
+    )
 
 
 def _hours(arithmetic: HoursArithmetic, t: Translator) -> str:

@@ -168,6 +168,30 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "source": p["source"],
     },
     RefusalCode.ROLE_MAY_NOT_OPEN: lambda p, w: {"role": w.value("role", p["role"])},
+    RefusalCode.EXPECTED_BIRTH_UNSUPPORTED: lambda p, w: {"rulebook": p["rulebook"]},
+    RefusalCode.EXPECTED_BIRTH_BEFORE_AWARENESS: lambda p, w: {
+        "expected": w.day(p["expected"]),
+        "aware": w.day(p["aware"]),
+    },
+    RefusalCode.EXPECTED_BIRTH_TOO_FAR: lambda p, w: {
+        "expected": w.day(p["expected"]),
+        "latest": w.day(p["latest"]),
+        "within": w.t.amount(int(p["amount"]), str(p["unit"])),
+        "source": p["source"],
+    },
+    RefusalCode.NO_EXPECTED_BIRTH: lambda p, w: {"birth_date": w.day(p["birth_date"])},
+    RefusalCode.BIRTH_IN_FUTURE: lambda p, w: {
+        "birth_date": w.day(p["birth_date"]),
+        "day": w.day(p["day"]),
+    },
+    RefusalCode.BIRTH_BEFORE_AWARENESS: lambda p, w: {
+        "birth_date": w.day(p["birth_date"]),
+        "aware": w.day(p["aware"]),
+    },
+    RefusalCode.NOT_FOR_EXPECTED_CHILD: lambda p, w: {
+        "measures": w.measures(p["measures"]),
+        "expected": w.day(p["expected"]),
+    },
     RefusalCode.READ_ONLY: lambda p, w: {"role": w.value("role", p["role"])},
 }
 

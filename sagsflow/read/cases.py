@@ -81,7 +81,8 @@ class CaseShown(TypedDict):
     rulebook: str
     municipality: str
     child_ref: str
-    birth_date: str
+    birth_date: str | None  # None while the child is not yet born
+    expected_birth_date: str | None  # the expected date of a child not yet born
     aware_at: str | None
     source: str
     notifier: str | None
@@ -139,7 +140,8 @@ def show_case(context: Context, case_id: int) -> CaseShown:
         "rulebook": rulebook.key,
         "municipality": case.municipality,
         "child_ref": case.child_ref,
-        "birth_date": case.birth_date.isoformat(),
+        "birth_date": None if case.birth_expected else case.birth_date.isoformat(),
+        "expected_birth_date": case.birth_date.isoformat() if case.birth_expected else None,
         "aware_at": local_iso(case.aware_at),
         "source": case.source.value,
         "notifier": case.notifier.value if case.notifier else None,

@@ -336,6 +336,7 @@ def stuck_facts(row: Any, has_breached_deadline: bool) -> StuckFacts:
         consents=frozenset(facts.get("consents", [])),
         without_consent_decided=bool(facts.get("without_consent_decided")),
         has_breached_deadline=has_breached_deadline,
+        birth_expected=bool(facts.get("expected")),
     )
 
 

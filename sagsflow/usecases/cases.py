@@ -121,8 +121,12 @@ def open_case(
     now: datetime,
     witness: Witness | None = None,
     applied_for: str | None = None,
+    birth_expected: bool = False,
 ) -> Accepted:
     """Open a case pinned to the rulebook version in force on its awareness date.
+
+    `birth_expected`: the child is not yet born and `birth_date` is the expected date (support
+    to expectant parents; `record_birth` records the birth later).
 
     Raises EventRefused (the role may not open cases, or the facts cannot be true) and
     UnknownRulebook; nothing is written then. With a `witness`, its `write` row is committed
@@ -146,6 +150,7 @@ def open_case(
         notifier=notifier,
         now=now,
         applied_for=applied_for,
+        birth_expected=birth_expected,
     )
     with UnitOfWork(context.engine) as uow:
         repo = uow.cases
@@ -172,7 +177,8 @@ class CaseFacts(TypedDict):
     """What a new case is opened with, as `open_case` takes it (besides who holds it)."""
 
     child_ref: str
-    birth_date: date
+    birth_date: date  # with birth_expected, the expected date
+    birth_expected: NotRequired[bool]
     aware_at: datetime
     source: Source
     notifier: Notifier | None

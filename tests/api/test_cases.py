@@ -311,3 +311,71 @@ def test_naive_instants_are_copenhagen_time_as_in_the_cli(staff, cases):
     shown = staff.as_(Role.CASEWORKER).get(f"/api/v1/cases/{case.id}").json()
     assert shown["history"][-1]["at"] == "2027-01-05T10:00:00+01:00"
     assert date.fromisoformat(shown["birth_date"]) == date(2016, 5, 1)
+
+
+# --- a child not yet born (issue 10) -----------------------------------------------------------
+
+EXPECTED_CASE = {key: value for key, value in NEW_CASE.items() if key != "birth_date"} | {
+    "expected_birth_date": "2028-03-01"
+}
+
+
+def test_a_case_opens_for_a_child_not_yet_born_and_its_birth_is_recorded(staff):
+    # Given a caseworker who opens a case for a child expected on 1 March 2028
+    client = staff.as_(Role.CASEWORKER)
+    response = client.post("/api/v1/cases", json=EXPECTED_CASE)
+    assert response.status_code == 201, response.text
+    location = response.headers["location"]
+    # Then the case shows the expected birth, and no birth date
+    shown = client.get(location).json()
+    assert (shown["birth_date"], shown["expected_birth_date"]) == (None, "2028-03-01")
+    assert "record_birth" in shown["allowed_events"]
+
+    # When the child is born early, on 30 December 2027
+    response = client.post(
+        f"{location}/events",
+        json={
+            "event": "record_birth",
+            "at": "2027-12-30T18:00:00+01:00",
+            "data": {"birth_date": "2027-12-30"},
+        },
+    )
+    assert response.status_code == 200, response.text
+    # Then the case shows the birth date
+    shown = client.get(location).json()
+    assert (shown["birth_date"], shown["expected_birth_date"]) == ("2027-12-30", None)
+    assert shown["history"][-1]["event"] == "record_birth"
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {},
+        {"birth_date": "2016-06-01", "expected_birth_date": "2028-03-01"},
+    ],
+)
+def test_a_case_opens_with_exactly_one_of_the_two_birth_dates(staff, problem, dates):
+    body = {k: v for k, v in NEW_CASE.items() if k != "birth_date"} | dates
+    response = staff.as_(Role.CASEWORKER).post("/api/v1/cases", json=body)
+    found = problem(response, 422, "invalid-request")
+    [error] = found["errors"]
+    assert error["type"] == "birth_date_or_expected"
+    assert error["msg"].startswith("give either birth_date (the child is born) or")
+    # in Danish when asked for it
+    danish = staff.as_(Role.CASEWORKER).post(
+        "/api/v1/cases", json=body, headers={"Accept-Language": "da"}
+    )
+    assert problem(danish, 422, "invalid-request")["errors"][0]["msg"] == (
+        "angiv enten birth_date (barnet er født) eller expected_birth_date (barnet er ikke født "
+        "endnu), ikke begge"
+    )
+
+
+def test_an_expected_birth_before_awareness_is_a_422_with_the_domains_reason(staff, problem):
+    body = EXPECTED_CASE | {"expected_birth_date": "2027-10-28"}
+    response = staff.as_(Role.CASEWORKER).post("/api/v1/cases", json=body)
+    found = problem(response, 422, "case-refused")
+    assert found["code"] == "expected_birth_before_awareness"
+    assert found["reason"] == (
+        "the expected birth date 2027-10-28 is before the awareness date 2027-10-29"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -549,3 +549,34 @@ def test_every_page_that_lists_cases_is_one_list_row(
     assert [(r.action, r.case_id, r.what) for r in _rows_of(engine, "tl1")] == [
         ("list", None, f"GET {path}") for path in paths[:-1]
     ]
+
+
+def test_an_expected_child_shows_its_expected_birth_and_the_birth_is_recorded_by_form(
+    world: Any, cases: Any, client: httpx.Client, sign_in: SignIn, csrf: Csrf
+) -> None:
+    # Given rw1's case for a child expected on 15 June 2026 (issue 10)
+    expected = cases.open(
+        aware_at=datetime(2026, 2, 1, 9, tzinfo=UTC),
+        birth_date=date(2026, 6, 15),
+        birth_expected=True,
+        worker="rw1",
+        team="t1",
+    )
+    sign_in("rw1")
+    page = client.get(f"/cases/{expected.id}")
+    # Then the page says the child is not born yet, and when it is expected
+    assert "<dt>Født</dt><dd>ikke endnu – forventet fødsel 15. jun. 2026</dd>" in page.text
+    # and offers the birth as a form that starts from the expected date
+    assert 'value="record_birth"' in page.text
+    assert "2026-06-15" in page.text.split('name="data_record_birth"', 1)[1].split("</textarea>")[0]
+
+    # When the caseworker records the birth on 12 June
+    form = _fire_form(
+        page, csrf, event="record_birth", data_record_birth='{"birth_date": "2026-06-12"}'
+    )
+    answer = client.post(f"/cases/{expected.id}/events", data=form)
+    assert answer.status_code == 303
+    # Then the page shows the birth date and the child's age
+    after = client.get(answer.headers["location"])
+    assert "<dt>Født</dt><dd>12. jun. 2026 (1 år)</dd>" in after.text
+    assert 'value="record_birth"' not in after.text

@@ -23,7 +23,7 @@ from statemachine.errors import Refusal, RefusalCode
 from statemachine.late import SUPERVISED_RULES
 from statemachine.phases import DeadlineStatus, Event, NotificationStatus, Notifier, Phase, Role
 from statemachine.phases import Source as CaseSource
-from statemachine.rulebook import RuleId
+from statemachine.rulebook import Anchor, RuleId
 from statemachine.stuck import StuckReason
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def _family_keys() -> set[str]:
         "package": packages,
         "compliance.measure": SUPERVISED_RULES,
         "compliance.short": SUPERVISED_RULES,
-        "explain.anchor": ["awareness", "event", "measure_start", "follow_up_held"],
+        "explain.anchor": [*Anchor, "expected_birth"],
         "closed": ["weekend", "saturday", "sunday", "holiday", "extra_closed_day"],
         "denied": [
             "read_only",
@@ -159,6 +159,12 @@ SAMPLE_PARAMS: dict[str, object] = {
     "measure_id": "m2",
     "active": ["m1"],
     "expected_by": "2026-03-20",
+    "expected": "2026-06-15",
+    "aware": "2026-02-01",
+    "latest": "2026-12-01",
+    "amount": 10,
+    "unit": "months",
+    "birth_date": "2026-06-12",
 }
 
 

@@ -95,6 +95,8 @@ COMMON_STAYS = {
         for phase in ("investigation", "action_plan", "decision", "implementation", "follow_up")
         for event in ("assess_urgency", "acknowledge")
     },
+    # Issue 10: the birth of a child the case was opened for before it was born.
+    *{(phase, "record_birth") for phase in OPEN_PHASES},
 }
 STAYS = {
     "2014.1": COMMON_STAYS,

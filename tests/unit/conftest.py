@@ -126,8 +126,10 @@ def open_driver(
     source: Source = Source.NOTIFICATION,
     notifier: Notifier | None = Notifier.PROFESSIONAL,
     applied_for: str | None = None,
+    birth_expected: bool = False,
 ) -> CaseDriver:
-    """A new case in inquiry, aware on a date the rulebook is in force (unless told otherwise)."""
+    """A new case in inquiry, aware on a date the rulebook is in force (unless told otherwise);
+    with `birth_expected`, for a child not yet born, `birth_date` the expected date."""
     if aware_at is None:
         aware_at = AWARE if rulebook.effective_from >= date(2024, 1, 1) else AWARE_SEL
     case, _ = open_case(
@@ -140,6 +142,7 @@ def open_driver(
         notifier=notifier,
         now=NOW,
         applied_for=applied_for,
+        birth_expected=birth_expected,
     )
     return CaseDriver(case, rulebook, aware_at)
 
@@ -201,7 +204,8 @@ def walk_to(
 
 @pytest.fixture
 def new_case() -> Callable[..., CaseDriver]:
-    """`new_case(rulebook, aware_at=…, birth_date=…, source=…, notifier=…)`: a case in inquiry."""
+    """`new_case(rulebook, aware_at=…, birth_date=…, source=…, notifier=…, birth_expected=…)`: a
+    case in inquiry."""
     return open_driver
 
 

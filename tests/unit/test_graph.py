@@ -64,6 +64,9 @@ SEL_EDGES = {
         for p in ["investigation", *MEASURE_PHASES]
         for event in ("assess_urgency", "acknowledge")
     },
+    # Issue 10: the birth of a child the case was opened for before it was born, in whatever
+    # open phase the case has reached (only such a case: tested in test_expected_child.py).
+    *{(p.value, "record_birth", p.value) for p in OPEN_PHASES},
 }
 # Barnets Lov §91: a supportive measure's plan may follow the decision.
 BARNETS_LOV_EDGES = SEL_EDGES | {

@@ -217,6 +217,14 @@ def _broken(tmp_path: Path, old: str, new: str) -> Path:
             "measures.contact_person_child.ages",
             "min 22 is above max 14",
         ),
+        (
+            # An expected child is 0 to the age checks (issue 10).
+            "    for_expectant_parents: true\n    follow_up: *cadence_package\n    notes: inden",
+            "    for_expectant_parents: true\n    ages: {min: 1}\n    follow_up: *cadence_package\n"
+            "    notes: inden",
+            "measures.support_expectant_parents.ages.min",
+            "a measure for expectant parents admits age 0",
+        ),
     ],
 )
 def test_broken_rulebook_is_refused_naming_file_path_and_reason(tmp_path, old, new, where, why):
