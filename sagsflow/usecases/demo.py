@@ -73,6 +73,9 @@ class Walk:
     # The investigation was opened before the custody holder consented (Barnets Lov §22 stk. 2:
     # consent is no condition there); the consent then comes with the plan, before the grant.
     consent_pending: bool = False
+    # An application's measure (and package): what the decision grants, so that it needs no
+    # complaint guidance (forvaltningsloven §25 stk. 1).
+    applied_for: tuple[str, str | None] | None = None
 
     def fire(
         self,
@@ -115,7 +118,8 @@ def load_demo(context: Context, *, cases: int, now: datetime, seed: int = 2026) 
     phases = [p for p, _ in TARGETS]
     weights = [w for _, w in TARGETS]
     for number in range(1, cases + 1):
-        target = rng.choices(phases, weights)[0]
+        # The first cases take every phase in turn, so that even a small demo shows each.
+        target = phases[number - 1] if number <= len(phases) else rng.choices(phases, weights)[0]
         _walk_case(context, number, target, now, rng)
     from sagsflow.read.cases import list_cases
 
@@ -144,7 +148,8 @@ def _walk_case(
     birth = date(aware_at.year - child_age, rng.randint(1, 12), rng.randint(1, 28))
     # An application names the measure applied for: its decision deadline runs from receipt
     # (retssikkerhedsloven §3 stk. 2).
-    applied_for = rng.choice(SUPPORTIVE)[0] if source is Source.APPLICATION else None
+    applied = rng.choice(SUPPORTIVE) if source is Source.APPLICATION else None
+    applied_for = applied[0] if applied else None
     accepted = open_case(
         context,
         child_ref=f"DEMO-{number:05d}",
@@ -159,7 +164,7 @@ def _walk_case(
         now=now,
         applied_for=applied_for,
     )
-    walk = Walk(context, accepted.case_id, aware_at, now, rng, worker)
+    walk = Walk(context, accepted.case_id, aware_at, now, rng, worker, applied_for=applied)
     steps: list[Callable[[Walk, random.Random], bool]] = [
         _inquiry,
         _clarification,
@@ -265,11 +270,15 @@ def _decision(walk: Walk, rng: random.Random) -> bool:
     if rng.random() < 0.15:
         return walk.fire(
             "grant",
-            {"measures": [{"type": "foster_family_placement"}]},
+            {
+                "measures": [{"type": "foster_family_placement"}],
+                # Not what an application asked for: complaint guidance goes with it.
+                "complaint_guidance": walk.applied_for is not None,
+            },
             days=_delay(rng, 20),
             role=Role.TEAM_LEADER,
         )
-    measure_type, package = rng.choice(SUPPORTIVE)
+    measure_type, package = walk.applied_for or rng.choice(SUPPORTIVE)
     measures = [{"type": measure_type, "package": package} if package else {"type": measure_type}]
     return walk.fire("grant", {"measures": measures}, days=_delay(rng, 20))
 
