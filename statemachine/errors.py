@@ -50,6 +50,9 @@ class RefusalCode(StrEnum):
     NOTIFIER_ONLY_FOR_NOTIFICATION = "notifier_only_for_notification"
     READ_ONLY = "read_only"  # role
     NOTHING_TO_FULFIL = "nothing_to_fulfil"  # event, phase, rules
+    # A version that takes over open cases is in force on the event's date, and the case cannot
+    # move to it (docs/decisions/015-law-in-force-on-the-event-date.md).
+    MIGRATION_BLOCKED = "migration_blocked"  # rulebook, pinned, effective, law, measures
 
 
 @dataclass(frozen=True)

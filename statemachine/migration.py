@@ -8,8 +8,9 @@ from datetime import datetime
 from statemachine.calendar import local_date
 from statemachine.case import CaseFile, DeadlineState
 from statemachine.deadlines import arm_case_deadline, arm_follow_up, arm_package_review
+from statemachine.errors import Refusal, RefusalCode
 from statemachine.explanation import AnyExplanation
-from statemachine.phases import DeadlineStatus, Phase
+from statemachine.phases import DeadlineStatus, Event, Phase
 from statemachine.rulebook import Rulebook, RuleId
 
 
@@ -39,7 +40,8 @@ class MigrationPlan:
     old: str
     new: str
     moves: list[DeadlineMove]
-    blocked: str | None  # why the case cannot move, if it cannot
+    blocked: str | None  # why the case cannot move, if it cannot (`rulebook migrate --json`)
+    refusal: Refusal | None = None  # `blocked` as a code and parameters, for people to read
 
 
 def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> DeadlineState | None:
@@ -62,10 +64,25 @@ def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> Deadline
 def plan_migration(case: CaseFile, old: Rulebook, new: Rulebook) -> MigrationPlan:
     """What moving `case` from `old` to `new` does to its unresolved deadlines."""
     unknown = sorted({m.type for m in case.active_measures() if m.type not in new.measures})
+    refusal: Refusal | None = None
     if case.phase is Phase.CLOSURE:
         blocked: str | None = "the case is closed"
+        refusal = Refusal(
+            RefusalCode.NOT_POSSIBLE_IN_PHASE,
+            {"event": Event.MIGRATE_RULEBOOK.value, "phase": case.phase.value},
+        )
     elif unknown:
         blocked = f"measure type(s) {', '.join(unknown)} do not exist in {new.key}"
+        refusal = Refusal(
+            RefusalCode.MIGRATION_BLOCKED,
+            {
+                "rulebook": new.key,
+                "pinned": old.key,
+                "effective": new.effective_from.isoformat(),
+                "law": new.law,
+                "measures": unknown,
+            },
+        )
     else:
         blocked = None
     moves = []
@@ -83,7 +100,7 @@ def plan_migration(case: CaseFile, old: Rulebook, new: Rulebook) -> MigrationPla
                     source=fresh.source if fresh else None,
                 )
             )
-    return MigrationPlan(case.id, old.key, new.key, moves, blocked)
+    return MigrationPlan(case.id, old.key, new.key, moves, blocked, refusal)
 
 
 def apply_migration(

@@ -159,6 +159,13 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "source": p["source"],
     },
     RefusalCode.ROLE_MAY_NOT_OPEN: lambda p, w: {"role": w.value("role", p["role"])},
+    RefusalCode.MIGRATION_BLOCKED: lambda p, w: {
+        "rulebook": p["rulebook"],
+        "pinned": p["pinned"],
+        "effective": w.day(p["effective"]),
+        "law": p["law"],
+        "measures": w.measures(p["measures"]),
+    },
     RefusalCode.READ_ONLY: lambda p, w: {"role": w.value("role", p["role"])},
 }
 
