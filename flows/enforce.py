@@ -1,9 +1,13 @@
-"""`enforce_deadlines`: mark breaches, then create the due notifications, a task per batch.
+"""`enforce_deadlines`: move the cases a change of law takes over, mark breaches, then create
+the due notifications, a task per batch.
 
-Every 15 minutes (deployments/prefect.yaml). Set-based: one task marks every breach, one plans
+Every 15 minutes (deployments/prefect.yaml). Set-based: the first task moves every open case
+that a rulebook version in force today takes over (`rulebook migrate --due`: one indexed lookup,
+nothing when nothing is due), so deadlines follow the new law from its first day
+(docs/decisions/015-law-in-force-on-the-event-date.md); one task marks every breach, one plans
 the deadline-id ranges, and each range of up to `batch_size` deadlines is one task — never a task
-per case. The tasks are the use cases' `sagsflow.usecases.sweep` functions, safe to retry and to run
-on several workers at once (see that module).
+per case. The tasks are the use cases' `sagsflow.usecases.sweep` and `.migration` functions, safe
+to retry and to run on several workers at once (see those modules).
 """
 
 from __future__ import annotations
@@ -19,13 +23,26 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.artifacts import artifact_key, figures, ran_at, words
 from flows.context import context, instant, one_writer
-from sagsflow.usecases import sweep
+from sagsflow.usecases import migration, sweep
 
 # On PostgreSQL a few batches at once: one's queries overlap another's Python (measured: 100k
 # deadlines 17 s instead of 21 s). SQLite has one writer at a time: there they run in turn.
 PARALLEL_BATCHES = 4
 # Every task is idempotent: a retry after a dropped connection or a deadlock repeats nothing.
 RETRY_DELAYS: list[float] = [5, 30]
+
+
+# Who the audit trail names for the moves the flow makes (as an operator: role admin).
+FLOW_ACTOR = "enforce-deadlines"
+
+
+@task(name="migrate-due", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
+def migrate_due(now: datetime, municipality: str | None) -> int:
+    """The open cases moved to the version that takes them over today; a rerun moves none."""
+    moved = migration.migrate_due(
+        context(), dry_run=False, actor=FLOW_ACTOR, now=now, municipality=municipality
+    )
+    return int(moved["cases"])
 
 
 @task(name="mark-breaches", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
@@ -61,11 +78,15 @@ BATCH_RUNNER = cast(
 def enforce_deadlines(
     now: str | None = None, batch_size: int = sweep.BATCH, municipality: str | None = None
 ) -> dict[str, int]:
-    """Mark breached deadlines and create each due notification once; returns the counts.
+    """Move the cases a change of law takes over, mark breached deadlines and create each due
+    notification once; returns the sweep's counts.
 
     `now`: ISO 8601 (default: the wall clock); `municipality`: only its cases (default: all).
     """
     at = instant(now)
+    # The moves first: a deadline is judged breached by the law in force today, not by the
+    # version the case was opened under.
+    moved = migrate_due(at, municipality)
     breached = mark_breaches(at, municipality)
     ranges = plan_batches(at, batch_size, municipality)
     if one_writer():
@@ -79,6 +100,7 @@ def enforce_deadlines(
         figures(
             t("flow.enforce.title"),
             [
+                (t("flow.enforce.migrated"), moved),
                 (t("flow.enforce.breached"), total.breached),
                 (t("flow.enforce.created"), total.notifications_created),
                 (t("flow.enforce.examined"), total.deadlines_examined),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any
@@ -125,6 +125,13 @@ class StoredCase:
     # How each stored deadline counted in the deadline tally when loaded, by id (None: not
     # known, ask the database). A snapshot: the domain changes the case file's deadlines.
     deadline_counts: dict[int, tuple[str, str, datetime, datetime | None]] | None = None
+
+    def recorded(self, seq: int, digest: str) -> StoredCase:
+        """The case as stored once `CaseRepository.record` has written record `seq` (hash
+        `digest`) in this transaction, for a second record in the same one (a rulebook move,
+        then the event it was made for): its audit head moved on, and how its deadlines
+        count in the tally read again, since the record may have rewritten them."""
+        return replace(self, audit_seq=seq, audit_hash=digest, deadline_counts=None)
 
 
 _FACT_INSTANTS = (

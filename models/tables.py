@@ -59,6 +59,19 @@ class Case(CaseBase, table=True):
         Index("ix_case_team_breached_since", "team", "breached_since", "id", "stuck_at"),
         Index("ix_case_worker_breached_since", "worker", "breached_since", "id", "stuck_at"),
         Index("ix_case_phase_breached_since", "phase", "breached_since", "id", "stuck_at"),
+        # `rulebook migrate --due` and the enforcement flow's first task: the open cases of the
+        # versions a change of law takes over (docs/decisions/015-law-in-force-on-the-event-
+        # date.md). Partial, as closed cases keep their version for good: once the open ones
+        # have moved, the flow's lookup every 15 minutes reads an empty range. The query spells
+        # 'closure' as a literal, or SQLite would not use it.
+        Index(
+            "ix_case_open_rulebook",
+            "rulebook_id",
+            "rulebook_version",
+            "id",
+            sqlite_where=text("phase <> 'closure'"),
+            postgresql_where=text("phase <> 'closure'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

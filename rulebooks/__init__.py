@@ -104,6 +104,31 @@ class Catalogue:
             )
         return candidates[-1]
 
+    def taking_over(self, pinned: Rulebook, on: date) -> Rulebook | None:
+        """The version that takes a case pinned to `pinned` over on `on`: the latest version of
+        its rulebook in force then that applies to open cases and is newer than `pinned`; None
+        when the case keeps its version (docs/decisions/015-law-in-force-on-the-event-date.md).
+
+        A version with `applies_to_open_cases: false` (a municipality's new service level)
+        takes over nothing, and does not stop an earlier change of law from taking over."""
+        found = None
+        for candidate in self.versions(pinned.id):
+            if candidate.effective_from > on:
+                break
+            if candidate.applies_to_open_cases and candidate.effective_from > pinned.effective_from:
+                found = candidate
+        return found
+
+    def taken_over(self, on: date) -> dict[tuple[str, str], Rulebook]:
+        """Every (id, version) whose open cases a version in force on `on` takes over, with the
+        version that takes them (`taking_over`); empty when no change of law is due."""
+        found: dict[tuple[str, str], Rulebook] = {}
+        for rulebook in self.rulebooks:
+            successor = self.taking_over(rulebook, on)
+            if successor is not None:
+                found[(rulebook.id, rulebook.version)] = successor
+        return found
+
     def resolve(self, reference: str, default_id: str) -> Rulebook:
         """`id@version` or a bare version of `default_id`."""
         rulebook_id, _, version = reference.rpartition("@")

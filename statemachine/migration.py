@@ -13,9 +13,10 @@ from statemachine.deadlines import (
     arm_follow_up,
     arm_package_review,
 )
+from statemachine.errors import Refusal, RefusalCode
 from statemachine.explanation import AnyExplanation
-from statemachine.phases import DeadlineStatus, Phase
-from statemachine.rulebook import Rulebook, RuleId
+from statemachine.phases import DeadlineStatus, Event, Phase
+from statemachine.rulebook import Anchor, Rulebook, RuleId
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class MigrationPlan:
     old: str
     new: str
     moves: list[DeadlineMove]
-    blocked: str | None  # why the case cannot move, if it cannot
+    blocked: str | None  # why the case cannot move, if it cannot (`rulebook migrate --json`)
+    refusal: Refusal | None = None  # `blocked` as a code and parameters, for people to read
 
 
 def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> DeadlineState | None:
@@ -53,6 +55,20 @@ def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> Deadline
         case_rule = new.deadlines.get(rule)
         if case_rule is None:
             return None
+        if case.source in case_rule.from_receipt and deadline.armed_at == case.aware_at:
+            # Armed at the application's receipt (retssikkerhedsloven §3 stk. 2): counted from
+            # awareness again, for the new version's published deadline of the measure.
+            applied = new.measures.get(case.applied_for or "")
+            return arm_case_deadline(
+                new,
+                rule,
+                case_rule,
+                case,
+                "open_case",
+                case.aware_at,
+                anchor=Anchor.AWARENESS,
+                duration=applied.decision_deadline if applied else None,
+            )
         return arm_case_deadline(
             new, rule, case_rule, case, deadline.closed_by or "", deadline.anchor_at
         )
@@ -70,10 +86,25 @@ def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> Deadline
 def plan_migration(case: CaseFile, old: Rulebook, new: Rulebook) -> MigrationPlan:
     """What moving `case` from `old` to `new` does to its unresolved deadlines."""
     unknown = sorted({m.type for m in case.active_measures() if m.type not in new.measures})
+    refusal: Refusal | None = None
     if case.phase is Phase.CLOSURE:
         blocked: str | None = "the case is closed"
+        refusal = Refusal(
+            RefusalCode.NOT_POSSIBLE_IN_PHASE,
+            {"event": Event.MIGRATE_RULEBOOK.value, "phase": case.phase.value},
+        )
     elif unknown:
         blocked = f"measure type(s) {', '.join(unknown)} do not exist in {new.key}"
+        refusal = Refusal(
+            RefusalCode.MIGRATION_BLOCKED,
+            {
+                "rulebook": new.key,
+                "pinned": old.key,
+                "effective": new.effective_from.isoformat(),
+                "law": new.law,
+                "measures": unknown,
+            },
+        )
     else:
         blocked = None
     moves = []
@@ -91,7 +122,7 @@ def plan_migration(case: CaseFile, old: Rulebook, new: Rulebook) -> MigrationPla
                     source=fresh.source if fresh else None,
                 )
             )
-    return MigrationPlan(case.id, old.key, new.key, moves, blocked)
+    return MigrationPlan(case.id, old.key, new.key, moves, blocked, refusal)
 
 
 def apply_migration(

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
     Tag,
     model_validator,
 )
@@ -401,6 +402,13 @@ class Rulebook(_Strict):
     effective_from: date
     title: str
     law: str  # the law the citations follow ("SEL", "Barnets Lov")
+    # Whether this version takes over the cases already open when it comes into force. A change
+    # of law does: an act is judged under the law in force on its date, so from `effective_from`
+    # every event on an older version's open case is judged under this one (the case is moved
+    # first, audited: docs/decisions/015-law-in-force-on-the-event-date.md). A municipality's
+    # new service level need not: its open cases keep the version they were opened under.
+    # Strict: `"yes"` or `1` in a file is refused, not read as true.
+    applies_to_open_cases: StrictBool = False
     calendar: WorkingCalendarSpec = Field(default_factory=lambda: WorkingCalendarSpec())
     consent: ConsentRule
     # None: the rulebook takes no case for a child not yet born.

@@ -783,20 +783,47 @@ def _chosen_rulebook(reference: str | None, municipality: str | None) -> Any:
 @handles_domain_errors
 def rulebook_migrate(
     to: Annotated[
-        str, typer.Option("--to", help="id@version, or a version of the municipality's rulebook.")
-    ],
+        str | None,
+        typer.Option("--to", help="id@version, or a version of the municipality's rulebook."),
+    ] = None,
+    due: Annotated[
+        bool,
+        typer.Option(
+            "--due",
+            help="Instead of --to: every open case that a version in force today takes over "
+            "(applies_to_open_cases: a change of law), over all rulebooks.",
+        ),
+    ] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only list which open deadlines would move.")
     ] = False,
     actor: Annotated[str, typer.Option("--actor", help="Who orders the migration.")] = "admin",
-    municipality: Annotated[str | None, typer.Option("--municipality")] = None,
+    municipality: Annotated[
+        str | None,
+        typer.Option(
+            "--municipality",
+            help="With --to: whose rulebook the version is of; with --due: only its cases.",
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="The migration's clock (ISO 8601); default: now."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Move open cases to another rulebook version, re-arming their deadlines (audited)."""
-    from sagsflow.usecases.migration import migrate
+    from sagsflow.usecases.migration import migrate, migrate_due
 
-    target = _chosen_rulebook(to, municipality)
-    result = migrate(context(), target, dry_run=dry_run, actor=actor, now=wall_clock())
+    if due == (to is not None):  # one of them, not both
+        fail(say("cli.migrate_to_or_due"), EXIT_INVALID, {} if as_json else None)
+    clock = parse_instant(now, "--now") if now else wall_clock()
+    if to is None:
+        result = migrate_due(
+            context(), dry_run=dry_run, actor=actor, now=clock, municipality=municipality
+        )
+    else:
+        target = _chosen_rulebook(to, municipality)
+        result = migrate(context(), target, dry_run=dry_run, actor=actor, now=clock)
     if as_json:
         emit(result)
         return

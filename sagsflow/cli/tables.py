@@ -10,6 +10,8 @@ from rich.table import Table
 
 from sagsflow.present.i18n import Translator
 from sagsflow.present.outbox import parked_reason_text
+from sagsflow.present.refusals import refusal_text
+from statemachine.errors import Refusal, RefusalCode
 from statemachine.rulebook import Rulebook
 
 if TYPE_CHECKING:
@@ -195,6 +197,8 @@ def print_rulebook(rulebook: Rulebook, t: Translator) -> None:
         f"[bold]{rulebook.key}[/bold] {rulebook.title} — {rulebook.law}, "
         f"{t('cli.effective', day=t.date(rulebook.effective_from))}"
     )
+    if rulebook.applies_to_open_cases:
+        console.print(t("cli.takes_over_open_cases"))
     table = _table(
         t, t("case.deadlines"), ("rule", "duration", "counted_from", "armed_by", "met_by", "source")
     )
@@ -233,32 +237,53 @@ def print_rulebook(rulebook: Rulebook, t: Translator) -> None:
 
 
 def print_migration(result: dict[str, Any], t: Translator) -> None:
-    key = "cli.migration_planned" if result["dry_run"] else "cli.migration_done"
-    console.print(
-        t(
-            key,
-            cases=result["cases"],
-            to=result["to"],
-            moved=result["deadlines_moved"],
-            cancelled=result["deadlines_cancelled"],
-            blocked=result["blocked"],
-        )
-    )
-    table = _table(t, "", ("case", "deadline", "from", "to", "days", "note"))
+    """What `rulebook migrate` did or would do: `--to` one version, or `--due` (the result has
+    `on`, and each case its own versions, shown in a column of their own)."""
+    due = "on" in result
+    counts = {
+        "cases": result["cases"],
+        "moved": result["deadlines_moved"],
+        "cancelled": result["deadlines_cancelled"],
+        "blocked": result["blocked"],
+    }
+    if due:
+        key = "cli.migration_due_planned" if result["dry_run"] else "cli.migration_due_done"
+        console.print(t(key, on=t.date(result["on"]), **counts))
+    else:
+        key = "cli.migration_planned" if result["dry_run"] else "cli.migration_done"
+        console.print(t(key, to=result["to"], **counts))
+    columns = ("case", "deadline", "from", "to", "days", "note")
+    table = _table(t, "", ("case", "rulebook", *columns[1:]) if due else columns)
     for plan in result["plans"]:
+        # --due: every case that moves is listed, with its versions, whether or not a deadline
+        # moves with it.
+        versions = [f"{plan['from']} → {plan['to']}"] if due else []
+        rows = [
+            [
+                t.rule(d["rule"]),
+                t.instant(d["old_due_at"]),
+                t.instant(d["new_due_at"]) if d["new_due_at"] else "—",
+                f"{d['days']:+d}" if d["days"] is not None else "",
+                t("status.cancelled") if d["cancelled"] else "",
+            ]
+            for d in plan["deadlines"]
+            if d["days"] or d["cancelled"]
+        ]
         if plan["blocked"]:
-            table.add_row(str(plan["case_id"]), "—", "", "", "", plan["blocked"])
-        for d in plan["deadlines"]:
-            if d["days"] or d["cancelled"]:
-                table.add_row(
-                    str(plan["case_id"]),
-                    t.rule(d["rule"]),
-                    t.instant(d["old_due_at"]),
-                    t.instant(d["new_due_at"]) if d["new_due_at"] else "—",
-                    f"{d['days']:+d}" if d["days"] is not None else "",
-                    t("status.cancelled") if d["cancelled"] else "",
-                )
+            rows.insert(0, ["—", "", "", "", _blocked(plan, t)])
+        elif due and not rows:
+            rows = [["—", "", "", "", ""]]
+        for row in rows:
+            table.add_row(str(plan["case_id"]), *versions, *row)
     console.print(table)
+
+
+def _blocked(plan: dict[str, Any], t: Translator) -> str:
+    """Why a case cannot move, in the reader's language (the plan's refusal)."""
+    refusal = plan.get("refusal")
+    if not refusal:
+        return str(plan["blocked"])
+    return refusal_text(Refusal(RefusalCode(refusal["code"]), refusal["params"]), t)
 
 
 def print_notifications(rows: Sequence[Mapping[str, Any]], t: Translator) -> None:

@@ -192,6 +192,13 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "measures": w.measures(p["measures"]),
         "expected": w.day(p["expected"]),
     },
+    RefusalCode.MIGRATION_BLOCKED: lambda p, w: {
+        "rulebook": p["rulebook"],
+        "pinned": p["pinned"],
+        "effective": w.day(p["effective"]),
+        "law": p["law"],
+        "measures": w.measures(p["measures"]),
+    },
     RefusalCode.READ_ONLY: lambda p, w: {"role": w.value("role", p["role"])},
 }
 

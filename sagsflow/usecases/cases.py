@@ -30,6 +30,7 @@ from sagsflow.usecases.access import (
     require_sees,
     require_write,
 )
+from sagsflow.usecases.migration import due_move, move_for_event
 from statemachine.audit import AuditEntry, canonical_json
 from statemachine.calendar import local_date
 from statemachine.case import DeadlineState, MeasureState
@@ -39,6 +40,7 @@ from statemachine.errors import (
     Refusal,
     RefusalCode,
 )
+from statemachine.migration import apply_migration
 from statemachine.phases import Event, Notifier, Phase, Role, Source
 from statemachine.process import EventOption, Outcome, event_options, fire
 from statemachine.process import open_case as open_case_file
@@ -230,6 +232,11 @@ def fire_event(
 ) -> Accepted:
     """Record one event: phase change, deadlines and the audit record in one transaction.
 
+    When a rulebook version that takes over open cases (`applies_to_open_cases`, a change of
+    law) is in force on the event's Copenhagen date, the case is first moved to it with its own
+    `migrate_rulebook` record, in the same transaction, and the event is judged under it
+    (`migration.move_for_event`); a move that is blocked refuses the event.
+
     Raises EventRefused (nothing written), CaseNotFound, or ConcurrencyConflict when another
     writer got there first (or `expected_version` is stale). With a `witness`, a case its
     principal may not see raises CaseHidden, and the `write` row is committed with the event
@@ -243,7 +250,19 @@ def fire_event(
         case = stored.file
         if expected_version is not None and expected_version != case.version:
             raise ConcurrencyConflict(case_id, expected_version)
-        rulebook = rulebook_of(context, stored)
+        # An act is judged under the law in force on its date: a case that a newer version
+        # takes over by then moves there first, audited, in this transaction (decision 015).
+        stored, rulebook = move_for_event(
+            context.catalogue,
+            repo,
+            stored,
+            rulebook_of(context, stored),
+            event,
+            at=at,
+            actor=actor,
+            role=role,
+            now=now,
+        )
         outcome = fire(case, rulebook, event, data, at=at, now=now, role=role)
         seq = _record(
             repo,
@@ -398,10 +417,20 @@ def _options(context: Context, principal: Principal, case_id: int, *, now: datet
         stored = uow.cases.get(case_id)
     require_sees(principal, case_id, worker=stored.worker, team=stored.team)
     case = stored.file
-    options = event_options(case, rulebook_of(context, stored), principal.role, at=now)
+    rulebook = rulebook_of(context, stored)
+    # An event fired now is judged under the version in force now (decision 015): the options
+    # are that version's, on the case as it would move (in memory: nothing is written here).
+    blocked: Refusal | None = None
+    due = due_move(context.catalogue, case, rulebook, now)
+    if due is not None:
+        target, plan = due
+        blocked = plan.refusal
+        if blocked is None:
+            apply_migration(case, plan, target, now, now)
+            rulebook = target
+    options = event_options(case, rulebook, principal.role, at=now)
     if principal.read_only:
-        reads_only = Refusal(RefusalCode.READ_ONLY, {"role": principal.role.value})
-        options = [EventOption(o.event, False, o.needs_data, reads_only) for o in options]
-    return CaseOptions(
-        case.id, case.phase.value, case.version, options, rulebook_of(context, stored)
-    )
+        blocked = Refusal(RefusalCode.READ_ONLY, {"role": principal.role.value})
+    if blocked is not None:
+        options = [EventOption(o.event, False, o.needs_data, blocked) for o in options]
+    return CaseOptions(case.id, case.phase.value, case.version, options, rulebook)

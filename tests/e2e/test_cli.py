@@ -129,6 +129,9 @@ def test_rulebook_check_and_show(sagsflow_without_database: Sagsflow, tmp_path: 
         "2024.1",
         "2024-01-01",
     )
+    # Barnets Lov's version takes over the cases open on its first day; SEL's had none before it
+    assert shown["applies_to_open_cases"] is True
+    assert cli.json("rulebook", "show", "--rulebook", "2014.1")["applies_to_open_cases"] is False
     practical = shown["measures"]["practical_support"]
     assert practical["packages"] == ["red", "orange", "yellow", "green"]
     assert practical["follow_up"]["first"] == {"amount": 4, "unit": "weeks"}
@@ -537,3 +540,103 @@ def test_an_application_with_the_measure_applied_for_runs_its_deadline_from_rece
         "--team", "nord",
     )  # fmt: skip
     assert "application" in reason
+
+
+def test_an_event_after_the_change_of_law_moves_the_case_then_records_it(
+    sagsflow: Sagsflow,
+) -> None:
+    cli = sagsflow
+    # A case known on Friday 15 December 2023 (SEL), investigation opened on 18 December
+    opened = cli.open_case(aware_at="2023-12-15T10:00:00+01:00")
+    case_id = opened["id"]
+    cli.fire(case_id, "accept", "2023-12-15T14:00:00+01:00")
+    cli.fire(case_id, "record_consent", "2023-12-18T10:00:00+01:00", {"by": "custody_holder"})
+    cli.fire(case_id, "open_investigation", "2023-12-18T11:00:00+01:00")
+    before = cli.show(case_id)["version"]
+
+    # Concluded on 4 March 2024, under Barnets Lov: the answer is the conclusion's, two
+    # versions on (the move's record, then the event's)
+    done = cli.fire(case_id, "conclude", "2024-03-04T10:00:00+01:00", {"measures_needed": True})
+    assert (done["event"], done["phase"], done["version"]) == (
+        "conclude",
+        "action_plan",
+        before + 2,
+    )
+    view = cli.show(case_id)
+    assert view["rulebook"] == "default@2024.1"
+    assert [(h["event"], h["rulebook"]) for h in view["history"]][-2:] == [
+        ("migrate_rulebook", "default@2024.1"),
+        ("conclude", "default@2024.1"),
+    ]
+    assert view["history"][-1]["legal_basis"] == "Barnets Lov §20 stk. 3 (SEL §50 stk. 7)"
+    assert cli.json("audit", "verify")["ok"] is True
+
+
+def test_rulebook_migrate_due_previews_then_moves_the_cases_the_new_law_takes(
+    sagsflow: Sagsflow,
+) -> None:
+    cli = sagsflow
+    # An open SEL case in investigation (15 Dec 2023 + 4 months: due 15 April 2024), a closed
+    # SEL case, and a case under Barnets Lov
+    sel = cli.open_case(aware_at="2023-12-15T10:00:00+01:00")["id"]
+    cli.fire(sel, "accept", "2023-12-15T14:00:00+01:00")
+    cli.fire(sel, "record_consent", "2023-12-18T10:00:00+01:00", {"by": "custody_holder"})
+    cli.fire(sel, "open_investigation", "2023-12-18T11:00:00+01:00")
+    closed = cli.open_case(aware_at="2023-12-15T10:00:00+01:00", child_ref="BARN-0002")["id"]
+    cli.fire(closed, "close", "2023-12-18T10:00:00+01:00", {"reason": "Familien er flyttet"})
+    cli.open_case(aware_at="2024-02-01T10:00:00+01:00", child_ref="BARN-0003")
+    history = cli.show(sel)["history"]
+
+    # Before 1 January 2024 nothing is due
+    early = cli.json(
+        "rulebook", "migrate", "--due", "--dry-run", "--now", "2023-12-31T12:00:00+01:00"
+    )
+    assert (early["on"], early["cases"], early["plans"]) == ("2023-12-31", 0, [])
+
+    # On 1 March 2024 the preview lists the open SEL case alone, its deadline re-armed unmoved
+    preview = cli.json(
+        "rulebook", "migrate", "--due", "--dry-run", "--now", "2024-03-01T10:00:00+01:00"
+    )
+    assert (preview["on"], preview["dry_run"], preview["cases"], preview["blocked"]) == (
+        "2024-03-01",
+        True,
+        1,
+        0,
+    )
+    [plan] = preview["plans"]
+    assert (plan["case_id"], plan["from"], plan["to"], plan["blocked"]) == (
+        sel,
+        "default@2014.1",
+        "default@2024.1",
+        None,
+    )
+    assert [
+        (d["rule"], d["old_due_at"], d["new_due_at"], d["days"]) for d in plan["deadlines"]
+    ] == [("investigation", "2024-04-15T23:59:59+02:00", "2024-04-15T23:59:59+02:00", 0)]
+    # … and changed nothing
+    unchanged = cli.show(sel)
+    assert (unchanged["rulebook"], unchanged["history"]) == ("default@2014.1", history)
+
+    # Without --dry-run the case moves, audited as the operator's, its deadline citing Barnets Lov
+    done = cli.json("rulebook", "migrate", "--due", "--now", "2024-03-01T10:00:00+01:00")
+    assert (done["dry_run"], done["cases"]) == (False, 1)
+    view = cli.show(sel)
+    assert view["rulebook"] == "default@2024.1"
+    assert (view["history"][-1]["event"], view["history"][-1]["actor"]) == (
+        "migrate_rulebook",
+        "admin",
+    )
+    [investigation] = view["deadlines"]
+    assert investigation["source"].startswith("Barnets Lov §20 stk. 3 (SEL §50 stk. 7)")
+    assert cli.show(closed)["rulebook"] == "default@2014.1"
+    # and a second run finds nothing left
+    again = cli.json("rulebook", "migrate", "--due", "--now", "2024-03-01T10:00:00+01:00")
+    assert (again["cases"], again["plans"]) == (0, [])
+    assert cli.json("audit", "verify")["ok"] is True
+
+
+def test_rulebook_migrate_takes_either_a_version_or_due(sagsflow: Sagsflow) -> None:
+    for args in ([], ["--to", "default@2024.1", "--due"]):
+        done = sagsflow.run("rulebook", "migrate", *args)
+        assert done.returncode == 2
+        assert done.stderr.strip() == "error: give either --to ID@VERSION or --due"

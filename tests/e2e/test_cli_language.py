@@ -45,3 +45,17 @@ def test_case_show_prints_danish_tables(sagsflow):
     assert "Frister" in shown and "Revisionsspor" in shown
     assert "Underretning / fagperson" in shown
     assert "24 elapsed hours" not in shown and "+ 24 timer →" in shown
+
+
+def test_rulebook_migrate_due_speaks_danish(sagsflow):
+    danish = replace(sagsflow, settings=(("SAGSFLOW_LANG", "da"),))
+    case_id = danish.open_case(aware_at="2023-12-15T10:00:00+01:00")["id"]
+    preview = danish.ok("rulebook", "migrate", "--due", "--dry-run", "--now", "2024-03-01T10:00")
+    assert preview.startswith(
+        "1 åben(ne) sag(er) ville skifte til det regelsæt, der gælder for dem 1. mar. 2024; "
+        "0 frist(er) ville flytte, 0 bortfalde, 0 sag(er) kan ikke skifte"
+    )
+    assert "Regelsæt" in preview
+    assert f"{case_id}" in preview and "default@2014.1 → default@2024.1" in preview
+    done = danish.ok("rulebook", "migrate", "--due", "--now", "2024-03-01T10:00")
+    assert done.startswith("1 åben(ne) sag(er) skiftet til det regelsæt, der gælder for dem")

@@ -13,7 +13,7 @@ Two breaches, five notifications, three deadlines examined.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,7 @@ import yaml
 from sqlalchemy import func, select
 
 from models.tables import Notification
+from rulebooks import SHIPPED
 from statemachine.phases import Notifier, Source
 
 CPH = ZoneInfo("Europe/Copenhagen")
@@ -124,6 +125,57 @@ def test_enforce_deadlines_for_one_municipality_publishes_only_its_figures(flow_
     published = artifact("enforce-deadlines-vest")
     assert published.type == "markdown"
     assert "| Meddelelser oprettet | 1 |" in published.data
+
+
+def test_enforce_deadlines_first_moves_the_cases_a_change_of_law_takes_over(
+    flow_database, engine, cases, rows, tmp_path, monkeypatch
+):
+    from flows.enforce import enforce_deadlines
+
+    # Given a change of law on 1 January 2025 (a rulebook directory of the test's own) that
+    # gives the decision 6 weeks instead of Barnets Lov's version's 4
+    raw = yaml.safe_load((SHIPPED / "default" / "2024.1.yaml").read_text(encoding="utf-8"))
+    raw |= {"version": "2025.1", "effective_from": "2025-01-01", "applies_to_open_cases": True}
+    raw["deadlines"]["decision"]["duration"] = {"amount": 6, "unit": "weeks"}
+    (tmp_path / "default").mkdir()
+    (tmp_path / "default" / "2025.1.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    monkeypatch.setenv("SAGSFLOW_RULEBOOK_DIRS", str(tmp_path))
+    # and a case whose plan was submitted on 5 December 2024: under 2024.1 its decision is due
+    # 5 Dec + 4 weeks = 2 January 2025, breached by 10 January
+    case = cases.open(aware_at=datetime(2024, 12, 2, 10, tzinfo=CPH))
+    for event, data, day in [
+        ("accept", None, 2),
+        ("record_consent", {"by": "custody_holder"}, 3),
+        ("open_investigation", None, 3),
+        ("conclude", {"measures_needed": True}, 4),
+        (
+            "submit_plan",
+            {"purpose": "Trivsel", "goals": ["Skole"], "expected_duration_months": 6},
+            5,
+        ),
+    ]:
+        cases.fire(case, event, data, at=datetime(2024, 12, day, 14, tzinfo=CPH))
+
+    # When the flow runs on Friday 10 January 2025
+    result = enforce_deadlines(now="2025-01-10T12:00:00+01:00")
+
+    # Then it moved the case first, so the decision is due 5 Dec + 6 weeks = 16 January 2025 and
+    # nothing is breached; only its reminder (14 days before, ladder `months`) is due
+    assert result == {"breached": 0, "notifications_created": 1, "deadlines_examined": 1}
+    assert [(r.event, r.rulebook, r.actor) for r in rows.audit(case.id)][-1] == (
+        "migrate_rulebook",
+        "default@2025.1",
+        "enforce-deadlines",
+    )
+    [decision] = [d for d in rows.deadlines(case.id).values() if d.rule == "decision"]
+    assert (decision.status, decision.due_at) == (
+        "open",
+        datetime(2025, 1, 16, 22, 59, 59, tzinfo=UTC),
+    )
+    assert "| Sager flyttet til et nyt regelsæt | 1 |" in artifact("enforce-deadlines").data
+    # and a rerun has nothing to move
+    enforce_deadlines(now="2025-01-10T12:00:00+01:00")
+    assert [r.event for r in rows.audit(case.id)].count("migrate_rulebook") == 1
 
 
 # --- deliver, digest, compliance: thin flows over the service layer ----------------------------

@@ -156,6 +156,8 @@ SAMPLE_PARAMS: dict[str, object] = {
     "age": 12,
     "day": "2026-03-01",
     "law": "Barnets Lov",
+    "pinned": "default@2014.1",
+    "effective": "2024-01-01",
     "measure_id": "m2",
     "active": ["m1"],
     "expected_by": "2026-03-20",

@@ -65,6 +65,76 @@ def test_rulebook_is_resolved_by_reference(catalogue):
         catalogue.resolve("default@1999.1", "default")
 
 
+# --- which versions take over the cases already open (docs/decisions/015) ----------------
+
+
+def test_only_the_change_of_law_takes_over_open_cases(sel, barnets_lov, national):
+    # Barnets Lov (lov nr. 721 af 13/06/2023) judges every act from 1 January 2024; SEL's version
+    # is the first, with nothing before it to take over
+    assert sel.applies_to_open_cases is False
+    assert barnets_lov.applies_to_open_cases is True
+    assert national.applies_to_open_cases is True
+
+
+@pytest.mark.parametrize(
+    ("on", "taken_over_by"),
+    [
+        (date(2023, 12, 31), None),
+        (date(2024, 1, 1), "default@2024.1"),
+        (date(2030, 1, 1), "default@2024.1"),
+    ],
+)
+def test_a_sel_case_is_taken_over_from_barnets_lovs_first_day(catalogue, sel, on, taken_over_by):
+    successor = catalogue.taking_over(sel, on)
+    assert (successor.key if successor else None) == taken_over_by
+    assert {k: v.key for k, v in catalogue.taken_over(on).items()} == (
+        {("default", "2014.1"): taken_over_by} if taken_over_by else {}
+    )
+
+
+def test_the_latest_version_takes_nothing_over(catalogue, barnets_lov, national):
+    assert catalogue.taking_over(barnets_lov, date(2030, 1, 1)) is None
+    assert catalogue.taking_over(national, date(2030, 1, 1)) is None
+
+
+def _version(tmp_path: Path, version: str, effective_from: str, applies: str) -> None:
+    path = tmp_path / "default" / f"{version}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    text = SEL_TEXT.replace('version: "2014.1"', f'version: "{version}"')
+    text = text.replace("effective_from: 2014-01-01", f"effective_from: {effective_from}")
+    path.write_text(text.replace("law: SEL\n", f"law: SEL\n{applies}\n"), encoding="utf-8")
+
+
+def test_a_service_level_change_takes_nothing_over_and_hides_no_change_of_law(tmp_path, sel):
+    # Given a municipality's service level of 2026 (it says false) after Barnets Lov's version
+    _version(tmp_path, "2026.1", "2026-01-01", "applies_to_open_cases: false")
+    catalogue = read_catalogue([tmp_path])
+    barnets_lov = catalogue.get("default", "2024.1")
+    # Then a case under Barnets Lov keeps its version in 2026, and a SEL case still moves to
+    # Barnets Lov's, not to the service level
+    assert catalogue.taking_over(barnets_lov, date(2026, 6, 1)) is None
+    assert catalogue.taking_over(sel, date(2026, 6, 1)) == barnets_lov
+
+
+def test_a_later_change_of_law_takes_over_from_the_latest(tmp_path, sel):
+    # Given another change of law in 2026 (it says true)
+    _version(tmp_path, "2026.1", "2026-01-01", "applies_to_open_cases: true")
+    catalogue = read_catalogue([tmp_path])
+    # Then a SEL case met in 2026 moves straight to it, and in 2025 to Barnets Lov's
+    assert catalogue.taking_over(sel, date(2026, 1, 1)).key == "default@2026.1"
+    assert catalogue.taking_over(sel, date(2025, 12, 31)).key == "default@2024.1"
+
+
+def test_applies_to_open_cases_must_be_true_or_false(tmp_path):
+    # A text or a number is refused, not read as true
+    _version(tmp_path, "2026.1", "2026-01-01", 'applies_to_open_cases: "ja"')
+    with pytest.raises(RulebookInvalid) as invalid:
+        load(tmp_path / "default" / "2026.1.yaml")
+    [(where, why)] = invalid.value.problems
+    assert where == "applies_to_open_cases"
+    assert "valid boolean" in why
+
+
 # --- the values the issue asks for --------------------------------------------------------
 
 
