@@ -577,8 +577,9 @@ def test_rulebook_migrate_due_previews_then_moves_the_cases_the_new_law_takes(
 ) -> None:
     cli = sagsflow
     # An open SEL case in investigation (15 Dec 2023 + 4 months: due 15 April 2024), a closed
-    # SEL case, and a case under Barnets Lov
-    sel = cli.open_case(aware_at="2023-12-15T10:00:00+01:00")["id"]
+    # SEL case, and a case under Barnets Lov; inquiries (an application's decision deadline
+    # would run from receipt too)
+    sel = cli.open_case(aware_at="2023-12-15T10:00:00+01:00", source="inquiry")["id"]
     cli.fire(sel, "accept", "2023-12-15T14:00:00+01:00")
     cli.fire(sel, "record_consent", "2023-12-18T10:00:00+01:00", {"by": "custody_holder"})
     cli.fire(sel, "open_investigation", "2023-12-18T11:00:00+01:00")
