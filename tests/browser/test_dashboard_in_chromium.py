@@ -43,12 +43,13 @@ def test_a_supervisor_finds_a_stuck_case_and_records_an_event(
     audit_rows = page.locator("tr.audit-row")
     before = audit_rows.count()
     assert before >= 2  # opened, accepted (and whatever an earlier test recorded)
-    blocked = page.locator('button[value="open_investigation"]')
-    expect(blocked).to_be_disabled()  # no consent yet: the guard's reason is shown beside it
+    # the investigation may open without consent (Barnets Lov §20, §22 stk. 2); the committee's
+    # compulsory examination is not the team leader's: disabled, the guard's reason beside it
+    expect(page.locator('button[value="open_investigation"]')).to_be_enabled()
+    blocked = page.locator('button[value="decide_compulsory_examination"]')
+    expect(blocked).to_be_disabled()
     # in Danish: the domain's code and parameters, worded (issue 9)
-    expect(page.locator("ul.events")).to_contain_text(
-        "mangler forældremyndighedsindehaverens samtykke"
-    )
+    expect(page.locator("ul.events")).to_contain_text("kræver kompetence som Børn og unge-udvalget")
     page.screenshot(path=artifacts / "case-before.png", full_page=True)
 
     # record the custody holder's consent (the data form holds a valid example)
@@ -65,7 +66,7 @@ def test_a_supervisor_finds_a_stuck_case_and_records_an_event(
     newest = audit_rows.first
     expect(newest).to_contain_text("Registrér samtykke")  # record_consent, by its name
     expect(newest).to_contain_text("Trine Lund")  # tl1, by the organisation file's name
-    expect(page.locator('button[value="open_investigation"]')).to_be_enabled()
+    expect(page.locator("dl.facts")).to_contain_text("Forældremyndighedsindehaver")
     page.screenshot(path=artifacts / "case-after.png", full_page=True)
 
     # the overview still answers, and nothing went wrong in the page's console
