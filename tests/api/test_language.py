@@ -26,7 +26,7 @@ def test_a_refusal_is_danish_by_default_with_its_code_and_parameters(staff, case
     # Then the words are Danish, and the code and parameters are the contract's
     assert body["title"] == "Hændelsen blev afvist"
     assert body["reason"].startswith(
-        "en afgørelse om undersøgelse uden samtykke kræver kompetence som Børn og unge-udvalget "
+        "en afgørelse om undersøgelse uden samtykke kræver kompetence som Børne- og ungeudvalget "
         "(Kompetenceplan: "
     )
     assert body["reason"].endswith("; Rådgiver har den ikke")

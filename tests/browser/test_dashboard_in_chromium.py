@@ -49,7 +49,9 @@ def test_a_supervisor_finds_a_stuck_case_and_records_an_event(
     blocked = page.locator('button[value="decide_compulsory_examination"]')
     expect(blocked).to_be_disabled()
     # in Danish: the domain's code and parameters, worded (issue 9)
-    expect(page.locator("ul.events")).to_contain_text("kræver kompetence som Børn og unge-udvalget")
+    expect(page.locator("ul.events")).to_contain_text(
+        "kræver kompetence som Børne- og ungeudvalget"
+    )
     page.screenshot(path=artifacts / "case-before.png", full_page=True)
 
     # record the custody holder's consent (the data form holds a valid example)

@@ -357,7 +357,7 @@ def test_a_refused_event_shows_the_guards_reason_and_the_allowed_events(
     # the committee's button is disabled for a caseworker, with the guard's reason beside it
     assert re.search(r'value="decide_compulsory_examination"[^>]*disabled', page.text)
     # … in Danish: the domain's code and parameters, worded (issue 9: no English on a Danish page)
-    assert "kræver kompetence som Børn og unge-udvalget" in page.text
+    assert "kræver kompetence som Børne- og ungeudvalget" in page.text
     # and the investigation opens without consent (Barnets Lov §20, §22 stk. 2): not disabled
     assert not re.search(r'value="open_investigation"[^>]*disabled', page.text)
     before = _audit_count(engine, world.stuck)
@@ -367,7 +367,7 @@ def test_a_refused_event_shows_the_guards_reason_and_the_allowed_events(
     )
     assert answer.status_code == 409
     assert "Hændelsen blev afvist" in answer.text
-    assert "kræver kompetence som Børn og unge-udvalget" in answer.text
+    assert "kræver kompetence som Børne- og ungeudvalget" in answer.text
     assert "Registrér samtykke" in answer.text  # record_consent, by its name
     bad_json = client.post(
         f"/cases/{world.stuck}/events",

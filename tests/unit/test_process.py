@@ -493,7 +493,7 @@ def test_preventive_talks_go_to_decision_without_investigation(walk, barnets_lov
     outcome = driver.fire(
         "propose_preventive", {"measures": [{"type": "preventive_talks"}]}, at=MONDAY
     )
-    # then the case goes to decision, and the decision is due 4 weeks later (seed 002)
+    # then the case goes to decision, and the decision is due 4 weeks later (the default rulebook's general decision deadline)
     assert outcome.to_phase is Phase.DECISION
     assert driver.deadline("decision").due_at == datetime(2025, 12, 1, 22, 59, 59, tzinfo=UTC)
 
