@@ -236,6 +236,10 @@ class AgeArithmetic:
     birthday: date
     due_day: date
     expected: bool = False
+    # A duty due this many calendar months before the birthday (Barnets Lov §111 stk. 1: the
+    # decision on support for a young person 6 months before a placement ends at 18); 0: the
+    # day before it, as an age limit.
+    before_months: int = 0
 
 
 Arithmetic = HoursArithmetic | DaysArithmetic | AgeArithmetic
@@ -389,6 +393,16 @@ def age_limit_due(birth_day: date, max_age: int, *, expected: bool = False) -> D
     turns = birthday(birth_day, max_age + 1)
     due_day = turns - timedelta(days=1)
     arithmetic = AgeArithmetic(birth_day, max_age, turns, due_day, expected)
+    return DueDate(due_at=end_of_local_day(due_day), arithmetic=arithmetic)
+
+
+def before_birthday_due(birth_day: date, age: int, months: int) -> DueDate:
+    """When a duty due `months` calendar months before the birthday on which a child born
+    `birth_day` turns `age` falls due: at the end of that day (clamped at month end: 6 months
+    before 31 August is 28 or 29 February)."""
+    turns = birthday(birth_day, age)
+    due_day = add_months(turns, -months)
+    arithmetic = AgeArithmetic(birth_day, age - 1, turns, due_day, before_months=months)
     return DueDate(due_at=end_of_local_day(due_day), arithmetic=arithmetic)
 
 

@@ -8,6 +8,7 @@ from statemachine.calendar import (
     DueDate,
     Duration,
     age_limit_due,
+    before_birthday_due,
     due,
     local_date,
     shift,
@@ -218,6 +219,50 @@ def arm_age_limit(
         due_at=result.due_at,
         status=DeadlineStatus.OPEN,
         source=source,
+        responsible=defaults.responsible.value,
+        escalated_to=defaults.escalated_to.value,
+        explanation=explanation,
+        armed_at=at,
+        changed=True,
+    )
+
+
+def arm_young_person_support(
+    rulebook: Rulebook, case: CaseFile, measure: MeasureState, at: datetime
+) -> DeadlineState | None:
+    """Barnets Lov §111 stk. 1: the decision on support for the young person (§§ 114–116, 120)
+    is due at the latest 6 months before a placement ends at the 18th birthday — the rule's
+    `before_birthday`. Armed when a measure of its categories starts for a child younger than
+    that age; None otherwise, for a child not yet born, or a rulebook without the rule. A
+    placement started later than the duty's day is due at once: the law's day has passed."""
+    defaults = rulebook.measure_deadlines.get(RuleId.YOUNG_PERSON_SUPPORT_DECISION)
+    if defaults is None or defaults.before_birthday is None or measure.started_at is None:
+        return None
+    rule = defaults.before_birthday
+    if case.birth_expected or rulebook.measures[measure.type].category not in rule.categories:
+        return None
+    if case.child_age(local_date(at)) >= rule.age:
+        return None
+    result = before_birthday_due(case.birth_date, rule.age, rule.months)
+    anchor_at = start_of_local_day(case.birth_date)
+    explanation = Explanation(
+        rule=RuleId.YOUNG_PERSON_SUPPORT_DECISION.value,
+        title=defaults.title,
+        source=defaults.source,
+        anchor=Anchor.BIRTH.value,
+        anchor_at=anchor_at,
+        arithmetic=result.arithmetic,
+        measure_key=measure.key,
+        measure_title=rulebook.measures[measure.type].title,
+    )
+    return DeadlineState(
+        key=f"{RuleId.YOUNG_PERSON_SUPPORT_DECISION.value}:{measure.key}",
+        rule=RuleId.YOUNG_PERSON_SUPPORT_DECISION.value,
+        measure_key=measure.key,
+        anchor_at=anchor_at,
+        due_at=result.due_at,
+        status=DeadlineStatus.OPEN,
+        source=defaults.source,
         responsible=defaults.responsible.value,
         escalated_to=defaults.escalated_to.value,
         explanation=explanation,

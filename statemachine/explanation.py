@@ -98,6 +98,8 @@ def _arithmetic(arithmetic: Arithmetic) -> dict[str, Any]:
         }
         if arithmetic.expected:
             age["expected"] = True
+        if arithmetic.before_months:
+            age["before_months"] = arithmetic.before_months
         return age
     if isinstance(arithmetic, HoursArithmetic):
         return {
@@ -165,6 +167,7 @@ def _arithmetic_of(raw: dict[str, Any]) -> Arithmetic:
             birthday=date.fromisoformat(raw["birthday"]),
             due_day=date.fromisoformat(raw["due_day"]),
             expected=bool(raw.get("expected", False)),
+            before_months=int(raw.get("before_months", 0)),
         )
     if raw["kind"] == "hours":
         return HoursArithmetic(

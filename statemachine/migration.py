@@ -12,6 +12,7 @@ from statemachine.deadlines import (
     arm_case_deadline,
     arm_follow_up,
     arm_package_review,
+    arm_young_person_support,
 )
 from statemachine.errors import Refusal, RefusalCode
 from statemachine.explanation import AnyExplanation
@@ -80,6 +81,8 @@ def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> Deadline
     if rule is RuleId.AGE_LIMIT:
         # The new version's age range (and its source) for the measure; none there: cancelled.
         return arm_age_limit(new, case, measure, deadline.armed_at)
+    if rule is RuleId.YOUNG_PERSON_SUPPORT_DECISION:
+        return arm_young_person_support(new, case, measure, deadline.armed_at)
     return arm_package_review(new, measure, deadline.armed_at)
 
 

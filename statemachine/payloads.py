@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from statemachine.phases import Event
 
@@ -75,6 +75,22 @@ class NotifyApplicantOfDelay(Payload):
     expected_by: date
 
 
+class DecideYoungPersonSupport(Payload):
+    """Barnets Lov §111 stk. 1: the decision on support for the young person after 18
+    (§§ 114–116, 120); a grant names the catalogue's measure types."""
+
+    outcome: Literal["granted", "refused"]
+    measures: Annotated[list[Text], Field(max_length=20)] = []
+
+    @model_validator(mode="after")
+    def _measures_with_a_grant(self) -> DecideYoungPersonSupport:
+        if self.outcome == "granted" and not self.measures:
+            raise ValueError("a grant names the measures granted (measures)")
+        if self.outcome == "refused" and self.measures:
+            raise ValueError("a refusal grants no measures")
+        return self
+
+
 class RecordFollowUp(Payload):
     measure_id: Text
     spoke_with_provider: bool
@@ -125,6 +141,7 @@ PAYLOADS: dict[Event, type[Payload]] = {
     Event.DEFER_PLAN: Empty,
     Event.RECORD_PARTY_HEARING: Empty,
     Event.NOTIFY_APPLICANT_OF_DELAY: NotifyApplicantOfDelay,
+    Event.DECIDE_YOUNG_PERSON_SUPPORT: DecideYoungPersonSupport,
     Event.GRANT: MeasureList,
     Event.REFUSE: Refuse,
     Event.START_MEASURES: Empty,

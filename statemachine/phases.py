@@ -43,6 +43,7 @@ class Event(StrEnum):
     RECORD_FOLLOW_UP = "record_follow_up"
     REVISE_PLAN = "revise_plan"
     END_MEASURE = "end_measure"
+    DECIDE_YOUNG_PERSON_SUPPORT = "decide_young_person_support"
     RECORD_BIRTH = "record_birth"
     CLOSE = "close"
     MIGRATE_RULEBOOK = "migrate_rulebook"

@@ -29,6 +29,7 @@ from statemachine.deadlines import (
     arm_case_deadline,
     arm_follow_up,
     arm_package_review,
+    arm_young_person_support,
     follow_up_explanation,
 )
 from statemachine.errors import EventRefused, Refusal, RefusalCode
@@ -199,6 +200,14 @@ TRANSITIONS: list[dict[str, Any]] = [
     # A case opened before the birth (support to expectant parents) learns the birth date in
     # whatever open phase it has reached; only such a case, and only once (`expects_no_birth`,
     # checked by `fire` and `allowed_events`).
+    # Barnets Lov §111 stk. 1: the decision on the young person's support after 18, while a
+    # placement runs and the duty is unresolved (`expects_no_young_person_decision`).
+    {
+        "trigger": "decide_young_person_support",
+        "source": _MEASURE_PHASES,
+        "dest": None,
+        "conditions": "has_known_young_person_measures",
+    },
     {
         "trigger": "record_birth",
         "source": _OPEN_PHASES,
@@ -230,6 +239,7 @@ MEASURES_DURING_INVESTIGATION: list[dict[str, Any]] = [
         "dest": None,
         "conditions": [
             "has_known_measures",
+            "is_allowed_before_birth",
             "may_start_during_investigation",
             "has_valid_packages",
             "is_child_in_age_range",
@@ -328,7 +338,24 @@ def _inapplicable(rulebook: Rulebook, case: CaseFile, event: Event) -> Refusal |
         )
     if expects_no_birth(case, event):
         return Refusal(RefusalCode.NO_EXPECTED_BIRTH, {"birth_date": case.birth_date.isoformat()})
+    if expects_no_young_person_decision(case, event):
+        return Refusal(
+            RefusalCode.NOTHING_TO_FULFIL,
+            {
+                "event": event.value,
+                "phase": case.phase.value,
+                "rules": [RuleId.YOUNG_PERSON_SUPPORT_DECISION.value],
+            },
+        )
     return None
+
+
+def expects_no_young_person_decision(case: CaseFile, event: Event) -> bool:
+    """Whether `event` decides the young person's support on a case that awaits no such
+    decision (no running placement's duty is unresolved)."""
+    return event is Event.DECIDE_YOUNG_PERSON_SUPPORT and not any(
+        d.rule == RuleId.YOUNG_PERSON_SUPPORT_DECISION for d in case.unresolved_deadlines()
+    )
 
 
 def expects_no_birth(case: CaseFile, event: Event) -> bool:
@@ -884,6 +911,7 @@ class CaseProcess:
                 )
                 self._arm(arm_package_review(self.rulebook, measure, self.at))
                 self._arm(arm_age_limit(self.rulebook, self.case, measure, self.at))
+                self._arm(arm_young_person_support(self.rulebook, self.case, measure, self.at))
 
     def _on_record_follow_up(self) -> None:
         assert isinstance(self.payload, payloads.RecordFollowUp)
@@ -903,6 +931,23 @@ class CaseProcess:
         measure = self.case.measure(self.payload.measure_id)
         assert measure is not None
         self._end(measure, self.payload.reason, self.payload.goals_met)
+
+    def has_known_young_person_measures(self) -> bool:
+        assert isinstance(self.payload, payloads.DecideYoungPersonSupport)
+        unknown = [m for m in self.payload.measures if m not in self.rulebook.measures]
+        if not unknown:
+            return True
+        return self._refuse(
+            RefusalCode.UNKNOWN_MEASURES,
+            measures=unknown,
+            rulebook=self.rulebook.key,
+            known=sorted(self.rulebook.measures),
+        )
+
+    def _on_decide_young_person_support(self) -> None:
+        # The decision meets the duty of every placement that awaits it (one decision for the
+        # young person, Barnets Lov §111 stk. 1).
+        self._meet(lambda d: d.rule == RuleId.YOUNG_PERSON_SUPPORT_DECISION)
 
     def _on_record_birth(self) -> None:
         assert isinstance(self.payload, payloads.RecordBirth)

@@ -69,6 +69,7 @@ class RuleId(StrEnum):
     FOLLOW_UP = "follow_up"
     PACKAGE_REVIEW = "package_review"
     AGE_LIMIT = "age_limit"
+    YOUNG_PERSON_SUPPORT_DECISION = "young_person_support_decision"
 
 
 CASE_RULES = (
@@ -81,7 +82,12 @@ CASE_RULES = (
     RuleId.COMPULSORY_EXAMINATION,
     RuleId.DELAY_NOTICE,
 )
-MEASURE_RULES = (RuleId.FOLLOW_UP, RuleId.PACKAGE_REVIEW, RuleId.AGE_LIMIT)
+MEASURE_RULES = (
+    RuleId.FOLLOW_UP,
+    RuleId.PACKAGE_REVIEW,
+    RuleId.AGE_LIMIT,
+    RuleId.YOUNG_PERSON_SUPPORT_DECISION,
+)
 
 
 class LadderStep(_Strict):
@@ -154,6 +160,21 @@ class FollowUpContent(_Strict):
     source: str
 
 
+class MeasureCategory(StrEnum):
+    PREVENTIVE = "preventive"
+    SUPPORTIVE = "supportive"
+    PLACEMENT = "placement"
+
+
+class BeforeBirthday(_Strict):
+    """A duty due `months` calendar months before the birthday on which the child turns `age`
+    (Barnets Lov §111 stk. 1: 6 months before a placement ends at 18)."""
+
+    age: Annotated[int, Field(ge=1, le=30)]
+    months: Annotated[int, Field(ge=0, le=60)]
+    categories: list[MeasureCategory] = [MeasureCategory.PLACEMENT]
+
+
 class MeasureRuleDefaults(_Strict):
     """Measure-level deadlines (follow-up, package review, age limit): titles, sources and
     ladders.
@@ -176,6 +197,8 @@ class MeasureRuleDefaults(_Strict):
     # (Barnets Lov §95 stk. 2: the earlier of the investigation's end and 3 months after start).
     first_during_investigation: Span | None = None
     first_during_investigation_source: str = ""
+    # Young-person support decisions only: when the duty falls, before which birthday.
+    before_birthday: BeforeBirthday | None = None
 
 
 class CadenceStep(_Strict):
@@ -227,12 +250,6 @@ class AgeRange(_Strict):
     def bounded(self) -> bool:
         """Whether the measure ends at an age (an upper bound below NO_AGE_LIMIT)."""
         return self.max < NO_AGE_LIMIT
-
-
-class MeasureCategory(StrEnum):
-    PREVENTIVE = "preventive"
-    SUPPORTIVE = "supportive"
-    PLACEMENT = "placement"
 
 
 PlanRequirement = Literal["before_decision", "after_decision", "none"]

@@ -697,6 +697,7 @@ EXAMPLES: Mapping[str, Any] = {
     Event.CLOSE: {"reason": ""},
     Event.SCREEN: {"outcome": "afdaekning", "reason": ""},
     Event.NOTIFY_APPLICANT_OF_DELAY: {"expected_by": ""},
+    Event.DECIDE_YOUNG_PERSON_SUPPORT: {"outcome": "granted", "measures": []},
 }
 
 

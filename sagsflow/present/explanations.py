@@ -145,6 +145,16 @@ def _age(arithmetic: AgeArithmetic, t: Translator) -> str:
         arithmetic.birth_day.month,
         arithmetic.birth_day.day,
     )
+    if arithmetic.before_months:
+        return t(
+            "explain.age_before",
+            birth=_day(arithmetic.birth_day, t),
+            turns=turns,
+            birthday=_day(arithmetic.birthday, t),
+            note=t("explain.leap_birthday") if moved else "",
+            before=_counted(arithmetic.before_months, "months", t),
+            due=_day(arithmetic.due_day, t),
+        )
     return t(
         "explain.age",
         birth=_day(arithmetic.birth_day, t),

@@ -641,3 +641,41 @@ def test_rulebook_migrate_takes_either_a_version_or_due(sagsflow: Sagsflow) -> N
         done = sagsflow.run("rulebook", "migrate", *args)
         assert done.returncode == 2
         assert done.stderr.strip() == "error: give either --to ID@VERSION or --due"
+
+
+def test_a_placed_young_person_is_decided_for_before_18(sagsflow: Sagsflow) -> None:
+    cli = sagsflow
+    # A young person born 10 Sep 2008, known 1 Dec 2025, placed in a foster family
+    case_id = cli.open_case(
+        aware_at="2025-12-01T10:00:00+01:00", source="inquiry", birth_date="2008-09-10"
+    )["id"]
+    steps = [
+        ("accept", "2025-12-02T10:00:00+01:00", None, "caseworker"),
+        ("record_consent", "2025-12-03T10:00:00+01:00", {"by": "custody_holder"}, "caseworker"),
+        ("record_consent", "2025-12-03T11:00:00+01:00", {"by": "child"}, "caseworker"),
+        ("open_investigation", "2025-12-04T10:00:00+01:00", None, "caseworker"),
+        ("conclude", "2026-01-05T10:00:00+01:00", {"measures_needed": True}, "caseworker"),
+        ("submit_plan", "2026-01-06T10:00:00+01:00", PLAN, "caseworker"),
+        ("grant", "2026-01-12T10:00:00+01:00",
+         {"measures": [{"type": "foster_family_placement"}]}, "team_leader"),
+        ("start_measures", "2026-01-15T10:00:00+01:00", None, "caseworker"),
+    ]  # fmt: skip
+    for event, at, data, role in steps:
+        cli.fire(case_id, event, at, data, role=role)
+    # Then the decision on support after 18 is due 6 months before the 18th birthday
+    # (Barnets Lov §111 stk. 1): Tuesday 10 March 2026, end of day
+    due = {d["rule"]: d for d in cli.show(case_id)["deadlines"]}
+    duty = due["young_person_support_decision"]
+    assert duty["due_at"] == "2026-03-10T23:59:59+01:00"
+    assert "Barnets Lov §111 stk. 1" in duty["source"]
+    # a grant must name its measures: refused in one line
+    reason = cli.refused(
+        case_id, "decide_young_person_support", "2026-02-02T10:00:00+01:00", {"outcome": "granted"}
+    )
+    assert "measures" in reason
+    cli.fire(
+        case_id, "decide_young_person_support", "2026-02-02T10:00:00+01:00",
+        {"outcome": "granted", "measures": ["contact_person_child"]},
+    )  # fmt: skip
+    due = {d["rule"]: d for d in cli.show(case_id)["deadlines"]}
+    assert due["young_person_support_decision"]["status"] == "met"

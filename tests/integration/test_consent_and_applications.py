@@ -113,3 +113,19 @@ def test_an_applications_decision_deadline_runs_from_receipt(cases, rows, contex
     assert deadlines["decision"].due_at.astimezone(UTC) == expected
     assert deadlines["delay_notice"].status == "met"
     assert show_case(context, case.id)["decision_expected_by"] == "2025-03-31"
+
+
+def test_a_placed_young_persons_support_is_decided_6_months_before_18(cases, rows):
+    # Given a young person born 10 Sep 2008, placed in a foster family in January 2026
+    case = cases.at_phase(Phase.DECISION, birth_date=datetime(2008, 9, 10).date())
+    grant = {"measures": [{"type": "foster_family_placement"}]}
+    cases.fire(case, "grant", grant, role=Role.TEAM_LEADER)
+    cases.fire(case, "start_measures")
+    # Then the decision on support after 18 is due Tuesday 10 Mar 2026, end of day CET
+    # (Barnets Lov §111 stk. 1: at the latest 6 months before the placement ends at 18)
+    duty = rows.deadlines(case.id)["young_person_support_decision:m1"]
+    assert duty.due_at.astimezone(UTC) == datetime(2026, 3, 10, 22, 59, 59, tzinfo=UTC)
+    # and the decision, naming the measure granted, meets it
+    decision = {"outcome": "granted", "measures": ["contact_person_child"]}
+    cases.fire(case, "decide_young_person_support", decision, at=at(2026, 2, 20, 10))
+    assert rows.deadlines(case.id)["young_person_support_decision:m1"].status == "met"

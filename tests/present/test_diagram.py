@@ -97,6 +97,10 @@ COMMON_STAYS = {
     },
     # Issue 10: the birth of a child the case was opened for before it was born.
     *{(phase, "record_birth") for phase in OPEN_PHASES},
+    *{
+        (phase, "decide_young_person_support")
+        for phase in ("action_plan", "decision", "implementation", "follow_up")
+    },
 }
 STAYS = {
     "2014.1": COMMON_STAYS,

@@ -67,6 +67,9 @@ SEL_EDGES = {
     # Issue 10: the birth of a child the case was opened for before it was born, in whatever
     # open phase the case has reached (only such a case: tested in test_expected_child.py).
     *{(p.value, "record_birth", p.value) for p in OPEN_PHASES},
+    # Issue 11: the young person's support after 18 (Barnets Lov §111 stk. 1), while measures
+    # run (offered only with the duty unresolved: tested in test_young_person_support.py).
+    *{(p, "decide_young_person_support", p) for p in MEASURE_PHASES},
 }
 # Barnets Lov §91: a supportive measure's plan may follow the decision.
 BARNETS_LOV_EDGES = SEL_EDGES | {
