@@ -187,6 +187,7 @@ def _facts_of(case: CaseFile) -> dict[str, Any]:
         "proposed_measures": case.proposed_measures,
         "close_reason": case.close_reason,
         "investigation_without_consent_of": case.investigation_without_consent_of,
+        "follow_up_plans": case.follow_up_plans,
         "applied_for": case.applied_for,
         "decision_expected_by": (
             case.decision_expected_by.isoformat() if case.decision_expected_by else None
@@ -207,6 +208,7 @@ def _apply_facts(case: CaseFile, facts: dict[str, Any]) -> None:
     case.proposed_measures = list(facts.get("proposed_measures", []))
     case.close_reason = facts.get("close_reason")
     case.investigation_without_consent_of = facts.get("investigation_without_consent_of")
+    case.follow_up_plans = dict(facts.get("follow_up_plans") or {})
     case.applied_for = facts.get("applied_for")
     expected_by = facts.get("decision_expected_by")
     case.decision_expected_by = date.fromisoformat(expected_by) if expected_by else None

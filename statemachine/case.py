@@ -93,6 +93,9 @@ class CaseFile:
     # told to expect the decision by when the published deadline could not be met.
     applied_for: str | None = None
     decision_expected_by: date | None = None
+    # Barnets Lov §95 stk. 3: the case's own follow-up interval per measure key
+    # ({"amount": n, "unit": "weeks"|"months"}), decided at a follow-up; absent: service level.
+    follow_up_plans: dict[str, dict[str, Any]] = field(default_factory=dict)
     acute: bool | None = None
     provisional_assessment_at: datetime | None = None
     investigated_at: datetime | None = None  # when an investigation was concluded

@@ -92,8 +92,20 @@ def cadence_interval(
     return cadence.then[-1]
 
 
+def own_cadence(case: CaseFile, measure_key: str) -> Span | None:
+    """The interval a case's own follow-up plan sets for a measure (Barnets Lov §95 stk. 3);
+    None: the service level's cadence."""
+    plan = case.follow_up_plans.get(measure_key)
+    return None if plan is None else Span(amount=plan["amount"], unit=plan["unit"])
+
+
 def arm_follow_up(
-    rulebook: Rulebook, measure: MeasureState, at: datetime, *, during_investigation: bool = False
+    rulebook: Rulebook,
+    measure: MeasureState,
+    at: datetime,
+    *,
+    during_investigation: bool = False,
+    every: Span | None = None,
 ) -> DeadlineState | None:
     """The measure's next follow-up: the first from its start, later ones from the one held.
 
@@ -115,8 +127,15 @@ def arm_follow_up(
             source = defaults.first_during_investigation_source
     else:
         anchor, anchor_at = Anchor.FOLLOW_UP_HELD, measure.last_follow_up_at
-        step = cadence_interval(cadence, measure.started_at, anchor_at)
-        span = then = step.every
+        if every is not None and defaults.next_follow_up is not None:
+            # Barnets Lov §95 stk. 3: the case's own plan, counted from the follow-up held.
+            span = then = every
+            source = defaults.next_follow_up.source
+        elif every is not None:
+            span = then = every
+        else:
+            step = cadence_interval(cadence, measure.started_at, anchor_at)
+            span = then = step.every
     number = measure.follow_ups_held + 1
     return _measure_deadline(
         rulebook,

@@ -62,6 +62,8 @@ class RefusalCode(StrEnum):
     NOTHING_TO_START = "nothing_to_start"
     EXPECTED_BY_PASSED = "expected_by_passed"  # expected_by, day
     APPLIED_FOR_ONLY_FOR_APPLICATION = "applied_for_only_for_application"
+    NEXT_FOLLOW_UP_MISSING = "next_follow_up_missing"  # source
+    NEXT_FOLLOW_UP_OUT_OF_BOUNDS = "next_follow_up_out_of_bounds"  # amount, unit, source
     # A version that takes over open cases is in force on the event's date, and the case cannot
     # move to it (docs/decisions/015-law-in-force-on-the-event-date.md).
     MIGRATION_BLOCKED = "migration_blocked"  # rulebook, pinned, effective, law, measures

@@ -13,6 +13,7 @@ from statemachine.deadlines import (
     arm_follow_up,
     arm_package_review,
     arm_young_person_support,
+    own_cadence,
 )
 from statemachine.errors import Refusal, RefusalCode
 from statemachine.explanation import AnyExplanation
@@ -77,7 +78,7 @@ def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> Deadline
     if measure is None:
         return None
     if rule is RuleId.FOLLOW_UP:
-        return arm_follow_up(new, measure, deadline.armed_at)
+        return arm_follow_up(new, measure, deadline.armed_at, every=own_cadence(case, measure.key))
     if rule is RuleId.AGE_LIMIT:
         # The new version's age range (and its source) for the measure; none there: cancelled.
         return arm_age_limit(new, case, measure, deadline.armed_at)

@@ -91,6 +91,26 @@ class DecideYoungPersonSupport(Payload):
         return self
 
 
+class Every(Payload):
+    amount: Annotated[int, Field(ge=1, le=104)]
+    unit: Literal["weeks", "months"]
+
+
+class NextFollowUp(Payload):
+    """Barnets Lov §95 stk. 3: how this case's follow-up continues, with reasons: its own
+    interval (`every`), or the municipality's cadence for the measure (`as_service_level`)."""
+
+    every: Every | None = None
+    as_service_level: bool = False
+    reason: Text
+
+    @model_validator(mode="after")
+    def _one_choice(self) -> NextFollowUp:
+        if (self.every is None) == (not self.as_service_level):
+            raise ValueError("give either every or as_service_level: true")
+        return self
+
+
 class RecordFollowUp(Payload):
     measure_id: Text
     spoke_with_provider: bool
@@ -98,6 +118,7 @@ class RecordFollowUp(Payload):
     child_heard: bool | None = None
     plan_revision_decided: bool
     package_reviewed: bool = False
+    next_follow_up: NextFollowUp | None = None
 
 
 class EndMeasure(Payload):

@@ -31,6 +31,7 @@ from statemachine.deadlines import (
     arm_package_review,
     arm_young_person_support,
     follow_up_explanation,
+    own_cadence,
 )
 from statemachine.errors import EventRefused, Refusal, RefusalCode
 from statemachine.phases import CASE_EVENTS, DeadlineStatus, Event, Notifier, Phase, Role, Source
@@ -182,7 +183,11 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "record_follow_up",
         "source": _MEASURE_PHASES,
         "dest": None,
-        "conditions": ["has_started_measure", "is_follow_up_complete"],
+        "conditions": [
+            "has_started_measure",
+            "is_follow_up_complete",
+            "has_next_follow_up_where_required",
+        ],
     },
     {"trigger": "revise_plan", "source": P.FOLLOW_UP, "dest": P.ACTION_PLAN},
     {
@@ -258,7 +263,11 @@ MEASURES_DURING_INVESTIGATION: list[dict[str, Any]] = [
         "trigger": "record_follow_up",
         "source": P.INVESTIGATION,
         "dest": None,
-        "conditions": ["has_started_measure", "is_follow_up_complete"],
+        "conditions": [
+            "has_started_measure",
+            "is_follow_up_complete",
+            "has_next_follow_up_where_required",
+        ],
     },
     {
         "trigger": "end_measure",
@@ -746,6 +755,38 @@ class CaseProcess:
     def is_last_active_measure(self) -> bool:
         return [m.key for m in self.case.active_measures()] == [self._measure_id()]
 
+    def has_next_follow_up_where_required(self) -> bool:
+        """Barnets Lov §95 stk. 3: the first follow-up of a measure decides, with reasons, how
+        follow-up continues (`measure_deadlines.follow_up.next_follow_up`); an interval chosen
+        must lie within the rulebook's bounds, if it sets any."""
+        assert isinstance(self.payload, payloads.RecordFollowUp)
+        defaults = self.rulebook.measure_deadlines.get(RuleId.FOLLOW_UP)
+        rule = defaults.next_follow_up if defaults else None
+        measure = self.case.measure(self.payload.measure_id)
+        plan = self.payload.next_follow_up
+        if rule is None or measure is None:
+            return True
+        if plan is None:
+            if rule.required_at_first and measure.follow_ups_held == 0:
+                return self._refuse(RefusalCode.NEXT_FOLLOW_UP_MISSING, source=rule.source)
+            return True
+        if plan.every is not None:
+            days = _approximate_days(plan.every.amount, plan.every.unit)
+            too_short = rule.shortest is not None and days < _approximate_days(
+                rule.shortest.amount, rule.shortest.unit.value
+            )
+            too_long = rule.longest is not None and days > _approximate_days(
+                rule.longest.amount, rule.longest.unit.value
+            )
+            if too_short or too_long:
+                return self._refuse(
+                    RefusalCode.NEXT_FOLLOW_UP_OUT_OF_BOUNDS,
+                    amount=plan.every.amount,
+                    unit=plan.every.unit,
+                    source=rule.source,
+                )
+        return True
+
     def is_follow_up_complete(self) -> bool:
         # What a follow-up must cover is the rulebook's (`measure_deadlines.follow_up.content`):
         # seed 000 asks that the caseworker has talked with the provider and the parents and
@@ -924,7 +965,19 @@ class CaseProcess:
         measure.follow_ups_held += 1
         measure.changed = True
         self.touched_measures[measure.key] = measure
-        self._arm(arm_follow_up(self.rulebook, measure, self.at))
+        plan = self.payload.next_follow_up
+        if plan is not None:
+            # Barnets Lov §95 stk. 3: the case's own follow-up plan, from this follow-up on (the
+            # reason is in the event's audit record); the service level's cadence otherwise.
+            if plan.every is not None:
+                self.case.follow_up_plans[measure.key] = plan.every.model_dump()
+            else:
+                self.case.follow_up_plans.pop(measure.key, None)
+        self._arm(
+            arm_follow_up(
+                self.rulebook, measure, self.at, every=own_cadence(self.case, measure.key)
+            )
+        )
 
     def _on_end_measure(self) -> None:
         assert isinstance(self.payload, payloads.EndMeasure)
@@ -1098,6 +1151,13 @@ class CaseProcess:
     def _close_deadline(self, deadline: DeadlineState, status: DeadlineStatus) -> None:
         deadline.close(status, self.at, self.event.value)
         self.touched_deadlines[deadline.key] = deadline
+
+
+def _approximate_days(amount: int, unit: str) -> float:
+    """An interval's length in days, to compare it with a rulebook's bounds (a month as the
+    calendar's average: bounds are coarse, the due date itself is counted exactly)."""
+    per_unit = {"days": 1.0, "weeks": 7.0, "months": 30.44, "working_days": 1.4, "hours": 1 / 24}
+    return amount * per_unit[unit]
 
 
 def parse_payload(event: Event, data: Mapping[str, Any] | None) -> payloads.Payload:

@@ -175,6 +175,17 @@ class BeforeBirthday(_Strict):
     categories: list[MeasureCategory] = [MeasureCategory.PLACEMENT]
 
 
+class NextFollowUpRule(_Strict):
+    """Barnets Lov §95 stk. 3: at the first follow-up the municipality decides, with reasons,
+    how follow-up continues in this case. `shortest`/`longest` may bound the interval chosen
+    (none by default: the law sets none)."""
+
+    required_at_first: bool = True
+    source: str
+    shortest: Span | None = None
+    longest: Span | None = None
+
+
 class MeasureRuleDefaults(_Strict):
     """Measure-level deadlines (follow-up, package review, age limit): titles, sources and
     ladders.
@@ -199,6 +210,8 @@ class MeasureRuleDefaults(_Strict):
     first_during_investigation_source: str = ""
     # Young-person support decisions only: when the duty falls, before which birthday.
     before_birthday: BeforeBirthday | None = None
+    # Follow-ups only: the case's own follow-up plan decided at the first follow-up.
+    next_follow_up: NextFollowUpRule | None = None
 
 
 class CadenceStep(_Strict):

@@ -690,6 +690,8 @@ EXAMPLES: Mapping[str, Any] = {
         "spoke_with_parents": True,
         "child_heard": True,
         "plan_revision_decided": True,
+        # Barnets Lov §95 stk. 3: the service level's cadence is what the form proposes.
+        "next_follow_up": {"as_service_level": True, "reason": ""},
     },
     Event.END_MEASURE: {"measure_id": "m1", "reason": "", "goals_met": True},
     # The case's expected date, for the person to correct to the day the child was born.

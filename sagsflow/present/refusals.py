@@ -199,6 +199,11 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "law": p["law"],
         "measures": w.measures(p["measures"]),
     },
+    RefusalCode.NEXT_FOLLOW_UP_MISSING: lambda p, w: {"source": p["source"]},
+    RefusalCode.NEXT_FOLLOW_UP_OUT_OF_BOUNDS: lambda p, w: {
+        "every": w.t.amount(int(p["amount"]), str(p["unit"])),
+        "source": p["source"],
+    },
     RefusalCode.READ_ONLY: lambda p, w: {"role": w.value("role", p["role"])},
 }
 

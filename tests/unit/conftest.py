@@ -49,6 +49,11 @@ def _held(measure_id: str = "m1", **overrides: Any) -> dict[str, Any]:
         "spoke_with_parents": True,
         "child_heard": True,
         "plan_revision_decided": True,
+        # Barnets Lov §95 stk. 3: how follow-up continues, decided with a reason.
+        "next_follow_up": {
+            "as_service_level": True,
+            "reason": "Kommunens kadence passer til sagen",
+        },
     } | overrides
 
 
