@@ -293,6 +293,10 @@ def _follow_up(walk: Walk, rng: random.Random) -> bool:
         "spoke_with_parents": True,
         "child_heard": True,
         "plan_revision_decided": True,
+        "next_follow_up": {
+            "as_service_level": True,
+            "reason": "Kommunens kadence passer til sagen",
+        },
     }
     # Most caseworkers keep the cadence; a few cases are left to drift (the supervisor's job).
     neglected = rng.random() < 0.12

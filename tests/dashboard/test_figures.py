@@ -68,6 +68,10 @@ PLAUSIBLE: dict[str, Any] = {
         "spoke_with_provider": True,
         "spoke_with_parents": True,
         "plan_revision_decided": True,
+        "next_follow_up": {
+            "as_service_level": True,
+            "reason": "Kommunens kadence passer til sagen",
+        },
     },
     "end_measure": {"measure_id": "m1", "reason": "Mål nået"},
     "close": {"reason": "Familien er flyttet"},

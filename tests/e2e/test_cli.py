@@ -303,6 +303,10 @@ def test_a_case_from_notification_to_closure(
         "spoke_with_parents": True,
         "child_heard": True,
         "plan_revision_decided": True,
+        "next_follow_up": {
+            "as_service_level": True,
+            "reason": "Kommunens kadence passer til sagen",
+        },
     }
     step("record_follow_up", "2026-07-28T10:00:00+02:00", follow_up, "follow_up")
     end = {"measure_id": measure_id, "reason": "Målene er nået", "goals_met": True}

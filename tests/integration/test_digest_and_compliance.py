@@ -264,6 +264,10 @@ def given_deadlines_due_in_q2(cases) -> None:
                 "spoke_with_provider": True,
                 "spoke_with_parents": True,
                 "plan_revision_decided": True,
+                "next_follow_up": {
+                    "as_service_level": True,
+                    "reason": "Kommunens kadence passer til sagen",
+                },
             },
             at=held,
         )

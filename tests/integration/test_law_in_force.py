@@ -47,6 +47,7 @@ HELD = {
     "spoke_with_parents": True,
     "child_heard": True,
     "plan_revision_decided": True,
+    "next_follow_up": {"as_service_level": True, "reason": "Kommunens kadence passer til sagen"},
 }
 # rulebooks/default/2024.1.yaml, legal_basis.grant, and the measure's own legal_basis
 BARNETS_LOV_GRANT = (

@@ -75,7 +75,16 @@ EVENT_DATA: dict[str, st.SearchStrategy[Any]] = {
             "spoke_with_parents": st.booleans(),
             "plan_revision_decided": st.booleans(),
         },
-        optional={"child_heard": st.booleans(), "package_reviewed": st.booleans()},
+        optional={
+            "child_heard": st.booleans(),
+            "package_reviewed": st.booleans(),
+            "next_follow_up": st.sampled_from(
+                [
+                    {"as_service_level": True, "reason": "Kadencen passer"},
+                    {"every": {"amount": 6, "unit": "weeks"}, "reason": "Tæt opfølgning"},
+                ]
+            ),
+        },
     ),
     "end_measure": st.fixed_dictionaries(
         {"measure_id": measure_ids, "reason": words}, optional={"goals_met": st.booleans()}
@@ -114,6 +123,7 @@ PLAUSIBLE_DATA: dict[str, st.SearchStrategy[Any]] = {
             "spoke_with_provider": st.just(True),
             "spoke_with_parents": st.just(True),
             "plan_revision_decided": st.just(True),
+            "next_follow_up": st.just({"as_service_level": True, "reason": "Kadencen passer"}),
         }
     ),
     "end_measure": st.fixed_dictionaries(

@@ -31,6 +31,7 @@ FOLLOW_UP_HELD = {
     "spoke_with_parents": True,
     "child_heard": True,
     "plan_revision_decided": True,
+    "next_follow_up": {"as_service_level": True, "reason": "Kommunens kadence passer til sagen"},
 }
 
 

@@ -137,7 +137,13 @@ def event_data(rng: random.Random, event: str, case: CaseFile, rulebook: Ruleboo
                 "child_heard": rng.choice([True, False, None]),
                 "plan_revision_decided": mostly(),
                 "package_reviewed": rng.random() < 0.5,
-            }
+            } | (
+                {"next_follow_up": {"as_service_level": True, "reason": "Kadencen passer"}}
+                if mostly()
+                else {"next_follow_up": {"every": {"amount": 6, "unit": "weeks"}, "reason": "Tæt"}}
+                if mostly()
+                else {}
+            )
         case "end_measure":
             return {"measure_id": measure_id(), "reason": "Mål nået", "goals_met": mostly()}
         case "close":
