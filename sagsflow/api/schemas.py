@@ -217,6 +217,11 @@ class MeasureOut(BaseModel):
     goals_met: bool | None
     last_follow_up_at: datetime | None
     follow_ups_held: int
+    follow_up_every: dict[str, Any] | None = Field(
+        default=None,
+        description="The case's own follow-up interval (Barnets Lov §95 stk. 3); null: the "
+        "service level's cadence.",
+    )
     active: bool
 
 

@@ -99,7 +99,18 @@ def print_case(view: dict[str, Any], t: Translator) -> None:
                 t.date(m["granted_at"]),
                 t.date(m["started_at"]) if m["started_at"] else "—",
                 t.date(m["ended_at"]) if m["ended_at"] else "—",
-                str(m["follow_ups_held"]),
+                str(m["follow_ups_held"])
+                + (
+                    " · "
+                    + t(
+                        "case.follow_up_every",
+                        every=t.amount(
+                            m["follow_up_every"]["amount"], m["follow_up_every"]["unit"]
+                        ),
+                    )
+                    if m["follow_up_every"]
+                    else ""
+                ),
             )
         console.print(table)
     table = _table(t, t("case.deadlines"), ("id", "rule", "measure", "due", "status", "why"))

@@ -35,6 +35,9 @@ class MeasureShown(TypedDict):
     goals_met: bool | None
     last_follow_up_at: str | None
     follow_ups_held: int
+    # Barnets Lov §95 stk. 3: the case's own follow-up interval ({amount, unit}); None: the
+    # service level's cadence.
+    follow_up_every: dict[str, Any] | None
     active: bool
 
 
@@ -182,6 +185,7 @@ def show_case(context: Context, case_id: int) -> CaseShown:
                 "goals_met": m.goals_met,
                 "last_follow_up_at": local_iso(m.last_follow_up_at),
                 "follow_ups_held": m.follow_ups_held,
+                "follow_up_every": case.follow_up_plans.get(m.key),
                 "active": m.ended_at is None,
             }
             for m in measures
