@@ -129,3 +129,25 @@ def test_a_placed_young_persons_support_is_decided_6_months_before_18(cases, row
     decision = {"outcome": "granted", "measures": ["contact_person_child"]}
     cases.fire(case, "decide_young_person_support", decision, at=at(2026, 2, 20, 10))
     assert rows.deadlines(case.id)["young_person_support_decision:m1"].status == "met"
+
+
+def test_the_first_follow_up_sets_the_cases_own_plan(cases, rows):
+    # Given practical support running since January 2026 (Barnets Lov: the first follow-up
+    # decides how follow-up continues, §95 stk. 3)
+    case = cases.at_phase(Phase.FOLLOW_UP)
+    held = {
+        "measure_id": "m1",
+        "spoke_with_provider": True,
+        "spoke_with_parents": True,
+        "plan_revision_decided": True,
+    }
+    with pytest.raises(EventRefused) as refused:
+        cases.fire(case, "record_follow_up", held, at=at(2026, 2, 2, 10))
+    assert refused.value.refusals[0].code is RefusalCode.NEXT_FOLLOW_UP_MISSING
+    # When it is held on Monday 2 Feb 2026 with the case's own plan, every 2 months
+    plan = {"every": {"amount": 2, "unit": "months"}, "reason": "Tæt opfølgning i starten"}
+    cases.fire(case, "record_follow_up", held | {"next_follow_up": plan}, at=at(2026, 2, 2, 10))
+    # Then the next is due Thursday 2 Apr 2026, end of day CEST, citing §95 stk. 3
+    second = rows.deadlines(case.id)["follow_up:m1:2"]
+    assert second.due_at.astimezone(UTC) == datetime(2026, 4, 2, 21, 59, 59, tzinfo=UTC)
+    assert second.source.startswith("Barnets Lov §95 stk. 3")
