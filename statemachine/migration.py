@@ -10,8 +10,10 @@ from statemachine.case import CaseFile, DeadlineState
 from statemachine.deadlines import (
     arm_age_limit,
     arm_case_deadline,
+    arm_committee_renewal,
     arm_follow_up,
     arm_package_review,
+    arm_supervision_visit,
 )
 from statemachine.errors import Refusal, RefusalCode
 from statemachine.explanation import AnyExplanation
@@ -80,6 +82,15 @@ def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> Deadline
     if rule is RuleId.AGE_LIMIT:
         # The new version's age range (and its source) for the measure; none there: cancelled.
         return arm_age_limit(new, case, measure, deadline.armed_at)
+    if rule is RuleId.SUPERVISION_VISIT:
+        # Counted again from what it counted from (the start, or the visit held), for the new
+        # version's period.
+        held = deadline.anchor_at if deadline.anchor_at != measure.started_at else None
+        return arm_supervision_visit(new, measure, deadline.armed_at, held_at=held)
+    if rule is RuleId.COMMITTEE_RENEWAL:
+        # From the grant (the first period) or from the renewal held (the later one).
+        renewed = deadline.anchor_at if deadline.anchor_at != measure.granted_at else None
+        return arm_committee_renewal(new, measure, deadline.armed_at, renewed_at=renewed)
     return arm_package_review(new, measure, deadline.armed_at)
 
 

@@ -43,6 +43,8 @@ class Event(StrEnum):
     RECORD_FOLLOW_UP = "record_follow_up"
     REVISE_PLAN = "revise_plan"
     END_MEASURE = "end_measure"
+    RECORD_SUPERVISION_VISIT = "record_supervision_visit"
+    RENEW_PLACEMENT_WITHOUT_CONSENT = "renew_placement_without_consent"
     RECORD_BIRTH = "record_birth"
     CLOSE = "close"
     MIGRATE_RULEBOOK = "migrate_rulebook"

@@ -69,6 +69,8 @@ class RuleId(StrEnum):
     FOLLOW_UP = "follow_up"
     PACKAGE_REVIEW = "package_review"
     AGE_LIMIT = "age_limit"
+    SUPERVISION_VISIT = "supervision_visit"
+    COMMITTEE_RENEWAL = "committee_renewal"
 
 
 CASE_RULES = (
@@ -81,7 +83,13 @@ CASE_RULES = (
     RuleId.COMPULSORY_EXAMINATION,
     RuleId.DELAY_NOTICE,
 )
-MEASURE_RULES = (RuleId.FOLLOW_UP, RuleId.PACKAGE_REVIEW, RuleId.AGE_LIMIT)
+MEASURE_RULES = (
+    RuleId.FOLLOW_UP,
+    RuleId.PACKAGE_REVIEW,
+    RuleId.AGE_LIMIT,
+    RuleId.SUPERVISION_VISIT,
+    RuleId.COMMITTEE_RENEWAL,
+)
 
 
 class LadderStep(_Strict):
@@ -155,11 +163,13 @@ class FollowUpContent(_Strict):
 
 
 class MeasureRuleDefaults(_Strict):
-    """Measure-level deadlines (follow-up, package review, age limit): titles, sources and
-    ladders.
+    """Measure-level deadlines (follow-up, package review, age limit, supervision visit,
+    committee renewal): titles, sources and ladders.
 
-    The durations are per measure type (`MeasureType.follow_up`, `MeasureType.package_review`);
-    an age limit's due day comes from the measure's `ages` and the child's birth date.
+    The follow-up's and the package review's durations are per measure type
+    (`MeasureType.follow_up`, `MeasureType.package_review`); an age limit's due day comes from
+    the measure's `ages` and the child's birth date; a supervision visit's from `period`, a
+    committee renewal's from `first` and `then`.
     """
 
     title: str
@@ -176,6 +186,13 @@ class MeasureRuleDefaults(_Strict):
     # (Barnets Lov §95 stk. 2: the earlier of the investigation's end and 3 months after start).
     first_during_investigation: Span | None = None
     first_during_investigation_source: str = ""
+    # Supervision visits only (Barnets Lov §156 stk. 5: at least two a year): the longest time
+    # from a placement's start, or from the visit held, to the next visit.
+    period: Span | None = None
+    # Committee renewals only (Barnets Lov §50; SEL §62): a placement without consent is decided
+    # again by the committee within `first` of the grant, then within `then` of each renewal.
+    first: Span | None = None
+    then: Span | None = None
 
 
 class CadenceStep(_Strict):
