@@ -67,6 +67,11 @@ SEL_EDGES = {
     # Issue 10: the birth of a child the case was opened for before it was born, in whatever
     # open phase the case has reached (only such a case: tested in test_expected_child.py).
     *{(p.value, "record_birth", p.value) for p in OPEN_PHASES},
+    # Issue 11: a placement's supervision visit (Barnets Lov §156 stk. 5) and the committee's
+    # renewal of a placement without consent (§50), wherever measures run (offered only while
+    # such a placement runs: tested in test_placement_duties.py).
+    *{(p, "record_supervision_visit", p) for p in MEASURE_PHASES},
+    *{(p, "renew_placement_without_consent", p) for p in MEASURE_PHASES},
 }
 # Barnets Lov §91: a supportive measure's plan may follow the decision.
 BARNETS_LOV_EDGES = SEL_EDGES | {
@@ -77,7 +82,14 @@ BARNETS_LOV_EDGES = SEL_EDGES | {
     # the investigation runs; the case stays in investigation.
     *{
         ("investigation", event, "investigation")
-        for event in ("grant", "start_measures", "record_follow_up", "end_measure")
+        for event in (
+            "grant",
+            "start_measures",
+            "record_follow_up",
+            "end_measure",
+            "record_supervision_visit",
+            "renew_placement_without_consent",
+        )
     },
 }
 
