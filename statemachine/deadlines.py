@@ -16,13 +16,14 @@ from statemachine.calendar import (
 )
 from statemachine.case import CaseFile, DeadlineState, MeasureState
 from statemachine.explanation import Explanation
-from statemachine.phases import DeadlineStatus
+from statemachine.phases import DeadlineStatus, Event
 from statemachine.rulebook import (
     Anchor,
     CadenceStep,
     DeadlineRule,
     DecisionDeadline,
     FollowUpCadence,
+    MeasureCategory,
     MeasureRuleDefaults,
     Rulebook,
     RuleId,
@@ -290,6 +291,74 @@ def arm_young_person_support(
     )
 
 
+def arm_supervision_visit(
+    rulebook: Rulebook, measure: MeasureState, at: datetime, *, held_at: datetime | None = None
+) -> DeadlineState | None:
+    """The next supervision visit of a running placement: the rulebook's `period` after its
+    start, or after the visit held at `held_at` (Barnets Lov §156 stk. 5: at least two visits
+    a year at the placement, with a conversation with the child). None for a measure that is
+    not a placement, one not started, or a rulebook without the rule."""
+    defaults = rulebook.measure_deadlines.get(RuleId.SUPERVISION_VISIT)
+    category = rulebook.measures[measure.type].category
+    if (
+        defaults is None
+        or defaults.period is None
+        or category is not MeasureCategory.PLACEMENT
+        or measure.started_at is None
+    ):
+        return None
+    anchor, anchor_at = Anchor.MEASURE_START, measure.started_at
+    if held_at is not None:
+        anchor, anchor_at = Anchor.EVENT, held_at
+    return _measure_deadline(
+        rulebook,
+        RuleId.SUPERVISION_VISIT,
+        defaults,
+        measure,
+        anchor,
+        anchor_at,
+        defaults.period.duration(),
+        f"{RuleId.SUPERVISION_VISIT.value}:{measure.key}",
+        defaults.source,
+        at,
+        event=Event.RECORD_SUPERVISION_VISIT.value if held_at is not None else None,
+    )
+
+
+def arm_committee_renewal(
+    rulebook: Rulebook, measure: MeasureState, at: datetime, *, renewed_at: datetime | None = None
+) -> DeadlineState | None:
+    """When the committee must decide again on a placement without consent: the rulebook's
+    `first` after the grant, then `then` after each renewal at `renewed_at` (Barnets Lov §50;
+    SEL §62 stk. 1–2). None for a measure granted with consent, or a rulebook without the rule."""
+    defaults = rulebook.measure_deadlines.get(RuleId.COMMITTEE_RENEWAL)
+    category = rulebook.measures[measure.type].category
+    if (
+        defaults is None
+        or defaults.first is None
+        or defaults.then is None
+        or category is not MeasureCategory.PLACEMENT
+        or not measure.without_consent
+    ):
+        return None
+    event, anchor_at, span = Event.GRANT, measure.granted_at, defaults.first
+    if renewed_at is not None:
+        event, anchor_at, span = Event.RENEW_PLACEMENT_WITHOUT_CONSENT, renewed_at, defaults.then
+    return _measure_deadline(
+        rulebook,
+        RuleId.COMMITTEE_RENEWAL,
+        defaults,
+        measure,
+        Anchor.EVENT,
+        anchor_at,
+        span.duration(),
+        f"{RuleId.COMMITTEE_RENEWAL.value}:{measure.key}",
+        defaults.source,
+        at,
+        event=event.value,
+    )
+
+
 def _measure_deadline(
     rulebook: Rulebook,
     rule_id: RuleId,
@@ -305,6 +374,7 @@ def _measure_deadline(
     follow_up_number: int | None = None,
     then: Span | None = None,
     package: str | None = None,
+    event: str | None = None,
 ) -> DeadlineState:
     result = due(anchor_at, duration, rulebook.working_calendar())
     explanation = Explanation(
@@ -314,6 +384,7 @@ def _measure_deadline(
         anchor=anchor.value,
         anchor_at=anchor_at,
         arithmetic=result.arithmetic,
+        event=event,
         measure_key=measure.key,
         measure_title=rulebook.measures[measure.type].title,
         follow_up_number=follow_up_number,

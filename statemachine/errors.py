@@ -42,6 +42,10 @@ class RefusalCode(StrEnum):
     NO_ACTIVE_MEASURE = "no_active_measure"  # measure_id, active
     MEASURE_NOT_STARTED = "measure_not_started"  # measure_id
     INCOMPLETE_FOLLOW_UP = "incomplete_follow_up"  # missing, source
+    # Barnets Lov §156 stk. 5: a supervision visit counts only with a conversation with the child.
+    NO_CHILD_CONVERSATION = "no_child_conversation"  # rule, source
+    MEASURE_NOT_A_PLACEMENT = "measure_not_a_placement"  # measure_id, measure
+    NOT_PLACED_WITHOUT_CONSENT = "not_placed_without_consent"  # measure_id, measure
     REASON_MISSING = "reason_missing"
     GUARD_REFUSED = "guard_refused"
     ROLE_MAY_NOT_OPEN = "role_may_not_open"  # role

@@ -10,8 +10,10 @@ from statemachine.case import CaseFile, DeadlineState
 from statemachine.deadlines import (
     arm_age_limit,
     arm_case_deadline,
+    arm_committee_renewal,
     arm_follow_up,
     arm_package_review,
+    arm_supervision_visit,
     arm_young_person_support,
     own_cadence,
 )
@@ -84,6 +86,15 @@ def _rearmed(case: CaseFile, new: Rulebook, deadline: DeadlineState) -> Deadline
         return arm_age_limit(new, case, measure, deadline.armed_at)
     if rule is RuleId.YOUNG_PERSON_SUPPORT_DECISION:
         return arm_young_person_support(new, case, measure, deadline.armed_at)
+    if rule is RuleId.SUPERVISION_VISIT:
+        # Counted again from what it counted from (the start, or the visit held), for the new
+        # version's period.
+        held = deadline.anchor_at if deadline.anchor_at != measure.started_at else None
+        return arm_supervision_visit(new, measure, deadline.armed_at, held_at=held)
+    if rule is RuleId.COMMITTEE_RENEWAL:
+        # From the grant (the first period) or from the renewal held (the later one).
+        renewed = deadline.anchor_at if deadline.anchor_at != measure.granted_at else None
+        return arm_committee_renewal(new, measure, deadline.armed_at, renewed_at=renewed)
     return arm_package_review(new, measure, deadline.armed_at)
 
 

@@ -121,6 +121,22 @@ class RecordFollowUp(Payload):
     next_follow_up: NextFollowUp | None = None
 
 
+class RecordSupervisionVisit(Payload):
+    """Barnets Lov §156 stk. 5: a supervision visit at the placement, where the municipality
+    talks with the child, so far as possible without the placement's staff present."""
+
+    measure_id: Text
+    child_conversation: bool
+    without_staff: bool
+
+
+class RenewPlacementWithoutConsent(Payload):
+    """The committee decides again that a placement without consent is kept (Barnets Lov §50,
+    §142 stk. 1)."""
+
+    measure_id: Text
+
+
 class EndMeasure(Payload):
     measure_id: Text
     reason: Text
@@ -169,6 +185,8 @@ PAYLOADS: dict[Event, type[Payload]] = {
     Event.RECORD_FOLLOW_UP: RecordFollowUp,
     Event.REVISE_PLAN: Empty,
     Event.END_MEASURE: EndMeasure,
+    Event.RECORD_SUPERVISION_VISIT: RecordSupervisionVisit,
+    Event.RENEW_PLACEMENT_WITHOUT_CONSENT: RenewPlacementWithoutConsent,
     Event.RECORD_BIRTH: RecordBirth,
     Event.CLOSE: Close,
 }

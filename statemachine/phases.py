@@ -44,6 +44,8 @@ class Event(StrEnum):
     REVISE_PLAN = "revise_plan"
     END_MEASURE = "end_measure"
     DECIDE_YOUNG_PERSON_SUPPORT = "decide_young_person_support"
+    RECORD_SUPERVISION_VISIT = "record_supervision_visit"
+    RENEW_PLACEMENT_WITHOUT_CONSENT = "renew_placement_without_consent"
     RECORD_BIRTH = "record_birth"
     CLOSE = "close"
     MIGRATE_RULEBOOK = "migrate_rulebook"

@@ -27,8 +27,10 @@ from statemachine.consent import missing_consents, missing_for_measure
 from statemachine.deadlines import (
     arm_age_limit,
     arm_case_deadline,
+    arm_committee_renewal,
     arm_follow_up,
     arm_package_review,
+    arm_supervision_visit,
     arm_young_person_support,
     follow_up_explanation,
     own_cadence,
@@ -202,6 +204,26 @@ TRANSITIONS: list[dict[str, Any]] = [
         "dest": None,
         "conditions": "has_active_measure",
     },
+    # Barnets Lov §156 stk. 5: supervision visits at the placement while it runs; offered only
+    # while a placement runs (`has_no_running_placement`, checked by `fire` and `allowed_events`).
+    {
+        "trigger": "record_supervision_visit",
+        "source": _MEASURE_PHASES,
+        "dest": None,
+        "conditions": ["has_started_measure", "is_placement", "has_child_conversation"],
+    },
+    # Barnets Lov §50, §142 stk. 1: the committee decides again on a placement without consent;
+    # offered only while one is active.
+    {
+        "trigger": "renew_placement_without_consent",
+        "source": _MEASURE_PHASES,
+        "dest": None,
+        "conditions": [
+            "has_active_measure",
+            "is_placed_without_consent",
+            "has_competence_to_renew",
+        ],
+    },
     # A case opened before the birth (support to expectant parents) learns the birth date in
     # whatever open phase it has reached; only such a case, and only once (`expects_no_birth`,
     # checked by `fire` and `allowed_events`).
@@ -274,6 +296,22 @@ MEASURES_DURING_INVESTIGATION: list[dict[str, Any]] = [
         "source": P.INVESTIGATION,
         "dest": None,
         "conditions": "has_active_measure",
+    },
+    {
+        "trigger": "record_supervision_visit",
+        "source": P.INVESTIGATION,
+        "dest": None,
+        "conditions": ["has_started_measure", "is_placement", "has_child_conversation"],
+    },
+    {
+        "trigger": "renew_placement_without_consent",
+        "source": P.INVESTIGATION,
+        "dest": None,
+        "conditions": [
+            "has_active_measure",
+            "is_placed_without_consent",
+            "has_competence_to_renew",
+        ],
     },
 ]
 
@@ -356,6 +394,15 @@ def _inapplicable(rulebook: Rulebook, case: CaseFile, event: Event) -> Refusal |
                 "rules": [RuleId.YOUNG_PERSON_SUPPORT_DECISION.value],
             },
         )
+    if has_no_running_placement(rulebook, case, event):
+        return Refusal(
+            RefusalCode.NOTHING_TO_FULFIL,
+            {
+                "event": event.value,
+                "phase": case.phase.value,
+                "rules": [_PLACEMENT_EVENTS[event].value],
+            },
+        )
     return None
 
 
@@ -365,6 +412,31 @@ def expects_no_young_person_decision(case: CaseFile, event: Event) -> bool:
     return event is Event.DECIDE_YOUNG_PERSON_SUPPORT and not any(
         d.rule == RuleId.YOUNG_PERSON_SUPPORT_DECISION for d in case.unresolved_deadlines()
     )
+
+
+# The placement duties, and the rule each meets: offered only while a placement they concern
+# runs (`has_no_running_placement`).
+_PLACEMENT_EVENTS: dict[Event, RuleId] = {
+    Event.RECORD_SUPERVISION_VISIT: RuleId.SUPERVISION_VISIT,
+    Event.RENEW_PLACEMENT_WITHOUT_CONSENT: RuleId.COMMITTEE_RENEWAL,
+}
+
+
+def has_no_running_placement(rulebook: Rulebook, case: CaseFile, event: Event) -> bool:
+    """Whether `event` concerns a placement the open case does not have: a supervision visit
+    (Barnets Lov §156 stk. 5) without a started placement, a committee renewal (§50) without an
+    active placement without consent."""
+    if event not in _PLACEMENT_EVENTS or case.phase is Phase.CLOSURE:
+        return False
+    placements = [
+        m
+        for m in case.active_measures()
+        if m.type in rulebook.measures
+        and rulebook.measures[m.type].category is MeasureCategory.PLACEMENT
+    ]
+    if event is Event.RECORD_SUPERVISION_VISIT:
+        return not any(m.started_at is not None for m in placements)
+    return not any(m.without_consent for m in placements)
 
 
 def expects_no_birth(case: CaseFile, event: Event) -> bool:
@@ -731,8 +803,65 @@ class CaseProcess:
         return bool(self.case.active_measures())
 
     def _measure_id(self) -> str:
-        assert isinstance(self.payload, payloads.RecordFollowUp | payloads.EndMeasure)
+        assert isinstance(
+            self.payload,
+            payloads.RecordFollowUp
+            | payloads.EndMeasure
+            | payloads.RecordSupervisionVisit
+            | payloads.RenewPlacementWithoutConsent,
+        )
         return self.payload.measure_id
+
+    def _the_measure(self) -> MeasureState:
+        measure = self.case.measure(self._measure_id())
+        assert measure is not None
+        return measure
+
+    def is_placement(self) -> bool:
+        measure = self._the_measure()
+        if self.rulebook.measures[measure.type].category is MeasureCategory.PLACEMENT:
+            return True
+        return self._refuse(
+            RefusalCode.MEASURE_NOT_A_PLACEMENT, measure_id=measure.key, measure=measure.type
+        )
+
+    def has_child_conversation(self) -> bool:
+        # Barnets Lov §156 stk. 5: the visit is one "where the municipality talks with the child";
+        # a visit without that conversation is not the visit the law asks for. Without the
+        # placement's staff only "so far as possible": recorded, not required.
+        assert isinstance(self.payload, payloads.RecordSupervisionVisit)
+        if self.payload.child_conversation:
+            return True
+        defaults = self.rulebook.measure_deadlines.get(RuleId.SUPERVISION_VISIT)
+        return self._refuse(
+            RefusalCode.NO_CHILD_CONVERSATION,
+            rule=RuleId.SUPERVISION_VISIT.value,
+            source=defaults.source if defaults else "",
+        )
+
+    def is_placed_without_consent(self) -> bool:
+        measure = self._the_measure()
+        category = self.rulebook.measures[measure.type].category
+        if category is MeasureCategory.PLACEMENT and measure.without_consent:
+            return True
+        return self._refuse(
+            RefusalCode.NOT_PLACED_WITHOUT_CONSENT, measure_id=measure.key, measure=measure.type
+        )
+
+    def has_competence_to_renew(self) -> bool:
+        # Barnets Lov §142 stk. 1: the committee decides on keeping a placement (§50) in a meeting.
+        plan = self.rulebook.competence
+        needed = plan.placement_without_consent
+        if plan.holds(self.role, needed):
+            return True
+        return self._refuse(
+            RefusalCode.NO_COMPETENCE,
+            act="renew_placement_without_consent",
+            measure=self._the_measure().type,
+            needed=needed.value,
+            role=self.role.value,
+            source=plan.source,
+        )
 
     def has_active_measure(self) -> bool:
         measure = self.case.measure(self._measure_id())
@@ -933,6 +1062,9 @@ class CaseProcess:
             case.measures.append(measure)
             self.touched_measures[measure.key] = measure
             self.legal_basis.append(self.rulebook.measures[request.type].legal_basis)
+            # Barnets Lov §50 (SEL §62): a placement without consent comes back to the committee,
+            # counted from the grant.
+            self._arm(arm_committee_renewal(self.rulebook, measure, self.at))
         case.proposed_measures = []
         case.party_hearing_at = None
 
@@ -953,6 +1085,7 @@ class CaseProcess:
                 self._arm(arm_package_review(self.rulebook, measure, self.at))
                 self._arm(arm_age_limit(self.rulebook, self.case, measure, self.at))
                 self._arm(arm_young_person_support(self.rulebook, self.case, measure, self.at))
+                self._arm(arm_supervision_visit(self.rulebook, measure, self.at))
 
     def _on_record_follow_up(self) -> None:
         assert isinstance(self.payload, payloads.RecordFollowUp)
@@ -978,6 +1111,19 @@ class CaseProcess:
                 self.rulebook, measure, self.at, every=own_cadence(self.case, measure.key)
             )
         )
+
+    def _on_record_supervision_visit(self) -> None:
+        assert isinstance(self.payload, payloads.RecordSupervisionVisit)
+        measure = self._the_measure()
+        # Staff present is allowed (§156 stk. 5: "so far as possible" without them); the event's
+        # data, `without_staff` included, is in its audit record.
+        self._meet_measure_rules(measure)
+        self._arm(arm_supervision_visit(self.rulebook, measure, self.at, held_at=self.at))
+
+    def _on_renew_placement_without_consent(self) -> None:
+        measure = self._the_measure()
+        self._meet_measure_rules(measure)
+        self._arm(arm_committee_renewal(self.rulebook, measure, self.at, renewed_at=self.at))
 
     def _on_end_measure(self) -> None:
         assert isinstance(self.payload, payloads.EndMeasure)

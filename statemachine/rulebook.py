@@ -70,6 +70,8 @@ class RuleId(StrEnum):
     PACKAGE_REVIEW = "package_review"
     AGE_LIMIT = "age_limit"
     YOUNG_PERSON_SUPPORT_DECISION = "young_person_support_decision"
+    SUPERVISION_VISIT = "supervision_visit"
+    COMMITTEE_RENEWAL = "committee_renewal"
 
 
 CASE_RULES = (
@@ -87,6 +89,8 @@ MEASURE_RULES = (
     RuleId.PACKAGE_REVIEW,
     RuleId.AGE_LIMIT,
     RuleId.YOUNG_PERSON_SUPPORT_DECISION,
+    RuleId.SUPERVISION_VISIT,
+    RuleId.COMMITTEE_RENEWAL,
 )
 
 
@@ -187,11 +191,13 @@ class NextFollowUpRule(_Strict):
 
 
 class MeasureRuleDefaults(_Strict):
-    """Measure-level deadlines (follow-up, package review, age limit): titles, sources and
-    ladders.
+    """Measure-level deadlines (follow-up, package review, age limit, supervision visit,
+    committee renewal): titles, sources and ladders.
 
-    The durations are per measure type (`MeasureType.follow_up`, `MeasureType.package_review`);
-    an age limit's due day comes from the measure's `ages` and the child's birth date.
+    The follow-up's and the package review's durations are per measure type
+    (`MeasureType.follow_up`, `MeasureType.package_review`); an age limit's due day comes from
+    the measure's `ages` and the child's birth date; a supervision visit's from `period`, a
+    committee renewal's from `first` and `then`.
     """
 
     title: str
@@ -212,6 +218,13 @@ class MeasureRuleDefaults(_Strict):
     before_birthday: BeforeBirthday | None = None
     # Follow-ups only: the case's own follow-up plan decided at the first follow-up.
     next_follow_up: NextFollowUpRule | None = None
+    # Supervision visits only (Barnets Lov §156 stk. 5: at least two a year): the longest time
+    # from a placement's start, or from the visit held, to the next visit.
+    period: Span | None = None
+    # Committee renewals only (Barnets Lov §50; SEL §62): a placement without consent is decided
+    # again by the committee within `first` of the grant, then within `then` of each renewal.
+    first: Span | None = None
+    then: Span | None = None
 
 
 class CadenceStep(_Strict):

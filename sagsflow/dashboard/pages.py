@@ -694,6 +694,12 @@ EXAMPLES: Mapping[str, Any] = {
         "next_follow_up": {"as_service_level": True, "reason": ""},
     },
     Event.END_MEASURE: {"measure_id": "m1", "reason": "", "goals_met": True},
+    Event.RECORD_SUPERVISION_VISIT: {
+        "measure_id": "m1",
+        "child_conversation": True,
+        "without_staff": True,
+    },
+    Event.RENEW_PLACEMENT_WITHOUT_CONSENT: {"measure_id": "m1"},
     # The case's expected date, for the person to correct to the day the child was born.
     Event.RECORD_BIRTH: {"birth_date": None},
     Event.CLOSE: {"reason": ""},

@@ -163,6 +163,18 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "active": ", ".join(p["active"]) or w.t("refusal.none"),
     },
     RefusalCode.MEASURE_NOT_STARTED: lambda p, w: {"measure_id": p["measure_id"]},
+    RefusalCode.NO_CHILD_CONVERSATION: lambda p, w: {
+        "rule": w.value("rule", p["rule"]),
+        "source": p["source"],
+    },
+    RefusalCode.MEASURE_NOT_A_PLACEMENT: lambda p, w: {
+        "measure_id": p["measure_id"],
+        "measure": w.measure(p["measure"]),
+    },
+    RefusalCode.NOT_PLACED_WITHOUT_CONSENT: lambda p, w: {
+        "measure_id": p["measure_id"],
+        "measure": w.measure(p["measure"]),
+    },
     RefusalCode.INCOMPLETE_FOLLOW_UP: lambda p, w: {
         **_names("follow_up_part", "missing")(p, w),
         "source": p["source"],

@@ -167,6 +167,7 @@ SAMPLE_PARAMS: dict[str, object] = {
     "amount": 10,
     "unit": "months",
     "birth_date": "2026-06-12",
+    "rule": "supervision_visit",
 }
 
 

@@ -101,6 +101,13 @@ COMMON_STAYS = {
         (phase, "decide_young_person_support")
         for phase in ("action_plan", "decision", "implementation", "follow_up")
     },
+    # Issue 11: a placement's supervision visit (Barnets Lov §156 stk. 5) and the committee's
+    # renewal of a placement without consent (§50), wherever measures run.
+    *{
+        (phase, event)
+        for phase in ("action_plan", "decision", "implementation", "follow_up")
+        for event in ("record_supervision_visit", "renew_placement_without_consent")
+    },
 }
 STAYS = {
     "2014.1": COMMON_STAYS,
@@ -111,7 +118,14 @@ STAYS = {
     | {("implementation", "submit_plan"), ("follow_up", "submit_plan")}
     | {
         ("investigation", event)
-        for event in ("grant", "start_measures", "record_follow_up", "end_measure")
+        for event in (
+            "grant",
+            "start_measures",
+            "record_follow_up",
+            "end_measure",
+            "record_supervision_visit",
+            "renew_placement_without_consent",
+        )
     },
 }
 

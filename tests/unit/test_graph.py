@@ -70,6 +70,11 @@ SEL_EDGES = {
     # Issue 11: the young person's support after 18 (Barnets Lov §111 stk. 1), while measures
     # run (offered only with the duty unresolved: tested in test_young_person_support.py).
     *{(p, "decide_young_person_support", p) for p in MEASURE_PHASES},
+    # Issue 11: a placement's supervision visit (Barnets Lov §156 stk. 5) and the committee's
+    # renewal of a placement without consent (§50), wherever measures run (offered only while
+    # such a placement runs: tested in test_placement_duties.py).
+    *{(p, "record_supervision_visit", p) for p in MEASURE_PHASES},
+    *{(p, "renew_placement_without_consent", p) for p in MEASURE_PHASES},
 }
 # Barnets Lov §91: a supportive measure's plan may follow the decision.
 BARNETS_LOV_EDGES = SEL_EDGES | {
@@ -80,7 +85,14 @@ BARNETS_LOV_EDGES = SEL_EDGES | {
     # the investigation runs; the case stays in investigation.
     *{
         ("investigation", event, "investigation")
-        for event in ("grant", "start_measures", "record_follow_up", "end_measure")
+        for event in (
+            "grant",
+            "start_measures",
+            "record_follow_up",
+            "end_measure",
+            "record_supervision_visit",
+            "renew_placement_without_consent",
+        )
     },
 }
 
