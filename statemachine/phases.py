@@ -43,6 +43,8 @@ class Event(StrEnum):
     RECORD_FOLLOW_UP = "record_follow_up"
     REVISE_PLAN = "revise_plan"
     END_MEASURE = "end_measure"
+    RECORD_CHILD_CONVERSATION = "record_child_conversation"
+    RECORD_CHILD_CONVERSATION_EXCEPTION = "record_child_conversation_exception"
     RECORD_BIRTH = "record_birth"
     CLOSE = "close"
     MIGRATE_RULEBOOK = "migrate_rulebook"

@@ -200,7 +200,9 @@ _STEP_INTO: Mapping[Phase, list[tuple[str, Mapping[str, Any] | None]]] = {
     Phase.ACTION_PLAN: [("conclude", {"measures_needed": True})],
     Phase.DECISION: [("submit_plan", PLAN)],
     Phase.IMPLEMENTATION: [
-        ("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
+        # Barnets Lov §5 stk. 3: the caseworker talks with the child before the decision.
+        ("record_child_conversation", {"without_parents": False, "support_person_offered": True}),
+        ("grant", {"measures": [{"type": "practical_support", "package": "red"}]}),
     ],
     Phase.FOLLOW_UP: [("start_measures", None)],
     Phase.CLOSURE: [("close", {"reason": "Familien er flyttet til en anden kommune"})],

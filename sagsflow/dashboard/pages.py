@@ -692,6 +692,9 @@ EXAMPLES: Mapping[str, Any] = {
         "plan_revision_decided": True,
     },
     Event.END_MEASURE: {"measure_id": "m1", "reason": "", "goals_met": True},
+    # Barnets Lov §5: facts only, never what the child said.
+    Event.RECORD_CHILD_CONVERSATION: {"without_parents": False, "support_person_offered": True},
+    Event.RECORD_CHILD_CONVERSATION_EXCEPTION: {"reason": ""},
     # The case's expected date, for the person to correct to the day the child was born.
     Event.RECORD_BIRTH: {"birth_date": None},
     Event.CLOSE: {"reason": ""},

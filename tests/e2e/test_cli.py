@@ -35,10 +35,23 @@ PHASES = [
     "closure",
 ]
 # The events the contract allows in inquiry, in the contract's order.
-INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "record_consent", "close"]
+INQUIRY_EVENTS = [
+    "assess_urgency",
+    "acknowledge",
+    "accept",
+    "screen",
+    "record_consent",
+    "record_child_conversation",
+    "record_child_conversation_exception",
+    "close",
+]
 # An application's inquiry also offers telling the applicant of a delay (retssikkerhedsloven §3
 # stk. 2: its decision deadline runs from receipt).
-APPLICATION_INQUIRY_EVENTS = [*INQUIRY_EVENTS[:-1], "notify_applicant_of_delay", "close"]
+APPLICATION_INQUIRY_EVENTS = [
+    *INQUIRY_EVENTS[:-3],
+    "notify_applicant_of_delay",
+    *INQUIRY_EVENTS[-3:],
+]
 PLAN = {
     "purpose": "Stabil hverdag i hjemmet",
     "goals": ["Barnet kommer i skole hver dag"],

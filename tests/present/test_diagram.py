@@ -97,6 +97,8 @@ COMMON_STAYS = {
     },
     # Issue 10: the birth of a child the case was opened for before it was born.
     *{(phase, "record_birth") for phase in OPEN_PHASES},
+    *{(phase, "record_child_conversation") for phase in OPEN_PHASES},
+    *{(phase, "record_child_conversation_exception") for phase in OPEN_PHASES},
 }
 STAYS = {
     "2014.1": COMMON_STAYS,

@@ -67,6 +67,13 @@ SEL_EDGES = {
     # Issue 10: the birth of a child the case was opened for before it was born, in whatever
     # open phase the case has reached (only such a case: tested in test_expected_child.py).
     *{(p.value, "record_birth", p.value) for p in OPEN_PHASES},
+    # Issue 11: the child conversation (Barnets Lov §5 stk. 3) or its exception (stk. 4), in any
+    # open phase.
+    *{
+        (p.value, event, p.value)
+        for p in OPEN_PHASES
+        for event in ("record_child_conversation", "record_child_conversation_exception")
+    },
 }
 # Barnets Lov §91: a supportive measure's plan may follow the decision.
 BARNETS_LOV_EDGES = SEL_EDGES | {
