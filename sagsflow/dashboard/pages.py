@@ -30,7 +30,7 @@ from sagsflow.dashboard.web import (
     set_session,
 )
 from sagsflow.present import charts, diagram
-from sagsflow.present.case import worded_case
+from sagsflow.present.case import child_conversation_text, worded_case
 from sagsflow.present.i18n import Translator
 from sagsflow.present.refusals import refusal_text, refused_text
 from sagsflow.read.caseload import (
@@ -654,6 +654,7 @@ def _case_response(
         status_fill=charts.STATUS_FILL,
         follow_ups=_follow_ups(view),
         pretty=_pretty,
+        child_conversation_text=child_conversation_text,
     )
 
 
