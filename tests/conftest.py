@@ -315,7 +315,9 @@ class CaseFactory:
             if step is Phase.INVESTIGATION and _age(birth_date, case.later(days=3)) >= 15:
                 self.fire(case, "record_consent", {"by": "child"})
             for event, data in _STEP_INTO[step]:
-                self.fire(case, event, data)
+                # The conversation at the instant of the step before: the walk's dates stay.
+                at = case.last_at if event == "record_child_conversation" else None
+                self.fire(case, event, data, at=at)
         return case
 
 
