@@ -45,7 +45,7 @@ from models.tables import (
     User,
 )
 from statemachine.audit import GENESIS, AuditEntry
-from statemachine.case import CaseFile, DeadlineState, MeasureState
+from statemachine.case import CaseFile, ChildConversation, DeadlineState, MeasureState
 from statemachine.errors import CaseNotFound, ConcurrencyConflict
 from statemachine.explanation import from_json
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Source
@@ -139,6 +139,7 @@ _FACT_INSTANTS = (
     "party_hearing_at",
     "investigated_at",
     "compulsory_examination_at",
+    "last_decision_at",
 )
 
 
@@ -192,6 +193,18 @@ def _facts_of(case: CaseFile) -> dict[str, Any]:
         "decision_expected_by": (
             case.decision_expected_by.isoformat() if case.decision_expected_by else None
         ),
+        # Barnets Lov §5: instants and two yes/no facts, never what the child said.
+        "child_conversations": [
+            {
+                "at": c.at.isoformat(),
+                "without_parents": c.without_parents,
+                "support_person_offered": c.support_person_offered,
+            }
+            for c in case.child_conversations
+        ],
+        "child_conversation_exceptions": [
+            at.isoformat() for at in case.child_conversation_exceptions
+        ],
     }
     for name in _FACT_INSTANTS:
         value = getattr(case, name)
@@ -212,6 +225,17 @@ def _apply_facts(case: CaseFile, facts: dict[str, Any]) -> None:
     case.applied_for = facts.get("applied_for")
     expected_by = facts.get("decision_expected_by")
     case.decision_expected_by = date.fromisoformat(expected_by) if expected_by else None
+    case.child_conversations = [
+        ChildConversation(
+            at=datetime.fromisoformat(c["at"]),
+            without_parents=bool(c["without_parents"]),
+            support_person_offered=bool(c["support_person_offered"]),
+        )
+        for c in facts.get("child_conversations", [])
+    ]
+    case.child_conversation_exceptions = [
+        datetime.fromisoformat(at) for at in facts.get("child_conversation_exceptions", [])
+    ]
     for name in _FACT_INSTANTS:
         value = facts.get(name)
         setattr(case, name, datetime.fromisoformat(value) if value else None)

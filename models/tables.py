@@ -159,7 +159,7 @@ class Deadline(SQLModel, table=True):
     explanation: str = Field(sa_column=Column(Text, nullable=False))
     armed_at: datetime = _instant()
     closed_at: datetime | None = _optional_instant()
-    closed_by: str | None = Field(default=None, max_length=32)
+    closed_by: str | None = Field(default=None, max_length=64)
     breached_at: datetime | None = _optional_instant()
     # The rungs of its ladder with a notification stored, as a bit mask (bit r: rung r; at most
     # statemachine.rulebook.MAX_RUNGS rungs). Kept by the sweep in the transaction that inserts
@@ -179,7 +179,7 @@ class AuditRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(index=True)
     seq: int
-    event: str = Field(max_length=32)
+    event: str = Field(max_length=64)
     from_phase: str | None = Field(default=None, max_length=32)
     to_phase: str = Field(max_length=32)
     event_at: datetime = _instant()

@@ -34,6 +34,15 @@ class MeasureState:
         return self.ended_at is None
 
 
+@dataclass(frozen=True)
+class ChildConversation:
+    """One conversation with the child (Barnets Lov §5 stk. 3): when, and two facts about it."""
+
+    at: datetime
+    without_parents: bool
+    support_person_offered: bool
+
+
 @dataclass
 class DeadlineState:
     """One deadline of one case, with the explanation of why it falls when it does."""
@@ -103,6 +112,12 @@ class CaseFile:
     action_plan: dict[str, Any] | None = None
     proposed_measures: list[dict[str, Any]] = field(default_factory=list)
     close_reason: str | None = None
+    # The last grant or refusal: a child conversation held since then counts for the next
+    # decision (the rulebook's `child_conversation.since_previous_decision`).
+    last_decision_at: datetime | None = None
+    # Barnets Lov §5 stk. 3–4: the conversations held and the exceptions recorded (instants only).
+    child_conversations: list[ChildConversation] = field(default_factory=list)
+    child_conversation_exceptions: list[datetime] = field(default_factory=list)
     measures: list[MeasureState] = field(default_factory=list)
     deadlines: list[DeadlineState] = field(default_factory=list)
 

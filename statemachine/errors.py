@@ -68,6 +68,9 @@ class RefusalCode(StrEnum):
     APPLIED_FOR_ONLY_FOR_APPLICATION = "applied_for_only_for_application"
     NEXT_FOLLOW_UP_MISSING = "next_follow_up_missing"  # source
     NEXT_FOLLOW_UP_OUT_OF_BOUNDS = "next_follow_up_out_of_bounds"  # amount, unit, source
+    # Barnets Lov §5 stk. 3 (§142 stk. 2 for the committee): no child conversation, nor an
+    # exception, in the rulebook's window before a guarded decision.
+    CHILD_CONVERSATION_MISSING = "child_conversation_missing"  # event, source, amount, unit, since
     # A version that takes over open cases is in force on the event's date, and the case cannot
     # move to it (docs/decisions/015-law-in-force-on-the-event-date.md).
     MIGRATION_BLOCKED = "migration_blocked"  # rulebook, pinned, effective, law, measures

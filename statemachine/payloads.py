@@ -156,6 +156,23 @@ class Screen(Payload):
     reason: FreeText | None = None
 
 
+class RecordChildConversation(Payload):
+    """Barnets Lov §5 stk. 3: a conversation with the child was held. Facts only, never what
+    was said: whether the parents were absent (stk. 3, 2. pkt.) and whether the child was told
+    of the right to a support person (bisidder, §6 stk. 1)."""
+
+    without_parents: bool
+    support_person_offered: bool
+
+
+class RecordChildConversationException(Payload):
+    """Barnets Lov §5 stk. 4: in very special cases the conversation is dispensed with, when the
+    child's age or other circumstances decisively speak against it. The short ground is required
+    (the `has_reason` guard); it stays in the audit record, not on the case."""
+
+    reason: FreeText | None = None
+
+
 class RecordBirth(Payload):
     """The child of a case opened before the birth (support to expectant parents) is born."""
 
@@ -187,6 +204,8 @@ PAYLOADS: dict[Event, type[Payload]] = {
     Event.END_MEASURE: EndMeasure,
     Event.RECORD_SUPERVISION_VISIT: RecordSupervisionVisit,
     Event.RENEW_PLACEMENT_WITHOUT_CONSENT: RenewPlacementWithoutConsent,
+    Event.RECORD_CHILD_CONVERSATION: RecordChildConversation,
+    Event.RECORD_CHILD_CONVERSATION_EXCEPTION: RecordChildConversationException,
     Event.RECORD_BIRTH: RecordBirth,
     Event.CLOSE: Close,
 }

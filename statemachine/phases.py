@@ -46,6 +46,8 @@ class Event(StrEnum):
     DECIDE_YOUNG_PERSON_SUPPORT = "decide_young_person_support"
     RECORD_SUPERVISION_VISIT = "record_supervision_visit"
     RENEW_PLACEMENT_WITHOUT_CONSENT = "renew_placement_without_consent"
+    RECORD_CHILD_CONVERSATION = "record_child_conversation"
+    RECORD_CHILD_CONVERSATION_EXCEPTION = "record_child_conversation_exception"
     RECORD_BIRTH = "record_birth"
     CLOSE = "close"
     MIGRATE_RULEBOOK = "migrate_rulebook"

@@ -22,7 +22,7 @@ from transitions import Machine
 
 from statemachine import payloads
 from statemachine.calendar import Duration, Unit, due, local_date, shift
-from statemachine.case import CaseFile, DeadlineState, MeasureState
+from statemachine.case import CaseFile, ChildConversation, DeadlineState, MeasureState
 from statemachine.consent import missing_consents, missing_for_measure
 from statemachine.deadlines import (
     arm_age_limit,
@@ -37,7 +37,13 @@ from statemachine.deadlines import (
 )
 from statemachine.errors import EventRefused, Refusal, RefusalCode
 from statemachine.phases import CASE_EVENTS, DeadlineStatus, Event, Notifier, Phase, Role, Source
-from statemachine.rulebook import Anchor, MeasureCategory, Rulebook, RuleId
+from statemachine.rulebook import (
+    Anchor,
+    ChildConversationRule,
+    MeasureCategory,
+    Rulebook,
+    RuleId,
+)
 
 P = Phase
 _OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
@@ -166,19 +172,25 @@ TRANSITIONS: list[dict[str, Any]] = [
             "has_consent_where_required",
             "has_competence_to_grant",
             "has_complaint_guidance",
+            "has_child_conversation",
         ],
     },
     {
         "trigger": "refuse",
         "source": P.DECISION,
         "dest": P.FOLLOW_UP,
-        "conditions": ["has_party_hearing", "has_complaint_guidance", "has_active_measures"],
+        "conditions": [
+            "has_party_hearing",
+            "has_complaint_guidance",
+            "has_active_measures",
+            "has_child_conversation",
+        ],
     },
     {
         "trigger": "refuse",
         "source": P.DECISION,
         "dest": P.CLOSURE,
-        "conditions": ["has_party_hearing", "has_complaint_guidance"],
+        "conditions": ["has_party_hearing", "has_complaint_guidance", "has_child_conversation"],
     },
     {"trigger": "start_measures", "source": P.IMPLEMENTATION, "dest": P.FOLLOW_UP},
     {
@@ -191,18 +203,32 @@ TRANSITIONS: list[dict[str, Any]] = [
             "has_next_follow_up_where_required",
         ],
     },
-    {"trigger": "revise_plan", "source": P.FOLLOW_UP, "dest": P.ACTION_PLAN},
+    {
+        "trigger": "revise_plan",
+        "source": P.FOLLOW_UP,
+        "dest": P.ACTION_PLAN,
+        "conditions": "has_child_conversation",
+    },
     {
         "trigger": "end_measure",
         "source": P.FOLLOW_UP,
         "dest": P.CLOSURE,
-        "conditions": ["has_active_measure", "is_last_active_measure"],
+        "conditions": ["has_active_measure", "is_last_active_measure", "has_child_conversation"],
     },
     {
         "trigger": "end_measure",
         "source": _MEASURE_PHASES,
         "dest": None,
-        "conditions": "has_active_measure",
+        "conditions": ["has_active_measure", "has_child_conversation"],
+    },
+    # Barnets Lov §5 stk. 3–4: the child's conversation, or the exception from it, is recorded
+    # in whatever open phase the case has reached; the decisions it precedes are guarded.
+    {"trigger": "record_child_conversation", "source": _OPEN_PHASES, "dest": None},
+    {
+        "trigger": "record_child_conversation_exception",
+        "source": _OPEN_PHASES,
+        "dest": None,
+        "conditions": "has_reason",
     },
     # Barnets Lov §156 stk. 5: supervision visits at the placement while it runs; offered only
     # while a placement runs (`has_no_running_placement`, checked by `fire` and `allowed_events`).
@@ -210,7 +236,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "record_supervision_visit",
         "source": _MEASURE_PHASES,
         "dest": None,
-        "conditions": ["has_started_measure", "is_placement", "has_child_conversation"],
+        "conditions": ["has_started_measure", "is_placement", "has_visit_child_conversation"],
     },
     # Barnets Lov §50, §142 stk. 1: the committee decides again on a placement without consent;
     # offered only while one is active.
@@ -273,6 +299,7 @@ MEASURES_DURING_INVESTIGATION: list[dict[str, Any]] = [
             "has_consent_where_required",
             "has_competence_to_grant",
             "has_complaint_guidance",
+            "has_child_conversation",
         ],
     },
     {
@@ -295,13 +322,13 @@ MEASURES_DURING_INVESTIGATION: list[dict[str, Any]] = [
         "trigger": "end_measure",
         "source": P.INVESTIGATION,
         "dest": None,
-        "conditions": "has_active_measure",
+        "conditions": ["has_active_measure", "has_child_conversation"],
     },
     {
         "trigger": "record_supervision_visit",
         "source": P.INVESTIGATION,
         "dest": None,
-        "conditions": ["has_started_measure", "is_placement", "has_child_conversation"],
+        "conditions": ["has_started_measure", "is_placement", "has_visit_child_conversation"],
     },
     {
         "trigger": "renew_placement_without_consent",
@@ -825,7 +852,7 @@ class CaseProcess:
             RefusalCode.MEASURE_NOT_A_PLACEMENT, measure_id=measure.key, measure=measure.type
         )
 
-    def has_child_conversation(self) -> bool:
+    def has_visit_child_conversation(self) -> bool:
         # Barnets Lov §156 stk. 5: the visit is one "where the municipality talks with the child";
         # a visit without that conversation is not the visit the law asks for. Without the
         # placement's staff only "so far as possible": recorded, not required.
@@ -951,8 +978,59 @@ class CaseProcess:
             )
         return True
 
+    def has_child_conversation(self) -> bool:
+        """Barnets Lov §5 stk. 3: a guarded decision (the rulebook's `child_conversation`) needs
+        a conversation with the child, or a recorded exception (stk. 4), in the rule's window.
+        An expected child is never asked: there is no child yet."""
+        rule = self.rulebook.child_conversation
+        if rule is None or self.case.birth_expected:
+            return True
+        source = self._child_conversation_duty(rule)
+        if source is None or self._child_heard_in_window(rule):
+            return True
+        since = self.case.last_decision_at if rule.since_previous_decision else None
+        return self._refuse(
+            RefusalCode.CHILD_CONVERSATION_MISSING,
+            event=self.event.value,
+            source=source,
+            amount=rule.window.amount,
+            unit=rule.window.unit.value,
+            since=local_date(since).isoformat() if since else None,
+        )
+
+    def _child_conversation_duty(self, rule: ChildConversationRule) -> str | None:
+        """The source of the duty this event is under; None: it is under none."""
+        if (
+            self.role is Role.COMMITTEE
+            and self.event in rule.committee_events
+            and rule.committee_from_age is not None
+            and self.case.child_age(self._day) >= rule.committee_from_age
+        ):
+            return rule.committee_source
+        if self.event not in rule.events:
+            return None
+        if self.event is Event.END_MEASURE and rule.end_measure_categories:
+            measure = self.case.measure(self._measure_id())
+            measure_type = self.rulebook.measures.get(measure.type) if measure else None
+            if measure_type is None or measure_type.category not in rule.end_measure_categories:
+                return None
+        return rule.source
+
+    def _child_heard_in_window(self, rule: ChildConversationRule) -> bool:
+        # The window counts Copenhagen dates: 3 months before 28 Feb is 28 Nov.
+        earliest = local_date(shift(self.at, rule.window.duration(), backwards=True))
+        since = self.case.last_decision_at if rule.since_previous_decision else None
+        held = [c.at for c in self.case.child_conversations]
+        return any(
+            local_date(at) >= earliest or (since is not None and at > since)
+            for at in [*held, *self.case.child_conversation_exceptions]
+        )
+
     def has_reason(self) -> bool:
-        assert isinstance(self.payload, payloads.Close | payloads.Screen)
+        assert isinstance(
+            self.payload,
+            payloads.Close | payloads.Screen | payloads.RecordChildConversationException,
+        )
         if self.payload.reason and self.payload.reason.strip():
             return True
         return self._refuse(RefusalCode.REASON_MISSING)
@@ -1067,10 +1145,25 @@ class CaseProcess:
             self._arm(arm_committee_renewal(self.rulebook, measure, self.at))
         case.proposed_measures = []
         case.party_hearing_at = None
+        case.last_decision_at = self.at
 
     def _on_refuse(self) -> None:
         self.case.proposed_measures = []
         self.case.party_hearing_at = None
+        self.case.last_decision_at = self.at
+
+    def _on_record_child_conversation(self) -> None:
+        assert isinstance(self.payload, payloads.RecordChildConversation)
+        self.case.child_conversations.append(
+            ChildConversation(
+                at=self.at,
+                without_parents=self.payload.without_parents,
+                support_person_offered=self.payload.support_person_offered,
+            )
+        )
+
+    def _on_record_child_conversation_exception(self) -> None:
+        self.case.child_conversation_exceptions.append(self.at)
 
     def _on_start_measures(self) -> None:
         during = self.case.phase is Phase.INVESTIGATION

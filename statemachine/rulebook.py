@@ -420,6 +420,48 @@ class ExpectedBirthRule(_Strict):
     source: str
 
 
+# The events whose transitions carry the child-conversation guard (statemachine.process).
+CHILD_CONVERSATION_GUARDABLE = (Event.GRANT, Event.REFUSE, Event.REVISE_PLAN, Event.END_MEASURE)
+
+
+class ChildConversationRule(_Strict):
+    """Barnets Lov §5 stk. 3: the child's views are obtained by conversation before a decision
+    about the child; stk. 4: in very special cases an exception, recorded with its ground.
+
+    A conversation (or a recorded exception) counts for a guarded event when it was held within
+    `window` before the event (Copenhagen dates) or, with `since_previous_decision`, after the
+    case's previous grant or refusal. `end_measure` is guarded only for measures of
+    `end_measure_categories` (empty: every measure). Barnets Lov §142 stk. 2: before the
+    committee decides, a child of `committee_from_age` is heard; `committee_events` fired by the
+    committee on such a child are guarded, citing `committee_source`.
+    """
+
+    events: list[Event]
+    end_measure_categories: list[MeasureCategory] = []
+    window: Span
+    since_previous_decision: bool = True
+    committee_events: list[Event] = []
+    committee_from_age: Annotated[int, Field(ge=0, le=30)] | None = None
+    committee_source: str | None = None
+    source: str
+
+    @model_validator(mode="after")
+    def _guardable(self) -> Self:
+        unguarded = [
+            e.value
+            for e in [*self.events, *self.committee_events]
+            if e not in CHILD_CONVERSATION_GUARDABLE
+        ]
+        if unguarded:
+            raise ValueError(
+                f"events {unguarded} carry no child-conversation guard; guardable: "
+                f"{[e.value for e in CHILD_CONVERSATION_GUARDABLE]}"
+            )
+        if self.committee_events and (self.committee_from_age is None or not self.committee_source):
+            raise ValueError("committee_events need committee_from_age and committee_source")
+        return self
+
+
 class StuckRule(_Strict):
     """What makes a case stuck for the supervisor's view.
 
@@ -456,6 +498,8 @@ class Rulebook(_Strict):
     consent: ConsentRule
     # None: the rulebook takes no case for a child not yet born.
     expected_birth: ExpectedBirthRule | None = None
+    # None: no child-conversation duty is guarded (a rulebook without the section guards nothing).
+    child_conversation: ChildConversationRule | None = None
     deadlines: dict[RuleId, DeadlineRule]
     measure_deadlines: dict[RuleId, MeasureRuleDefaults]
     measures: dict[str, MeasureType]

@@ -200,7 +200,9 @@ _STEP_INTO: Mapping[Phase, list[tuple[str, Mapping[str, Any] | None]]] = {
     Phase.ACTION_PLAN: [("conclude", {"measures_needed": True})],
     Phase.DECISION: [("submit_plan", PLAN)],
     Phase.IMPLEMENTATION: [
-        ("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
+        # Barnets Lov §5 stk. 3: the caseworker talks with the child before the decision.
+        ("record_child_conversation", {"without_parents": False, "support_person_offered": True}),
+        ("grant", {"measures": [{"type": "practical_support", "package": "red"}]}),
     ],
     Phase.FOLLOW_UP: [("start_measures", None)],
     Phase.CLOSURE: [("close", {"reason": "Familien er flyttet til en anden kommune"})],
@@ -313,7 +315,9 @@ class CaseFactory:
             if step is Phase.INVESTIGATION and _age(birth_date, case.later(days=3)) >= 15:
                 self.fire(case, "record_consent", {"by": "child"})
             for event, data in _STEP_INTO[step]:
-                self.fire(case, event, data)
+                # The conversation at the instant of the step before: the walk's dates stay.
+                at = case.last_at if event == "record_child_conversation" else None
+                self.fire(case, event, data, at=at)
         return case
 
 

@@ -296,6 +296,16 @@ class CaseDetail(BaseModel):
         description="The date the applicant was told to expect the decision by "
         "(retssikkerhedsloven §3 stk. 2)."
     )
+    child_conversation_at: datetime | None = Field(
+        description="When the last conversation with the child was held (Barnets Lov §5 stk. 3)."
+    )
+    child_conversation_without_parents: bool | None = Field(
+        description="Whether that conversation was held without the parents."
+    )
+    child_conversation_exception_at: datetime | None = Field(
+        description="When the last exception from the conversation was recorded (§5 stk. 4); "
+        "its ground is in the audit record."
+    )
     action_plan: dict[str, Any] | None
     close_reason: str | None
     allowed_events: list[str] = Field(description="The phase graph's events (guards not run).")

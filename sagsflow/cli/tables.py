@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from sagsflow.present.case import child_conversation_text
 from sagsflow.present.i18n import Translator
 from sagsflow.present.outbox import parked_reason_text
 from sagsflow.present.refusals import refusal_text
@@ -83,6 +84,7 @@ def print_case(view: dict[str, Any], t: Translator) -> None:
             expected = t.date(view["decision_expected_by"])
             applied += f" · {t('case.decision_expected_by', day=expected)}"
         console.print(f"{t('case.applied_for')}: {applied}")
+    console.print(f"{t('case.child_conversation')}: {child_conversation_text(view, t)}")
     allowed = ", ".join(t.event(e) for e in view["allowed_events"]) or t("cli.closed")
     console.print(f"{t('cli.allowed_now')}: {allowed}")
     if view["measures"]:

@@ -30,7 +30,7 @@ from sagsflow.dashboard.web import (
     set_session,
 )
 from sagsflow.present import charts, diagram
-from sagsflow.present.case import worded_case
+from sagsflow.present.case import child_conversation_text, worded_case
 from sagsflow.present.i18n import Translator
 from sagsflow.present.refusals import refusal_text, refused_text
 from sagsflow.read.caseload import (
@@ -654,6 +654,7 @@ def _case_response(
         status_fill=charts.STATUS_FILL,
         follow_ups=_follow_ups(view),
         pretty=_pretty,
+        child_conversation_text=child_conversation_text,
     )
 
 
@@ -700,6 +701,9 @@ EXAMPLES: Mapping[str, Any] = {
         "without_staff": True,
     },
     Event.RENEW_PLACEMENT_WITHOUT_CONSENT: {"measure_id": "m1"},
+    # Barnets Lov §5: facts only, never what the child said.
+    Event.RECORD_CHILD_CONVERSATION: {"without_parents": False, "support_person_offered": True},
+    Event.RECORD_CHILD_CONVERSATION_EXCEPTION: {"reason": ""},
     # The case's expected date, for the person to correct to the day the child was born.
     Event.RECORD_BIRTH: {"birth_date": None},
     Event.CLOSE: {"reason": ""},

@@ -25,3 +25,15 @@ def worded_case(view: Mapping[str, Any], t: Translator) -> dict[str, Any]:
             }
         )
     return {**view, "deadlines": deadlines}
+
+
+def child_conversation_text(view: Mapping[str, Any], t: Translator) -> str:
+    """The last conversation with the child (date, without the parents yes/no) or, when later,
+    the last exception recorded (Barnets Lov §5 stk. 3–4); "none recorded" otherwise."""
+    held, excepted = view["child_conversation_at"], view["child_conversation_exception_at"]
+    if excepted and (not held or excepted > held):
+        return t("case.child_conversation_exception", date=t.date(excepted))
+    if held:
+        without = t("case.yes") if view["child_conversation_without_parents"] else t("case.no")
+        return t("case.child_conversation_held", date=t.date(held), without_parents=without)
+    return t("case.child_conversation_none")

@@ -144,6 +144,11 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "source": p.get("source", ""),
     },
     RefusalCode.COMPLAINT_GUIDANCE_MISSING: lambda p, w: {"source": p.get("source", "")},
+    RefusalCode.CHILD_CONVERSATION_MISSING: lambda p, w: {
+        "event": w.value("event", p["event"]),
+        "within": w.t.amount(int(p["amount"]), str(p["unit"])),
+        "source": p["source"],
+    },
     RefusalCode.NOT_DURING_INVESTIGATION: lambda p, w: {"measures": w.measures(p["measures"])},
     RefusalCode.EXPECTED_BY_PASSED: lambda p, w: {
         "expected_by": w.day(p["expected_by"]),

@@ -101,6 +101,10 @@ class CaseShown(TypedDict):
     applied_for: str | None
     applied_for_title: str | None
     decision_expected_by: str | None
+    # Barnets Lov §5 stk. 3–4: the last conversation with the child, or the last exception.
+    child_conversation_at: str | None
+    child_conversation_without_parents: bool | None
+    child_conversation_exception_at: str | None
     action_plan: Any
     close_reason: str | None
     allowed_events: list[str]
@@ -136,6 +140,7 @@ def show_case(context: Context, case_id: int) -> CaseShown:
         history = repo.history(case_id)
     case = stored.file
     rulebook = context.catalogue.get(case.rulebook_id, case.rulebook_version)
+    last_talk = max(case.child_conversations, key=lambda c: c.at, default=None)
     return {
         "id": case.id,
         "phase": case.phase.value,
@@ -164,6 +169,11 @@ def show_case(context: Context, case_id: int) -> CaseShown:
         ),
         "decision_expected_by": (
             case.decision_expected_by.isoformat() if case.decision_expected_by else None
+        ),
+        "child_conversation_at": local_iso(last_talk.at) if last_talk else None,
+        "child_conversation_without_parents": last_talk.without_parents if last_talk else None,
+        "child_conversation_exception_at": local_iso(
+            max(case.child_conversation_exceptions, default=None)
         ),
         "action_plan": case.action_plan,
         "close_reason": case.close_reason,

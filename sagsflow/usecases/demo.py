@@ -232,7 +232,15 @@ def _consent(walk: Walk, rng: random.Random) -> None:
         walk.consent_pending = False
 
 
+def _talk_with_child(walk: Walk, rng: random.Random) -> None:
+    """Barnets Lov §5 stk. 3: the caseworker talks with the child before each decision (facts
+    only: whether the parents were there, whether a support person was offered, §6)."""
+    data = {"without_parents": rng.random() < 0.3, "support_person_offered": True}
+    walk.fire("record_child_conversation", data, days=_delay(rng, 5))
+
+
 def _grant_preventive(walk: Walk, rng: random.Random) -> bool:
+    _talk_with_child(walk, rng)
     walk.fire("grant", {"measures": [{"type": "preventive_talks"}]}, days=_delay(rng, 7))
     return walk.fire("start_measures", days=_delay(rng, 7))
 
@@ -244,6 +252,7 @@ def _investigation(walk: Walk, rng: random.Random) -> bool:
         _consent(walk, rng)
         measure_type, package = rng.choice(SUPPORTIVE)
         request = {"type": measure_type, "package": package} if package else {"type": measure_type}
+        _talk_with_child(walk, rng)
         if walk.fire("grant", {"measures": [request]}, days=_delay(rng, 20)):
             walk.fire("start_measures", days=_delay(rng, 7))
     # Ankestyrelsen 2024: only about half of the investigations finish within 4 months.
@@ -263,6 +272,7 @@ def _plan(walk: Walk, rng: random.Random) -> bool:
 
 def _decision(walk: Walk, rng: random.Random) -> bool:
     _consent(walk, rng)
+    _talk_with_child(walk, rng)
     if rng.random() < 0.12:
         walk.fire("record_party_hearing", days=_delay(rng, 10))
         walk.fire("refuse", {"complaint_guidance": True}, days=_delay(rng, 10))

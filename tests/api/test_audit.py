@@ -28,7 +28,7 @@ def test_the_auditor_verifies_the_whole_trail_and_one_case(staff, walked):
 
     assert whole["ok"] is True and whole["first_break"] is None
     assert whole["cases_checked"] >= 1
-    assert one == {"ok": True, "cases_checked": 1, "records_checked": 8, "first_break": None}
+    assert one == {"ok": True, "cases_checked": 1, "records_checked": 9, "first_break": None}
 
 
 @pytest.fixture
@@ -51,8 +51,8 @@ def test_verify_names_the_first_break_of_a_case_whose_head_was_cut(staff, cut):
     assert result.json()["ok"] is False
     assert result.json()["first_break"] == {
         "case_id": cut.id,
-        "seq": 9,
-        "reason": "the case records 9 events, the log has 8",
+        "seq": 10,
+        "reason": "the case records 10 events, the log has 9",
     }
 
 
@@ -91,7 +91,7 @@ def test_the_csv_export_of_a_case_is_its_whole_chain_checkable_outside(staff, wa
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     records = list(csv.DictReader(io.StringIO(response.text)))
-    assert [int(r["seq"]) for r in records] == list(range(1, 9))
+    assert [int(r["seq"]) for r in records] == list(range(1, 10))
     assert [r["hash"] for r in records] == [r.hash for r in rows.audit(walked.id)]
     # and the chain recomputes from the exported fields alone
     for record in records:
@@ -118,7 +118,7 @@ def test_the_json_lines_export_streams_every_record_with_its_payload(staff, walk
     # Then each line is one record, in case and sequence order, its payload a JSON value
     mine = [r for r in lines if r["case_id"] in (walked.id, second.id)]
     assert [(r["case_id"], r["seq"]) for r in mine] == [
-        *((walked.id, n) for n in range(1, 9)),
+        *((walked.id, n) for n in range(1, 10)),
         (second.id, 1),
     ]
     keys = [(r["case_id"], r["seq"]) for r in lines]

@@ -4,6 +4,7 @@ and the rulebook's competence plan enforced through the domain."""
 from __future__ import annotations
 
 import pytest
+from conversation import CHILD_CONVERSATION
 
 from statemachine.phases import Phase, Role
 
@@ -158,6 +159,8 @@ def test_an_external_purchase_needs_the_department_head_as_the_rulebook_says(
     # Given a case at the decision, its plan submitted (default@2024.1, competence plan of
     # seed 000: external purchase by the department head on the team leader's recommendation)
     case = cases.at_phase(Phase.DECISION, worker=staff.name(CW), team=staff.team)
+    # and the child talked with (Barnets Lov §5 stk. 3)
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
 
     # When the role grants a measure bought from an external provider
     response = staff.as_(role).post(

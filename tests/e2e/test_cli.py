@@ -35,10 +35,23 @@ PHASES = [
     "closure",
 ]
 # The events the contract allows in inquiry, in the contract's order.
-INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "record_consent", "close"]
+INQUIRY_EVENTS = [
+    "assess_urgency",
+    "acknowledge",
+    "accept",
+    "screen",
+    "record_consent",
+    "record_child_conversation",
+    "record_child_conversation_exception",
+    "close",
+]
 # An application's inquiry also offers telling the applicant of a delay (retssikkerhedsloven §3
 # stk. 2: its decision deadline runs from receipt).
-APPLICATION_INQUIRY_EVENTS = [*INQUIRY_EVENTS[:-1], "notify_applicant_of_delay", "close"]
+APPLICATION_INQUIRY_EVENTS = [
+    *INQUIRY_EVENTS[:-3],
+    "notify_applicant_of_delay",
+    *INQUIRY_EVENTS[-3:],
+]
 PLAN = {
     "purpose": "Stabil hverdag i hjemmet",
     "goals": ["Barnet kommer i skole hver dag"],
@@ -273,11 +286,25 @@ def test_a_case_from_notification_to_closure(
     step("conclude", "2026-06-01T10:00:00+02:00", {"measures_needed": True}, "action_plan")
     step("submit_plan", "2026-06-08T10:00:00+02:00", PLAN, "decision")
     grant = {"measures": [{"type": "practical_support", "package": "red"}]}
+    # Barnets Lov §5 stk. 3: no decision without a conversation with the child, and the refusal
+    # names the duty and its paragraph; the conversation held without the parents counts.
+    reason = cli.refused(case_id, "grant", "2026-06-15T09:00:00+02:00", grant)
+    assert "no conversation with the child" in reason
+    assert "Barnets Lov §5 stk. 3–4" in reason
+    talk = {"without_parents": True, "support_person_offered": True}
+    step("record_child_conversation", "2026-06-15T10:00:00+02:00", talk, "decision")
     step("grant", "2026-06-22T10:00:00+02:00", grant, "implementation")
     step("start_measures", "2026-07-01T09:00:00+02:00", None, "follow_up")
 
     view = cli.show(case_id)
     assert view["phase"] == "follow_up"
+    assert (view["child_conversation_at"], view["child_conversation_without_parents"]) == (
+        "2026-06-15T10:00:00+02:00",
+        True,
+    )
+    assert "Børnesamtale: 15. jun. 2026, uden forældre: ja" in cli.ok(
+        "--lang", "da", "case", "show", str(case_id)
+    )
     [measure] = view["measures"]
     measure_id = measure["id"]
     assert (measure["type"], measure["package"], measure["active"], measure["started_at"]) == (
@@ -345,7 +372,7 @@ def test_a_case_from_notification_to_closure(
     # legal basis and the phase it left the case in.
     history = view["history"]
     assert [h["event"] for h in history] == events
-    assert [h["seq"] for h in history] == list(range(1, 12))
+    assert [h["seq"] for h in history] == list(range(1, 13))
     assert all(h["legal_basis"] for h in history)
     assert [h["to_phase"] for h in history] == [
         "inquiry",
@@ -355,6 +382,7 @@ def test_a_case_from_notification_to_closure(
         "investigation",
         "action_plan",
         "decision",
+        "decision",  # the child conversation keeps the phase
         "implementation",
         "follow_up",
         "follow_up",
@@ -363,6 +391,9 @@ def test_a_case_from_notification_to_closure(
     by_event = {h["event"]: h for h in history}
     assert "Barnets Lov §136" in by_event["assess_urgency"]["legal_basis"]
     assert "Barnets Lov §32 stk. 1 nr. 2" in by_event["grant"]["legal_basis"]  # practical support
+    talked = by_event["record_child_conversation"]
+    assert talked["legal_basis"].startswith("Barnets Lov §5 stk. 3")
+    assert talked["payload"] == {"without_parents": True, "support_person_offered": True}
     assert by_event["grant"]["payload"]["measures"][0]["type"] == "practical_support"
     assert "Barnets Lov §95" in by_event["record_follow_up"]["legal_basis"]
 
@@ -370,7 +401,7 @@ def test_a_case_from_notification_to_closure(
     verified = cli.json("audit", "verify")
     assert verified["ok"] is True
     assert verified["first_break"] is None
-    assert verified["records_checked"] == 11
+    assert verified["records_checked"] == 12
 
     conclude_seq = events.index("conclude") + 1
     rewrite_audit_payload(cli.database_url, case_id, conclude_seq, '{"measures_needed":false}')

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from conversation import CHILD_CONVERSATION
+
 if TYPE_CHECKING:  # for the reader only: helpers come as fixtures (see conftest.py)
     from tests.e2e.conftest import Sagsflow
 
@@ -118,6 +120,10 @@ def test_a_contact_person_ends_the_day_before_the_23rd_birthday(sagsflow: Sagsfl
     case_id = opened["id"]
     _walk_to_grant(sagsflow, case_id, young_person=True)
     measures = {"measures": [{"type": "contact_person_child", "package": "red"}]}
+    # Barnets Lov §5 stk. 3: the caseworker talks with the young person before the decision
+    sagsflow.fire(
+        case_id, "record_child_conversation", "2026-03-01T09:00:00+01:00", CHILD_CONVERSATION
+    )
     sagsflow.fire(case_id, "grant", "2026-03-01T10:00:00+01:00", measures)
     sagsflow.fire(case_id, "start_measures", "2026-03-02T10:00:00+01:00")
 

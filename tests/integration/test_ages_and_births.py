@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from conversation import CHILD_CONVERSATION
 from sqlalchemy import select
 
 from models.tables import Notification
@@ -50,6 +51,7 @@ def _contact_person(cases: Any) -> Any:
     case = cases.open(aware_at=datetime(2026, 2, 2, 10, tzinfo=CPH), birth_date=date(2003, 5, 10))
     _to_decision(cases, case, young_person=True)
     grant = {"measures": [{"type": "contact_person_child", "package": "red"}]}
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", grant, at=datetime(2026, 3, 1, 10, tzinfo=CPH))
     cases.fire(case, "start_measures", at=datetime(2026, 3, 2, 10, tzinfo=CPH))
     return case
@@ -173,6 +175,7 @@ def test_support_to_the_expectant_parents_then_the_birth(cases, context, rows):
     assert rows.snapshot(case.id) == before
 
     # The support to the expectant parents is granted and started
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", {"measures": [{"type": "support_expectant_parents"}]})
     cases.fire(case, "start_measures", at=datetime(2026, 2, 20, 10, tzinfo=CPH))
     assert rows.measures(case.id)["m1"].type == "support_expectant_parents"

@@ -66,6 +66,7 @@ def test_case_show_lists_measures_and_history_with_legal_basis_and_hash(cases, c
         "open_investigation",
         "conclude",
         "submit_plan",
+        "record_child_conversation",
         "grant",
         "start_measures",
     ]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from conversation import CHILD_CONVERSATION
 from wording import english
 
 from sagsflow.read.cases import show_case
@@ -68,6 +69,7 @@ def test_a_grant_needs_the_consent_its_category_asks_for(cases, rows):
     assert rows.snapshot(case.id) == before
     # and after the custody holder's consent it is granted
     cases.fire(case, "record_consent", {"by": "custody_holder"})
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", SUPPORT)
     assert rows.case(case.id).phase == "implementation"
 
@@ -76,6 +78,7 @@ def test_a_supportive_measure_runs_beside_the_investigation(cases, rows):
     # Given an investigation opened in January 2026, practical support granted on Monday 2 Feb
     # and started on Tuesday 3 Feb 2026 (Barnets Lov §32 stk. 4)
     case = cases.at_phase(Phase.INVESTIGATION, aware_at=at(2026, 1, 5, 9))
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", SUPPORT, at=at(2026, 2, 2, 10))
     cases.fire(case, "start_measures", at=at(2026, 2, 3, 10))
     assert rows.case(case.id).phase == "investigation"

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from conversation import CHILD_CONVERSATION
 from sqlalchemy import select
 
 from models.tables import AccessRecord
@@ -91,6 +92,7 @@ def test_a_grant_after_barnets_lov_took_effect_moves_the_case_first(cases, conte
     before = rows.case(case.id).version
 
     # When the measure is granted on 1 March 2024, under Barnets Lov
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     accepted = cases.fire(case, "grant", RED_SUPPORT, at=cph(2024, 3, 1))
 
     # Then the audit trail holds the move, then the grant, both under Barnets Lov's version
@@ -101,6 +103,8 @@ def test_a_grant_after_barnets_lov_took_effect_moves_the_case_first(cases, conte
         ("open_investigation", "default@2014.1"),
         ("conclude", "default@2014.1"),
         ("submit_plan", "default@2014.1"),
+        # The conversation with the child, held under SEL in December 2023 (in the window)
+        ("record_child_conversation", "default@2014.1"),
         ("migrate_rulebook", "default@2024.1"),
         ("grant", "default@2024.1"),
     ]
@@ -124,7 +128,8 @@ def test_a_grant_after_barnets_lov_took_effect_moves_the_case_first(cases, conte
     # … and the grant judged under Barnets Lov, not "SEL §52"
     assert grant.legal_basis == BARNETS_LOV_GRANT
     # The case is one version on for each record, and on Barnets Lov's version for good
-    assert accepted.version == rows.case(case.id).version == before + 2
+    # (the conversation one more)
+    assert accepted.version == rows.case(case.id).version == before + 3
     assert rows.case(case.id).rulebook_version == "2024.1"
     # and the decision deadline is met late (due 17 January, met 1 March)
     assert deadline(context, case, "decision")["status"] == "met_late"
@@ -145,7 +150,7 @@ def test_a_grant_after_barnets_lov_took_effect_moves_the_case_first(cases, conte
     assert rows.chain_break(case.id) is None
     verified = verify_audit(context)
     assert verified["ok"] is True
-    assert verified["records_checked"] == 10
+    assert verified["records_checked"] == 11  # with the child conversation
 
 
 def test_the_copenhagen_date_of_the_event_decides_the_move(cases, context, rows):
@@ -195,6 +200,7 @@ def test_a_refused_event_leaves_no_move_behind(cases, context, rows):
 def test_a_principals_refused_event_leaves_its_access_row_and_no_move(cases, context, rows):
     # Given the SEL case in the decision phase, and its caseworker signed in
     case = walk_to_decision_in_december_2023(cases)
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     anna = Principal("caseworker-anna", Role.CASEWORKER, "team-nord")
     asked = Asked(Channel.API, f"POST /api/v1/cases/{case.id}/events", cases.now)
     before = rows.snapshot(case.id)
@@ -407,6 +413,7 @@ def test_a_move_blocked_by_an_unknown_measure_refuses_the_event(municipality_rul
     cases.fire(case, "open_investigation", at=cph(2024, 12, 3, 11))
     cases.fire(case, "conclude", {"measures_needed": True}, at=cph(2024, 12, 4))
     cases.fire(case, "submit_plan", PLAN, at=cph(2024, 12, 5))
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", RED_SUPPORT, at=cph(2024, 12, 6))
     cases.fire(case, "start_measures", at=cph(2024, 12, 9))
     before = rows.snapshot(case.id)

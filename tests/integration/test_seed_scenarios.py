@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from conversation import CHILD_CONVERSATION
 from wording import english
 
 from sagsflow.read.cases import show_case
@@ -132,6 +133,7 @@ def test_red_practical_support_package_follow_ups_count_from_the_one_held(cases,
     assert due_and_status(context, case)["decision"] == ("2026-03-09T23:59:59+01:00", "open")
 
     # When practical-pedagogical support, package red, is granted and starts on 2 March
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(
         case,
         "grant",
@@ -215,6 +217,7 @@ def test_foster_family_placement_needs_the_team_leader_and_is_followed_monthly(
     assert "team_leader" in english(refused)
 
     # When the team leader grants it and it starts on 15 January 2026
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(
         case, "grant", placement, at=cph(2026, 1, 14), role=Role.TEAM_LEADER, actor="leder-eva"
     )
@@ -247,6 +250,7 @@ def test_foster_family_placement_needs_the_team_leader_and_is_followed_monthly(
 def test_safety_plan_is_followed_after_2_weeks_then_every_6_weeks(cases, context):
     # Given a safety plan granted after a plan, started on Monday 2 March 2026
     case = cases.at_phase(Phase.DECISION)
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", {"measures": [{"type": "safety_plan"}]}, at=cph(2026, 2, 20))
     cases.fire(case, "start_measures", at=cph(2026, 3, 2))
     # Then seed 000: the first follow-up after 2 weeks, 16 March
@@ -287,6 +291,7 @@ def test_preventive_talks_go_to_decision_without_investigation_or_plan(cases, co
     assert due_and_status(context, case) == {"decision": ("2026-02-09T23:59:59+01:00", "open")}
 
     # When the talks are granted and start
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", {"measures": [{"type": "preventive_talks"}]}, at=cph(2026, 1, 19))
     cases.fire(case, "start_measures", at=cph(2026, 1, 26))
 
@@ -308,6 +313,7 @@ def test_refusal_needs_a_party_hearing_and_complaint_guidance(cases, context, ro
     refused_without_a_trace(cases, rows, case, "refuse", {"complaint_guidance": False})
 
     # When it gives complaint guidance (forvaltningsloven §19, §25)
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "refuse", {"complaint_guidance": True})
 
     # Then the case is closed and the decision deadline met
@@ -342,6 +348,7 @@ def test_external_purchase_needs_the_department_head(cases, rows):
     assert "department_head" in english(refused)
 
     # When the department head grants it, the measure is stored as an external purchase
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", bought, role=Role.DEPARTMENT_HEAD, actor="chef-ole")
     measure = rows.measures(case.id)["m1"]
     assert (measure.type, measure.package, measure.external) == ("family_treatment", "yellow", True)
@@ -371,6 +378,7 @@ def test_under_barnets_lov_a_support_plan_may_follow_the_decision_within_3_month
     # When the plan is deferred and practical support is granted on 16 February 2026
     cases.fire(case, "defer_plan", at=cph(2026, 2, 2))
     grant = {"measures": [{"type": "practical_support", "package": "yellow"}]}
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", grant, at=cph(2026, 2, 16))
 
     # Then Barnets Lov §91 stk. 1, 2. pkt.: the plan is due 3 months after the decision, 16 May
@@ -395,6 +403,7 @@ def test_under_sel_a_plan_must_exist_before_the_decision(cases, context, rows):
 
     # When the plan is submitted and the measure granted, no action_plan deadline runs
     cases.fire(case, "submit_plan", PLAN)
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "grant", {"measures": [{"type": "practical_support", "package": "yellow"}]})
     assert "action_plan" not in deadlines_of(context, case)
     assert rows.case(case.id).phase == "implementation"

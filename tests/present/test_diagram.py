@@ -108,6 +108,8 @@ COMMON_STAYS = {
         for phase in ("action_plan", "decision", "implementation", "follow_up")
         for event in ("record_supervision_visit", "renew_placement_without_consent")
     },
+    *{(phase, "record_child_conversation") for phase in OPEN_PHASES},
+    *{(phase, "record_child_conversation_exception") for phase in OPEN_PHASES},
 }
 STAYS = {
     "2014.1": COMMON_STAYS,

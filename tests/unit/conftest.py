@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from conversation import CHILD_CONVERSATION
 
 from rulebooks import Catalogue, shipped_catalogue
 from statemachine.case import CaseFile
@@ -202,6 +203,9 @@ def walk_to(
             # stk. 2, §46 stk. 1); the child's is harmless when the child is under 15.
             for party in consents:
                 driver.fire("record_consent", {"by": party})
+        if event == "grant":
+            # Barnets Lov §5 stk. 3: the caseworker talks with the child before the decision.
+            driver.fire("record_child_conversation", CHILD_CONVERSATION)
         driver.fire(event, data, role=role)
     assert driver.case.phase is phase
     return driver

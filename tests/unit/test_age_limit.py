@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from conversation import CHILD_CONVERSATION
 from hypothesis import given
 from hypothesis import strategies as st
 from wording import english, english_explanation
@@ -89,6 +90,7 @@ def _contact_person(walk, barnets_lov):
         birth_date=BORN_2003,
         aware_at=AWARE_2026,
     )
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": CONTACT_PERSON}, at=GRANTED)
     driver.fire("start_measures", at=STARTED)
     return driver

@@ -75,6 +75,13 @@ SEL_EDGES = {
     # such a placement runs: tested in test_placement_duties.py).
     *{(p, "record_supervision_visit", p) for p in MEASURE_PHASES},
     *{(p, "renew_placement_without_consent", p) for p in MEASURE_PHASES},
+    # Issue 11: the child conversation (Barnets Lov §5 stk. 3) or its exception (stk. 4), in any
+    # open phase.
+    *{
+        (p.value, event, p.value)
+        for p in OPEN_PHASES
+        for event in ("record_child_conversation", "record_child_conversation_exception")
+    },
 }
 # Barnets Lov §91: a supportive measure's plan may follow the decision.
 BARNETS_LOV_EDGES = SEL_EDGES | {

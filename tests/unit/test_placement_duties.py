@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from conversation import CHILD_CONVERSATION
 
 from statemachine.calendar import Unit
 from statemachine.errors import RefusalCode
@@ -34,6 +35,7 @@ def _placed(walk, rulebook: Rulebook):
     driver = walk(
         rulebook, Phase.DECISION, measures=FOSTER, aware_at=AWARE_2026, grant_role=Role.TEAM_LEADER
     )
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": FOSTER}, role=Role.TEAM_LEADER)
     driver.fire("start_measures", at=STARTED)
     return driver
@@ -41,6 +43,7 @@ def _placed(walk, rulebook: Rulebook):
 
 def _placed_without_consent(walk, rulebook: Rulebook):
     driver = walk(rulebook, Phase.DECISION, aware_at=AWARE_2026, consents=())
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": FOSTER_WITHOUT_CONSENT}, at=GRANTED, role=Role.COMMITTEE)
     return driver
 
@@ -109,6 +112,8 @@ def test_a_running_placement_is_offered_a_visit(walk, barnets_lov):
 
 def test_ending_the_placement_cancels_its_supervision_visit(walk, barnets_lov):
     driver = _placed(walk, barnets_lov)
+    # ending a placement is a decision the child is heard on (Barnets Lov §5 stk. 3)
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=VISITED)
     driver.fire("end_measure", {"measure_id": "m1", "reason": "hjemgivet"}, at=VISITED)
     assert driver.deadline("supervision_visit:m1").status is CANCELLED
 

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from conversation import CHILD_CONVERSATION
 from wording import english, english_explanation
 
 from statemachine.errors import EventRefused, RefusalCode
@@ -25,7 +26,16 @@ CANCELLED = DeadlineStatus.CANCELLED
 MONDAY = datetime(2025, 11, 3, 9, tzinfo=UTC)
 SUPPORT_RED = [{"type": "practical_support", "package": "red"}]
 
-INQUIRY_EVENTS = ["assess_urgency", "acknowledge", "accept", "screen", "record_consent", "close"]
+INQUIRY_EVENTS = [
+    "assess_urgency",
+    "acknowledge",
+    "accept",
+    "screen",
+    "record_consent",
+    "record_child_conversation",
+    "record_child_conversation_exception",
+    "close",
+]
 CLARIFICATION_EVENTS = [
     "assess_urgency",
     "acknowledge",
@@ -34,6 +44,8 @@ CLARIFICATION_EVENTS = [
     "decide_compulsory_examination",
     "open_investigation",
     "propose_preventive",
+    "record_child_conversation",
+    "record_child_conversation_exception",
     "close",
 ]
 DECISION_EVENTS = [
@@ -43,6 +55,8 @@ DECISION_EVENTS = [
     "refuse",
     "record_follow_up",
     "end_measure",
+    "record_child_conversation",
+    "record_child_conversation_exception",
     "close",
 ]
 
@@ -275,6 +289,7 @@ def test_consent_given_with_the_plan_is_recorded_up_to_the_decision(walk, barnet
     outcome = driver.fire("record_consent", {"by": "custody_holder"})
     # Then it is accepted and the case stays in decision; after the decision it is not
     assert outcome.to_phase is Phase.DECISION
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
     refused = driver.refused("record_consent", {"by": "custody_holder"})
     assert [r.code for r in refused.refusals] == [RefusalCode.NOT_POSSIBLE_IN_PHASE]
@@ -427,6 +442,7 @@ def test_supportive_measure_needs_the_custody_holders_consent(walk, barnets_lov)
     )
     # and once the custody holder consents (often with the plan) the grant goes through
     driver.fire("record_consent", {"by": "custody_holder"})
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     assert driver.fire("grant", {"measures": SUPPORT_RED}).to_phase is Phase.IMPLEMENTATION
 
 
@@ -443,6 +459,7 @@ def test_placement_with_consent_needs_the_young_person_from_15(walk, barnets_lov
     assert "custody holder" not in english(refusal).split("(Barnets")[0]
     # and the young person's own consent is recorded at any age with {"by": "child"}
     driver.fire("record_consent", {"by": "child"})
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": PLACEMENT}, role=Role.TEAM_LEADER)
     assert driver.case.phase is Phase.IMPLEMENTATION
 
@@ -452,6 +469,7 @@ def test_placement_without_consent_only_by_the_committee(walk, barnets_lov):
     request = {"measures": [{"type": "placement", "without_consent": True}]}
     refusal = driver.refused("grant", request, role=Role.TEAM_LEADER)
     assert "needs the competence of committee" in english(refusal)
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("grant", request, role=Role.COMMITTEE)
     assert outcome.to_phase is Phase.IMPLEMENTATION
     assert driver.case.measures[0].without_consent
@@ -474,6 +492,7 @@ def test_from_18_the_young_person_consents_alone(walk, barnets_lov):
     assert "custody holder" not in english(refusal)
     # and the young person's consent alone is enough (forældreansvarsloven §1 a)
     driver.fire("record_consent", {"by": "child"})
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     assert driver.fire("grant", {"measures": contact}).to_phase is Phase.IMPLEMENTATION
 
 
@@ -530,6 +549,7 @@ def test_preventive_proposal_cannot_turn_into_a_measure_needing_investigation(wa
 def test_proposed_preventive_talks_are_granted(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.CLARIFICATION)
     driver.fire("propose_preventive", {"measures": [{"type": "preventive_talks"}]})
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("grant", {"measures": [{"type": "preventive_talks"}]})
     assert outcome.to_phase is Phase.IMPLEMENTATION
     assert "Barnets Lov §30" in outcome.legal_basis
@@ -542,9 +562,11 @@ def test_preventive_route_cannot_reach_an_investigated_measure_through_a_revised
     # given §11 talks granted and running without any investigation
     driver = walk(barnets_lov, Phase.CLARIFICATION)
     driver.fire("propose_preventive", {"measures": [{"type": "preventive_talks"}]})
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": [{"type": "preventive_talks"}]})
     driver.fire("start_measures")
     # when the plan is revised and practical support is to be granted on it
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("revise_plan")
     driver.fire("submit_plan", plan)
     refusal = driver.refused(
@@ -557,6 +579,7 @@ def test_preventive_route_cannot_reach_an_investigated_measure_through_a_revised
 def test_a_plan_under_revision_does_not_count_as_the_plan_before_a_placement(walk, barnets_lov):
     # given a case with measures running on a plan, whose plan is now being revised
     driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("revise_plan")
     # when it goes to decision without the revised plan (Barnets Lov §91 allows that for
     # supportive measures) and a placement is to be granted
@@ -648,6 +671,8 @@ def test_action_plan_needs_purpose_goals_and_expected_duration(walk, sel, missin
         "submit_plan",
         "record_follow_up",
         "end_measure",
+        "record_child_conversation",
+        "record_child_conversation_exception",
         "close",
     ]
 
@@ -692,6 +717,7 @@ def test_under_barnets_lov_a_supportive_plan_may_follow_the_decision(walk, barne
     driver = walk(barnets_lov, Phase.ACTION_PLAN)
     assert driver.fire("defer_plan").to_phase is Phase.DECISION
     # when practical support is granted on Monday 3 Nov 2025 without a plan
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire(
         "grant", {"measures": [{"type": "practical_support", "package": "red"}]}, at=MONDAY
     )
@@ -711,6 +737,7 @@ def test_plan_submitted_while_measures_run_asks_for_no_new_decision(walk, barnet
     # given a supportive measure granted before its plan (Barnets Lov §91)
     driver = walk(barnets_lov, Phase.ACTION_PLAN)
     driver.fire("defer_plan")
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
     # when the plan is submitted during implementation
     outcome = driver.fire("submit_plan", plan)
@@ -723,6 +750,7 @@ def test_plan_submitted_while_measures_run_asks_for_no_new_decision(walk, barnet
 def test_late_plan_after_the_decision_is_met_late(walk, barnets_lov, plan):
     driver = walk(barnets_lov, Phase.ACTION_PLAN)
     driver.fire("defer_plan")
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]}, at=MONDAY)
     driver.fire("start_measures")
     driver.fire("submit_plan", plan, at=datetime(2026, 2, 4, 8, tzinfo=UTC))
@@ -797,6 +825,7 @@ def test_grant_checks_the_childs_age_on_the_day_of_the_decision(
     driver = walk(barnets_lov, Phase.DECISION, birth_date=birth_date)
     # when the measure is granted that day
     if in_range:
+        driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
         assert driver.fire("grant", {"measures": [measure]}, at=MONDAY).to_phase is (
             Phase.IMPLEMENTATION
         )
@@ -814,6 +843,7 @@ def test_placement_needs_the_team_leader(walk, barnets_lov):
     refusal = driver.refused("grant", {"measures": [{"type": "placement"}]})
     assert english(refusal).startswith("granting placement needs the competence of team_leader")
     assert english(refusal).endswith("caseworker does not hold it")
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("grant", {"measures": [{"type": "placement"}]}, role=Role.TEAM_LEADER)
     assert outcome.to_phase is Phase.IMPLEMENTATION
 
@@ -825,6 +855,7 @@ def test_external_purchase_needs_the_department_head(walk, barnets_lov):
     assert english(refusal).startswith(
         "an external purchase needs the competence of department_head"
     )
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("grant", bought, role=Role.DEPARTMENT_HEAD)
     assert outcome.to_phase is Phase.IMPLEMENTATION
     assert driver.case.measures[0].external
@@ -837,6 +868,7 @@ def test_placement_without_consent_needs_the_committee(walk, barnets_lov):
     assert english(refusal).startswith(
         "a placement without consent needs the competence of committee"
     )
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     assert driver.fire("grant", forced, role=Role.COMMITTEE).to_phase is Phase.IMPLEMENTATION
     assert driver.case.measures[0].without_consent
 
@@ -867,6 +899,7 @@ def test_grant_meets_the_decision_deadline_and_records_each_measure(walk, sel):
 
 def test_grant_under_barnets_lov_cites_barnets_lov(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
     assert "Barnets Lov §32 stk. 1 nr. 2" in outcome.legal_basis
 
@@ -904,6 +937,7 @@ def test_a_grant_of_another_measure_than_applied_for_needs_complaint_guidance(wa
     # when practical support is granted instead, guidance is asked for
     refusal = driver.refused("grant", {"measures": SUPPORT_RED})
     assert refusal.refusals[0].code is RefusalCode.COMPLAINT_GUIDANCE_MISSING
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     granted = driver.fire("grant", {"measures": SUPPORT_RED, "complaint_guidance": True})
     assert granted.to_phase is Phase.IMPLEMENTATION
     # and granting what was applied for asks for none
@@ -914,6 +948,7 @@ def test_a_grant_of_another_measure_than_applied_for_needs_complaint_guidance(wa
         notifier=None,
         applied_for="family_treatment",
     )
+    other.fire("record_child_conversation", CHILD_CONVERSATION, at=other.at)
     other.fire("grant", {"measures": [{"type": "family_treatment", "package": "green"}]})
     assert other.case.phase is Phase.IMPLEMENTATION
 
@@ -921,6 +956,7 @@ def test_a_grant_of_another_measure_than_applied_for_needs_complaint_guidance(wa
 def test_heard_and_guided_refusal_closes_the_case(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     driver.fire("record_party_hearing")
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("refuse", {"complaint_guidance": True})
     assert outcome.to_phase is Phase.CLOSURE
     assert driver.deadline("decision").status is MET
@@ -1065,6 +1101,8 @@ def test_follow_up_counts_only_when_complete(walk, barnets_lov, held, lacking, m
         "record_follow_up",
         "revise_plan",
         "end_measure",
+        "record_child_conversation",
+        "record_child_conversation_exception",
         "close",
     ]
 
@@ -1121,6 +1159,7 @@ def test_revised_plan_keeps_running_measures_on_their_follow_ups(walk, barnets_l
     # given a measure in follow-up
     driver = walk(barnets_lov, Phase.FOLLOW_UP)
     # when the plan is revised
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("revise_plan")
     # then the case is back in action_plan, and the measure's follow-up keeps running
     assert outcome.to_phase is Phase.ACTION_PLAN
@@ -1132,9 +1171,11 @@ def test_revised_plan_keeps_running_measures_on_their_follow_ups(walk, barnets_l
 def test_new_decision_after_revised_plan_starts_only_the_new_measure(walk, barnets_lov, plan):
     driver = walk(barnets_lov, Phase.FOLLOW_UP)
     first_start = driver.case.measures[0].started_at
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("revise_plan")
     driver.fire("submit_plan", plan)
     assert driver.deadline("decision#2").status is OPEN  # a second decision, its own deadline
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": [{"type": "safety_plan"}]})
     driver.fire("start_measures", at=MONDAY)
     assert driver.case.measures[0].started_at == first_start
@@ -1145,10 +1186,12 @@ def test_new_decision_after_revised_plan_starts_only_the_new_measure(walk, barne
 def test_refused_change_keeps_the_running_measures(walk, barnets_lov, plan):
     # given a running measure and a revised plan asking for more
     driver = walk(barnets_lov, Phase.FOLLOW_UP)
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("revise_plan")
     driver.fire("submit_plan", plan)
     driver.fire("record_party_hearing")
     # when the change is refused
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("refuse", {"complaint_guidance": True})
     # then the case returns to follow-up with the measure still active
     assert outcome.to_phase is Phase.FOLLOW_UP
@@ -1313,9 +1356,10 @@ def test_event_of_another_phase_is_refused_with_the_allowed_ones(walk, barnets_l
     refusal = driver.refused("grant", {"measures": [{"type": "safety_plan"}]})
     assert english(refusal) == "grant is not possible in phase inquiry"
     assert refusal.allowed == INQUIRY_EVENTS
-    assert "allowed now: assess_urgency, acknowledge, accept, screen, record_consent, close" in str(
-        refusal
-    )
+    assert (
+        "allowed now: assess_urgency, acknowledge, accept, screen, record_consent, "
+        "record_child_conversation, record_child_conversation_exception, close"
+    ) in str(refusal)
 
 
 ALLOWED_UNDER_BARNETS_LOV = {
@@ -1332,6 +1376,8 @@ ALLOWED_UNDER_BARNETS_LOV = {
         "start_measures",
         "record_follow_up",
         "end_measure",
+        "record_child_conversation",
+        "record_child_conversation_exception",
         "close",
     ],
     Phase.ACTION_PLAN: [
@@ -1340,6 +1386,8 @@ ALLOWED_UNDER_BARNETS_LOV = {
         "defer_plan",
         "record_follow_up",
         "end_measure",
+        "record_child_conversation",
+        "record_child_conversation_exception",
         "close",
     ],
     Phase.DECISION: DECISION_EVENTS,
@@ -1348,9 +1396,19 @@ ALLOWED_UNDER_BARNETS_LOV = {
         "start_measures",
         "record_follow_up",
         "end_measure",
+        "record_child_conversation",
+        "record_child_conversation_exception",
         "close",
     ],
-    Phase.FOLLOW_UP: ["submit_plan", "record_follow_up", "revise_plan", "end_measure", "close"],
+    Phase.FOLLOW_UP: [
+        "submit_plan",
+        "record_follow_up",
+        "revise_plan",
+        "end_measure",
+        "record_child_conversation",
+        "record_child_conversation_exception",
+        "close",
+    ],
 }
 
 
@@ -1472,6 +1530,7 @@ def test_every_deadline_names_its_source_and_arithmetic(walk, barnets_lov, held,
     # given a case taken through every deadline the default rulebook has
     driver = walk(barnets_lov, Phase.ACTION_PLAN)
     driver.fire("defer_plan")
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     driver.fire("grant", {"measures": [{"type": "practical_support", "package": "red"}]})
     driver.fire("start_measures")
     driver.fire("record_follow_up", held("m1"))
@@ -1502,6 +1561,7 @@ def _started_during_investigation(walk, rulebook):
     # A notification of Friday 31 Oct 2025 under investigation; practical support granted and
     # started on Monday 3 Nov 2025, 10:00 and 11:00 CET.
     driver = walk(rulebook, Phase.INVESTIGATION)
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     granted = driver.fire("grant", {"measures": SUPPORT_RED}, at=MONDAY)
     assert granted.to_phase is Phase.INVESTIGATION
     started = driver.fire("start_measures", at=MONDAY + timedelta(hours=1))
