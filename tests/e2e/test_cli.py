@@ -691,6 +691,7 @@ def test_a_placed_young_person_is_decided_for_before_18(sagsflow: Sagsflow) -> N
         ("open_investigation", "2025-12-04T10:00:00+01:00", None, "caseworker"),
         ("conclude", "2026-01-05T10:00:00+01:00", {"measures_needed": True}, "caseworker"),
         ("submit_plan", "2026-01-06T10:00:00+01:00", PLAN, "caseworker"),
+        ("record_child_conversation", "2026-01-12T09:00:00+01:00", {"without_parents": False, "support_person_offered": True}, "caseworker"),
         ("grant", "2026-01-12T10:00:00+01:00",
          {"measures": [{"type": "foster_family_placement"}]}, "team_leader"),
         ("start_measures", "2026-01-15T10:00:00+01:00", None, "caseworker"),

@@ -42,6 +42,12 @@ def test_a_foster_placement_is_visited_and_a_visit_without_the_child_refused(
     case_id = sagsflow.json(*OPENING)["id"]
     _to_decision(sagsflow, case_id, consent=True)
     grant = {"measures": [{"type": "foster_family_placement"}]}
+    sagsflow.fire(
+        case_id,
+        "record_child_conversation",
+        "2026-02-20T09:00:00+01:00",
+        {"without_parents": False, "support_person_offered": True},
+    )
     sagsflow.fire(case_id, "grant", "2026-02-20T10:00:00+01:00", grant, role="team_leader")
     sagsflow.fire(case_id, "start_measures", "2026-03-01T10:00:00+01:00")
     view = sagsflow.show(case_id)
@@ -68,6 +74,12 @@ def test_the_committee_renews_a_placement_without_consent(sagsflow: Sagsflow) ->
     case_id = sagsflow.json(*OPENING)["id"]
     _to_decision(sagsflow, case_id, consent=False)
     grant = {"measures": [{"type": "foster_family_placement", "without_consent": True}]}
+    sagsflow.fire(
+        case_id,
+        "record_child_conversation",
+        "2026-03-02T09:00:00+01:00",
+        {"without_parents": False, "support_person_offered": True},
+    )
     sagsflow.fire(case_id, "grant", "2026-03-02T10:00:00+01:00", grant, role="committee")
     [renewal] = [d for d in sagsflow.show(case_id)["deadlines"] if d["rule"] == "committee_renewal"]
     assert renewal["due_at"] == "2027-03-02T23:59:59+01:00"

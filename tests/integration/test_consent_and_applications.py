@@ -61,6 +61,7 @@ def test_a_grant_needs_the_consent_its_category_asks_for(cases, rows):
     cases.fire(case, "open_investigation")
     cases.fire(case, "conclude", {"measures_needed": True})
     cases.fire(case, "submit_plan", {"purpose": "Trivsel", "goals": ["Fremmøde"]})
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION)
     before = rows.snapshot(case.id)
     # When practical support is granted, it is refused naming the consent and its paragraph
     with pytest.raises(EventRefused) as refused:
@@ -122,6 +123,11 @@ def test_a_placed_young_persons_support_is_decided_6_months_before_18(cases, row
     # Given a young person born 10 Sep 2008, placed in a foster family in January 2026
     case = cases.at_phase(Phase.DECISION, birth_date=datetime(2008, 9, 10).date())
     grant = {"measures": [{"type": "foster_family_placement"}]}
+    cases.fire(
+        case,
+        "record_child_conversation",
+        {"without_parents": False, "support_person_offered": True},
+    )
     cases.fire(case, "grant", grant, role=Role.TEAM_LEADER)
     cases.fire(case, "start_measures")
     # Then the decision on support after 18 is due Tuesday 10 Mar 2026, end of day CET

@@ -40,6 +40,11 @@ def test_a_foster_placement_is_visited_twice_a_year(cases, rows):
     case = cases.open(aware_at=datetime(2026, 2, 2, 10, tzinfo=CPH))
     _to_decision(cases, case)
     grant = {"measures": [{"type": "foster_family_placement"}]}
+    cases.fire(
+        case,
+        "record_child_conversation",
+        {"without_parents": False, "support_person_offered": True},
+    )
     cases.fire(case, "grant", grant, role=Role.TEAM_LEADER)
     cases.fire(case, "start_measures", at=datetime(2026, 3, 1, 10, tzinfo=CPH))
 
@@ -66,6 +71,11 @@ def test_a_placement_without_consent_comes_back_to_the_committee(cases, rows):
     case = cases.open(aware_at=datetime(2026, 2, 2, 10, tzinfo=CPH))
     _to_decision(cases, case, consents=False)
     grant = {"measures": [{"type": "foster_family_placement", "without_consent": True}]}
+    cases.fire(
+        case,
+        "record_child_conversation",
+        {"without_parents": False, "support_person_offered": True},
+    )
     cases.fire(case, "grant", grant, at=datetime(2026, 3, 2, 10, tzinfo=CPH), role=Role.COMMITTEE)
 
     # Then the committee must decide again by the end of 2 March 2027
