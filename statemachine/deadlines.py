@@ -218,11 +218,28 @@ def arm_age_limit(
     if not ages.bounded or defaults is None or measure.started_at is None:
         return None
     result = age_limit_due(case.birth_date, ages.max, expected=case.birth_expected)
-    anchor_at = start_of_local_day(case.birth_date)
     # The range's own source (the catalogue's "14-22 år") says why the limit falls there.
     source = ages.source or defaults.source
+    return _birthday_deadline(
+        rulebook, RuleId.AGE_LIMIT, defaults, case, measure, result, source, at
+    )
+
+
+def _birthday_deadline(
+    rulebook: Rulebook,
+    rule_id: RuleId,
+    defaults: MeasureRuleDefaults,
+    case: CaseFile,
+    measure: MeasureState,
+    result: DueDate,
+    source: str,
+    at: datetime,
+) -> DeadlineState:
+    """A measure deadline counted from the child's birth date (an age limit, a duty before a
+    birthday), explained by its age arithmetic."""
+    anchor_at = start_of_local_day(case.birth_date)
     explanation = Explanation(
-        rule=RuleId.AGE_LIMIT.value,
+        rule=rule_id.value,
         title=defaults.title,
         source=source,
         anchor=Anchor.BIRTH.value,
@@ -232,8 +249,8 @@ def arm_age_limit(
         measure_title=rulebook.measures[measure.type].title,
     )
     return DeadlineState(
-        key=f"{RuleId.AGE_LIMIT.value}:{measure.key}",
-        rule=RuleId.AGE_LIMIT.value,
+        key=f"{rule_id.value}:{measure.key}",
+        rule=rule_id.value,
         measure_key=measure.key,
         anchor_at=anchor_at,
         due_at=result.due_at,
@@ -264,30 +281,15 @@ def arm_young_person_support(
     if case.child_age(local_date(at)) >= rule.age:
         return None
     result = before_birthday_due(case.birth_date, rule.age, rule.months)
-    anchor_at = start_of_local_day(case.birth_date)
-    explanation = Explanation(
-        rule=RuleId.YOUNG_PERSON_SUPPORT_DECISION.value,
-        title=defaults.title,
-        source=defaults.source,
-        anchor=Anchor.BIRTH.value,
-        anchor_at=anchor_at,
-        arithmetic=result.arithmetic,
-        measure_key=measure.key,
-        measure_title=rulebook.measures[measure.type].title,
-    )
-    return DeadlineState(
-        key=f"{RuleId.YOUNG_PERSON_SUPPORT_DECISION.value}:{measure.key}",
-        rule=RuleId.YOUNG_PERSON_SUPPORT_DECISION.value,
-        measure_key=measure.key,
-        anchor_at=anchor_at,
-        due_at=result.due_at,
-        status=DeadlineStatus.OPEN,
-        source=defaults.source,
-        responsible=defaults.responsible.value,
-        escalated_to=defaults.escalated_to.value,
-        explanation=explanation,
-        armed_at=at,
-        changed=True,
+    return _birthday_deadline(
+        rulebook,
+        RuleId.YOUNG_PERSON_SUPPORT_DECISION,
+        defaults,
+        case,
+        measure,
+        result,
+        defaults.source,
+        at,
     )
 
 

@@ -643,7 +643,11 @@ class CaseProcess:
         )
 
     def has_known_measures(self) -> bool:
-        unknown = [m.type for m in self._requested() if m.type not in self.rulebook.measures]
+        return self._are_known([m.type for m in self._requested()])
+
+    def _are_known(self, types: list[str]) -> bool:
+        """The measure types the rulebook's catalogue knows; refused naming the others."""
+        unknown = [t for t in types if t not in self.rulebook.measures]
         if not unknown:
             return True
         return self._refuse(
@@ -1226,15 +1230,7 @@ class CaseProcess:
 
     def has_known_young_person_measures(self) -> bool:
         assert isinstance(self.payload, payloads.DecideYoungPersonSupport)
-        unknown = [m for m in self.payload.measures if m not in self.rulebook.measures]
-        if not unknown:
-            return True
-        return self._refuse(
-            RefusalCode.UNKNOWN_MEASURES,
-            measures=unknown,
-            rulebook=self.rulebook.key,
-            known=sorted(self.rulebook.measures),
-        )
+        return self._are_known(list(self.payload.measures))
 
     def _on_decide_young_person_support(self) -> None:
         # The decision meets the duty of every placement that awaits it (one decision for the
