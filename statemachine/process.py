@@ -59,6 +59,8 @@ _DUTY_EVENTS: dict[Event, tuple[Phase, ...]] = {
     Event.ASSESS_URGENCY: tuple(_LATER_PHASES),
     Event.ACKNOWLEDGE: tuple(_LATER_PHASES),
     Event.NOTIFY_APPLICANT_OF_DELAY: tuple(p for p in Phase if p is not Phase.CLOSURE),
+    # Barnets Lov §111 stk. 1: the young person's support, while a placement's duty awaits it.
+    Event.DECIDE_YOUNG_PERSON_SUPPORT: tuple(_MEASURE_PHASES),
 }
 # The payload fields of a follow-up as the refusal names them (`FollowUpContent.required`).
 _FOLLOW_UP_PARTS = {
@@ -412,15 +414,6 @@ def _inapplicable(rulebook: Rulebook, case: CaseFile, event: Event) -> Refusal |
         )
     if expects_no_birth(case, event):
         return Refusal(RefusalCode.NO_EXPECTED_BIRTH, {"birth_date": case.birth_date.isoformat()})
-    if expects_no_young_person_decision(case, event):
-        return Refusal(
-            RefusalCode.NOTHING_TO_FULFIL,
-            {
-                "event": event.value,
-                "phase": case.phase.value,
-                "rules": [RuleId.YOUNG_PERSON_SUPPORT_DECISION.value],
-            },
-        )
     if has_no_running_placement(rulebook, case, event):
         return Refusal(
             RefusalCode.NOTHING_TO_FULFIL,
@@ -431,14 +424,6 @@ def _inapplicable(rulebook: Rulebook, case: CaseFile, event: Event) -> Refusal |
             },
         )
     return None
-
-
-def expects_no_young_person_decision(case: CaseFile, event: Event) -> bool:
-    """Whether `event` decides the young person's support on a case that awaits no such
-    decision (no running placement's duty is unresolved)."""
-    return event is Event.DECIDE_YOUNG_PERSON_SUPPORT and not any(
-        d.rule == RuleId.YOUNG_PERSON_SUPPORT_DECISION for d in case.unresolved_deadlines()
-    )
 
 
 # The placement duties, and the rule each meets: offered only while a placement they concern
@@ -481,12 +466,14 @@ def fulfils_nothing(rulebook: Rulebook, case: CaseFile, event: Event) -> bool:
     if case.phase not in _DUTY_EVENTS.get(event, ()):
         return False
     rules = _rules_met_by(rulebook, event)
-    return not any(d.rule in rules and d.measure_key is None for d in case.unresolved_deadlines())
+    return not any(d.rule in rules for d in case.unresolved_deadlines())
 
 
 def _rules_met_by(rulebook: Rulebook, event: Event) -> list[str]:
-    """The case-level rules `event` meets (the rulebook's `met_by`), by id."""
-    return sorted(r.value for r, rule in rulebook.deadlines.items() if event in rule.met_by)
+    """The rules, case- and measure-level, `event` meets (the rulebook's `met_by`), by id."""
+    case_rules = [r for r, rule in rulebook.deadlines.items() if event in rule.met_by]
+    measure_rules = [r for r, rule in rulebook.measure_deadlines.items() if event in rule.met_by]
+    return sorted(r.value for r in [*case_rules, *measure_rules])
 
 
 @cache
