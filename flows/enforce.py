@@ -23,7 +23,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows.artifacts import artifact_key, figures, ran_at, words
 from flows.context import context, instant, one_writer
-from sagsflow.usecases import migration, sweep
+from sagsflow.usecases import complaints, migration, sweep
 
 # On PostgreSQL a few batches at once: one's queries overlap another's Python (measured: 100k
 # deadlines 17 s instead of 21 s). SQLite has one writer at a time: there they run in turn.
@@ -43,6 +43,16 @@ def migrate_due(now: datetime, municipality: str | None) -> int:
         context(), dry_run=False, actor=FLOW_ACTOR, now=now, municipality=municipality
     )
     return int(moved["cases"])
+
+
+@task(
+    name="end-complaint-periods", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS
+)
+def end_complaint_periods(now: datetime, municipality: str | None) -> int:
+    """The refused cases whose complaint period has passed, closed; a rerun closes none."""
+    return complaints.end_complaint_periods(
+        context(), now, actor=FLOW_ACTOR, municipality=municipality
+    )
 
 
 @task(name="mark-breaches", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
@@ -87,6 +97,8 @@ def enforce_deadlines(
     # The moves first: a deadline is judged breached by the law in force today, not by the
     # version the case was opened under.
     moved = migrate_due(at, municipality)
+    # Before the breaches: a complaint period that has passed ends the case, it is no breach.
+    closed = end_complaint_periods(at, municipality)
     breached = mark_breaches(at, municipality)
     ranges = plan_batches(at, batch_size, municipality)
     if one_writer():
@@ -94,13 +106,14 @@ def enforce_deadlines(
     else:
         futures = sweep_partition.map(unmapped(at), ranges, unmapped(municipality))
         results = [future.result() for future in futures]
-    total = sum(results, sweep.SweepResult(breached, 0, 0))
+    total = sum(results, sweep.SweepResult(breached, 0, 0, closed))
     t = words()
     create_markdown_artifact(
         figures(
             t("flow.enforce.title"),
             [
                 (t("flow.enforce.migrated"), moved),
+                (t("flow.enforce.closed"), total.cases_closed),
                 (t("flow.enforce.breached"), total.breached),
                 (t("flow.enforce.created"), total.notifications_created),
                 (t("flow.enforce.examined"), total.deadlines_examined),

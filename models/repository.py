@@ -45,7 +45,15 @@ from models.tables import (
     User,
 )
 from statemachine.audit import GENESIS, AuditEntry
-from statemachine.case import CaseFile, ChildConversation, DeadlineState, MeasureState
+from statemachine.case import (
+    CaseFile,
+    ChildConversation,
+    Complaint,
+    DeadlineState,
+    Decision,
+    MeasureState,
+    ReceivedNotification,
+)
 from statemachine.errors import CaseNotFound, ConcurrencyConflict
 from statemachine.explanation import from_json
 from statemachine.phases import DeadlineStatus, Notifier, Phase, Source
@@ -205,6 +213,28 @@ def _facts_of(case: CaseFile) -> dict[str, Any]:
         "child_conversation_exceptions": [
             at.isoformat() for at in case.child_conversation_exceptions
         ],
+        # Complaints and further notifications: numbers, instants and outcomes, never a text.
+        "decisions": [
+            {"seq": d.seq, "event": d.event, "at": d.at.isoformat(), "role": d.role}
+            for d in case.decisions
+        ],
+        "complaints": [
+            {
+                "number": c.number,
+                "decision_seq": c.decision_seq,
+                "received_at": c.received_at.isoformat(),
+                "late": c.late,
+                "direct": c.direct,
+                "status": c.status,
+                "reassessment_outcome": c.reassessment_outcome,
+                "appeal_outcome": c.appeal_outcome,
+            }
+            for c in case.complaints
+        ],
+        "notifications": [
+            {"number": n.number, "aware_at": n.aware_at.isoformat(), "notifier": n.notifier}
+            for n in case.notifications
+        ],
     }
     for name in _FACT_INSTANTS:
         value = getattr(case, name)
@@ -235,6 +265,36 @@ def _apply_facts(case: CaseFile, facts: dict[str, Any]) -> None:
     ]
     case.child_conversation_exceptions = [
         datetime.fromisoformat(at) for at in facts.get("child_conversation_exceptions", [])
+    ]
+    case.decisions = [
+        Decision(
+            seq=int(d["seq"]),
+            event=d["event"],
+            at=datetime.fromisoformat(d["at"]),
+            role=d["role"],
+        )
+        for d in facts.get("decisions", [])
+    ]
+    case.complaints = [
+        Complaint(
+            number=int(c["number"]),
+            decision_seq=int(c["decision_seq"]),
+            received_at=datetime.fromisoformat(c["received_at"]),
+            late=bool(c["late"]),
+            direct=bool(c["direct"]),
+            status=c["status"],
+            reassessment_outcome=c.get("reassessment_outcome"),
+            appeal_outcome=c.get("appeal_outcome"),
+        )
+        for c in facts.get("complaints", [])
+    ]
+    case.notifications = [
+        ReceivedNotification(
+            number=int(n["number"]),
+            aware_at=datetime.fromisoformat(n["aware_at"]),
+            notifier=n["notifier"],
+        )
+        for n in facts.get("notifications", [])
     ]
     for name in _FACT_INSTANTS:
         value = facts.get(name)
@@ -355,6 +415,26 @@ class CaseRepository:
             count_open_case(self.connection, case.municipality, team, worker, +1)
         return case_id
 
+    def open_case_of(self, municipality: str, child_ref: str) -> int | None:
+        """The child's open case in the municipality (the newest, should there be several)."""
+        query = (
+            select(CASE.c.id)
+            .where(
+                CASE.c.municipality == municipality,
+                CASE.c.child_ref == child_ref,
+                CASE.c.phase != Phase.CLOSURE.value,
+            )
+            .order_by(CASE.c.id.desc())
+            .limit(1)
+        )
+        found = self.connection.execute(query).scalar()
+        return None if found is None else int(found)
+
+    def actors(self, case_id: int) -> frozenset[str]:
+        """Everyone the case's audit trail names as having acted on it."""
+        query = select(AUDIT.c.actor).where(AUDIT.c.case_id == case_id).distinct()
+        return frozenset(self.connection.execute(query).scalars())
+
     def get(self, case_id: int) -> StoredCase:
         if not 1 <= case_id <= MAX_CASE_ID:
             raise CaseNotFound(case_id)
@@ -377,6 +457,7 @@ class CaseRepository:
             phase_entered_at=row.phase_entered_at,
             last_event_at=row.last_event_at,
             version=row.version,
+            audit_seq=row.audit_seq,
         )
         _apply_facts(case, row.facts)
         measures = run.rows(_LOAD_MEASURES, params)
@@ -424,6 +505,7 @@ class CaseRepository:
         if entry.from_phase is not None and entry.from_phase != entry.to_phase:
             self._end_stay(stored, entry)
         self._append_audit(entry, prev_hash, digest)
+        stored.file.audit_seq = entry.seq
         closure = Phase.CLOSURE.value
         if (entry.from_phase == closure) != (entry.to_phase == closure):
             # Into closure the case leaves the open caseload; out of it, it comes back.

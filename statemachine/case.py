@@ -43,6 +43,56 @@ class ChildConversation:
     support_person_offered: bool
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A grant or refusal of the case, by its audit record's number: what a complaint names."""
+
+    seq: int
+    event: str
+    at: datetime
+    role: str
+
+
+class ComplaintStatus:
+    """Where a complaint stands (the values are a contract: `case show --json`)."""
+
+    AWAITING_REASSESSMENT = "awaiting_reassessment"
+    AWAITING_FORWARDING = "awaiting_forwarding"
+    FORWARDED = "forwarded"
+    CHANGED = "changed"  # the municipality changed its decision on reassessment
+    DECIDED = "decided"  # Ankestyrelsen decided (`appeal_outcome`)
+    OPEN = (AWAITING_REASSESSMENT, AWAITING_FORWARDING, FORWARDED)
+
+
+@dataclass
+class Complaint:
+    """One complaint about one decision (retssikkerhedsloven §§ 66–67). `number` is the audit
+    sequence number of its `record_complaint` record; facts only, never the complaint's text."""
+
+    number: int
+    decision_seq: int
+    received_at: datetime
+    late: bool
+    direct: bool  # a committee decision: to Ankestyrelsen without reassessment
+    status: str
+    reassessment_outcome: str | None = None
+    appeal_outcome: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.status in ComplaintStatus.OPEN
+
+
+@dataclass(frozen=True)
+class ReceivedNotification:
+    """A further notification received on the open case (Barnets Lov §133, §136): its number
+    is the audit sequence number of its `receive_notification` record."""
+
+    number: int
+    aware_at: datetime
+    notifier: str
+
+
 @dataclass
 class DeadlineState:
     """One deadline of one case, with the explanation of why it falls when it does."""
@@ -118,8 +168,19 @@ class CaseFile:
     # Barnets Lov §5 stk. 3–4: the conversations held and the exceptions recorded (instants only).
     child_conversations: list[ChildConversation] = field(default_factory=list)
     child_conversation_exceptions: list[datetime] = field(default_factory=list)
+    # The decisions (grant, refuse) by audit number, the complaints about them, and the further
+    # notifications received while the case is open.
+    decisions: list[Decision] = field(default_factory=list)
+    complaints: list[Complaint] = field(default_factory=list)
+    notifications: list[ReceivedNotification] = field(default_factory=list)
     measures: list[MeasureState] = field(default_factory=list)
     deadlines: list[DeadlineState] = field(default_factory=list)
+    # Who has acted on the case so far (its audit trail's actors), when an event's rule asks
+    # (Barnets Lov §137 stk. 1); loaded by the use case for such an event only.
+    involved: frozenset[str] = frozenset()
+    # The number of the case's last audit record: the next event's record is `audit_seq + 1`
+    # (a complaint names a decision by it). Kept by persistence, never by the domain.
+    audit_seq: int = 0
 
     def child_age(self, day: date) -> int:
         """Completed years on `day`; 0 for a child not yet born (`consent.child_age`)."""
@@ -133,6 +194,15 @@ class CaseFile:
 
     def unresolved_deadlines(self) -> list[DeadlineState]:
         return [d for d in self.deadlines if d.unresolved]
+
+    def complaint(self, number: int) -> Complaint | None:
+        return next((c for c in self.complaints if c.number == number), None)
+
+    def decision(self, seq: int) -> Decision | None:
+        return next((d for d in self.decisions if d.seq == seq), None)
+
+    def open_complaints(self) -> list[Complaint]:
+        return [c for c in self.complaints if c.open]
 
     def deadline(self, key: str) -> DeadlineState | None:
         return next((d for d in self.deadlines if d.key == key), None)

@@ -76,6 +76,45 @@ def arm_case_deadline(
     )
 
 
+def arm_item_deadline(
+    rulebook: Rulebook,
+    rule_id: RuleId,
+    rule: DeadlineRule,
+    item: str,
+    anchor: Anchor,
+    anchor_at: datetime,
+    event: str,
+    at: datetime,
+) -> DeadlineState:
+    """A case-level deadline of one item of the case — a complaint (`c12`), a decision's
+    complaint period (`d9`), a further notification (`n15`) — counted from `anchor_at` (its
+    receipt, or the event), keyed `rule:item` so that several run side by side."""
+    result = due(anchor_at, rule.duration.duration(), rulebook.working_calendar())
+    explanation = Explanation(
+        rule=rule_id.value,
+        title=rule.title,
+        source=rule.source,
+        anchor=anchor.value,
+        anchor_at=anchor_at,
+        arithmetic=result.arithmetic,
+        event=event if anchor is Anchor.EVENT else None,
+    )
+    return DeadlineState(
+        key=f"{rule_id.value}:{item}",
+        rule=rule_id.value,
+        measure_key=None,
+        anchor_at=anchor_at,
+        due_at=result.due_at,
+        status=DeadlineStatus.OPEN,
+        source=rule.source,
+        responsible=rule.responsible.value,
+        escalated_to=rule.escalated_to.value,
+        explanation=explanation,
+        armed_at=at,
+        changed=True,
+    )
+
+
 def cadence_interval(
     cadence: FollowUpCadence, started_at: datetime, held_at: datetime
 ) -> CadenceStep:

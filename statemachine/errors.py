@@ -71,6 +71,20 @@ class RefusalCode(StrEnum):
     # Barnets Lov §5 stk. 3 (§142 stk. 2 for the committee): no child conversation, nor an
     # exception, in the rulebook's window before a guarded decision.
     CHILD_CONVERSATION_MISSING = "child_conversation_missing"  # event, source, amount, unit, since
+    # Complaints (retssikkerhedsloven §§ 66–67) and the child as a party (Barnets Lov §3).
+    COMPLAINT_GUIDANCE_CHILD_MISSING = "complaint_guidance_child_missing"  # age, from_age, source
+    NOT_A_DECISION = "not_a_decision"  # decision_seq, decisions
+    RECEIVED_BEFORE_DECISION = "received_before_decision"  # received_at, decided_at
+    RECEIVED_IN_FUTURE = "received_in_future"  # received_at, at
+    NO_SUCH_COMPLAINT = "no_such_complaint"  # complaint, complaints
+    COMPLAINT_NOT_AWAITING = "complaint_not_awaiting"  # complaint, status, awaiting
+    NO_DECISION_YET = "no_decision_yet"  # a complaint on a case without a grant or refusal
+    NO_COMPLAINT_AWAITING = "no_complaint_awaiting"  # event, awaiting, complaints
+    COMPLAINT_PERIOD_RUNNING = "complaint_period_running"  # until
+    CASE_STILL_RUNNING = "case_still_running"  # measures, complaints
+    # A new notification on an open case (Barnets Lov §137 stk. 1).
+    NOTIFICATION_AFTER_EVENT = "notification_after_event"  # aware_at, at
+    ACTOR_INVOLVED = "actor_involved"  # actor, source
     # A version that takes over open cases is in force on the event's date, and the case cannot
     # move to it (docs/decisions/015-law-in-force-on-the-event-date.md).
     MIGRATION_BLOCKED = "migration_blocked"  # rulebook, pinned, effective, law, measures

@@ -5,7 +5,7 @@ Unknown fields are refused so that a typo never silently drops a fact.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -49,6 +49,8 @@ class MeasureList(Payload):
     # forvaltningsloven §25: a grant that does not give the applicant what was applied for
     # carries complaint guidance (the rulebook's `complaint_guidance`).
     complaint_guidance: bool = False
+    # Barnets Lov §3: from 10 the child is a party; the guidance says so (`complaints`).
+    complaint_guidance_child: bool = False
 
 
 class Conclude(Payload):
@@ -66,6 +68,46 @@ class SubmitPlan(Payload):
 
 class Refuse(Payload):
     complaint_guidance: bool = False
+    # Barnets Lov §3: the guidance tells a child of 10 or more of the child's own right to
+    # complain (the rulebook's `complaints.child_party_from_age`).
+    complaint_guidance_child: bool = False
+
+
+class RecordComplaint(Payload):
+    """A complaint about one of the case's decisions, named by the audit sequence number of its
+    `grant` or `refuse` record, and when the municipality received it (retssikkerhedsloven §66).
+    Facts only: never what the complaint says."""
+
+    decision_seq: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    received_at: datetime
+
+
+class Reassess(Payload):
+    """The municipality's reassessment of its decision (retssikkerhedsloven §66): upheld (the
+    complaint goes on to Ankestyrelsen) or changed (the case goes back to the decision)."""
+
+    complaint: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    outcome: Literal["upheld", "changed"]
+    reason: Text
+
+
+class ForwardComplaint(Payload):
+    complaint: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class RecordAppealDecision(Payload):
+    """Ankestyrelsen's decision on a forwarded complaint: remitted or annulled sends the case
+    back to the decision."""
+
+    complaint: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    outcome: Literal["upheld", "changed", "remitted", "annulled"]
+
+
+class ReceiveNotification(Payload):
+    """A further notification about the child of an open case (Barnets Lov §133, §136)."""
+
+    notifier: Literal["professional", "private", "anonymous"]
+    aware_at: datetime
 
 
 class NotifyApplicantOfDelay(Payload):
@@ -207,5 +249,12 @@ PAYLOADS: dict[Event, type[Payload]] = {
     Event.RECORD_CHILD_CONVERSATION: RecordChildConversation,
     Event.RECORD_CHILD_CONVERSATION_EXCEPTION: RecordChildConversationException,
     Event.RECORD_BIRTH: RecordBirth,
+    Event.RECORD_COMPLAINT: RecordComplaint,
+    Event.REASSESS: Reassess,
+    Event.FORWARD_COMPLAINT: ForwardComplaint,
+    Event.RECORD_APPEAL_DECISION: RecordAppealDecision,
+    Event.END_COMPLAINT_PERIOD: Empty,
+    Event.RECEIVE_NOTIFICATION: ReceiveNotification,
+    Event.REASSESS_NOTIFICATION: Empty,
     Event.CLOSE: Close,
 }

@@ -49,6 +49,15 @@ class Event(StrEnum):
     RECORD_CHILD_CONVERSATION = "record_child_conversation"
     RECORD_CHILD_CONVERSATION_EXCEPTION = "record_child_conversation_exception"
     RECORD_BIRTH = "record_birth"
+    # Complaints beside the phases (retssikkerhedsloven §§ 66–67; Barnets Lov §168).
+    RECORD_COMPLAINT = "record_complaint"
+    REASSESS = "reassess"
+    FORWARD_COMPLAINT = "forward_complaint"
+    RECORD_APPEAL_DECISION = "record_appeal_decision"
+    END_COMPLAINT_PERIOD = "end_complaint_period"
+    # A new notification on an open case (Barnets Lov §136; §137 stk. ?).
+    RECEIVE_NOTIFICATION = "receive_notification"
+    REASSESS_NOTIFICATION = "reassess_notification"
     CLOSE = "close"
     MIGRATE_RULEBOOK = "migrate_rulebook"
 

@@ -22,13 +22,23 @@ from transitions import Machine
 
 from statemachine import payloads
 from statemachine.calendar import Duration, Unit, due, local_date, shift
-from statemachine.case import CaseFile, ChildConversation, DeadlineState, MeasureState
+from statemachine.case import (
+    CaseFile,
+    ChildConversation,
+    Complaint,
+    ComplaintStatus,
+    DeadlineState,
+    Decision,
+    MeasureState,
+    ReceivedNotification,
+)
 from statemachine.consent import missing_consents, missing_for_measure
 from statemachine.deadlines import (
     arm_age_limit,
     arm_case_deadline,
     arm_committee_renewal,
     arm_follow_up,
+    arm_item_deadline,
     arm_package_review,
     arm_supervision_visit,
     arm_young_person_support,
@@ -38,6 +48,7 @@ from statemachine.deadlines import (
 from statemachine.errors import EventRefused, Refusal, RefusalCode
 from statemachine.phases import CASE_EVENTS, DeadlineStatus, Event, Notifier, Phase, Role, Source
 from statemachine.rulebook import (
+    PER_ITEM_RULES,
     Anchor,
     ChildConversationRule,
     MeasureCategory,
@@ -51,6 +62,9 @@ _OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
 _MEASURE_PHASES = [P.ACTION_PLAN, P.DECISION, P.IMPLEMENTATION, P.FOLLOW_UP]
 # The open phases after the inquiry and its clarification.
 _LATER_PHASES = [P.INVESTIGATION, *_MEASURE_PHASES]
+# Where a decision may have been taken (a grant during the investigation, Barnets Lov §32
+# stk. 4): complaints are recorded and handled beside the phases there.
+_AFTER_DECISION = _LATER_PHASES
 # Events whose only purpose is to meet a case-level deadline, and the phases where they are
 # offered only while that deadline is unresolved (`fulfils_nothing`): the inquiry's duties
 # fulfilled late past the clarification, and the applicant told of a delay (retssikkerhedsloven
@@ -58,6 +72,10 @@ _LATER_PHASES = [P.INVESTIGATION, *_MEASURE_PHASES]
 _DUTY_EVENTS: dict[Event, tuple[Phase, ...]] = {
     Event.ASSESS_URGENCY: tuple(_LATER_PHASES),
     Event.ACKNOWLEDGE: tuple(_LATER_PHASES),
+    # Barnets Lov §137 stk. 1: only while a further notification awaits its reassessment.
+    Event.REASSESS_NOTIFICATION: tuple(p for p in Phase if p is not Phase.CLOSURE),
+    # Retssikkerhedsloven §67 stk. 1: only while a refused case waits out the period.
+    Event.END_COMPLAINT_PERIOD: (Phase.FOLLOW_UP,),
     Event.NOTIFY_APPLICANT_OF_DELAY: tuple(p for p in Phase if p is not Phase.CLOSURE),
     # Barnets Lov §111 stk. 1: the young person's support, while a placement's duty awaits it.
     Event.DECIDE_YOUNG_PERSON_SUPPORT: tuple(_MEASURE_PHASES),
@@ -188,11 +206,89 @@ TRANSITIONS: list[dict[str, Any]] = [
             "has_child_conversation",
         ],
     },
+    # Retssikkerhedsloven §67 stk. 1: while a complaint can still come, a refusal leaves the
+    # case open (in follow-up, with nothing running); the sweep ends the period
+    # (`end_complaint_period`) and closes it.
+    {
+        "trigger": "refuse",
+        "source": P.DECISION,
+        "dest": P.FOLLOW_UP,
+        "conditions": [
+            "has_party_hearing",
+            "has_complaint_guidance",
+            "keeps_refused_case_open",
+            "has_child_conversation",
+        ],
+    },
     {
         "trigger": "refuse",
         "source": P.DECISION,
         "dest": P.CLOSURE,
         "conditions": ["has_party_hearing", "has_complaint_guidance", "has_child_conversation"],
+    },
+    # Complaints beside the phases (retssikkerhedsloven §§ 66–67): offered only where the case
+    # has a decision to complain of, or a complaint awaiting the act (`_inapplicable`).
+    {
+        "trigger": "record_complaint",
+        "source": _AFTER_DECISION,
+        "dest": None,
+        "conditions": ["is_complained_decision", "is_received_plausible"],
+    },
+    {
+        "trigger": "reassess",
+        "source": _AFTER_DECISION,
+        "dest": P.DECISION,
+        "conditions": ["is_awaiting_reassessment", "is_changed_on_reassessment"],
+    },
+    {
+        "trigger": "reassess",
+        "source": _AFTER_DECISION,
+        "dest": None,
+        "conditions": "is_awaiting_reassessment",
+    },
+    {
+        "trigger": "forward_complaint",
+        "source": _AFTER_DECISION,
+        "dest": None,
+        "conditions": "is_awaiting_forwarding",
+    },
+    {
+        "trigger": "record_appeal_decision",
+        "source": _AFTER_DECISION,
+        "dest": P.DECISION,
+        "conditions": ["is_forwarded", "is_sent_back_on_appeal"],
+    },
+    {
+        "trigger": "record_appeal_decision",
+        "source": _AFTER_DECISION,
+        "dest": P.CLOSURE,
+        "conditions": ["is_forwarded", "is_upheld_on_appeal", "rests_after_complaint"],
+    },
+    {
+        "trigger": "record_appeal_decision",
+        "source": _AFTER_DECISION,
+        "dest": None,
+        "conditions": "is_forwarded",
+    },
+    {
+        "trigger": "end_complaint_period",
+        "source": P.FOLLOW_UP,
+        "dest": P.CLOSURE,
+        "conditions": ["is_complaint_period_over", "has_nothing_running"],
+    },
+    # Barnets Lov §136, §137 stk. 1: a further notification on the open case, and the
+    # reassessment of a case with measures by a person not involved in it before.
+    {
+        "trigger": "receive_notification",
+        "source": _OPEN_PHASES,
+        "dest": None,
+        "conditions": "is_notification_plausible",
+    },
+    {
+        "trigger": "reassess_notification",
+        "source": _OPEN_PHASES,
+        "dest": None,
+        "conditions": "is_uninvolved",
     },
     {"trigger": "start_measures", "source": P.IMPLEMENTATION, "dest": P.FOLLOW_UP},
     {
@@ -414,6 +510,9 @@ def _inapplicable(rulebook: Rulebook, case: CaseFile, event: Event) -> Refusal |
         )
     if expects_no_birth(case, event):
         return Refusal(RefusalCode.NO_EXPECTED_BIRTH, {"birth_date": case.birth_date.isoformat()})
+    complaint = _complaint_inapplicable(case, event)
+    if complaint is not None:
+        return complaint
     if has_no_running_placement(rulebook, case, event):
         return Refusal(
             RefusalCode.NOTHING_TO_FULFIL,
@@ -421,6 +520,34 @@ def _inapplicable(rulebook: Rulebook, case: CaseFile, event: Event) -> Refusal |
                 "event": event.value,
                 "phase": case.phase.value,
                 "rules": [_PLACEMENT_EVENTS[event].value],
+            },
+        )
+    return None
+
+
+# The complaint events and the status of the complaint each acts on.
+_COMPLAINT_EVENTS: dict[Event, str] = {
+    Event.REASSESS: ComplaintStatus.AWAITING_REASSESSMENT,
+    Event.FORWARD_COMPLAINT: ComplaintStatus.AWAITING_FORWARDING,
+    Event.RECORD_APPEAL_DECISION: ComplaintStatus.FORWARDED,
+}
+
+
+def _complaint_inapplicable(case: CaseFile, event: Event) -> Refusal | None:
+    """A complaint event on a case with nothing for it: no decision to complain of, or no
+    complaint awaiting the act."""
+    if case.phase is Phase.CLOSURE:
+        return None
+    if event is Event.RECORD_COMPLAINT and not case.decisions:
+        return Refusal(RefusalCode.NO_DECISION_YET, {})
+    status = _COMPLAINT_EVENTS.get(event)
+    if status is not None and not any(c.status == status for c in case.complaints):
+        return Refusal(
+            RefusalCode.NO_COMPLAINT_AWAITING,
+            {
+                "event": event.value,
+                "awaiting": status,
+                "complaints": [c.number for c in case.complaints],
             },
         )
     return None
@@ -510,8 +637,10 @@ class CaseProcess:
         payload: payloads.Payload,
         at: datetime,
         role: Role,
+        actor: str | None = None,
     ) -> None:
         self.case = case
+        self.actor = actor
         self.rulebook = rulebook
         self.event = event
         self.payload = payload
@@ -813,9 +942,11 @@ class CaseProcess:
             and self.case.applied_for is not None
         ):
             needed = self.case.applied_for not in {m.type for m in self._requested()}
-        if not needed or self.payload.complaint_guidance:
+        if not needed:
             return True
-        return self._refuse(RefusalCode.COMPLAINT_GUIDANCE_MISSING, source=rule.source)
+        if not self.payload.complaint_guidance:
+            return self._refuse(RefusalCode.COMPLAINT_GUIDANCE_MISSING, source=rule.source)
+        return self._child_party_guidance()
 
     def has_active_measures(self) -> bool:
         return bool(self.case.active_measures())
@@ -1017,6 +1148,164 @@ class CaseProcess:
             for at in [*held, *self.case.child_conversation_exceptions]
         )
 
+    # --- complaints (retssikkerhedsloven §§ 66–67) -----------------------------------------
+
+    def keeps_refused_case_open(self) -> bool:
+        rule = self.rulebook.complaints
+        return rule is not None and rule.keep_refused_case_open
+
+    def _complaint_of(self) -> Complaint | None:
+        assert isinstance(
+            self.payload,
+            payloads.Reassess | payloads.ForwardComplaint | payloads.RecordAppealDecision,
+        )
+        return self.case.complaint(self.payload.complaint)
+
+    def _complaint_in(self, status: str) -> bool:
+        assert isinstance(
+            self.payload,
+            payloads.Reassess | payloads.ForwardComplaint | payloads.RecordAppealDecision,
+        )
+        complaint = self._complaint_of()
+        if complaint is None:
+            return self._refuse(
+                RefusalCode.NO_SUCH_COMPLAINT,
+                complaint=self.payload.complaint,
+                complaints=[c.number for c in self.case.complaints],
+            )
+        if complaint.status == status:
+            return True
+        return self._refuse(
+            RefusalCode.COMPLAINT_NOT_AWAITING,
+            complaint=complaint.number,
+            status=complaint.status,
+            awaiting=status,
+        )
+
+    def is_complained_decision(self) -> bool:
+        assert isinstance(self.payload, payloads.RecordComplaint)
+        rule = self.rulebook.complaints
+        decision = self.case.decision(self.payload.decision_seq)
+        if rule is not None and decision is not None and Event(decision.event) in rule.decisions:
+            return True
+        return self._refuse(
+            RefusalCode.NOT_A_DECISION,
+            decision_seq=self.payload.decision_seq,
+            decisions=[d.seq for d in self.case.decisions],
+        )
+
+    def is_received_plausible(self) -> bool:
+        assert isinstance(self.payload, payloads.RecordComplaint)
+        received = self.payload.received_at
+        if received.tzinfo is None:
+            return self._refuse(RefusalCode.TIME_WITHOUT_OFFSET, field="received_at")
+        if received > self.at:
+            return self._refuse(
+                RefusalCode.RECEIVED_IN_FUTURE,
+                received_at=received.astimezone(UTC).isoformat(),
+                at=self.at.isoformat(),
+            )
+        decision = self.case.decision(self.payload.decision_seq)
+        assert decision is not None
+        if received < decision.at:
+            return self._refuse(
+                RefusalCode.RECEIVED_BEFORE_DECISION,
+                received_at=received.astimezone(UTC).isoformat(),
+                decided_at=decision.at.isoformat(),
+            )
+        return True
+
+    def is_awaiting_reassessment(self) -> bool:
+        return self._complaint_in(ComplaintStatus.AWAITING_REASSESSMENT)
+
+    def is_changed_on_reassessment(self) -> bool:
+        assert isinstance(self.payload, payloads.Reassess)
+        return self.payload.outcome == "changed"
+
+    def is_awaiting_forwarding(self) -> bool:
+        return self._complaint_in(ComplaintStatus.AWAITING_FORWARDING)
+
+    def is_forwarded(self) -> bool:
+        return self._complaint_in(ComplaintStatus.FORWARDED)
+
+    def is_sent_back_on_appeal(self) -> bool:
+        assert isinstance(self.payload, payloads.RecordAppealDecision)
+        return self.payload.outcome in ("remitted", "annulled")
+
+    def is_upheld_on_appeal(self) -> bool:
+        assert isinstance(self.payload, payloads.RecordAppealDecision)
+        return self.payload.outcome == "upheld"
+
+    def rests_after_complaint(self) -> bool:
+        """A refused case kept open for its complaints: once the last one ends with the refusal
+        upheld and its period has passed, nothing is left to do (silent: no refusal)."""
+        complaint = self._complaint_of()
+        decision = self.case.decision(complaint.decision_seq) if complaint else None
+        return (
+            self.case.phase is Phase.FOLLOW_UP
+            and decision is not None
+            and decision.event == Event.REFUSE.value
+            and not self.case.active_measures()
+            and not [c for c in self.case.open_complaints() if c is not complaint]
+            and not any(d.rule == RuleId.COMPLAINT_PERIOD for d in self.case.unresolved_deadlines())
+        )
+
+    def is_complaint_period_over(self) -> bool:
+        running = [d for d in self.case.unresolved_deadlines() if d.rule == RuleId.COMPLAINT_PERIOD]
+        if running and all(self.at >= d.due_at for d in running):
+            return True
+        until = max((d.due_at for d in running), default=self.at)
+        return self._refuse(RefusalCode.COMPLAINT_PERIOD_RUNNING, until=until.isoformat())
+
+    def has_nothing_running(self) -> bool:
+        measures = [m.key for m in self.case.active_measures()]
+        complaints = [c.number for c in self.case.open_complaints()]
+        if not measures and not complaints:
+            return True
+        return self._refuse(
+            RefusalCode.CASE_STILL_RUNNING, measures=measures, complaints=complaints
+        )
+
+    def _child_party_guidance(self) -> bool:
+        """Barnets Lov §3: a child of the rulebook's age is a party; a decision's complaint
+        guidance tells the child so (`complaint_guidance_child`)."""
+        assert isinstance(self.payload, payloads.Refuse | payloads.MeasureList)
+        rule = self.rulebook.complaints
+        if rule is None or rule.child_party_from_age is None or self.case.birth_expected:
+            return True
+        age = self.case.child_age(self._day)
+        if age < rule.child_party_from_age or self.payload.complaint_guidance_child:
+            return True
+        return self._refuse(
+            RefusalCode.COMPLAINT_GUIDANCE_CHILD_MISSING,
+            age=age,
+            from_age=rule.child_party_from_age,
+            source=rule.child_party_source,
+        )
+
+    # --- a further notification (Barnets Lov §136, §137 stk. 1) ---------------------------
+
+    def is_notification_plausible(self) -> bool:
+        assert isinstance(self.payload, payloads.ReceiveNotification)
+        aware = self.payload.aware_at
+        if aware.tzinfo is None:
+            return self._refuse(RefusalCode.TIME_WITHOUT_OFFSET, field="aware_at")
+        if aware > self.at:
+            return self._refuse(
+                RefusalCode.NOTIFICATION_AFTER_EVENT,
+                aware_at=aware.astimezone(UTC).isoformat(),
+                at=self.at.isoformat(),
+            )
+        return True
+
+    def is_uninvolved(self) -> bool:
+        rule = self.rulebook.notification_reassessment
+        if rule is None or not rule.uninvolved or self.actor is None:
+            return True
+        if self.actor not in self.case.involved:
+            return True
+        return self._refuse(RefusalCode.ACTOR_INVOLVED, actor=self.actor, source=rule.source)
+
     def has_reason(self) -> bool:
         assert isinstance(
             self.payload,
@@ -1136,12 +1425,132 @@ class CaseProcess:
             self._arm(arm_committee_renewal(self.rulebook, measure, self.at))
         case.proposed_measures = []
         case.party_hearing_at = None
-        case.last_decision_at = self.at
+        self._decided()
 
     def _on_refuse(self) -> None:
         self.case.proposed_measures = []
         self.case.party_hearing_at = None
-        self.case.last_decision_at = self.at
+        self._decided()
+
+    def _decided(self) -> None:
+        """A grant or refusal: the case's decision by its audit number, the complaint period
+        (retssikkerhedsloven §67 stk. 1) of a refusal that leaves nothing running."""
+        case = self.case
+        seq = case.audit_seq + 1
+        case.decisions.append(Decision(seq, self.event.value, self.at, self.role.value))
+        case.last_decision_at = self.at
+        rule = self.rulebook.complaints
+        if (
+            rule is not None
+            and self.event is Event.REFUSE
+            and Phase(self.state) is not Phase.CLOSURE
+            and not case.active_measures()
+        ):
+            self._arm_item(RuleId.COMPLAINT_PERIOD, f"d{seq}", Anchor.EVENT, self.at)
+
+    def _arm_item(self, rule_id: RuleId, item: str, anchor: Anchor, anchor_at: datetime) -> None:
+        rule = self.rulebook.deadlines.get(rule_id)
+        if rule is not None:
+            self._arm(
+                arm_item_deadline(
+                    self.rulebook, rule_id, rule, item, anchor, anchor_at, self.event.value, self.at
+                )
+            )
+
+    def _meet_item(self, rule_id: RuleId, item: str) -> None:
+        key = f"{rule_id.value}:{item}"
+        self._meet(lambda d: d.rule == rule_id and (d.key == key or d.key.startswith(f"{key}#")))
+
+    def _on_record_complaint(self) -> None:
+        assert isinstance(self.payload, payloads.RecordComplaint)
+        rule = self.rulebook.complaints
+        assert rule is not None
+        case = self.case
+        decision = case.decision(self.payload.decision_seq)
+        assert decision is not None
+        received = self.payload.received_at.astimezone(UTC)
+        # §67 stk. 1: received after the period, the complaint is late (Ankestyrelsen may
+        # still admit it); counted in Copenhagen days like every period.
+        period_end = due(decision.at, rule.period.duration(), self.rulebook.working_calendar())
+        late = received > period_end.due_at
+        direct = Role(decision.role) in rule.direct_from
+        number = case.audit_seq + 1
+        complaint = Complaint(
+            number=number,
+            decision_seq=decision.seq,
+            received_at=received,
+            late=late,
+            direct=direct,
+            status=(
+                ComplaintStatus.AWAITING_FORWARDING
+                if direct
+                else ComplaintStatus.AWAITING_REASSESSMENT
+            ),
+        )
+        case.complaints.append(complaint)
+        self.recorded = {"complaint": number, "late": late, "direct": direct}
+        # The complaint came: the refused case no longer waits for the period to pass.
+        for deadline in case.unresolved_deadlines():
+            if deadline.rule == RuleId.COMPLAINT_PERIOD:
+                self._close_deadline(deadline, DeadlineStatus.CANCELLED)
+        rule_id = RuleId.FORWARD_COMPLAINT if direct else RuleId.REASSESSMENT
+        self._arm_item(rule_id, f"c{number}", Anchor.COMPLAINT_RECEIVED, received)
+
+    def _on_reassess(self) -> None:
+        assert isinstance(self.payload, payloads.Reassess)
+        complaint = self._complaint_of()
+        assert complaint is not None
+        complaint.reassessment_outcome = self.payload.outcome
+        self._meet_item(RuleId.REASSESSMENT, f"c{complaint.number}")
+        if self.payload.outcome == "changed":
+            complaint.status = ComplaintStatus.CHANGED
+            return
+        complaint.status = ComplaintStatus.AWAITING_FORWARDING
+        self._arm_item(
+            RuleId.FORWARD_COMPLAINT,
+            f"c{complaint.number}",
+            Anchor.COMPLAINT_RECEIVED,
+            complaint.received_at,
+        )
+
+    def _on_forward_complaint(self) -> None:
+        complaint = self._complaint_of()
+        assert complaint is not None
+        complaint.status = ComplaintStatus.FORWARDED
+        self._meet_item(RuleId.FORWARD_COMPLAINT, f"c{complaint.number}")
+
+    def _on_record_appeal_decision(self) -> None:
+        assert isinstance(self.payload, payloads.RecordAppealDecision)
+        complaint = self._complaint_of()
+        assert complaint is not None
+        complaint.status = ComplaintStatus.DECIDED
+        complaint.appeal_outcome = self.payload.outcome
+
+    def _on_reassess_notification(self) -> None:
+        self._meet(lambda d: d.rule == RuleId.NOTIFICATION_REASSESSMENT)
+
+    def _on_end_complaint_period(self) -> None:
+        self._meet(lambda d: d.rule == RuleId.COMPLAINT_PERIOD)
+        self.case.close_reason = "complaint_period_passed"
+
+    def _on_receive_notification(self) -> None:
+        # Barnets Lov §136: its own 24-hour assessment and, from a professional, its receipt,
+        # counted from when the municipality became aware of it; §137 stk. 1: a case with
+        # measures is reassessed.
+        assert isinstance(self.payload, payloads.ReceiveNotification)
+        case = self.case
+        number = case.audit_seq + 1
+        aware = self.payload.aware_at.astimezone(UTC)
+        case.notifications.append(ReceivedNotification(number, aware, self.payload.notifier))
+        item = f"n{number}"
+        self._arm_item(RuleId.URGENT_ASSESSMENT, item, Anchor.NOTIFICATION_RECEIVED, aware)
+        if self.payload.notifier == Notifier.PROFESSIONAL.value:
+            self._arm_item(RuleId.ACKNOWLEDGEMENT, item, Anchor.NOTIFICATION_RECEIVED, aware)
+        if self.rulebook.notification_reassessment is not None and case.active_measures():
+            self._arm_item(
+                RuleId.NOTIFICATION_REASSESSMENT, item, Anchor.NOTIFICATION_RECEIVED, aware
+            )
+        self.recorded = {"notification": number}
 
     def _on_record_child_conversation(self) -> None:
         assert isinstance(self.payload, payloads.RecordChildConversation)
@@ -1285,6 +1694,8 @@ class CaseProcess:
         """Meet and arm case-level deadlines as the rulebook says, then handle phase entry."""
         case, event = self.case, self.event
         for rule_id, rule in self.rulebook.deadlines.items():
+            if rule_id in PER_ITEM_RULES:
+                continue  # armed and met by their own key (complaints, notifications)
             if event in rule.met_by:
                 self._meet(lambda d, r=rule_id: d.rule == r and d.measure_key is None)
             elif event in rule.cancelled_by:
@@ -1292,6 +1703,8 @@ class CaseProcess:
                     if deadline.rule == rule_id and deadline.measure_key is None:
                         self._close_deadline(deadline, DeadlineStatus.CANCELLED)
         for rule_id, rule in self.rulebook.deadlines.items():
+            if rule_id in PER_ITEM_RULES:
+                continue
             if event is Event.OPEN_CASE and case.source in rule.from_receipt:
                 # Retssikkerhedsloven §3 stk. 2: an application's decision deadline runs from
                 # receipt, at the applied-for measure's published deadline if it has one.
@@ -1396,10 +1809,13 @@ def fire(
     at: datetime,
     now: datetime,
     role: Role,
+    actor: str | None = None,
 ) -> Outcome:
     """Apply one event to `case` in place, or raise EventRefused and leave it untouched.
 
-    The caller owns the unit of work: on EventRefused it must write nothing.
+    The caller owns the unit of work: on EventRefused it must write nothing. `actor`: who
+    records it, for the rules about persons (Barnets Lov §137 stk. 1: one not involved before;
+    `case.involved` names those who are).
     """
     phase = case.phase
     allowed = allowed_events(rulebook, phase, case)
@@ -1438,7 +1854,7 @@ def fire(
 
     # Guards only read; effects run only once every guard has passed, so a refusal leaves
     # `case` exactly as it was.
-    process = CaseProcess(case, rulebook, event, payload, at, role)
+    process = CaseProcess(case, rulebook, event, payload, at, role, actor)
     process.state = phase.value
     # The shared machine drives `process` for this one event without registering it as a model
     # (see the module docstring): the event resolves guards and effects on `process` by name.
@@ -1478,7 +1894,7 @@ class EventOption:
 
 
 def event_options(
-    case: CaseFile, rulebook: Rulebook, role: Role, *, at: datetime
+    case: CaseFile, rulebook: Rulebook, role: Role, *, at: datetime, actor: str | None = None
 ) -> list[EventOption]:
     """Every event out of the case's phase for `role` at `at`, each tried on a copy of the case.
 
@@ -1497,7 +1913,7 @@ def event_options(
             options.append(EventOption(name, False, needs_data, reason))
             continue
         try:
-            fire(copy.deepcopy(case), rulebook, name, None, at=at, now=at, role=role)
+            fire(copy.deepcopy(case), rulebook, name, None, at=at, now=at, role=role, actor=actor)
         except EventRefused as refused:
             first = refused.refusals[0]
             if needs_data:

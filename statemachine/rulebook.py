@@ -53,6 +53,10 @@ class Anchor(StrEnum):
     MEASURE_START = "measure_start"
     FOLLOW_UP_HELD = "follow_up_held"  # "at most N months apart": from the follow-up held
     BIRTH = "birth"  # an age limit: from the child's birth date (or expected birth date)
+    # A complaint's duties count from its receipt (retssikkerhedsloven §66 stk. 1).
+    COMPLAINT_RECEIVED = "complaint_received"
+    # A new notification on an open case: from when the municipality became aware of it.
+    NOTIFICATION_RECEIVED = "notification_received"
 
 
 class RuleId(StrEnum):
@@ -72,7 +76,16 @@ class RuleId(StrEnum):
     YOUNG_PERSON_SUPPORT_DECISION = "young_person_support_decision"
     SUPERVISION_VISIT = "supervision_visit"
     COMMITTEE_RENEWAL = "committee_renewal"
+    COMPLAINT_PERIOD = "complaint_period"
+    REASSESSMENT = "reassessment"
+    FORWARD_COMPLAINT = "forward_complaint"
+    NOTIFICATION_REASSESSMENT = "notification_reassessment"
 
+
+# Case-level rules armed per complaint or per notification (several may run at once), not by
+# `armed_on`: `statemachine.process` arms and meets them by their own key.
+COMPLAINT_RULES = (RuleId.COMPLAINT_PERIOD, RuleId.REASSESSMENT, RuleId.FORWARD_COMPLAINT)
+PER_ITEM_RULES = (*COMPLAINT_RULES, RuleId.NOTIFICATION_REASSESSMENT)
 
 CASE_RULES = (
     RuleId.URGENT_ASSESSMENT,
@@ -83,6 +96,7 @@ CASE_RULES = (
     RuleId.PROVISIONAL_ASSESSMENT,
     RuleId.COMPULSORY_EXAMINATION,
     RuleId.DELAY_NOTICE,
+    *PER_ITEM_RULES,
 )
 MEASURE_RULES = (
     RuleId.FOLLOW_UP,
@@ -412,6 +426,46 @@ class ComplaintGuidance(_Strict):
     source: str
 
 
+class ComplaintRule(_Strict):
+    """Complaints about the case's decisions (retssikkerhedsloven §§ 66–67; Barnets Lov §168).
+
+    A party complains within `period` of the decision (§67 stk. 1 counts from the party's
+    receipt of it; the engine counts from the decision's date, the day it is sent). The
+    municipality reassesses within the `reassessment` deadline and, upholding its decision,
+    forwards the complaint (the `forward_complaint` deadline); decisions taken by a role of
+    `direct_from` (the committee) are forwarded at once, without reassessment. A refusal keeps
+    the case open until the period has passed (`keep_refused_case_open`): the sweep closes it
+    then, audited. From `child_party_from_age` the child is a party, and the complaint guidance
+    of a decision must say so (`complaint_guidance_child` in the event's data).
+    """
+
+    decisions: list[Event] = [Event.GRANT, Event.REFUSE]
+    period: Span
+    source: str
+    direct_from: list[Role] = [Role.COMMITTEE]
+    direct_source: str = ""
+    keep_refused_case_open: bool = True
+    child_party_from_age: Annotated[int, Field(ge=0, le=30)] | None = None
+    child_party_source: str = ""
+
+    @model_validator(mode="after")
+    def _decisions_only(self) -> Self:
+        others = [e.value for e in self.decisions if e not in (Event.GRANT, Event.REFUSE)]
+        if others:
+            raise ValueError(f"only grant and refuse are complained of here, not {others}")
+        if self.child_party_from_age is not None and not self.child_party_source:
+            raise ValueError("child_party_from_age needs child_party_source")
+        return self
+
+
+class NotificationReassessmentRule(_Strict):
+    """A new notification on a case with measures: who reassesses it (a person not previously
+    involved in the case, the rule's source), and by when (`deadlines.notification_reassessment`)."""
+
+    uninvolved: StrictBool = True
+    source: str
+
+
 class ExpectedBirthRule(_Strict):
     """A case opened for a child not yet born (support to expectant parents): its expected birth
     date lies on or after the awareness date and at most `within` after it."""
@@ -500,6 +554,10 @@ class Rulebook(_Strict):
     expected_birth: ExpectedBirthRule | None = None
     # None: no child-conversation duty is guarded (a rulebook without the section guards nothing).
     child_conversation: ChildConversationRule | None = None
+    # None: no complaint is recorded beside the phases, and a refusal closes the case at once.
+    complaints: ComplaintRule | None = None
+    # None: a new notification on a case with measures arms no reassessment.
+    notification_reassessment: NotificationReassessmentRule | None = None
     deadlines: dict[RuleId, DeadlineRule]
     measure_deadlines: dict[RuleId, MeasureRuleDefaults]
     measures: dict[str, MeasureType]
@@ -529,6 +587,17 @@ class Rulebook(_Strict):
                 problems.append(
                     (f"deadlines.{rule}", "a measure-level rule belongs in measure_deadlines")
                 )
+        if self.complaints is not None:
+            for rule in COMPLAINT_RULES:
+                if rule not in self.deadlines:
+                    problems.append((f"deadlines.{rule}", "the complaints section needs it"))
+        if (
+            self.notification_reassessment is not None
+            and RuleId.NOTIFICATION_REASSESSMENT not in self.deadlines
+        ):
+            problems.append(
+                ("deadlines.notification_reassessment", "notification_reassessment needs it")
+            )
         for rule in self.measure_deadlines:
             if rule not in MEASURE_RULES:
                 problems.append((f"measure_deadlines.{rule}", "not a measure-level rule"))

@@ -258,6 +258,9 @@ class CaseFactory:
         child_ref: str | None = None,
         applied_for: str | None = None,
         birth_expected: bool = False,
+        # A new case each time (tests share a database per module, and their child references
+        # repeat): False attaches a notification to the child's open case, as `case open` does.
+        new_case: bool = True,
     ) -> WalkedCase:
         accepted = open_case(
             self.context,
@@ -273,6 +276,7 @@ class CaseFactory:
             actor=worker or "caseworker-anna",
             now=self.now,
             applied_for=applied_for,
+            new_case=new_case,
         )
         return WalkedCase(accepted.case_id, aware_at, accepted.version, [accepted])
 

@@ -119,6 +119,7 @@ def open_case(
             worker=body.worker,
             team=body.team,
             municipality=body.municipality or settings().municipality,
+            new_case=body.new_case,
         )
     except EventRefused as refused:
         raise refusal_problem(refused, words, "case-refused", 422) from None

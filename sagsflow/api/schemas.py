@@ -124,6 +124,11 @@ class CaseOpen(_Request):
     municipality: Name | None = Field(
         default=None, description="Default: SAGSFLOW_MUNICIPALITY; it chooses the rulebook."
     )
+    new_case: bool = Field(
+        default=False,
+        description="A notification for a child with an open case is attached to that case "
+        "(`receive_notification`); true opens a separate case deliberately.",
+    )
 
     @model_validator(mode="after")
     def _one_birth_date(self) -> Self:
@@ -260,6 +265,26 @@ class HistoryRecord(BaseModel):
     hash: str
 
 
+class ComplaintOut(BaseModel):
+    complaint: int = Field(description="The audit sequence number of its record_complaint record.")
+    decision_seq: int = Field(description="The audit sequence number of the decision.")
+    decision: str
+    received_at: datetime | None
+    late: bool = Field(description="Received after the complaint period (§67 stk. 1).")
+    direct: bool = Field(description="A committee decision: to Ankestyrelsen at once.")
+    status: Literal[
+        "awaiting_reassessment", "awaiting_forwarding", "forwarded", "changed", "decided"
+    ]
+    reassessment_outcome: str | None
+    appeal_outcome: str | None
+
+
+class NotificationOut(BaseModel):
+    notification: int = Field(description="The audit sequence number of its record.")
+    aware_at: datetime | None
+    notifier: str
+
+
 class CaseDetail(BaseModel):
     """`sagsflow case show --json`: the case, its measures, deadlines and history."""
 
@@ -308,6 +333,14 @@ class CaseDetail(BaseModel):
     )
     action_plan: dict[str, Any] | None
     close_reason: str | None
+    complaints: list[ComplaintOut] = Field(
+        default=[],
+        description="Complaints about the case's decisions (retssikkerhedsloven §§ 66-67).",
+    )
+    notifications: list[NotificationOut] = Field(
+        default=[],
+        description="Further notifications received on the open case (Barnets Lov §136).",
+    )
     allowed_events: list[str] = Field(description="The phase graph's events (guards not run).")
     measures: list[MeasureOut]
     deadlines: list[DeadlineOut]

@@ -257,10 +257,19 @@ def case_open(
             "decision deadline runs from receipt, retssikkerhedsloven §3 stk. 2).",
         ),
     ] = None,
+    new_case: Annotated[
+        bool,
+        typer.Option(
+            "--new-case",
+            help="A notification for a child with an open case in the municipality is attached "
+            "to that case (receive_notification); --new-case opens a separate case instead.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Open a case in phase inquiry, pinned to the rulebook in force on its awareness date.
-    Exactly one of --birth-date and --expected-birth-date."""
+    Exactly one of --birth-date and --expected-birth-date. A notification about a child with an
+    open case is attached to it (Barnets Lov §136, §137 stk. 1) unless --new-case."""
     from sagsflow.settings import settings
     from sagsflow.usecases.cases import open_case
     from statemachine.phases import Notifier, Role, Source
@@ -287,6 +296,7 @@ def case_open(
         role=_choice(Role, role, "--role"),
         now=wall_clock(),
         applied_for=applied_for,
+        new_case=new_case,
     )
     _print_accepted(accepted, as_json)
 

@@ -626,7 +626,13 @@ def _case_response(
     active = [m["id"] for m in view["measures"] if m["active"]]
     examples = {
         o.event: (entered or {}).get(o.event)
-        or example_data(o.event, active, expected_birth=view["expected_birth_date"])
+        or example_data(
+            o.event,
+            active,
+            expected_birth=view["expected_birth_date"],
+            decision=_last_decision(view),
+            complaint=_open_complaint(view),
+        )
         for o in options
         if o.needs_data
     }
@@ -684,7 +690,7 @@ EXAMPLES: Mapping[str, Any] = {
         "expected_duration_months": 6,
     },
     Event.GRANT: {"measures": [{"type": "practical_support", "package": "yellow"}]},
-    Event.REFUSE: {"complaint_guidance": True},
+    Event.REFUSE: {"complaint_guidance": True, "complaint_guidance_child": False},
     Event.RECORD_FOLLOW_UP: {
         "measure_id": "m1",
         "spoke_with_provider": True,
@@ -710,13 +716,41 @@ EXAMPLES: Mapping[str, Any] = {
     Event.SCREEN: {"outcome": "afdaekning", "reason": ""},
     Event.NOTIFY_APPLICANT_OF_DELAY: {"expected_by": ""},
     Event.DECIDE_YOUNG_PERSON_SUPPORT: {"outcome": "granted", "measures": []},
+    # Retssikkerhedsloven §§ 66–67: the decision by its number in the audit trail below.
+    Event.RECORD_COMPLAINT: {"decision_seq": None, "received_at": ""},
+    Event.REASSESS: {"complaint": None, "outcome": "upheld", "reason": ""},
+    Event.FORWARD_COMPLAINT: {"complaint": None},
+    Event.RECORD_APPEAL_DECISION: {"complaint": None, "outcome": "upheld"},
+    Event.RECEIVE_NOTIFICATION: {"notifier": "professional", "aware_at": ""},
 }
 
 
+def _last_decision(view: Mapping[str, Any]) -> int | None:
+    """The audit number of the case's last grant or refusal (what a complaint names)."""
+    seqs = [r["seq"] for r in view["history"] if r["event"] in ("grant", "refuse")]
+    return max(seqs, default=None)
+
+
+def _open_complaint(view: Mapping[str, Any]) -> int | None:
+    numbers = [
+        c["complaint"] for c in view["complaints"] if c["status"] not in ("changed", "decided")
+    ]
+    return numbers[0] if numbers else None
+
+
 def example_data(
-    event: str, active_measures: Sequence[str], *, expected_birth: str | None = None
+    event: str,
+    active_measures: Sequence[str],
+    *,
+    expected_birth: str | None = None,
+    decision: int | None = None,
+    complaint: int | None = None,
 ) -> str:
     example = dict(EXAMPLES.get(event, {}))
+    if "decision_seq" in example:
+        example["decision_seq"] = decision
+    if "complaint" in example:
+        example["complaint"] = complaint
     if "measure_id" in example and active_measures:
         example["measure_id"] = active_measures[0]
     if "birth_date" in example:

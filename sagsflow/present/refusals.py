@@ -222,6 +222,47 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "source": p["source"],
     },
     RefusalCode.READ_ONLY: lambda p, w: {"role": w.value("role", p["role"])},
+    RefusalCode.COMPLAINT_GUIDANCE_CHILD_MISSING: lambda p, w: {
+        "age": p["age"],
+        "from_age": p["from_age"],
+        "source": p["source"],
+    },
+    RefusalCode.NOT_A_DECISION: lambda p, w: {
+        "decision_seq": p.get("decision_seq") or "",
+        "decisions": ", ".join(str(d) for d in p["decisions"]) or w.t("refusal.none"),
+    },
+    RefusalCode.RECEIVED_BEFORE_DECISION: lambda p, w: {
+        "received_at": w.instant(p["received_at"]),
+        "decided_at": w.instant(p["decided_at"]),
+    },
+    RefusalCode.RECEIVED_IN_FUTURE: lambda p, w: {
+        "received_at": w.instant(p["received_at"]),
+        "at": w.instant(p["at"]),
+    },
+    RefusalCode.NO_SUCH_COMPLAINT: lambda p, w: {
+        "complaint": p.get("complaint") or "",
+        "complaints": ", ".join(str(c) for c in p["complaints"]) or w.t("refusal.none"),
+    },
+    RefusalCode.COMPLAINT_NOT_AWAITING: lambda p, w: {
+        "complaint": p["complaint"],
+        "status": w.value("complaint.status", p["status"]),
+        "awaiting": w.value("complaint.status", p["awaiting"]),
+    },
+    RefusalCode.NO_COMPLAINT_AWAITING: lambda p, w: {
+        "event": w.value("event", p["event"]),
+        "awaiting": w.value("complaint.status", p["awaiting"]),
+        "complaints": ", ".join(str(c) for c in p["complaints"]) or w.t("refusal.none"),
+    },
+    RefusalCode.COMPLAINT_PERIOD_RUNNING: lambda p, w: {"until": w.instant(p["until"])},
+    RefusalCode.CASE_STILL_RUNNING: lambda p, w: {
+        "measures": ", ".join(p["measures"]) or w.t("refusal.none"),
+        "complaints": ", ".join(str(c) for c in p["complaints"]) or w.t("refusal.none"),
+    },
+    RefusalCode.NOTIFICATION_AFTER_EVENT: lambda p, w: {
+        "aware_at": w.instant(p["aware_at"]),
+        "at": w.instant(p["at"]),
+    },
+    RefusalCode.ACTOR_INVOLVED: lambda p, w: {"actor": p["actor"], "source": p["source"]},
 }
 
 

@@ -75,6 +75,28 @@ class RecordShown(TypedDict):
     hash: str
 
 
+class ComplaintShown(TypedDict):
+    """One complaint about one of the case's decisions (retssikkerhedsloven §§ 66–67)."""
+
+    complaint: int  # the audit sequence number of its record_complaint record
+    decision_seq: int
+    decision: str  # grant | refuse
+    received_at: str | None
+    late: bool
+    direct: bool  # a committee decision: to Ankestyrelsen without reassessment
+    status: str
+    reassessment_outcome: str | None
+    appeal_outcome: str | None
+
+
+class NotificationShown(TypedDict):
+    """A further notification received on the open case (Barnets Lov §136)."""
+
+    notification: int  # the audit sequence number of its receive_notification record
+    aware_at: str | None
+    notifier: str
+
+
 class CaseShown(TypedDict):
     """`case show` / `GET /api/v1/cases/{id}`."""
 
@@ -107,6 +129,8 @@ class CaseShown(TypedDict):
     child_conversation_exception_at: str | None
     action_plan: Any
     close_reason: str | None
+    complaints: list[ComplaintShown]
+    notifications: list[NotificationShown]
     allowed_events: list[str]
     measures: list[MeasureShown]
     deadlines: list[DeadlineShown]
@@ -177,6 +201,24 @@ def show_case(context: Context, case_id: int) -> CaseShown:
         ),
         "action_plan": case.action_plan,
         "close_reason": case.close_reason,
+        "complaints": [
+            {
+                "complaint": c.number,
+                "decision_seq": c.decision_seq,
+                "decision": decision.event if (decision := case.decision(c.decision_seq)) else "",
+                "received_at": local_iso(c.received_at),
+                "late": c.late,
+                "direct": c.direct,
+                "status": c.status,
+                "reassessment_outcome": c.reassessment_outcome,
+                "appeal_outcome": c.appeal_outcome,
+            }
+            for c in case.complaints
+        ],
+        "notifications": [
+            {"notification": n.number, "aware_at": local_iso(n.aware_at), "notifier": n.notifier}
+            for n in case.notifications
+        ],
         "allowed_events": []
         if case.phase is Phase.CLOSURE
         else allowed_events(rulebook, case.phase, case),

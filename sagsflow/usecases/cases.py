@@ -124,8 +124,14 @@ def open_case(
     witness: Witness | None = None,
     applied_for: str | None = None,
     birth_expected: bool = False,
+    new_case: bool = False,
 ) -> Accepted:
     """Open a case pinned to the rulebook version in force on its awareness date.
+
+    A notification about a child who has an open case in the municipality is not a second
+    case: it is attached to that case as `receive_notification` (Barnets Lov §136: its own
+    24-hour assessment; §137 stk. 1: a case with measures is reassessed), unless `new_case`
+    asks for a separate case deliberately.
 
     `birth_expected`: the child is not yet born and `birth_date` is the expected date (support
     to expectant parents; `record_birth` records the birth later).
@@ -154,6 +160,20 @@ def open_case(
         applied_for=applied_for,
         birth_expected=birth_expected,
     )
+    # The facts are checked as for a new case first: bad input is refused either way.
+    if source is Source.NOTIFICATION and not new_case:
+        existing = _open_case_of(context, municipality, child_ref)
+        if existing is not None:
+            return _attach_notification(
+                context,
+                existing,
+                aware_at=aware_at,
+                notifier=notifier,
+                actor=actor,
+                role=role,
+                now=now,
+                witness=witness,
+            )
     with UnitOfWork(context.engine) as uow:
         repo = uow.cases
         case_id = repo.add(case, worker=worker, team=team, opened_at=now)
@@ -175,6 +195,45 @@ def open_case(
     return Accepted(case_id, Event.OPEN_CASE.value, "inquiry", "inquiry", case.version, seq)
 
 
+def _open_case_of(context: Context, municipality: str, child_ref: str) -> int | None:
+    with UnitOfWork(context.engine, readonly=True) as uow:
+        return uow.cases.open_case_of(municipality, child_ref.strip())
+
+
+def _attach_notification(
+    context: Context,
+    case_id: int,
+    *,
+    aware_at: datetime,
+    notifier: Notifier | None,
+    actor: str,
+    role: Role,
+    now: datetime,
+    witness: Witness | None,
+) -> Accepted:
+    """The notification as `receive_notification` on the child's open case, recorded when it
+    was received (or, received before the case's last event, right after that event)."""
+    with UnitOfWork(context.engine, readonly=True) as uow:
+        last_event_at = uow.cases.get(case_id).file.last_event_at
+    at = aware_at if aware_at.tzinfo is None else max(aware_at, last_event_at)
+    data = {
+        "notifier": (notifier or Notifier.ANONYMOUS).value,
+        "aware_at": aware_at.isoformat(),
+    }
+    return fire_event(
+        context,
+        case_id,
+        Event.RECEIVE_NOTIFICATION.value,
+        at=at,
+        data=data,
+        actor=actor,
+        role=role,
+        now=now,
+        witness=witness,
+        check_sees=False,
+    )
+
+
 class CaseFacts(TypedDict):
     """What a new case is opened with, as `open_case` takes it (besides who holds it)."""
 
@@ -186,6 +245,7 @@ class CaseFacts(TypedDict):
     notifier: Notifier | None
     municipality: str
     applied_for: NotRequired[str | None]
+    new_case: NotRequired[bool]
 
 
 def open_case_as(
@@ -229,6 +289,7 @@ def fire_event(
     now: datetime,
     expected_version: int | None = None,
     witness: Witness | None = None,
+    check_sees: bool = True,
 ) -> Accepted:
     """Record one event: phase change, deadlines and the audit record in one transaction.
 
@@ -240,12 +301,13 @@ def fire_event(
     Raises EventRefused (nothing written), CaseNotFound, or ConcurrencyConflict when another
     writer got there first (or `expected_version` is stale). With a `witness`, a case its
     principal may not see raises CaseHidden, and the `write` row is committed with the event
-    (`fire_event_as`).
+    (`fire_event_as`); `check_sees=False` only for a notification attached to the child's open
+    case, which reaches the case whoever receives it.
     """
     with UnitOfWork(context.engine) as uow:
         repo = uow.cases
         stored = repo.get(case_id)
-        if witness is not None:
+        if witness is not None and check_sees:
             require_sees(witness.principal, case_id, worker=stored.worker, team=stored.team)
         case = stored.file
         if expected_version is not None and expected_version != case.version:
@@ -263,7 +325,9 @@ def fire_event(
             role=role,
             now=now,
         )
-        outcome = fire(case, rulebook, event, data, at=at, now=now, role=role)
+        if event in _ACTOR_EVENTS:
+            case.involved = repo.actors(case_id)
+        outcome = fire(case, rulebook, event, data, at=at, now=now, role=role, actor=actor)
         seq = _record(
             repo,
             stored,
@@ -286,6 +350,10 @@ def fire_event(
         case.version,
         seq,
     )
+
+
+# Events whose rules ask who has acted on the case before (Barnets Lov §137 stk. 1).
+_ACTOR_EVENTS = frozenset({Event.REASSESS_NOTIFICATION.value})
 
 
 def fire_event_as(
@@ -428,7 +496,9 @@ def _options(context: Context, principal: Principal, case_id: int, *, now: datet
         if blocked is None:
             apply_migration(case, plan, target, now, now)
             rulebook = target
-    options = event_options(case, rulebook, principal.role, at=now)
+    with UnitOfWork(context.engine, readonly=True) as uow:
+        case.involved = uow.cases.actors(case_id)
+    options = event_options(case, rulebook, principal.role, at=now, actor=principal.name)
     if principal.read_only:
         blocked = Refusal(RefusalCode.READ_ONLY, {"role": principal.role.value})
     if blocked is not None:

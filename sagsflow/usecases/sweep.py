@@ -63,7 +63,7 @@ from rulebooks import Catalogue
 from sagsflow.context import Context
 from statemachine.escalation import ladder_for, reach, rungs
 from statemachine.phases import DeadlineStatus, Phase
-from statemachine.rulebook import LadderStep, Rulebook
+from statemachine.rulebook import LadderStep, Rulebook, RuleId
 
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 BATCH = 5000
@@ -79,12 +79,15 @@ class SweepResult:
     breached: int
     notifications_created: int
     deadlines_examined: int
+    # Refused cases closed as their complaint period passed (`usecases.complaints`).
+    cases_closed: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
             "breached": self.breached,
             "notifications_created": self.notifications_created,
             "deadlines_examined": self.deadlines_examined,
+            "cases_closed": self.cases_closed,
         }
 
     def __add__(self, other: SweepResult) -> SweepResult:
@@ -92,6 +95,7 @@ class SweepResult:
             self.breached + other.breached,
             self.notifications_created + other.notifications_created,
             self.deadlines_examined + other.deadlines_examined,
+            self.cases_closed + other.cases_closed,
         )
 
 
@@ -118,6 +122,9 @@ def mark_breaches(connection: Connection, now: datetime, *, municipality: str | 
         update(DEADLINE)
         .where(
             and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now),
+            # The parties' complaint period is no duty of the municipality: it ends, it is
+            # never breached (`usecases.complaints`).
+            DEADLINE.c.rule != RuleId.COMPLAINT_PERIOD.value,
             *_in_municipality(municipality),
         )
         .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
@@ -541,7 +548,10 @@ def sweep(
     _check_aware(now)
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    result = SweepResult(record_breaches(context, now, municipality=municipality), 0, 0)
+    from sagsflow.usecases.complaints import end_complaint_periods
+
+    closed = end_complaint_periods(context, now, municipality=municipality)
+    result = SweepResult(record_breaches(context, now, municipality=municipality), 0, 0, closed)
     if not context.catalogue.rulebooks:
         return result
     query = _candidates(None, municipality, ladder_rungs(context.catalogue, now), now)

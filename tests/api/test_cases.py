@@ -15,6 +15,9 @@ NEW_CASE = {
     "aware_at": "2027-10-29T09:00:00+02:00",
     "source": "notification",
     "notifier": "professional",
+    # Each test's case is a new one: a notification for a child with an open case is attached
+    # to it otherwise (test_a_notification_for_a_child_with_an_open_case_is_attached).
+    "new_case": True,
 }
 
 
@@ -379,3 +382,38 @@ def test_an_expected_birth_before_awareness_is_a_422_with_the_domains_reason(sta
     assert found["reason"] == (
         "the expected birth date 2027-10-28 is before the awareness date 2027-10-29"
     )
+
+
+# --- a further notification on an open case (issue 11) -----------------------------------------
+
+
+def test_a_notification_for_a_child_with_an_open_case_is_attached(staff):
+    # Given a child with an open case
+    client = staff.as_(Role.CASEWORKER)
+    first = NEW_CASE | {"child_ref": "B-7001"}
+    opened = client.post("/api/v1/cases", json=first)
+    assert opened.status_code == 201, opened.text
+
+    # When a further notification about the child is posted, without `new_case`
+    again = {k: v for k, v in first.items() if k != "new_case"} | {
+        "aware_at": "2027-11-02T09:00:00+01:00",
+        "notifier": "private",
+    }
+    response = client.post("/api/v1/cases", json=again)
+
+    # Then it is attached to the open case as receive_notification, with its own 24 hours
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["id"], body["event"]) == (opened.json()["id"], "receive_notification")
+    shown = client.get(f"/api/v1/cases/{body['id']}").json()
+    assert [n["notifier"] for n in shown["notifications"]] == ["private"]
+    assessments = [d for d in shown["deadlines"] if d["rule"] == "urgent_assessment"]
+    assert [d["due_at"] for d in assessments] == [
+        "2027-10-30T09:00:00+02:00",
+        "2027-11-03T09:00:00+01:00",
+    ]
+
+    # And with `new_case` it is a case of its own
+    separate = client.post("/api/v1/cases", json=again | {"new_case": True})
+    assert separate.status_code == 201, separate.text
+    assert separate.json()["id"] != body["id"]

@@ -43,14 +43,16 @@ INQUIRY_EVENTS = [
     "record_consent",
     "record_child_conversation",
     "record_child_conversation_exception",
+    # Issue 11: a further notification on the open case (Barnets Lov §136).
+    "receive_notification",
     "close",
 ]
 # An application's inquiry also offers telling the applicant of a delay (retssikkerhedsloven §3
 # stk. 2: its decision deadline runs from receipt).
 APPLICATION_INQUIRY_EVENTS = [
-    *INQUIRY_EVENTS[:-3],
+    *INQUIRY_EVENTS[:-4],
     "notify_applicant_of_delay",
-    *INQUIRY_EVENTS[-3:],
+    *INQUIRY_EVENTS[-4:],
 ]
 PLAN = {
     "purpose": "Stabil hverdag i hjemmet",

@@ -103,12 +103,23 @@ def test_enforce_deadlines_flow_creates_what_the_sweep_would_and_nothing_on_a_re
     # side by side on PostgreSQL)
     first = enforce_deadlines(now=NOW, batch_size=1)
     # Then it counts what the plain sweep counts for this caseload
-    assert first == {"breached": 2, "notifications_created": 5, "deadlines_examined": 3}
+    # (no refused case waits out a complaint period here: none is closed)
+    assert first == {
+        "breached": 2,
+        "notifications_created": 5,
+        "deadlines_examined": 3,
+        "cases_closed": 0,
+    }
     assert stored_notifications(engine) == 5
     # and a second run finds nothing new: every ladder has given what it can at NOW, so the
     # rerun skips the three deadlines in SQL and reads none of them (issue 9)
     again = enforce_deadlines(now=NOW, batch_size=1)
-    assert again == {"breached": 0, "notifications_created": 0, "deadlines_examined": 0}
+    assert again == {
+        "breached": 0,
+        "notifications_created": 0,
+        "deadlines_examined": 0,
+        "cases_closed": 0,
+    }
     assert stored_notifications(engine) == 5
 
 
@@ -121,6 +132,7 @@ def test_enforce_deadlines_for_one_municipality_publishes_only_its_figures(flow_
         "breached": 0,
         "notifications_created": 1,
         "deadlines_examined": 1,
+        "cases_closed": 0,
     }
     published = artifact("enforce-deadlines-vest")
     assert published.type == "markdown"
@@ -161,7 +173,12 @@ def test_enforce_deadlines_first_moves_the_cases_a_change_of_law_takes_over(
 
     # Then it moved the case first, so the decision is due 5 Dec + 6 weeks = 16 January 2025 and
     # nothing is breached; only its reminder (14 days before, ladder `months`) is due
-    assert result == {"breached": 0, "notifications_created": 1, "deadlines_examined": 1}
+    assert result == {
+        "breached": 0,
+        "notifications_created": 1,
+        "deadlines_examined": 1,
+        "cases_closed": 0,
+    }
     assert [(r.event, r.rulebook, r.actor) for r in rows.audit(case.id)][-1] == (
         "migrate_rulebook",
         "default@2025.1",

@@ -316,9 +316,13 @@ def test_refusal_needs_a_party_hearing_and_complaint_guidance(cases, context, ro
     cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
     cases.fire(case, "refuse", {"complaint_guidance": True})
 
-    # Then the case is closed and the decision deadline met
-    assert rows.case(case.id).phase == "closure"
-    assert deadlines_of(context, case)["decision"]["status"] == "met"
+    # Then the decision deadline is met, and the case waits out the 4-week complaint period
+    # (retssikkerhedsloven §67 stk. 1) before the sweep closes it
+    assert rows.case(case.id).phase == "follow_up"
+    deadlines = deadlines_of(context, case)
+    assert deadlines["decision"]["status"] == "met"
+    [period] = [d for key, d in deadlines.items() if key.startswith("complaint_period:")]
+    assert period["status"] == "open"
     assert rows.audit(case.id)[-1].legal_basis.startswith("forvaltningsloven §19")
 
 

@@ -168,6 +168,19 @@ SAMPLE_PARAMS: dict[str, object] = {
     "unit": "months",
     "birth_date": "2026-06-12",
     "rule": "supervision_visit",
+    # Issue 11: complaints and further notifications.
+    "from_age": 10,
+    "decision_seq": 14,
+    "decisions": [14],
+    "received_at": "2026-03-10T10:00:00+00:00",
+    "decided_at": "2026-03-02T09:00:00+00:00",
+    "complaint": 17,
+    "complaints": [17],
+    "status": "forwarded",
+    "awaiting": "awaiting_reassessment",
+    "until": "2026-03-30T21:59:59+00:00",
+    "aware_at": "2026-03-05T13:00:00+00:00",
+    "actor": "caseworker-anna",
 }
 
 

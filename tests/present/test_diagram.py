@@ -46,6 +46,19 @@ COMMON_CHANGES = {
     ("follow_up", "action_plan", "revise_plan"),
     ("follow_up", "closure", "end_measure"),
 } | {(phase, "closure", "close") for phase in OPEN_PHASES}
+# Issue 11: complaints beside the phases (retssikkerhedsloven §§ 66–67) wherever a decision may
+# have been taken: a change on reassessment, or a remittal or annulment by Ankestyrelsen, goes
+# back to the decision; Ankestyrelsen upholding a refusal ends the case kept open for it, as
+# does the complaint period's end.
+AFTER_DECISION = ["investigation", "action_plan", "decision", "implementation", "follow_up"]
+COMMON_CHANGES |= {
+    (phase, "decision", event)
+    for phase in AFTER_DECISION
+    if phase != "decision"
+    for event in ("reassess", "record_appeal_decision")
+}
+COMMON_CHANGES |= {(phase, "closure", "record_appeal_decision") for phase in AFTER_DECISION}
+COMMON_CHANGES |= {("follow_up", "closure", "end_complaint_period")}
 CHANGES = {
     "2014.1": COMMON_CHANGES,
     "2024.1": COMMON_CHANGES | {("action_plan", "decision", "defer_plan")},
@@ -110,6 +123,15 @@ COMMON_STAYS = {
     },
     *{(phase, "record_child_conversation") for phase in OPEN_PHASES},
     *{(phase, "record_child_conversation_exception") for phase in OPEN_PHASES},
+    # Issue 11: complaints, and a further notification on the open case (Barnets Lov §136,
+    # §137 stk. 1).
+    *{
+        (phase, event)
+        for phase in ("investigation", "action_plan", "decision", "implementation", "follow_up")
+        for event in ("record_complaint", "reassess", "forward_complaint", "record_appeal_decision")
+    },
+    *{(phase, "receive_notification") for phase in OPEN_PHASES},
+    *{(phase, "reassess_notification") for phase in OPEN_PHASES},
 }
 STAYS = {
     "2014.1": COMMON_STAYS,
@@ -229,8 +251,11 @@ def test_mermaid_has_an_edge_for_every_phase_change(version: str) -> None:
 
 def test_mermaid_joins_events_between_the_same_phases() -> None:
     lines = mermaid(rulebook("2024.1")).splitlines()
-    assert "    action_plan --> decision: submit_plan, defer_plan" in lines
-    assert "    investigation --> closure: conclude, close" in lines
+    assert (
+        "    action_plan --> decision: submit_plan, defer_plan, reassess, record_appeal_decision"
+        in lines
+    )
+    assert "    investigation --> closure: conclude, record_appeal_decision, close" in lines
     assert sum(1 for line in lines if line.startswith("    action_plan --> decision")) == 1
 
 

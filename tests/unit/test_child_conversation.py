@@ -106,10 +106,12 @@ def test_the_conversation_records_facts_only(walk, barnets_lov):
 def test_refusing_needs_the_conversation_too(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.DECISION)
     driver.fire("record_party_hearing")
-    refusal = driver.refused("refuse", {"complaint_guidance": True})
+    guided = {"complaint_guidance": True, "complaint_guidance_child": True}
+    refusal = driver.refused("refuse", guided)
     assert [r.code for r in refusal.refusals] == [RefusalCode.CHILD_CONVERSATION_MISSING]
     driver.fire("record_child_conversation", CHILD_CONVERSATION)
-    assert driver.fire("refuse", {"complaint_guidance": True}).to_phase is Phase.CLOSURE
+    # The refused case waits out the complaint period (retssikkerhedsloven §67 stk. 1).
+    assert driver.fire("refuse", guided).to_phase is Phase.FOLLOW_UP
 
 
 def _committee_only(rulebook: Rulebook) -> Rulebook:

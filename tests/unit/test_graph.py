@@ -82,6 +82,30 @@ SEL_EDGES = {
         for p in OPEN_PHASES
         for event in ("record_child_conversation", "record_child_conversation_exception")
     },
+    # Issue 11: complaints beside the phases, wherever a decision may have been taken
+    # (retssikkerhedsloven §§ 66–67; offered only with a decision or a complaint awaiting the
+    # act: tested in test_complaints.py); a change on reassessment, or a remittal or annulment
+    # by Ankestyrelsen, takes the case back to the decision; Ankestyrelsen upholding the refusal
+    # of a case kept open for its complaint ends it, as does the complaint period's end.
+    *{
+        (p, event, p)
+        for p in ["investigation", *MEASURE_PHASES]
+        for event in ("record_complaint", "reassess", "forward_complaint", "record_appeal_decision")
+    },
+    *{
+        (p, event, "decision")
+        for p in ["investigation", *MEASURE_PHASES]
+        for event in ("reassess", "record_appeal_decision")
+    },
+    *{(p, "record_appeal_decision", "closure") for p in ["investigation", *MEASURE_PHASES]},
+    ("follow_up", "end_complaint_period", "closure"),
+    # Issue 11: a further notification on the open case (Barnets Lov §136) and the case's
+    # reassessment after it (§137 stk. 1), in any open phase.
+    *{
+        (p.value, event, p.value)
+        for p in OPEN_PHASES
+        for event in ("receive_notification", "reassess_notification")
+    },
 }
 # Barnets Lov §91: a supportive measure's plan may follow the decision.
 BARNETS_LOV_EDGES = SEL_EDGES | {

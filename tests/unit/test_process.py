@@ -34,6 +34,7 @@ INQUIRY_EVENTS = [
     "record_consent",
     "record_child_conversation",
     "record_child_conversation_exception",
+    "receive_notification",
     "close",
 ]
 CLARIFICATION_EVENTS = [
@@ -46,6 +47,7 @@ CLARIFICATION_EVENTS = [
     "propose_preventive",
     "record_child_conversation",
     "record_child_conversation_exception",
+    "receive_notification",
     "close",
 ]
 DECISION_EVENTS = [
@@ -57,6 +59,7 @@ DECISION_EVENTS = [
     "end_measure",
     "record_child_conversation",
     "record_child_conversation_exception",
+    "receive_notification",
     "close",
 ]
 
@@ -673,6 +676,7 @@ def test_action_plan_needs_purpose_goals_and_expected_duration(walk, sel, missin
         "end_measure",
         "record_child_conversation",
         "record_child_conversation_exception",
+        "receive_notification",
         "close",
     ]
 
@@ -938,7 +942,11 @@ def test_a_grant_of_another_measure_than_applied_for_needs_complaint_guidance(wa
     refusal = driver.refused("grant", {"measures": SUPPORT_RED})
     assert refusal.refusals[0].code is RefusalCode.COMPLAINT_GUIDANCE_MISSING
     driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
-    granted = driver.fire("grant", {"measures": SUPPORT_RED, "complaint_guidance": True})
+    # (the child is past 10 and a party: the guidance addresses the child too, Barnets Lov §3)
+    granted = driver.fire(
+        "grant",
+        {"measures": SUPPORT_RED, "complaint_guidance": True, "complaint_guidance_child": True},
+    )
     assert granted.to_phase is Phase.IMPLEMENTATION
     # and granting what was applied for asks for none
     other = walk(
@@ -953,10 +961,21 @@ def test_a_grant_of_another_measure_than_applied_for_needs_complaint_guidance(wa
     assert other.case.phase is Phase.IMPLEMENTATION
 
 
-def test_heard_and_guided_refusal_closes_the_case(walk, barnets_lov):
+def test_heard_and_guided_refusal_waits_out_the_complaint_period(walk, barnets_lov):
+    # Retssikkerhedsloven §67 stk. 1: a complaint may come within 4 weeks of the refusal, so
+    # the case stays open (in follow-up, nothing running) with only that period open.
     driver = walk(barnets_lov, Phase.DECISION)
     driver.fire("record_party_hearing")
     driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
+    outcome = driver.fire("refuse", {"complaint_guidance": True, "complaint_guidance_child": True})
+    assert outcome.to_phase is Phase.FOLLOW_UP
+    assert driver.deadline("decision").status is MET
+    assert [d.rule for d in driver.case.deadlines if d.status is OPEN] == ["complaint_period"]
+
+
+def test_heard_and_guided_refusal_closes_the_case_under_a_rulebook_without_complaints(walk, sel):
+    driver = walk(sel, Phase.DECISION)
+    driver.fire("record_party_hearing")
     outcome = driver.fire("refuse", {"complaint_guidance": True})
     assert outcome.to_phase is Phase.CLOSURE
     assert driver.deadline("decision").status is MET
@@ -1103,6 +1122,8 @@ def test_follow_up_counts_only_when_complete(walk, barnets_lov, held, lacking, m
         "end_measure",
         "record_child_conversation",
         "record_child_conversation_exception",
+        "record_complaint",
+        "receive_notification",
         "close",
     ]
 
@@ -1192,7 +1213,7 @@ def test_refused_change_keeps_the_running_measures(walk, barnets_lov, plan):
     driver.fire("record_party_hearing")
     # when the change is refused
     driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
-    outcome = driver.fire("refuse", {"complaint_guidance": True})
+    outcome = driver.fire("refuse", {"complaint_guidance": True, "complaint_guidance_child": True})
     # then the case returns to follow-up with the measure still active
     assert outcome.to_phase is Phase.FOLLOW_UP
     assert driver.case.measures[0].active
@@ -1358,7 +1379,8 @@ def test_event_of_another_phase_is_refused_with_the_allowed_ones(walk, barnets_l
     assert refusal.allowed == INQUIRY_EVENTS
     assert (
         "allowed now: assess_urgency, acknowledge, accept, screen, record_consent, "
-        "record_child_conversation, record_child_conversation_exception, close"
+        "record_child_conversation, record_child_conversation_exception, receive_notification, "
+        "close"
     ) in str(refusal)
 
 
@@ -1378,6 +1400,7 @@ ALLOWED_UNDER_BARNETS_LOV = {
         "end_measure",
         "record_child_conversation",
         "record_child_conversation_exception",
+        "receive_notification",
         "close",
     ],
     Phase.ACTION_PLAN: [
@@ -1388,6 +1411,7 @@ ALLOWED_UNDER_BARNETS_LOV = {
         "end_measure",
         "record_child_conversation",
         "record_child_conversation_exception",
+        "receive_notification",
         "close",
     ],
     Phase.DECISION: DECISION_EVENTS,
@@ -1398,6 +1422,8 @@ ALLOWED_UNDER_BARNETS_LOV = {
         "end_measure",
         "record_child_conversation",
         "record_child_conversation_exception",
+        "record_complaint",
+        "receive_notification",
         "close",
     ],
     Phase.FOLLOW_UP: [
@@ -1407,6 +1433,8 @@ ALLOWED_UNDER_BARNETS_LOV = {
         "end_measure",
         "record_child_conversation",
         "record_child_conversation_exception",
+        "record_complaint",
+        "receive_notification",
         "close",
     ],
 }

@@ -232,6 +232,11 @@ def test_every_rule_names_source_responsible_and_escalation(name):
         RuleId.PROVISIONAL_ASSESSMENT,
         RuleId.COMPULSORY_EXAMINATION,
         RuleId.DELAY_NOTICE,
+        # Issue 11: per complaint and per further notification.
+        RuleId.COMPLAINT_PERIOD,
+        RuleId.REASSESSMENT,
+        RuleId.FORWARD_COMPLAINT,
+        RuleId.NOTIFICATION_REASSESSMENT,
     }
     for rule in [*rulebook.deadlines.values(), *rulebook.measure_deadlines.values()]:
         assert rule.source.strip()
