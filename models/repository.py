@@ -161,6 +161,11 @@ def clock_facts_of(case: CaseFile) -> ClockFacts:
         consents=frozenset(case.consents),
         without_consent_decided=case.without_consent_decided,
         birth_expected=case.birth_expected,
+        child_heard_at=max(
+            [*(c.at for c in case.child_conversations), *case.child_conversation_exceptions],
+            default=None,
+        ),
+        last_decision_at=case.last_decision_at,
     )
 
 
@@ -180,6 +185,7 @@ def stuck_clock_values(rulebook: Rulebook, facts: ClockFacts) -> dict[str, datet
         "over_norm_at": clock.over_norm_at,
         "inactive_at": clock.inactive_at,
         "consent_wait_at": clock.consent_wait_at,
+        "conversation_missing_at": clock.conversation_missing_at,
         "stuck_at": clock.stuck_at,
     }
 

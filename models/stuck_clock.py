@@ -21,16 +21,15 @@ from statemachine.stuck import ClockFacts
 
 BATCH = 20_000
 
-_UPDATE = (
-    update(CASE)
-    .where(CASE.c.id == bindparam("_id"))
-    .values(
-        over_norm_at=bindparam("over_norm_at"),
-        inactive_at=bindparam("inactive_at"),
-        consent_wait_at=bindparam("consent_wait_at"),
-        stuck_at=bindparam("stuck_at"),
-    )
-)
+# The clock's columns as each migration knows them: 0004 wrote the first four, 0012 added the
+# child conversation's (a migration must not name a column its revision does not have).
+CLOCK_0004 = ("over_norm_at", "inactive_at", "consent_wait_at", "stuck_at")
+CLOCK = (*CLOCK_0004[:3], "conversation_missing_at", "stuck_at")
+
+
+def _update(columns: tuple[str, ...]) -> Any:
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    return update(CASE).where(CASE.c.id == bindparam("_id")).values(**values)
 
 
 def recompute_stuck_clock(
@@ -38,11 +37,14 @@ def recompute_stuck_clock(
     rulebook_of: Callable[[str, str], Rulebook],
     *,
     batch: int = BATCH,
+    columns: tuple[str, ...] = CLOCK,
 ) -> int:
     """Write every case's stuck clock from its stored facts; the number of cases written.
 
-    `rulebook_of(id, version)`: the rulebook a case is pinned to."""
-    columns = (
+    `rulebook_of(id, version)`: the rulebook a case is pinned to; `columns`: the clock's
+    columns the schema has at the caller's revision."""
+    statement = _update(columns)
+    read = (
         CASE.c.id,
         CASE.c.rulebook_id,
         CASE.c.rulebook_version,
@@ -56,19 +58,18 @@ def recompute_stuck_clock(
     pinned: dict[tuple[str, str], Rulebook] = {}
     while True:
         rows = connection.execute(
-            select(*columns).where(CASE.c.id > after).order_by(CASE.c.id).limit(batch)
+            select(*read).where(CASE.c.id > after).order_by(CASE.c.id).limit(batch)
         ).all()
         if not rows:
             return written
-        values = []
+        values: list[dict[str, Any]] = []
         for row in rows:
             key = (row.rulebook_id, row.rulebook_version)
             if key not in pinned:
                 pinned[key] = rulebook_of(*key)
-            values.append(
-                {"_id": row.id, **stuck_clock_values(pinned[key], clock_facts_of_row(row))}
-            )
-        connection.execute(_UPDATE, values)
+            clock = stuck_clock_values(pinned[key], clock_facts_of_row(row))
+            values.append({"_id": row.id, **{name: clock[name] for name in columns}})
+        connection.execute(statement, values)
         written += len(rows)
         after = rows[-1].id
 
@@ -110,4 +111,20 @@ def clock_facts_of_row(row: Any) -> ClockFacts:
         consents=frozenset(facts.get("consents", [])),
         without_consent_decided=bool(facts.get("without_consent_decided")),
         birth_expected=bool(facts.get("expected")),
+        child_heard_at=child_heard_at(facts),
+        last_decision_at=_instant(facts.get("last_decision_at")),
     )
+
+
+def child_heard_at(facts: dict[str, Any]) -> datetime | None:
+    """The latest conversation with the child or exception from it, in a case row's facts."""
+    held = [c["at"] for c in facts.get("child_conversations", [])]
+    found = [
+        datetime.fromisoformat(at)
+        for at in [*held, *facts.get("child_conversation_exceptions", [])]
+    ]
+    return max(found, default=None)
+
+
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

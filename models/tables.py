@@ -91,6 +91,9 @@ class Case(CaseBase, table=True):
     over_norm_at: datetime | None = _optional_instant()
     inactive_at: datetime | None = _optional_instant()
     consent_wait_at: datetime | None = _optional_instant()
+    # … and waiting in decision for the child conversation (Barnets Lov §5 stk. 3; migration
+    # 0012).
+    conversation_missing_at: datetime | None = _optional_instant()
     stuck_at: datetime | None = _optional_instant()
     # The due time of the case's oldest breached deadline (NULL: none, or the case is closed):
     # the breached-deadline fact, kept by CaseRepository.record and by the sweep's

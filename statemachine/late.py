@@ -25,6 +25,12 @@ SUPERVISED_RULES: tuple[RuleId, ...] = (
     RuleId.FOLLOW_UP,
     RuleId.ACKNOWLEDGEMENT,
     RuleId.URGENT_ASSESSMENT,
+    # Issue 11: what Ankestyrelsen's supervision also measures — the child conversation before
+    # the decision (Barnets Lov §5 stk. 3), a placed child's supervision visits (§156 stk. 5)
+    # and complaints reassessed in time (retssikkerhedsloven §66).
+    RuleId.CHILD_CONVERSATION,
+    RuleId.SUPERVISION_VISIT,
+    RuleId.REASSESSMENT,
 )
 # A case never leaves closure: the phases whose stays can end.
 STAY_PHASES: tuple[Phase, ...] = tuple(p for p in Phase if p is not Phase.CLOSURE)

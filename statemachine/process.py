@@ -33,6 +33,7 @@ from statemachine.case import (
     ReceivedNotification,
 )
 from statemachine.consent import missing_consents, missing_for_measure
+from statemachine.conversation import heard_for_decision
 from statemachine.deadlines import (
     arm_age_limit,
     arm_case_deadline,
@@ -1139,14 +1140,11 @@ class CaseProcess:
         return rule.source
 
     def _child_heard_in_window(self, rule: ChildConversationRule) -> bool:
-        # The window counts Copenhagen dates: 3 months before 28 Feb is 28 Nov.
-        earliest = local_date(shift(self.at, rule.window.duration(), backwards=True))
-        since = self.case.last_decision_at if rule.since_previous_decision else None
+        # The window counts Copenhagen dates: 3 months before 28 Feb is 28 Nov
+        # (`statemachine.conversation`, the stuck clock's rule too).
         held = [c.at for c in self.case.child_conversations]
-        return any(
-            local_date(at) >= earliest or (since is not None and at > since)
-            for at in [*held, *self.case.child_conversation_exceptions]
-        )
+        heard = [*held, *self.case.child_conversation_exceptions]
+        return heard_for_decision(rule, heard, self.at, self.case.last_decision_at)
 
     # --- complaints (retssikkerhedsloven §§ 66–67) -----------------------------------------
 
@@ -1437,6 +1435,7 @@ class CaseProcess:
         (retssikkerhedsloven §67 stk. 1) of a refusal that leaves nothing running."""
         case = self.case
         seq = case.audit_seq + 1
+        self._record_child_heard(f"d{seq}")
         case.decisions.append(Decision(seq, self.event.value, self.at, self.role.value))
         case.last_decision_at = self.at
         rule = self.rulebook.complaints
@@ -1447,6 +1446,34 @@ class CaseProcess:
             and not case.active_measures()
         ):
             self._arm_item(RuleId.COMPLAINT_PERIOD, f"d{seq}", Anchor.EVENT, self.at)
+
+    def _record_child_heard(self, item: str) -> None:
+        """Barnets Lov §5 stk. 3: whether a conversation with the child preceded this guarded
+        decision, as a row closed at once (`RuleId.CHILD_CONVERSATION`): met after a
+        conversation, cancelled after the exception of stk. 4 alone."""
+        rule = self.rulebook.child_conversation
+        row_rule = self.rulebook.deadlines.get(RuleId.CHILD_CONVERSATION)
+        if rule is None or row_rule is None or self.case.birth_expected:
+            return
+        if self._child_conversation_duty(rule) is None:
+            return
+        held = [c.at for c in self.case.child_conversations]
+        talked = heard_for_decision(rule, held, self.at, self.case.last_decision_at)
+        row = arm_item_deadline(
+            self.rulebook,
+            RuleId.CHILD_CONVERSATION,
+            row_rule,
+            item,
+            Anchor.EVENT,
+            self.at,
+            self.event.value,
+            self.at,
+        )
+        row.close(
+            DeadlineStatus.MET if talked else DeadlineStatus.CANCELLED, self.at, self.event.value
+        )
+        self.case.deadlines.append(row)
+        self.touched_deadlines[row.key] = row
 
     def _arm_item(self, rule_id: RuleId, item: str, anchor: Anchor, anchor_at: datetime) -> None:
         rule = self.rulebook.deadlines.get(rule_id)

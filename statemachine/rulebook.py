@@ -80,12 +80,16 @@ class RuleId(StrEnum):
     REASSESSMENT = "reassessment"
     FORWARD_COMPLAINT = "forward_complaint"
     NOTIFICATION_REASSESSMENT = "notification_reassessment"
+    # Barnets Lov §5 stk. 3: one row per guarded grant or refusal, closed as it is recorded —
+    # met when a conversation with the child preceded it, cancelled (not counted) when the
+    # exception of stk. 4 did: the share Ankestyrelsen's Børnesagsbarometer measures.
+    CHILD_CONVERSATION = "child_conversation"
 
 
 # Case-level rules armed per complaint or per notification (several may run at once), not by
 # `armed_on`: `statemachine.process` arms and meets them by their own key.
 COMPLAINT_RULES = (RuleId.COMPLAINT_PERIOD, RuleId.REASSESSMENT, RuleId.FORWARD_COMPLAINT)
-PER_ITEM_RULES = (*COMPLAINT_RULES, RuleId.NOTIFICATION_REASSESSMENT)
+PER_ITEM_RULES = (*COMPLAINT_RULES, RuleId.NOTIFICATION_REASSESSMENT, RuleId.CHILD_CONVERSATION)
 
 CASE_RULES = (
     RuleId.URGENT_ASSESSMENT,
@@ -530,6 +534,9 @@ class StuckRule(_Strict):
     inactivity_phases: list[Phase] = []
     # A case in clarification without the consent it needs is flagged once it has waited this long.
     consent_wait: Span | None = None
+    # A case in decision without the child conversation its decision needs (Barnets Lov §5
+    # stk. 3; the rulebook's `child_conversation`) is flagged once it has waited this long.
+    child_conversation_wait: Span | None = None
     source: str
 
 

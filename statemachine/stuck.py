@@ -26,8 +26,9 @@ from enum import StrEnum
 
 from statemachine.calendar import birthday, due, local_date, shift, start_of_local_day
 from statemachine.consent import ConsentParty, missing_consents
-from statemachine.phases import Phase
-from statemachine.rulebook import Rulebook, Span
+from statemachine.conversation import lapses_at
+from statemachine.phases import Event, Phase
+from statemachine.rulebook import Rulebook, RuleId, Span
 
 
 class StuckReason(StrEnum):
@@ -37,6 +38,20 @@ class StuckReason(StrEnum):
     INACTIVE = "inactive"
     BREACHED_DEADLINE = "breached_deadline"
     WAITING_FOR_CONSENT = "waiting_for_consent"
+    # Issue 11: the duties beside the phases. A breached supervision visit (Barnets Lov §156
+    # stk. 5) or complaint reassessment (retssikkerhedsloven §66) is named besides the breach; a
+    # case in decision without the child conversation the decision needs (Barnets Lov §5 stk. 3)
+    # once it has waited the rulebook's `child_conversation_wait` for it.
+    SUPERVISION_OVERDUE = "supervision_overdue"
+    COMPLAINT_REASSESSMENT_OVERDUE = "complaint_reassessment_overdue"
+    CHILD_CONVERSATION_MISSING = "child_conversation_missing"
+
+
+# The reasons a breached deadline of one rule adds to `breached_deadline`.
+BREACH_REASONS: dict[str, StuckReason] = {
+    RuleId.SUPERVISION_VISIT.value: StuckReason.SUPERVISION_OVERDUE,
+    RuleId.REASSESSMENT.value: StuckReason.COMPLAINT_REASSESSMENT_OVERDUE,
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,10 @@ class ClockFacts:
     without_consent_decided: bool
     # A child not yet born (`birth_date` is the expected date): its own consent is never asked.
     birth_expected: bool = field(default=False, kw_only=True)
+    # Barnets Lov §5 stk. 3–4: the latest conversation with the child or exception from it, and
+    # the case's previous grant or refusal (a conversation since then counts for the next).
+    child_heard_at: datetime | None = field(default=None, kw_only=True)
+    last_decision_at: datetime | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,8 @@ class StuckFacts(ClockFacts):
     """What the rule reads of one open case."""
 
     has_breached_deadline: bool
+    # The rules of its breached deadlines (`BREACH_REASONS` names some of them).
+    breached_rules: frozenset[str] = field(default=frozenset(), kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -90,14 +111,26 @@ class StuckClock:
     over_norm_at: datetime | None = None
     inactive_at: datetime | None = None
     consent_wait_at: datetime | None = None
+    conversation_missing_at: datetime | None = None
 
     @property
     def stuck_at(self) -> datetime | None:
-        """The earliest of the three: after it the case is stuck whatever its deadlines."""
-        found = [i for i in (self.over_norm_at, self.inactive_at, self.consent_wait_at) if i]
+        """The earliest of the four: after it the case is stuck whatever its deadlines."""
+        found = [
+            i
+            for i in (
+                self.over_norm_at,
+                self.inactive_at,
+                self.consent_wait_at,
+                self.conversation_missing_at,
+            )
+            if i
+        ]
         return min(found, default=None)
 
-    def reasons(self, now: datetime, *, breached: bool) -> tuple[StuckReason, ...]:
+    def reasons(
+        self, now: datetime, *, breached: bool, breached_rules: frozenset[str] = frozenset()
+    ) -> tuple[StuckReason, ...]:
         """The reasons that hold at `now`, in `assess`'s order."""
         found: list[StuckReason] = []
         if self.over_norm_at is not None and now > self.over_norm_at:
@@ -106,9 +139,41 @@ class StuckClock:
             found.append(StuckReason.INACTIVE)
         if breached:
             found.append(StuckReason.BREACHED_DEADLINE)
+            found += _breach_reasons(breached_rules)
         if self.consent_wait_at is not None and now > self.consent_wait_at:
             found.append(StuckReason.WAITING_FOR_CONSENT)
+        if self.conversation_missing_at is not None and now > self.conversation_missing_at:
+            found.append(StuckReason.CHILD_CONVERSATION_MISSING)
         return tuple(found)
+
+
+def _breach_reasons(rules: frozenset[str]) -> list[StuckReason]:
+    return [reason for rule, reason in BREACH_REASONS.items() if rule in rules]
+
+
+def conversation_missing_from(rulebook: Rulebook, facts: ClockFacts) -> datetime | None:
+    """The instant after which the case waits in decision for the child conversation its
+    grant or refusal needs (Barnets Lov §5 stk. 3; the rulebook's `child_conversation`): the
+    rulebook's `stuck.child_conversation_wait` after entering decision, or after the last
+    conversation (or exception) stopped counting (`conversation.lapses_at`), whichever is
+    later. None: no such wait, or the case was heard since its previous decision."""
+    rule, wait = rulebook.child_conversation, rulebook.stuck.child_conversation_wait
+    if (
+        rule is None
+        or wait is None
+        or facts.phase is not Phase.DECISION
+        or facts.birth_expected
+        or not {Event.GRANT, Event.REFUSE} & set(rule.events)
+    ):
+        return None
+    waited = shift(facts.phase_entered_at, wait.duration())
+    heard = facts.child_heard_at
+    if heard is None:
+        return waited
+    since = facts.last_decision_at if rule.since_previous_decision else None
+    if since is not None and heard > since:
+        return None  # heard for the next decision, however long it takes
+    return max(waited, lapses_at(rule, heard))
 
 
 def consent_wait_from(rulebook: Rulebook, facts: ClockFacts) -> datetime | None:
@@ -158,6 +223,7 @@ def stuck_clock(rulebook: Rulebook, facts: ClockFacts) -> StuckClock:
         over_norm_at=over_norm_from(rulebook, facts),
         inactive_at=inactive_at,
         consent_wait_at=consent_wait_from(rulebook, facts),
+        conversation_missing_at=conversation_missing_from(rulebook, facts),
     )
 
 
@@ -200,8 +266,12 @@ def assess(rulebook: Rulebook, facts: StuckFacts, now: datetime) -> StuckVerdict
         reasons.append(StuckReason.INACTIVE)
     if facts.has_breached_deadline:
         reasons.append(StuckReason.BREACHED_DEADLINE)
+        reasons += _breach_reasons(facts.breached_rules)
     if is_waiting_for_consent(rulebook, facts, now):
         reasons.append(StuckReason.WAITING_FOR_CONSENT)
+    missing = conversation_missing_from(rulebook, facts)
+    if missing is not None and now > missing:
+        reasons.append(StuckReason.CHILD_CONVERSATION_MISSING)
     if not reasons:
         return None
     return StuckVerdict(

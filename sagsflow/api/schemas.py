@@ -374,7 +374,15 @@ class BreachedDeadlineOut(BaseModel):
     days_overdue: int
 
 
-StuckReason = Literal["over_phase_norm", "inactive", "breached_deadline", "waiting_for_consent"]
+StuckReason = Literal[
+    "over_phase_norm",
+    "inactive",
+    "breached_deadline",
+    "waiting_for_consent",
+    "child_conversation_missing",
+    "supervision_overdue",
+    "complaint_reassessment_overdue",
+]
 
 
 class StuckCase(BaseModel):

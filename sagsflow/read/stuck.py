@@ -49,12 +49,13 @@ from sqlalchemy import (
 
 from models.database import reading
 from models.repository import CASE, DEADLINE, MAX_CASE_ID
+from models.stuck_clock import child_heard_at
 from rulebooks import Catalogue
 from sagsflow.context import Context
 from statemachine.calendar import local_date, local_iso
 from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import Rulebook
-from statemachine.stuck import StuckFacts, StuckReason, assess
+from statemachine.stuck import BREACH_REASONS, StuckFacts, StuckReason, assess
 
 # The reason filter's choices, in the order the forms list them.
 REASONS = tuple(
@@ -64,8 +65,13 @@ REASONS = tuple(
         StuckReason.BREACHED_DEADLINE,
         StuckReason.INACTIVE,
         StuckReason.WAITING_FOR_CONSENT,
+        StuckReason.CHILD_CONVERSATION_MISSING,
+        StuckReason.SUPERVISION_OVERDUE,
+        StuckReason.COMPLAINT_REASSESSMENT_OVERDUE,
     )
 )
+# The reasons that hold for a case with a breached deadline of one rule (`BREACH_REASONS`).
+_BREACH_RULES = {reason.value: rule for rule, reason in BREACH_REASONS.items()}
 WHOLE_PAGE = 500  # rows per read when a caller wants the whole list (the CLI, the digest)
 
 _BREACHED = DeadlineStatus.BREACHED.value
@@ -81,7 +87,8 @@ class StuckRules:
         self.over_norm: ColumnElement[bool] = CASE.c.over_norm_at < now
         self.inactive: ColumnElement[bool] = CASE.c.inactive_at < now
         self.waiting: ColumnElement[bool] = CASE.c.consent_wait_at < now
-        # Any time-driven reason: `stuck_at` is the earliest of the three instants.
+        self.unheard: ColumnElement[bool] = CASE.c.conversation_missing_at < now
+        # Any time-driven reason: `stuck_at` is the earliest of the four instants.
         self.timed: ColumnElement[bool] = CASE.c.stuck_at < now
         self.not_over_norm: ColumnElement[bool] = or_(
             CASE.c.over_norm_at.is_(None), CASE.c.over_norm_at >= now
@@ -94,11 +101,20 @@ class StuckRules:
         self.breached: ColumnElement[bool] = CASE.c.breached_since.is_not(None)
 
     def reason(self, name: str) -> ColumnElement[bool]:
+        if name in _BREACH_RULES:
+            # A breach of the reason's rule: the breach fact narrows, the deadline decides.
+            breach = select(DEADLINE.c.id).where(
+                DEADLINE.c.case_id == CASE.c.id,
+                DEADLINE.c.rule == _BREACH_RULES[name],
+                DEADLINE.c.status == _BREACHED,
+            )
+            return and_(self.breached, breach.exists())
         return {
             StuckReason.OVER_PHASE_NORM.value: self.over_norm,
             StuckReason.BREACHED_DEADLINE.value: self.breached,
             StuckReason.INACTIVE.value: self.inactive,
             StuckReason.WAITING_FOR_CONSENT.value: self.waiting,
+            StuckReason.CHILD_CONVERSATION_MISSING.value: self.unheard,
         }[name]
 
 
@@ -171,6 +187,20 @@ class StuckPage:
     next_after: str | None = None
 
 
+# The reasons after an instant of their own besides the norm (`StuckClock`).
+_TIMED_REASONS = (
+    StuckReason.INACTIVE.value,
+    StuckReason.WAITING_FOR_CONSENT.value,
+    StuckReason.CHILD_CONVERSATION_MISSING.value,
+)
+# The phase a time-driven reason holds in (`stuck_clock`): naming it lets the
+# (phase, over_norm_at) index serve the list's first run.
+_REASON_PHASES = {
+    StuckReason.WAITING_FOR_CONSENT.value: Phase.CLARIFICATION,
+    StuckReason.CHILD_CONVERSATION_MISSING.value: Phase.DECISION,
+}
+
+
 def count_stuck(
     connection: Connection, rules: StuckRules, scope: ColumnElement[bool], chosen: StuckFilter
 ) -> int:
@@ -186,11 +216,11 @@ def count_stuck(
 
     if reason == StuckReason.OVER_PHASE_NORM.value:
         return cases(rules.over_norm)
-    if reason in (StuckReason.INACTIVE.value, StuckReason.WAITING_FOR_CONSENT.value):
+    if reason in _TIMED_REASONS:
         # `stuck_at` is at or before the reason's instant: the index narrows, the reason decides.
         return cases(rules.timed, rules.reason(reason))
-    if reason == StuckReason.BREACHED_DEADLINE.value:
-        return cases(rules.breached)
+    if reason == StuckReason.BREACHED_DEADLINE.value or reason in _BREACH_RULES:
+        return cases(rules.reason(reason))
     # The breached cases not stuck otherwise: the (…, breached_since, id, stuck_at) indexes
     # answer it alone.
     return cases(rules.timed) + cases(rules.breached, rules.not_timed)
@@ -234,10 +264,10 @@ def _keys(
     the runs in turn, each in its index's order and no further than needed."""
     reason = reason if reason in REASONS else None
     extra = [rules.reason(reason)] if reason else []
-    if reason == StuckReason.WAITING_FOR_CONSENT.value:
-        # Only a case in clarification has a consent wait (`stuck_clock`): naming the phase lets
-        # the (phase, over_norm_at) index serve run 1.
-        extra.append(CASE.c.phase == Phase.CLARIFICATION.value)
+    if reason in _REASON_PHASES:
+        # Only a case in clarification has a consent wait, only one in decision waits for the
+        # child conversation (`stuck_clock`).
+        extra.append(CASE.c.phase == _REASON_PHASES[reason].value)
     found: list[_Key] = []
     run = start.run if start else 1
     if run == 1:
@@ -254,6 +284,8 @@ def _keys(
         run, start = 3, None
     if len(found) >= wanted or reason == StuckReason.BREACHED_DEADLINE.value:
         return found
+    if reason in _BREACH_RULES:
+        return found  # a breach reason holds only where a breach does: runs 1 and 2
     query = select(CASE.c.id).where(
         rules.timed, rules.not_over_norm, not_(rules.breached), *where, *extra
     )
@@ -325,9 +357,12 @@ def _judged(connection: Connection, rules: StuckRules, rows: Sequence[Any]) -> l
     return judged
 
 
-def stuck_facts(row: Any, has_breached_deadline: bool) -> StuckFacts:
+def stuck_facts(
+    row: Any, has_breached_deadline: bool, breached_rules: frozenset[str] = frozenset()
+) -> StuckFacts:
     """What the domain's stuck rule reads of a case-table row."""
     facts = row.facts or {}
+    last_decision = facts.get("last_decision_at")
     return StuckFacts(
         phase=Phase(row.phase),
         phase_entered_at=row.phase_entered_at,
@@ -337,6 +372,9 @@ def stuck_facts(row: Any, has_breached_deadline: bool) -> StuckFacts:
         without_consent_decided=bool(facts.get("without_consent_decided")),
         has_breached_deadline=has_breached_deadline,
         birth_expected=bool(facts.get("expected")),
+        breached_rules=breached_rules,
+        child_heard_at=child_heard_at(facts),
+        last_decision_at=datetime.fromisoformat(last_decision) if last_decision else None,
     )
 
 
@@ -348,7 +386,8 @@ def assess_stuck(
 
     `breached`: its breached deadlines, as the list shows them.
     """
-    verdict = assess(rulebook, stuck_facts(row, bool(breached)), now)
+    rules = frozenset(str(b["rule"]) for b in breached)
+    verdict = assess(rulebook, stuck_facts(row, bool(breached), rules), now)
     if verdict is None:
         return None
     return {

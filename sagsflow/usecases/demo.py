@@ -49,6 +49,22 @@ AGE_DAYS: dict[Phase, tuple[float, float]] = {
     Phase.CLOSURE: (30, 700),
 }
 
+# After the cases that take every phase in turn, cases that keep or break each duty beside the
+# phases (issue 11), so that any demo of 14 cases or more shows them all: (target, how the
+# case goes, days since the municipality became aware).
+SHOWCASE: list[tuple[Phase, frozenset[str], float]] = [
+    # Barnets Lov §5 stk. 3: a decision waiting for the child conversation.
+    (Phase.DECISION, frozenset({"no_talk"}), 230),
+    # §156 stk. 5: a placement whose supervision visits stopped; one whose visits are kept.
+    (Phase.FOLLOW_UP, frozenset({"place", "neglect_visits"}), 520),
+    (Phase.FOLLOW_UP, frozenset({"place"}), 480),
+    # Retssikkerhedsloven §66: a complaint not reassessed; one reassessed and forwarded.
+    (Phase.FOLLOW_UP, frozenset({"refuse", "complain", "neglect_reassessment"}), 520),
+    (Phase.FOLLOW_UP, frozenset({"refuse", "complain"}), 330),
+    # Barnets Lov §137 stk. 1: a further notification not reassessed.
+    (Phase.FOLLOW_UP, frozenset({"notify", "neglect_reassessment"}), 400),
+]
+
 SUPPORTIVE = [
     ("practical_support", "red"),
     ("practical_support", "orange"),
@@ -76,6 +92,18 @@ class Walk:
     # An application's measure (and package): what the decision grants, so that it needs no
     # complaint guidance (forvaltningsloven §25 stk. 1).
     applied_for: tuple[str, str | None] | None = None
+    # The child's reference, and the team's other caseworkers (a further notification is
+    # reassessed by one not involved before, Barnets Lov §137 stk. 1).
+    child_ref: str = ""
+    colleagues: tuple[str, ...] = ()
+    # A placement runs (supervision visits, Barnets Lov §156 stk. 5), granted without consent
+    # by the committee (its renewal, §50).
+    placed: bool = False
+    placed_without_consent: bool = False
+    # The audit sequence number of the last accepted event (a complaint names its decision).
+    last_seq: int = 0
+    # How a showcase case goes (`SHOWCASE`); empty for the others.
+    show: frozenset[str] = frozenset()
 
     def fire(
         self,
@@ -84,24 +112,26 @@ class Walk:
         *,
         days: float,
         role: Role = Role.CASEWORKER,
+        actor: str | None = None,
     ) -> bool:
         at = self.at + timedelta(days=days, minutes=self.rng.randint(0, 90))
         if at >= self.now:
             return False
         try:
-            fire_event(
+            accepted = fire_event(
                 self.context,
                 self.case_id,
                 event,
                 at=at,
                 data=data,
-                actor=self.actor,
+                actor=actor or self.actor,
                 role=role,
                 now=self.now,
             )
         except EventRefused:
             return False
         self.at = at
+        self.last_seq = accepted.audit_seq
         return True
 
 
@@ -118,9 +148,17 @@ def load_demo(context: Context, *, cases: int, now: datetime, seed: int = 2026) 
     phases = [p for p, _ in TARGETS]
     weights = [w for _, w in TARGETS]
     for number in range(1, cases + 1):
-        # The first cases take every phase in turn, so that even a small demo shows each.
-        target = phases[number - 1] if number <= len(phases) else rng.choices(phases, weights)[0]
-        _walk_case(context, number, target, now, rng)
+        # The first cases take every phase in turn, so that even a small demo shows each; the
+        # next ones keep and break the duties beside the phases.
+        show: frozenset[str] = frozenset()
+        age: float | None = None
+        if number <= len(phases):
+            target = phases[number - 1]
+        elif number - len(phases) <= len(SHOWCASE):
+            target, show, age = SHOWCASE[number - len(phases) - 1]
+        else:
+            target = rng.choices(phases, weights)[0]
+        _walk_case(context, number, target, now, rng, show=show, age=age)
     from sagsflow.read.cases import list_cases
 
     counts = {p.value: 0 for p in Phase}
@@ -130,13 +168,20 @@ def load_demo(context: Context, *, cases: int, now: datetime, seed: int = 2026) 
 
 
 def _walk_case(
-    context: Context, number: int, target: Phase, now: datetime, rng: random.Random
+    context: Context,
+    number: int,
+    target: Phase,
+    now: datetime,
+    rng: random.Random,
+    *,
+    show: frozenset[str] = frozenset(),
+    age: float | None = None,
 ) -> None:
     team = rng.choice(sorted(TEAMS))
     worker = rng.choice(TEAMS[team])
     # Later phases need older cases: a case in follow-up became known months ago.
     low, high = AGE_DAYS[target]
-    age_days = rng.uniform(low, high)
+    age_days = age if age is not None else rng.uniform(low, high)
     aware_at = now - timedelta(days=age_days, hours=rng.randint(0, 10))
     source = rng.choices([Source.NOTIFICATION, Source.APPLICATION, Source.INQUIRY], [6, 2, 1])[0]
     notifier = None
@@ -164,7 +209,18 @@ def _walk_case(
         now=now,
         applied_for=applied_for,
     )
-    walk = Walk(context, accepted.case_id, aware_at, now, rng, worker, applied_for=applied)
+    walk = Walk(
+        context,
+        accepted.case_id,
+        aware_at,
+        now,
+        rng,
+        worker,
+        applied_for=applied,
+        child_ref=f"DEMO-{number:05d}",
+        colleagues=tuple(w for w in TEAMS[team] if w != worker),
+        show=show,
+    )
     steps: list[Callable[[Walk, random.Random], bool]] = [
         _inquiry,
         _clarification,
@@ -198,8 +254,45 @@ def _linger(walk: Walk, rng: random.Random, phase: Phase) -> None:
         walk.fire("acknowledge", days=_delay(rng, 6))
     elif phase is Phase.CLARIFICATION and rng.random() < 0.5:
         walk.fire("record_consent", {"by": "custody_holder"}, days=_delay(rng, 12, 0.25))
+    elif phase is Phase.DECISION and "no_talk" not in walk.show and rng.random() < 0.7:
+        # Most talk with the child while the decision is prepared, some weeks on; the others'
+        # cases wait for it (the stuck list's `child_conversation_missing`, Barnets Lov §5
+        # stk. 3).
+        data = {"without_parents": rng.random() < 0.3, "support_person_offered": True}
+        walk.fire("record_child_conversation", data, days=_delay(rng, 12, 0.3))
     elif phase is Phase.FOLLOW_UP:
         _follow_up(walk, rng)
+        if "notify" in walk.show or rng.random() < 0.2:
+            _further_notification(walk, rng)
+
+
+def _further_notification(walk: Walk, rng: random.Random) -> None:
+    """A school's further notification about the child, attached to the open case (Barnets Lov
+    §136), and mostly reassessed by a colleague not involved before (§137 stk. 1)."""
+    aware_at = walk.at + timedelta(days=rng.uniform(2, 30), hours=rng.randint(0, 6))
+    if aware_at >= walk.now:
+        return
+    accepted = open_case(
+        walk.context,
+        child_ref=walk.child_ref,
+        birth_date=date(2000, 1, 1),  # not read: the notification joins the child's case
+        aware_at=aware_at,
+        source=Source.NOTIFICATION,
+        notifier=Notifier.PROFESSIONAL,
+        worker=walk.actor,
+        team=None,
+        municipality="demo",
+        actor=walk.actor,
+        now=walk.now,
+    )
+    if accepted.case_id != walk.case_id:
+        return
+    walk.at = max(walk.at, aware_at)
+    walk.fire("assess_urgency", {"acute": False}, days=_delay(rng, 0.7, 0.1))
+    walk.fire("acknowledge", days=_delay(rng, 5))
+    neglected = "neglect_reassessment" in walk.show or rng.random() < 0.3
+    if not neglected and walk.colleagues:
+        walk.fire("reassess_notification", days=_delay(rng, 20), actor=walk.colleagues[0])
 
 
 def _inquiry(walk: Walk, rng: random.Random) -> bool:
@@ -212,7 +305,7 @@ def _inquiry(walk: Walk, rng: random.Random) -> bool:
 
 
 def _clarification(walk: Walk, rng: random.Random) -> bool:
-    if rng.random() < 0.08:
+    if not walk.show and rng.random() < 0.08:
         return walk.fire(
             "propose_preventive", {"measures": [{"type": "preventive_talks"}]}, days=_delay(rng, 10)
         ) and _grant_preventive(walk, rng)
@@ -246,7 +339,7 @@ def _grant_preventive(walk: Walk, rng: random.Random) -> bool:
 
 
 def _investigation(walk: Walk, rng: random.Random) -> bool:
-    if rng.random() < 0.15:
+    if not walk.show and rng.random() < 0.15:
         # Barnets Lov §32 stk. 4: a supportive measure started while the investigation runs
         # (refused, and so left out, on a case under the old law).
         _consent(walk, rng)
@@ -257,7 +350,9 @@ def _investigation(walk: Walk, rng: random.Random) -> bool:
             walk.fire("start_measures", days=_delay(rng, 7))
     # Ankestyrelsen 2024: only about half of the investigations finish within 4 months.
     return walk.fire(
-        "conclude", {"measures_needed": rng.random() < 0.85}, days=_delay(rng, 115, 0.45)
+        "conclude",
+        {"measures_needed": bool(walk.show) or rng.random() < 0.85},
+        days=_delay(rng, 115, 0.45),
     )
 
 
@@ -273,24 +368,93 @@ def _plan(walk: Walk, rng: random.Random) -> bool:
 def _decision(walk: Walk, rng: random.Random) -> bool:
     _consent(walk, rng)
     _talk_with_child(walk, rng)
-    if rng.random() < 0.12:
+    if "refuse" in walk.show or ("place" not in walk.show and rng.random() < 0.12):
         walk.fire("record_party_hearing", days=_delay(rng, 10))
-        walk.fire("refuse", {"complaint_guidance": True}, days=_delay(rng, 10))
+        # Barnets Lov §3 stk. 1: the guidance addresses a child of 10 or more too.
+        guidance = {"complaint_guidance": True, "complaint_guidance_child": True}
+        if walk.fire("refuse", guidance, days=_delay(rng, 10)):
+            _complaint(walk, rng)
         return False
-    if rng.random() < 0.15:
-        return walk.fire(
+    if "place" in walk.show or rng.random() < 0.15:
+        # A third of the placements are decided by the committee without consent (Barnets Lov
+        # §47), and come back to it (§50).
+        without_consent = rng.random() < 0.33
+        placed = walk.fire(
             "grant",
             {
-                "measures": [{"type": "foster_family_placement"}],
+                "measures": [
+                    {"type": "foster_family_placement", "without_consent": without_consent}
+                ],
                 # Not what an application asked for: complaint guidance goes with it.
                 "complaint_guidance": walk.applied_for is not None,
+                "complaint_guidance_child": walk.applied_for is not None,
             },
             days=_delay(rng, 20),
-            role=Role.TEAM_LEADER,
+            role=Role.COMMITTEE if without_consent else Role.TEAM_LEADER,
         )
+        walk.placed, walk.placed_without_consent = placed, placed and without_consent
+        return placed
     measure_type, package = walk.applied_for or rng.choice(SUPPORTIVE)
     measures = [{"type": measure_type, "package": package} if package else {"type": measure_type}]
     return walk.fire("grant", {"measures": measures}, days=_delay(rng, 20))
+
+
+def _complaint(walk: Walk, rng: random.Random) -> None:
+    """Most refused families complain within the 4 weeks (retssikkerhedsloven §67 stk. 1); the
+    municipality reassesses, mostly in time (§66), and forwards what it upholds."""
+    if "complain" not in walk.show and rng.random() < 0.4:
+        return  # no complaint: the sweep closes the case when the period has passed
+    decision = walk.last_seq
+    received = walk.at + timedelta(days=rng.uniform(2, 20 if walk.show else 32))
+    if received >= walk.now:
+        return
+    data = {"decision_seq": decision, "received_at": received.isoformat()}
+    if not walk.fire("record_complaint", data, days=(received - walk.at).days + 1):
+        return
+    complaint = walk.last_seq
+    if "neglect_reassessment" in walk.show:
+        return  # left lying: the reassessment breaches (`complaint_reassessment_overdue`)
+    upheld = "complain" in walk.show or rng.random() < 0.8
+    reassessed = walk.fire(
+        "reassess",
+        {
+            "complaint": complaint,
+            "outcome": "upheld" if upheld else "changed",
+            "reason": "Afgørelsen fastholdes" if upheld else "Nye oplysninger i sagen",
+        },
+        days=_delay(rng, 24, 0.25),
+    )
+    if (
+        reassessed
+        and upheld
+        and walk.fire("forward_complaint", {"complaint": complaint}, days=_delay(rng, 3))
+    ):
+        outcome = rng.choices(["upheld", "changed", "remitted"], [6, 1, 1])[0]
+        walk.fire(
+            "record_appeal_decision",
+            {"complaint": complaint, "outcome": outcome},
+            days=_delay(rng, 90),
+        )
+
+
+def _placement_duties(walk: Walk, rng: random.Random, since_visit: float) -> float:
+    """A placement's supervision visit every 5 months or so (Barnets Lov §156 stk. 5: at
+    least two a year), some late; the committee's renewal within the year (§50). Returns the
+    days since the last visit."""
+    if not walk.placed or "neglect_visits" in walk.show:
+        return since_visit
+    if since_visit > rng.uniform(130, 200):
+        visit = {"measure_id": "m1", "child_conversation": True, "without_staff": True}
+        if walk.fire("record_supervision_visit", visit, days=0.2):
+            return 0.0
+    if walk.placed_without_consent and rng.random() < 0.1:
+        walk.fire(
+            "renew_placement_without_consent",
+            {"measure_id": "m1"},
+            days=0.2,
+            role=Role.COMMITTEE,
+        )
+    return since_visit
 
 
 def _implementation(walk: Walk, rng: random.Random) -> bool:
@@ -310,10 +474,19 @@ def _follow_up(walk: Walk, rng: random.Random) -> bool:
     }
     # Most caseworkers keep the cadence; a few cases are left to drift (the supervisor's job).
     neglected = rng.random() < 0.12
+    since_visit = 0.0
     for number in range(1, 40):
         if neglected and rng.random() < 0.4:
             break
         data = {"measure_id": "m1", **held, "package_reviewed": number == 2}
+        before = walk.at
         if not walk.fire("record_follow_up", data, days=_delay(rng, 28, 0.08)):
             break
+        since_visit += (walk.at - before).total_seconds() / 86400
+        since_visit = _placement_duties(walk, rng, since_visit)
+    # Barnets Lov §111 stk. 1: a placed young person's support after 18, where the duty runs
+    # (refused, and so left out, where it does not).
+    if walk.placed and rng.random() < 0.5:
+        support = {"outcome": "granted", "measures": ["contact_person_child"]}
+        walk.fire("decide_young_person_support", support, days=_delay(rng, 10))
     return True

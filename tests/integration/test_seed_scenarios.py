@@ -149,6 +149,8 @@ def test_red_practical_support_package_follow_ups_count_from_the_one_held(cases,
         # concluded in time: no provisional assessment needed (Barnets Lov §20 stk. 3)
         "provisional_assessment": ("2026-05-05T23:59:59+02:00", "cancelled"),
         "decision": ("2026-03-09T23:59:59+01:00", "met"),
+        # Barnets Lov §5 stk. 3: the grant of 20 February was preceded by the conversation
+        "child_conversation:d8": ("2026-02-20T10:00:00+01:00", "met"),
         "follow_up:m1:1": ("2026-03-30T23:59:59+02:00", "open"),
         "package_review:m1": ("2026-09-02T23:59:59+02:00", "open"),
     }
@@ -176,6 +178,8 @@ def test_red_practical_support_package_follow_ups_count_from_the_one_held(cases,
         "investigation": ("2026-05-05T23:59:59+02:00", "met"),
         "provisional_assessment": ("2026-05-05T23:59:59+02:00", "cancelled"),
         "decision": ("2026-03-09T23:59:59+01:00", "met"),
+        # Barnets Lov §5 stk. 3: the grant of 20 February was preceded by the conversation
+        "child_conversation:d8": ("2026-02-20T10:00:00+01:00", "met"),
         "follow_up:m1:1": ("2026-03-30T23:59:59+02:00", "met"),
         "follow_up:m1:2": ("2026-06-27T23:59:59+02:00", "met_late"),
         "follow_up:m1:3": ("2026-10-01T23:59:59+02:00", "cancelled"),
@@ -296,7 +300,11 @@ def test_preventive_talks_go_to_decision_without_investigation_or_plan(cases, co
     cases.fire(case, "start_measures", at=cph(2026, 1, 26))
 
     # Then no plan and no follow-up deadline runs: only the decision, met
-    assert due_and_status(context, case) == {"decision": ("2026-02-09T23:59:59+01:00", "met")}
+    assert due_and_status(context, case) == {
+        "decision": ("2026-02-09T23:59:59+01:00", "met"),
+        # Barnets Lov §5 stk. 3: the grant was preceded by the conversation with the child
+        "child_conversation:d5": ("2026-01-19T10:00:00+01:00", "met"),
+    }
     assert rows.case(case.id).phase == "follow_up"
 
 

@@ -44,12 +44,14 @@ def _oracle(context: Context, now: datetime, chosen: StuckFilter) -> list[dict[s
     with reading(context.engine) as connection:
         rows = connection.execute(select(CASE)).all()
         breaches: dict[int, datetime] = {}
-        for case_id, due_at in connection.execute(
-            select(DEADLINE.c.case_id, DEADLINE.c.due_at).where(
+        breached_rules: dict[int, set[str]] = {}
+        for case_id, due_at, rule in connection.execute(
+            select(DEADLINE.c.case_id, DEADLINE.c.due_at, DEADLINE.c.rule).where(
                 DEADLINE.c.status == DeadlineStatus.BREACHED.value
             )
         ):
             breaches[case_id] = min(due_at, breaches.get(case_id, due_at))
+            breached_rules.setdefault(case_id, set()).add(rule)
     found = []
     for row in rows:
         if row.phase == Phase.CLOSURE.value:
@@ -60,7 +62,9 @@ def _oracle(context: Context, now: datetime, chosen: StuckFilter) -> list[dict[s
         ) or (chosen.phase and row.phase != chosen.phase):
             continue
         rulebook = context.catalogue.get(row.rulebook_id, row.rulebook_version)
-        facts = stuck_facts(row, row.id in breaches)
+        facts = stuck_facts(
+            row, row.id in breaches, frozenset(breached_rules.get(row.id, set()))
+        )
         verdict = assess(rulebook, facts, now)
         if verdict is None or (chosen.reason and chosen.reason not in verdict.reasons):
             continue
@@ -210,13 +214,19 @@ def test_the_backfill_writes_what_the_events_wrote(demo: Context) -> None:
         CASE.c.over_norm_at,
         CASE.c.inactive_at,
         CASE.c.consent_wait_at,
+        CASE.c.conversation_missing_at,
         CASE.c.breached_since,
     )
     with reading(demo.engine) as connection:
         written = connection.execute(select(*clock, CASE.c.stuck_at).order_by(CASE.c.id)).all()
     with demo.engine.begin() as connection:
         connection.execute(
-            CASE.update().values(over_norm_at=None, stuck_at=None, breached_since=None)
+            CASE.update().values(
+                over_norm_at=None,
+                conversation_missing_at=None,
+                stuck_at=None,
+                breached_since=None,
+            )
         )
         assert recompute_stuck_clock(connection, demo.catalogue.get, batch=7) == 90
         refresh_breached_since(connection, true())
@@ -225,3 +235,5 @@ def test_the_backfill_writes_what_the_events_wrote(demo: Context) -> None:
     assert again == written
     assert any(row.stuck_at for row in written)
     assert any(row.breached_since for row in written)
+    # the demo's decision waiting for the child conversation (Barnets Lov §5 stk. 3)
+    assert any(row.conversation_missing_at for row in written)

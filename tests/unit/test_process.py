@@ -1572,6 +1572,8 @@ def test_every_deadline_names_its_source_and_arithmetic(walk, barnets_lov, held,
         "action_plan",
         "follow_up",
         "package_review",
+        # Barnets Lov §5 stk. 3: the grant was preceded by a conversation with the child.
+        "child_conversation",
     }
     # then each explanation names the rule's source, its anchor and the arithmetic
     for deadline in driver.case.deadlines:

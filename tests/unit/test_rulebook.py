@@ -237,6 +237,7 @@ def test_every_rule_names_source_responsible_and_escalation(name):
         RuleId.REASSESSMENT,
         RuleId.FORWARD_COMPLAINT,
         RuleId.NOTIFICATION_REASSESSMENT,
+        RuleId.CHILD_CONVERSATION,
     }
     for rule in [*rulebook.deadlines.values(), *rulebook.measure_deadlines.values()]:
         assert rule.source.strip()

@@ -64,13 +64,20 @@ def facts(draw: st.DrawFn, child_from_age: int = 15) -> ClockFacts:
             st.booleans().filter(lambda b: not b) | st.booleans(),
         )
     )
+    # Issue 11: the last conversation with the child (before, at or after entering the phase)
+    # and the previous decision, for the decision's wait for the conversation.
+    around = st.timedeltas(timedelta(days=-200), timedelta(0))
+    heard = draw(st.none() | st.builds(lambda d: last + d, around))
+    decided = draw(st.none() | st.builds(lambda d: last + d, around))
     return ClockFacts(
-        phase=draw(st.just(Phase.CLARIFICATION) | open_phases),
+        phase=draw(st.just(Phase.CLARIFICATION) | st.just(Phase.DECISION) | open_phases),
         phase_entered_at=entered,
         last_event_at=last,
         birth_date=born,
         consents=draw(st.frozensets(st.sampled_from(["custody_holder", "child"]))),
         without_consent_decided=draw(st.booleans()),
+        child_heard_at=heard,
+        last_decision_at=decided,
     )
 
 
@@ -81,15 +88,29 @@ def cases_at(draw: st.DrawFn) -> tuple[Rulebook, ClockFacts, datetime]:
     rulebook = draw(rulebooks)
     case = draw(facts(rulebook.consent.child_from_age))
     clock = stuck_clock(rulebook, case)
-    near = [i for i in (clock.over_norm_at, clock.inactive_at, clock.consent_wait_at) if i]
+    near = [
+        i
+        for i in (
+            clock.over_norm_at,
+            clock.inactive_at,
+            clock.consent_wait_at,
+            clock.conversation_missing_at,
+        )
+        if i
+    ]
     later = case.last_event_at + draw(st.timedeltas(timedelta(0), timedelta(days=1100)))
     if near and draw(st.booleans()):
         later = draw(st.sampled_from(near)) + draw(st.sampled_from([-1, 0, 1])) * MICROSECOND
     return rulebook, case, max(later, case.last_event_at)
 
 
-def _stuck(case: ClockFacts, breached: bool) -> StuckFacts:
-    return StuckFacts(**vars(case), has_breached_deadline=breached)
+def _stuck(
+    case: ClockFacts, breached: bool, rules: frozenset[str] = frozenset()
+) -> StuckFacts:
+    return StuckFacts(**vars(case), has_breached_deadline=breached, breached_rules=rules)
+
+
+breached_rules = st.frozensets(st.sampled_from(["supervision_visit", "reassessment", "follow_up"]))
 
 
 @settings(max_examples=400, deadline=None)
@@ -131,6 +152,20 @@ def test_the_clocks_reasons_at_any_instant_are_the_rules_reasons(
     verdict = assess(rulebook, _stuck(case, breached), now)
     expected = verdict.reasons if verdict else ()
     assert stuck_clock(rulebook, case).reasons(now, breached=breached) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases_at(), breached_rules)
+def test_a_breach_of_a_duty_beside_the_phases_is_named_as_the_rule_does(
+    drawn: tuple[Rulebook, ClockFacts, datetime], rules: frozenset[str]
+) -> None:
+    rulebook, case, now = drawn
+    verdict = assess(rulebook, _stuck(case, bool(rules), rules), now)
+    expected = verdict.reasons if verdict else ()
+    clock = stuck_clock(rulebook, case)
+    assert clock.reasons(now, breached=bool(rules), breached_rules=rules) == expected
+    assert (StuckReason.SUPERVISION_OVERDUE in expected) == ("supervision_visit" in rules)
+    assert (StuckReason.COMPLAINT_REASSESSMENT_OVERDUE in expected) == ("reassessment" in rules)
 
 
 @settings(max_examples=200, deadline=None)
@@ -181,3 +216,54 @@ def test_a_closed_case_has_no_clock() -> None:
         rulebook, ClockFacts(Phase.CLOSURE, at, at, date(2015, 1, 1), frozenset(), False)
     )
     assert clock.stuck_at is None and clock.reasons(at + timedelta(days=900), breached=False) == ()
+
+
+# --- the child conversation's wait (Barnets Lov §5 stk. 3; issue 11) ----------------------------
+
+BARNETS_LOV = shipped_catalogue().get("default", "2024.1")
+WINDOW_RULE = BARNETS_LOV.child_conversation
+
+
+@settings(max_examples=400, deadline=None)
+@given(instants, st.timedeltas(timedelta(0), timedelta(days=200)))
+def test_a_conversation_lapses_exactly_where_the_guard_stops_counting_it(
+    heard: datetime, later: timedelta
+) -> None:
+    # The stuck clock's lapse is the guard's own window (`conversation.counts_at`), to the
+    # microsecond: it counts up to `lapses_at` and never after.
+    from statemachine.conversation import counts_at, lapses_at
+
+    assert WINDOW_RULE is not None
+    lapse = lapses_at(WINDOW_RULE, heard)
+    assert counts_at(WINDOW_RULE, heard, lapse)
+    assert not counts_at(WINDOW_RULE, heard, lapse + MICROSECOND)
+    at = heard + later
+    assert counts_at(WINDOW_RULE, heard, at) == (at <= lapse)
+
+
+def test_a_decision_waits_for_the_child_conversation_after_14_days() -> None:
+    # Given a case that entered decision on Monday 2 March 2026 at 10:00 with no conversation
+    entered = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    case = ClockFacts(
+        Phase.DECISION, entered, entered, date(2015, 6, 1), frozenset({"custody_holder"}), False
+    )
+    # Then it waits for it from 14 days on (the rulebook's child_conversation_wait)
+    clock = stuck_clock(BARNETS_LOV, case)
+    assert clock.conversation_missing_at == datetime(2026, 3, 16, 9, tzinfo=UTC)
+    # Held on 20 November 2025, the conversation counts to the end of 20 February 2026 (3
+    # months, Copenhagen dates): the wait starts at the later instant, 16 March
+    heard = ClockFacts(**{**vars(case), "child_heard_at": datetime(2025, 11, 20, 10, tzinfo=UTC)})
+    assert stuck_clock(BARNETS_LOV, heard).conversation_missing_at == clock.conversation_missing_at
+    # Held on 20 January 2026 it counts to the end of 20 April 2026 (summer time: 21:59:59 UTC)
+    recent = ClockFacts(**{**vars(case), "child_heard_at": datetime(2026, 1, 20, 10, tzinfo=UTC)})
+    assert stuck_clock(BARNETS_LOV, recent).conversation_missing_at == (
+        datetime(2026, 4, 20, 22, tzinfo=UTC) - MICROSECOND
+    )
+    # Held since the previous decision, it counts for the next one however long it takes
+    since = ClockFacts(
+        **{
+            **vars(recent),
+            "last_decision_at": datetime(2026, 1, 10, 10, tzinfo=UTC),
+        }
+    )
+    assert stuck_clock(BARNETS_LOV, since).conversation_missing_at is None

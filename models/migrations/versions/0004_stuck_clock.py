@@ -21,7 +21,7 @@ from alembic import op
 
 import models.types
 from models.repository import CASE, DEADLINE
-from models.stuck_clock import recompute_stuck_clock, refresh_breached_since
+from models.stuck_clock import CLOCK_0004, recompute_stuck_clock, refresh_breached_since
 
 revision = "0004_stuck_clock"
 down_revision = "0003"
@@ -60,7 +60,7 @@ def _rulebook_of() -> Any:
 def upgrade() -> None:
     for name in _COLUMNS:
         op.add_column("case", sa.Column(name, models.types.UTCDateTime(), nullable=True))
-    recompute_stuck_clock(op.get_bind(), _rulebook_of())
+    recompute_stuck_clock(op.get_bind(), _rulebook_of(), columns=CLOCK_0004)
     breached = sa.select(DEADLINE.c.case_id).where(DEADLINE.c.status == "breached")
     refresh_breached_since(op.get_bind(), CASE.c.id.in_(breached))
     for name, columns in _INDEXES.items():
