@@ -62,9 +62,7 @@ def _oracle(context: Context, now: datetime, chosen: StuckFilter) -> list[dict[s
         ) or (chosen.phase and row.phase != chosen.phase):
             continue
         rulebook = context.catalogue.get(row.rulebook_id, row.rulebook_version)
-        facts = stuck_facts(
-            row, row.id in breaches, frozenset(breached_rules.get(row.id, set()))
-        )
+        facts = stuck_facts(row, row.id in breaches, frozenset(breached_rules.get(row.id, set())))
         verdict = assess(rulebook, facts, now)
         if verdict is None or (chosen.reason and chosen.reason not in verdict.reasons):
             continue

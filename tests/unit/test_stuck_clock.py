@@ -104,9 +104,7 @@ def cases_at(draw: st.DrawFn) -> tuple[Rulebook, ClockFacts, datetime]:
     return rulebook, case, max(later, case.last_event_at)
 
 
-def _stuck(
-    case: ClockFacts, breached: bool, rules: frozenset[str] = frozenset()
-) -> StuckFacts:
+def _stuck(case: ClockFacts, breached: bool, rules: frozenset[str] = frozenset()) -> StuckFacts:
     return StuckFacts(**vars(case), has_breached_deadline=breached, breached_rules=rules)
 
 
