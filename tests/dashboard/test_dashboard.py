@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+from conversation import CHILD_CONVERSATION
 from sqlalchemy import Engine, select
 
 from models.tables import AccessRecord, AuditRecord
 from sagsflow.context import Context
 from sagsflow.usecases.users import disable_user, issue_sign_in_link
+from statemachine.phases import Phase
 
 ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
 AUDIT = AuditRecord.__table__  # type: ignore[attr-defined]
@@ -580,3 +583,34 @@ def test_an_expected_child_shows_its_expected_birth_and_the_birth_is_recorded_by
     after = client.get(answer.headers["location"])
     assert "<dt>Født</dt><dd>12. jun. 2026 (1 år)</dd>" in after.text
     assert 'value="record_birth"' not in after.text
+
+
+def test_a_complaint_about_a_refusal_is_recorded_and_shown_by_form(
+    world: Any, cases: Any, client: httpx.Client, sign_in: SignIn, csrf: Csrf
+) -> None:
+    # Given rw1's case refused on 2 March 2026, still open for its complaint period (issue 11)
+    case = cases.at_phase(Phase.DECISION, worker="rw1", team="t1")
+    cases.fire(case, "record_party_hearing")
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
+    refusal = cases.fire(case, "refuse", {"complaint_guidance": True}).audit_seq
+    sign_in("rw1")
+    page = client.get(f"/cases/{case.id}")
+    # Then the page offers the complaint, its form naming the refusal by its number
+    assert 'value="record_complaint"' in page.text
+    form_data = page.text.split('name="data_record_complaint"', 1)[1].split("</textarea>")[0]
+    assert f"&#34;decision_seq&#34;: {refusal}," in form_data
+
+    # When the complaint received the day after the refusal is recorded
+    received = (case.last_at + timedelta(days=1)).isoformat()
+    data = json.dumps({"decision_seq": refusal, "received_at": received})
+    form = _fire_form(page, csrf, event="record_complaint", data_record_complaint=data)
+    form["at"] = (case.last_at + timedelta(days=1, hours=1)).isoformat()
+    answer = client.post(f"/cases/{case.id}/events", data=form)
+    assert answer.status_code == 303, answer.text
+    # Then the page lists it, awaiting reassessment, and offers the reassessment
+    after = client.get(answer.headers["location"]).text
+    assert "<dt>Klager</dt>" in after
+    assert f"Klage {refusal + 1} over afslaget (nr. {refusal})" in after
+    assert "afventer genvurdering" in after
+    assert 'value="reassess"' in after
+    assert "Genvurdering af klage" in after  # its deadline, in the deadlines table

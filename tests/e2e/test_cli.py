@@ -368,6 +368,8 @@ def test_a_case_from_notification_to_closure(
             ("2026-10-28T23:59:59+01:00", "cancelled"),
         ],
         "package_review": [("2027-01-01T23:59:59+01:00", "met")],  # ending it is the review
+        # Barnets Lov §5 stk. 3: the grant of 22 June was preceded by the child conversation.
+        "child_conversation": [("2026-06-22T10:00:00+02:00", "met")],
     }
 
     # The history: every accepted event and none of the refused, in order, each with its

@@ -315,3 +315,44 @@ def test_the_zombie_run_automation_is_created_once_however_often_serve_starts(pr
     assert automation.trigger.posture is Posture.Proactive
     assert automation.trigger.after == {"prefect.flow-run.heartbeat"}
     assert [action.state for action in automation.actions] == [StateType.CRASHED]
+
+
+def test_enforce_deadlines_closes_a_refusal_once_its_complaint_period_passed(
+    flow_database, cases, rows
+):
+    from flows.enforce import enforce_deadlines
+
+    # Given a refusal on Monday 2 March 2026, 10:00 (issue 11): a complaint may come within 4
+    # weeks (retssikkerhedsloven §67 stk. 1), so the case waits in follow-up
+    case = cases.open(aware_at=datetime(2026, 1, 12, 10, tzinfo=CPH), worker="rw1", team="t1")
+    for event, data in [
+        ("accept", None),
+        ("record_consent", {"by": "custody_holder"}),
+        ("open_investigation", None),
+        ("conclude", {"measures_needed": True}),
+        ("submit_plan", {"purpose": "Trivsel", "goals": ["Skole"]}),
+        ("record_party_hearing", None),
+        ("record_child_conversation", {"without_parents": False, "support_person_offered": True}),
+    ]:
+        cases.fire(case, event, data, actor="rw1")
+    cases.fire(
+        case,
+        "refuse",
+        {"complaint_guidance": True},
+        at=datetime(2026, 3, 2, 10, tzinfo=CPH),
+        actor="rw1",
+    )
+    # When the flow runs on 4 May, long after the period's end (30 March, 23:59:59)
+    result = enforce_deadlines(now=NOW)
+    # Then it closed the case, audited as the flow at the instant the period ended, no breach
+    assert result["cases_closed"] == 1
+    assert rows.case(case.id).phase == "closure"
+    last = rows.audit(case.id)[-1]
+    assert (last.event, last.actor, last.role) == (
+        "end_complaint_period",
+        "enforce-deadlines",
+        "admin",
+    )
+    assert last.event_at == datetime(2026, 3, 30, 21, 59, 59, tzinfo=UTC)
+    # and a rerun closes nothing more
+    assert enforce_deadlines(now=NOW)["cases_closed"] == 0
