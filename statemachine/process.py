@@ -128,13 +128,13 @@ TRANSITIONS: list[dict[str, Any]] = [
         "trigger": "decide_compulsory_examination",
         "source": [P.CLARIFICATION, P.INVESTIGATION],
         "dest": None,
-        "conditions": "has_competence_without_consent",
+        "conditions": ["has_competence_without_consent", "has_child_conversation"],
     },
     {
         "trigger": "decide_without_consent",
         "source": [P.CLARIFICATION, P.INVESTIGATION],
         "dest": None,
-        "conditions": "has_competence_without_consent",
+        "conditions": ["has_competence_without_consent", "has_child_conversation"],
     },
     # Barnets Lov §20: the investigation is the municipality's duty; consent is no condition
     # (§22 stk. 2: "so far as possible" in cooperation). Who may open one while consents are
@@ -347,6 +347,7 @@ TRANSITIONS: list[dict[str, Any]] = [
             "has_active_measure",
             "is_placed_without_consent",
             "has_competence_to_renew",
+            "has_child_conversation",
         ],
     },
     # A case opened before the birth (support to expectant parents) learns the birth date in
@@ -437,6 +438,7 @@ MEASURES_DURING_INVESTIGATION: list[dict[str, Any]] = [
             "has_active_measure",
             "is_placed_without_consent",
             "has_competence_to_renew",
+            "has_child_conversation",
         ],
     },
 ]
@@ -1344,6 +1346,8 @@ class CaseProcess:
     def _on_decide_without_consent(self) -> None:
         self.case.without_consent_decided = True
         self.case.compulsory_examination_at = self.at
+        # A decision about the child (§142 stk. 1 nr. 1): the next one hears the child again.
+        self.case.last_decision_at = self.at
 
     def _on_decide_compulsory_examination(self) -> None:
         self._on_decide_without_consent()
@@ -1643,6 +1647,8 @@ class CaseProcess:
     def _on_renew_placement_without_consent(self) -> None:
         measure = self._the_measure()
         self._meet_measure_rules(measure)
+        # A decision about the child (§142 stk. 1): the next one hears the child again.
+        self.case.last_decision_at = self.at
         self._arm(arm_committee_renewal(self.rulebook, measure, self.at, renewed_at=self.at))
 
     def _on_end_measure(self) -> None:

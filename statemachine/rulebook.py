@@ -479,7 +479,17 @@ class ExpectedBirthRule(_Strict):
 
 
 # The events whose transitions carry the child-conversation guard (statemachine.process).
-CHILD_CONVERSATION_GUARDABLE = (Event.GRANT, Event.REFUSE, Event.REVISE_PLAN, Event.END_MEASURE)
+CHILD_CONVERSATION_GUARDABLE = (
+    Event.GRANT,
+    Event.REFUSE,
+    Event.REVISE_PLAN,
+    Event.END_MEASURE,
+    # The committee's own decisions (Barnets Lov §142 stk. 1–2): the compulsory examination and
+    # keeping a placement without consent.
+    Event.DECIDE_COMPULSORY_EXAMINATION,
+    Event.DECIDE_WITHOUT_CONSENT,
+    Event.RENEW_PLACEMENT_WITHOUT_CONSENT,
+)
 
 
 class ChildConversationRule(_Strict):

@@ -210,6 +210,8 @@ def _walk_case(
         actor=worker,
         now=now,
         applied_for=applied_for,
+        # Each demo case is its own child, even when a demo is loaded twice into one database.
+        new_case=True,
     )
     walk = Walk(
         context,

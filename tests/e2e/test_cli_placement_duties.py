@@ -87,6 +87,18 @@ def test_the_committee_renews_a_placement_without_consent(sagsflow: Sagsflow) ->
     # The CLI judges against the wall clock: renewed early, on 16 November 2026, 2 years on.
     renew = {"measure_id": "m1"}
     sagsflow.refused(case_id, "renew_placement_without_consent", "2026-11-16T10:00:00+01:00", renew)
+    # The committee hears the child of 12 before it decides again (Barnets Lov §142 stk. 2).
+    reason = sagsflow.refused(
+        case_id, "renew_placement_without_consent", "2026-11-16T10:00:00+01:00", renew,
+        role="committee",
+    )  # fmt: skip
+    assert "§142 stk. 2" in reason
+    sagsflow.fire(
+        case_id,
+        "record_child_conversation",
+        "2026-11-16T09:00:00+01:00",
+        {"without_parents": True, "support_person_offered": True},
+    )
     sagsflow.fire(
         case_id, "renew_placement_without_consent", "2026-11-16T10:00:00+01:00", renew,
         role="committee",

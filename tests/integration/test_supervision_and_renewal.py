@@ -90,7 +90,14 @@ def test_a_placement_without_consent_comes_back_to_the_committee(cases, rows):
         cases.fire(case, "renew_placement_without_consent", {"measure_id": "m1"})
     assert refused.value.refusals[0].code is RefusalCode.NO_COMPETENCE
 
-    # When the committee renews it on 15 February 2027, the next falls 2 years on
+    # When the committee, having heard the child again (Barnets Lov §142 stk. 2), renews it on
+    # 15 February 2027, the next falls 2 years on
+    cases.fire(
+        case,
+        "record_child_conversation",
+        {"without_parents": True, "support_person_offered": True},
+        at=datetime(2027, 2, 15, 9, tzinfo=CPH),
+    )
     cases.fire(
         case,
         "renew_placement_without_consent",

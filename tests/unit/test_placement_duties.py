@@ -154,6 +154,12 @@ def test_a_placement_without_consent_comes_back_to_the_committee_within_a_year(w
 def test_a_renewal_arms_the_later_period_from_the_renewal(walk, barnets_lov):
     driver = _placed_without_consent(walk, barnets_lov)
     driver.fire("start_measures", at=STARTED.replace(month=3, day=3))
+    # The committee hears the child again before it decides (Barnets Lov §142 stk. 2)
+    refused = driver.refused(
+        "renew_placement_without_consent", {"measure_id": "m1"}, at=RENEWED, role=Role.COMMITTEE
+    )
+    assert refused.refusals[0].code is RefusalCode.CHILD_CONVERSATION_MISSING
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=RENEWED)
     driver.fire(
         "renew_placement_without_consent", {"measure_id": "m1"}, at=RENEWED, role=Role.COMMITTEE
     )

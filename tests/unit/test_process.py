@@ -406,8 +406,10 @@ def test_only_the_committee_decides_the_compulsory_examination(walk, barnets_lov
 def test_compulsory_examination_must_end_2_months_after_the_committees_decision(
     walk, barnets_lov, event
 ):
-    # given a case under investigation (Friday 31 Oct 2025)
+    # given a case under investigation (Friday 31 Oct 2025), the child of 13 heard by the
+    # committee (Barnets Lov §142 stk. 2)
     driver = walk(barnets_lov, Phase.INVESTIGATION, consents=())
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     # when the committee decides a compulsory examination on Monday 3 Nov 2025 (Barnets Lov §23)
     outcome = driver.fire(event, role=Role.COMMITTEE, at=MONDAY)
     # then the case stays in investigation, and the examination is due 2 calendar months
@@ -421,8 +423,18 @@ def test_compulsory_examination_must_end_2_months_after_the_committees_decision(
     assert driver.deadline("compulsory_examination").status is MET
 
 
+def test_the_committee_hears_a_child_of_ten_before_the_compulsory_examination(walk, barnets_lov):
+    # Barnets Lov §142 stk. 2: before the committee decides, a child of 10 or more has the
+    # opportunity to be heard; the child here is 13
+    driver = walk(barnets_lov, Phase.CLARIFICATION)
+    refusal = driver.refused("decide_compulsory_examination", role=Role.COMMITTEE)
+    assert refusal.refusals[0].code is RefusalCode.CHILD_CONVERSATION_MISSING
+    assert "§142 stk. 2" in refusal.refusals[0].params["source"]
+
+
 def test_committee_decision_in_clarification_counts_as_the_missing_consent(walk, barnets_lov):
     driver = walk(barnets_lov, Phase.CLARIFICATION)
+    driver.fire("record_child_conversation", CHILD_CONVERSATION, at=driver.at)
     outcome = driver.fire("decide_compulsory_examination", role=Role.COMMITTEE)
     assert outcome.to_phase is Phase.CLARIFICATION
     assert driver.case.without_consent_decided
