@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from conversation import CHILD_CONVERSATION
 
 from sagsflow.usecases.users import disable_user, issue_sign_in_link, revoke_tokens
 from statemachine.phases import Phase, Role
@@ -417,3 +418,44 @@ def test_a_notification_for_a_child_with_an_open_case_is_attached(staff):
     separate = client.post("/api/v1/cases", json=again | {"new_case": True})
     assert separate.status_code == 201, separate.text
     assert separate.json()["id"] != body["id"]
+
+
+def test_a_complaint_is_recorded_and_listed_through_the_api(staff, cases):
+    # Given a refusal on a case of the caseworker's (issue 11)
+    case = cases.at_phase(Phase.DECISION, worker=staff.name(Role.CASEWORKER), team=staff.team)
+    cases.fire(case, "record_party_hearing")
+    cases.fire(case, "record_child_conversation", CHILD_CONVERSATION, at=case.last_at)
+    refusal = cases.fire(case, "refuse", {"complaint_guidance": True}).audit_seq
+    client = staff.as_(Role.CASEWORKER)
+    # When the parents' complaint is posted as an event
+    received = case.later(hours=2).isoformat()
+    response = client.post(
+        f"/api/v1/cases/{case.id}/events",
+        json={
+            "event": "record_complaint",
+            "at": case.later(hours=3).isoformat(),
+            "data": {"decision_seq": refusal, "received_at": received},
+        },
+    )
+    assert response.status_code == 200, response.text
+    complaint = response.json()["audit_seq"]
+    # Then the case lists it, and the reassessment is offered with its 4-week deadline
+    shown = client.get(f"/api/v1/cases/{case.id}").json()
+    assert [(c["complaint"], c["decision_seq"], c["status"]) for c in shown["complaints"]] == [
+        (complaint, refusal, "awaiting_reassessment")
+    ]
+    assert "reassess" in shown["allowed_events"]
+    assert [d["rule"] for d in shown["deadlines"] if d["key"] == f"reassessment:c{complaint}"] == [
+        "reassessment"
+    ]
+    # A complaint about a record that is no decision is a 409 naming the reason
+    wrong = client.post(
+        f"/api/v1/cases/{case.id}/events",
+        json={
+            "event": "record_complaint",
+            "at": case.later(hours=4).isoformat(),
+            "data": {"decision_seq": 1, "received_at": received},
+        },
+    )
+    assert wrong.status_code == 409, wrong.text
+    assert wrong.json()["code"] == "not_a_decision"
