@@ -374,7 +374,7 @@ def _decision(walk: Walk, rng: random.Random) -> bool:
     _talk_with_child(walk, rng)
     if "refuse" in walk.show or ("place" not in walk.show and rng.random() < 0.12):
         walk.fire("record_party_hearing", days=_delay(rng, 10))
-        # Barnets Lov §3 stk. 1: the guidance addresses a child of 10 or more too.
+        # Barnets Lov §3: the guidance addresses a child of 10 or more too.
         guidance = {"complaint_guidance": True, "complaint_guidance_child": True}
         if walk.fire("refuse", guidance, days=_delay(rng, 10)):
             _complaint(walk, rng)

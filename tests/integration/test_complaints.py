@@ -1,4 +1,4 @@
-"""Complaints beside the phases (retssikkerhedsloven §§ 66–67; Barnets Lov §3 stk. 1) and a
+"""Complaints beside the phases (retssikkerhedsloven §§ 66–67; Barnets Lov §3) and a
 further notification on an open case (Barnets Lov §136, §137 stk. 1) (issue 11), through the
 service layer on SQLite and PostgreSQL, read back raw.
 
@@ -20,7 +20,7 @@ from statemachine.errors import EventRefused, RefusalCode
 from statemachine.phases import Notifier, Role, Source
 
 CPH = ZoneInfo("Europe/Copenhagen")
-# A child of 10 on the dates below: a party from 10 (Barnets Lov §3 stk. 1).
+# A child of 10 on the dates below: a party from 10 (Barnets Lov §3).
 TEN = date(2015, 6, 1)
 # A child of 8 on the dates below.
 EIGHT = date(2017, 6, 1)
