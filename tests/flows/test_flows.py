@@ -342,7 +342,7 @@ def test_enforce_deadlines_closes_a_refusal_once_its_complaint_period_passed(
         at=datetime(2026, 3, 2, 10, tzinfo=CPH),
         actor="rw1",
     )
-    # When the flow runs on 4 May, long after the period's end (30 March, 23:59:59)
+    # When the flow runs on 4 May, long after the period's end (5 weeks: 6 April, 23:59:59)
     result = enforce_deadlines(now=NOW)
     # Then it closed the case, audited as the flow at the instant the period ended, no breach
     assert result["cases_closed"] == 1
@@ -353,6 +353,6 @@ def test_enforce_deadlines_closes_a_refusal_once_its_complaint_period_passed(
         "enforce-deadlines",
         "admin",
     )
-    assert last.event_at == datetime(2026, 3, 30, 21, 59, 59, tzinfo=UTC)
+    assert last.event_at == datetime(2026, 4, 6, 21, 59, 59, tzinfo=UTC)
     # and a rerun closes nothing more
     assert enforce_deadlines(now=NOW)["cases_closed"] == 0

@@ -49,8 +49,9 @@ def test_a_complaint_is_reassessed_within_four_weeks_of_receipt(cases, rows, con
     case, decision = _refused(cases, at=datetime(2026, 3, 2, 10, tzinfo=CPH))
     assert rows.case(case.id).phase == "follow_up"
     period = rows.deadlines(case.id)[f"complaint_period:d{decision}"]
-    # 4 weeks from 2 March 2026: the end of 30 March 2026 (summer time from 29 March)
-    assert (period.status, period.due_at) == ("open", datetime(2026, 3, 30, 21, 59, 59, tzinfo=UTC))
+    # 4 weeks from the party being told (§67 stk. 1), a week for the decision to reach them:
+    # 5 weeks from 2 March 2026, the end of 6 April 2026 (summer time from 29 March)
+    assert (period.status, period.due_at) == ("open", datetime(2026, 4, 6, 21, 59, 59, tzinfo=UTC))
 
     # When the parents' complaint, received Tuesday 10 March 2026, is recorded
     complaint = cases.fire(
@@ -110,12 +111,12 @@ def test_a_refusal_is_closed_by_the_sweep_once_the_period_passed(cases, rows, co
     from sagsflow.usecases.sweep import sweep
 
     case, decision = _refused(cases, at=datetime(2026, 3, 2, 10, tzinfo=CPH))
-    # Before the end of 30 March 2026 the sweep leaves it open ...
-    early = sweep(context, datetime(2026, 3, 30, 21, 0, tzinfo=UTC))
+    # Before the end of 6 April 2026 the sweep leaves it open ...
+    early = sweep(context, datetime(2026, 4, 6, 21, 0, tzinfo=UTC))
     assert early.cases_closed == 0
     assert rows.case(case.id).phase == "follow_up"
     # ... after it, it closes the case, audited at the instant the period ended, not breached
-    late = sweep(context, datetime(2026, 4, 2, 8, 0, tzinfo=UTC))
+    late = sweep(context, datetime(2026, 4, 8, 8, 0, tzinfo=UTC))
     assert late.cases_closed == 1
     assert rows.case(case.id).phase == "closure"
     period = rows.deadlines(case.id)[f"complaint_period:d{decision}"]
@@ -126,16 +127,16 @@ def test_a_refusal_is_closed_by_the_sweep_once_the_period_passed(cases, rows, co
         "enforce-deadlines",
         "admin",
     )
-    assert last.event_at == period.due_at == datetime(2026, 3, 30, 21, 59, 59, tzinfo=UTC)
+    assert last.event_at == period.due_at == datetime(2026, 4, 6, 21, 59, 59, tzinfo=UTC)
     # A rerun closes nothing more
-    assert sweep(context, datetime(2026, 4, 3, 8, 0, tzinfo=UTC)).cases_closed == 0
+    assert sweep(context, datetime(2026, 4, 9, 8, 0, tzinfo=UTC)).cases_closed == 0
 
 
 def test_a_late_complaint_is_recorded_as_late_and_a_changed_decision_is_decided_again(
     cases, rows, context
 ):
     case, decision = _refused(cases, at=datetime(2026, 3, 2, 10, tzinfo=CPH))
-    # Received 1 April 2026, after the period's end on 30 March
+    # Received 1 April 2026, later than 4 weeks from the decision's date (the end of 30 March)
     complaint = cases.fire(
         case,
         "record_complaint",
