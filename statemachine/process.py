@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -1985,8 +1986,26 @@ def _legal_basis(rulebook: Rulebook, event: Event, measures: list[str]) -> str:
     return "; ".join(dict.fromkeys(sources))
 
 
-_CPR_LIKE = re.compile(r"^\s*\d{6}-?\d{4}\s*$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A CPR number is ten digits, written with or without a separator: any ten digits in a row once
+# spaces, dots, dashes and slashes are taken out ("010114 1234", "010114.1234", "BARN-0101141234").
+_SEPARATORS = re.compile(r"[\s./\-]")
+_TEN_DIGITS = re.compile(r"\d{10}")
+# Control, format (zero-width, bidi), surrogate, private-use and unassigned characters, and line
+# or paragraph separators: a reference must look like what it is ("DEMO-00\u200b002" is not
+# "DEMO-00002").
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def pseudonymous_child_ref(child_ref: str) -> str | None:
+    """The child reference as stored (Unicode NFC, outer spaces off), or None when it is no
+    pseudonymous reference: empty, with an invisible character, or holding a possible CPR
+    number (privacy: a case holds a pseudonymous reference and a birth date, nothing more)."""
+    ref = unicodedata.normalize("NFC", child_ref).strip()
+    if not ref or any(unicodedata.category(ch) in _INVISIBLE for ch in ref):
+        return None
+    if _TEN_DIGITS.search(_SEPARATORS.sub("", ref)):
+        return None
+    return ref
 
 
 def open_case(
@@ -2015,7 +2034,8 @@ def open_case(
         return EventRefused(Event.OPEN_CASE, phase, Refusal(code, params), allowed)
 
     # Privacy: a case holds a pseudonymous reference, never a CPR number.
-    if not child_ref.strip() or _CPR_LIKE.match(child_ref) or _CONTROL.search(child_ref):
+    ref = pseudonymous_child_ref(child_ref)
+    if ref is None:
         raise refuse(RefusalCode.CHILD_REF_NOT_PSEUDONYMOUS)
     if aware_at.tzinfo is None:
         raise refuse(RefusalCode.TIME_WITHOUT_OFFSET, field="aware_at")
@@ -2043,7 +2063,7 @@ def open_case(
         municipality=municipality,
         rulebook_id=rulebook.id,
         rulebook_version=rulebook.version,
-        child_ref=child_ref.strip(),
+        child_ref=ref,
         birth_date=birth_date,
         birth_expected=birth_expected,
         aware_at=aware_at,

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sagsflow.api import audit, cases, me, supervision
 from sagsflow.api.problems import PROBLEM_JSON, install_handlers
@@ -27,6 +29,28 @@ def install(app: FastAPI) -> None:
     app.include_router(api)
     install_handlers(app)
     _document_problems(app)
+    app.add_middleware(NoStore)
+
+
+class NoStore:
+    """Every answer under /api/v1, the problems included, says `Cache-Control: no-store`: they
+    carry data about children, which no browser or proxy may keep. Plain ASGI, so the answer is
+    passed on as it is sent (no buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope["path"]).startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def _document_problems(app: FastAPI) -> None:

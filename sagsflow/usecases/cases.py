@@ -162,7 +162,7 @@ def open_case(
     )
     # The facts are checked as for a new case first: bad input is refused either way.
     if source is Source.NOTIFICATION and not new_case:
-        existing = _open_case_of(context, municipality, child_ref)
+        existing = _open_case_of(context, municipality, case.child_ref)
         if existing is not None:
             return _attach_notification(
                 context,
@@ -197,7 +197,7 @@ def open_case(
 
 def _open_case_of(context: Context, municipality: str, child_ref: str) -> int | None:
     with UnitOfWork(context.engine, readonly=True) as uow:
-        return uow.cases.open_case_of(municipality, child_ref.strip())
+        return uow.cases.open_case_of(municipality, child_ref)
 
 
 def _attach_notification(

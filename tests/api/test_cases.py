@@ -62,10 +62,17 @@ def test_a_team_bound_role_cannot_open_a_case_in_another_team(staff, problem, ro
     assert "own team" in body["detail"]
 
 
-def test_opening_a_case_with_a_cpr_number_is_a_problem_with_the_domains_reason(staff, problem):
+# A CPR number however written (issue 12: a space or a dot slipped through), or a reference
+# hiding a zero-width character ("DEMO-00\u200b002" looks like "DEMO-00002").
+@pytest.mark.parametrize(
+    "child_ref", ["010612-1234", "010612 1234", "010612.1234", "B-0106121234", "DEMO-00\u200b002"]
+)
+def test_opening_a_case_with_a_cpr_number_is_a_problem_with_the_domains_reason(
+    staff, problem, child_ref
+):
     # When a case is opened with a CPR number as its child reference
     response = staff.as_(Role.CASEWORKER).post(
-        "/api/v1/cases", json={**NEW_CASE, "child_ref": "010612-1234"}
+        "/api/v1/cases", json={**NEW_CASE, "child_ref": child_ref}
     )
 
     # Then it is refused as invalid input, with the domain's reason
@@ -459,3 +466,16 @@ def test_a_complaint_is_recorded_and_listed_through_the_api(staff, cases):
     )
     assert wrong.status_code == 409, wrong.text
     assert wrong.json()["code"] == "not_a_decision"
+
+
+def test_api_answers_are_never_cached_not_even_problems(staff, api):
+    # Issue 12, point 8: answers carry data about children; no browser or proxy keeps them
+    client = staff.as_(Role.CASEWORKER)
+    answers = [
+        client.get("/api/v1/me"),
+        client.get("/api/v1/cases"),
+        client.get("/api/v1/cases/2147483647"),  # a 404 problem
+        api.client().get("/api/v1/cases"),  # a 401 problem, no token
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 404, 401]
+    assert all(a.headers.get("cache-control") == "no-store" for a in answers)

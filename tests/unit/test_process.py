@@ -1671,3 +1671,58 @@ def test_the_plan_under_barnets_lov_needs_goals_and_purpose_not_a_duration(walk,
     assert english(refusal).startswith("the action plan lacks goals (Barnets Lov §92 stk. 1")
     outcome = driver.fire("submit_plan", {"purpose": "Trivsel", "goals": ["Fremmøde"]})
     assert outcome.to_phase is Phase.DECISION
+
+
+# --- the child reference is pseudonymous (issue 12, point 8) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "child_ref",
+    [
+        "0101141234",
+        "010114-1234",
+        # Caught now, let through before (issue 12): other separators, and ten digits inside
+        "010114 1234",
+        "010114.1234",
+        "010114/1234",
+        " 01 01 14 12 34 ",
+        "BARN-0101141234",
+        # Invisible characters: zero width, bidi override, NUL, a line separator
+        "DEMO-00\u200b002",
+        "DEMO-\u202e20000",
+        "DEMO\x0000002",
+        "DEMO\u202800002",
+        "",
+        "   ",
+    ],
+)
+def test_a_child_reference_that_may_be_a_cpr_number_or_hides_characters_is_refused(
+    barnets_lov, child_ref
+):
+    with pytest.raises(EventRefused) as refused:
+        open_case(
+            municipality="demo",
+            rulebook=barnets_lov,
+            child_ref=child_ref,
+            birth_date=date(2016, 5, 1),
+            aware_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+            source=Source.INQUIRY,
+            notifier=None,
+            now=datetime(2026, 1, 6, tzinfo=UTC),
+        )
+    assert refused.value.refusals[0].code is RefusalCode.CHILD_REF_NOT_PSEUDONYMOUS
+
+
+def test_a_child_reference_is_stored_normalised(barnets_lov):
+    # "Å" written as A + combining ring is the same reference as the precomposed "Å" (NFC)
+    case, _ = open_case(
+        municipality="demo",
+        rulebook=barnets_lov,
+        child_ref=" BARN-A\u030aRHUS-17 ",
+        birth_date=date(2016, 5, 1),
+        aware_at=datetime(2026, 1, 5, 9, tzinfo=UTC),
+        source=Source.INQUIRY,
+        notifier=None,
+        now=datetime(2026, 1, 6, tzinfo=UTC),
+    )
+    assert case.child_ref == "BARN-\u00c5RHUS-17"
