@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sagsflow.present.i18n import DEFAULT, Translator, translator
+from sagsflow.present.templating import markdown_text
 
 
 def words() -> Translator:
@@ -16,7 +17,9 @@ def words() -> Translator:
 def ran_at(at: datetime, municipality: str | None = None) -> str:
     """ "Kørt 23. nov. 2026 kl. 14.05 (dansk tid), kommune: alle." """
     t = words()
-    where = t("flow.municipality", municipality=municipality or t("flow.all"))
+    # The municipality is configuration, shown as literal text (never as Markdown).
+    name = markdown_text(municipality) if municipality else t("flow.all")
+    where = t("flow.municipality", municipality=name)
     return t("flow.ran_at", at=t.instant(at), where=where)
 
 
@@ -29,7 +32,7 @@ def artifact_key(*parts: str | None) -> str:
 def figures(title: str, rows: Iterable[tuple[str, object]], note: str = "") -> str:
     """A heading and a two-column table of labelled figures (user-facing: Danish labels)."""
     lines = [f"## {title}", "", "| | |", "|---|---:|"]
-    lines += [f"| {label} | {value} |" for label, value in rows]
+    lines += [f"| {markdown_text(label)} | {markdown_text(value)} |" for label, value in rows]
     if note:
         lines += ["", note]
     return "\n".join(lines) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,10 +49,22 @@ def _sqlite_begin(connection: Any) -> None:
     run_driver_sql(connection, "BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+def _private_file(database: str | None) -> None:
+    """Create a new SQLite database file readable by its owner only (0600): it holds data about
+    children. SQLite gives the WAL and shared-memory files the database file's permissions."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for `url`, with SQLite set up for concurrent, durable event writes."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _private_file(parsed.database)
         # Every connection is used through a Connection, whose close() already rolls back a
         # transaction left open, and the driver itself never begins one (autocommit above): the
         # pool's own rollback on each return would only repeat that (~6 µs per unit of work).

@@ -22,6 +22,7 @@ from sagsflow.api.cases import Limit, NameFilter, Offset
 from sagsflow.api.deps import AskedDep, ContextDep, PrincipalDep
 from sagsflow.api.problems import ProblemRoute, responses
 from sagsflow.api.schemas import MAX_ID, AccessLogPage, AuditVerification
+from sagsflow.present.cells import spreadsheet_safe
 from sagsflow.read.audit import AUDIT_FIELDS
 from sagsflow.usecases import audit as usecases
 from statemachine.calendar import local_iso
@@ -47,7 +48,7 @@ def _csv(records: Iterator[Mapping[str, Any]]) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=AUDIT_FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for n, row in enumerate(records, start=1):
-        writer.writerow(row)
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
         if n % _CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from sagsflow.present import charts
+from sagsflow.present.cells import spreadsheet_safe
 from sagsflow.present.i18n import DEFAULT, Translator, translator
 from sagsflow.present.templating import render
 from statemachine.late import STAY_PHASES
@@ -181,5 +182,5 @@ def render_csv(report: ComplianceReport, t: Translator | None = None) -> str:
             for phase in STAY_PHASES:
                 stay = row.phase(phase.value)
                 values += [f"{stay.median_days:.1f}", stay.stays] if stay else ["", 0]
-            writer.writerow(values)
+            writer.writerow([spreadsheet_safe(v) for v in values])
         return file.getvalue()

@@ -7,6 +7,7 @@ translator as `t` and the values they lay out; the words themselves come from th
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,21 @@ from sagsflow.present.i18n import Translator
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
+# What Markdown (and the HTML it may carry) reads as markup inside a line: links and images
+# (brackets), tags (angle brackets), emphasis, code and table cells. A backslash before each
+# makes it text, so a name such as "[klik](http://…)" or "<img …>" shows as written (issue 12,
+# point 8).
+_MARKUP = re.compile(r"([\\`*_\[\]<>|~])")
+
+
+def markdown_text(value: object) -> str:
+    """A value as literal Markdown text, on one line: every markup character escaped."""
+    return _MARKUP.sub(r"\\\1", str(value)).replace("\r", " ").replace("\n", " ")
+
+
 def markdown_cell(value: object) -> str:
-    """A value fit for a Markdown table cell: pipes escaped, on one line."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """A value fit for a Markdown table cell: literal text (`markdown_text`), pipes included."""
+    return markdown_text(value)
 
 
 @cache

@@ -467,3 +467,29 @@ def test_parse_period_reads_quarters_months_years_and_ranges(text, expected):
 def test_parse_period_refuses_what_is_not_a_period(text):
     with pytest.raises(PeriodInvalid):
         parse_period(text)
+
+
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text(cases, context, tmp_path):
+    # Given a case of a municipality and a team whose names begin like formulas (issue 12:
+    # `=HYPERLINK(…)` reached the compliance CSV as a formula)
+    formula = '=HYPERLINK("http://example.invalid","klik")'
+    case = cases.open(
+        aware_at=datetime(2026, 4, 7, 9, tzinfo=CPH),
+        source=Source.NOTIFICATION,
+        notifier=Notifier.PRIVATE,
+        municipality=formula,
+        team="+t9",
+    )
+    cases.fire(case, "assess_urgency", {"acute": False})
+    report = q2_report(context)
+
+    # When it is written as CSV
+    path = write_csv(report, tmp_path / "compliance-2026-Q2.csv")
+
+    # Then those cells begin with an apostrophe: text to Excel and LibreOffice, not a formula
+    with path.open(encoding="utf-8", newline="") as file:
+        table = list(csv.DictReader(file))
+    rows = [r for r in table if r["municipality"].endswith(formula)]
+    assert {r["municipality"] for r in rows} == {"'" + formula}
+    assert "'+t9" in {r["team"] for r in rows}
+    assert not any(value.startswith(("=", "+", "-", "@")) for r in table for value in r.values())
