@@ -49,7 +49,7 @@ from sqlalchemy import (
 
 from models.database import reading
 from models.repository import CASE, DEADLINE, MAX_CASE_ID
-from models.stuck_clock import child_heard_at
+from models.stuck_clock import clock_facts_of_row
 from rulebooks import Catalogue
 from sagsflow.context import Context
 from statemachine.calendar import local_date, local_iso
@@ -360,21 +360,12 @@ def _judged(connection: Connection, rules: StuckRules, rows: Sequence[Any]) -> l
 def stuck_facts(
     row: Any, has_breached_deadline: bool, breached_rules: frozenset[str] = frozenset()
 ) -> StuckFacts:
-    """What the domain's stuck rule reads of a case-table row."""
-    facts = row.facts or {}
-    last_decision = facts.get("last_decision_at")
+    """What the domain's stuck rule reads of a case-table row: the clock's facts
+    (`models.stuck_clock.clock_facts_of_row`, the one reader of them) and the breaches."""
     return StuckFacts(
-        phase=Phase(row.phase),
-        phase_entered_at=row.phase_entered_at,
-        last_event_at=row.last_event_at,
-        birth_date=row.birth_date,
-        consents=frozenset(facts.get("consents", [])),
-        without_consent_decided=bool(facts.get("without_consent_decided")),
+        **vars(clock_facts_of_row(row)),
         has_breached_deadline=has_breached_deadline,
-        birth_expected=bool(facts.get("expected")),
         breached_rules=breached_rules,
-        child_heard_at=child_heard_at(facts),
-        last_decision_at=datetime.fromisoformat(last_decision) if last_decision else None,
     )
 
 
