@@ -1198,14 +1198,8 @@ class CaseProcess:
     def is_received_plausible(self) -> bool:
         assert isinstance(self.payload, payloads.RecordComplaint)
         received = self.payload.received_at
-        if received.tzinfo is None:
-            return self._refuse(RefusalCode.TIME_WITHOUT_OFFSET, field="received_at")
-        if received > self.at:
-            return self._refuse(
-                RefusalCode.RECEIVED_IN_FUTURE,
-                received_at=received.astimezone(UTC).isoformat(),
-                at=self.at.isoformat(),
-            )
+        if not self._by_the_event("received_at", received, RefusalCode.RECEIVED_IN_FUTURE):
+            return False
         decision = self.case.decision(self.payload.decision_seq)
         assert decision is not None
         if received < decision.at:
@@ -1288,14 +1282,18 @@ class CaseProcess:
 
     def is_notification_plausible(self) -> bool:
         assert isinstance(self.payload, payloads.ReceiveNotification)
-        aware = self.payload.aware_at
-        if aware.tzinfo is None:
-            return self._refuse(RefusalCode.TIME_WITHOUT_OFFSET, field="aware_at")
-        if aware > self.at:
+        return self._by_the_event(
+            "aware_at", self.payload.aware_at, RefusalCode.NOTIFICATION_AFTER_EVENT
+        )
+
+    def _by_the_event(self, name: str, value: datetime, later: RefusalCode) -> bool:
+        """An instant in the event's data (a receipt) with an offset and not after the event
+        itself; refused naming the field otherwise."""
+        if value.tzinfo is None:
+            return self._refuse(RefusalCode.TIME_WITHOUT_OFFSET, field=name)
+        if value > self.at:
             return self._refuse(
-                RefusalCode.NOTIFICATION_AFTER_EVENT,
-                aware_at=aware.astimezone(UTC).isoformat(),
-                at=self.at.isoformat(),
+                later, **{name: value.astimezone(UTC).isoformat(), "at": self.at.isoformat()}
             )
         return True
 
@@ -1576,7 +1574,10 @@ class CaseProcess:
         case.notifications.append(ReceivedNotification(number, aware, self.payload.notifier))
         item = f"n{number}"
         self._arm_item(RuleId.URGENT_ASSESSMENT, item, Anchor.NOTIFICATION_RECEIVED, aware)
-        if self.payload.notifier == Notifier.PROFESSIONAL.value:
+        # Whom a receipt is owed is the rule's `when.notifier` (a professional, SEL §155 b).
+        receipt = self.rulebook.deadlines.get(RuleId.ACKNOWLEDGEMENT)
+        notifiers = receipt.when.notifier if receipt is not None else None
+        if notifiers is None or Notifier(self.payload.notifier) in notifiers:
             self._arm_item(RuleId.ACKNOWLEDGEMENT, item, Anchor.NOTIFICATION_RECEIVED, aware)
         if self.rulebook.notification_reassessment is not None and case.active_measures():
             self._arm_item(
