@@ -483,6 +483,8 @@ def _shown(context: Context, principal: Principal, case_id: int) -> CaseShown:
 def _options(context: Context, principal: Principal, case_id: int, *, now: datetime) -> CaseOptions:
     with UnitOfWork(context.engine, readonly=True) as uow:
         stored = uow.cases.get(case_id)
+        # Barnets Lov §137 stk. 1: who has acted on the case, for the options that ask.
+        stored.file.involved = uow.cases.actors(case_id)
     require_sees(principal, case_id, worker=stored.worker, team=stored.team)
     case = stored.file
     rulebook = rulebook_of(context, stored)
@@ -496,8 +498,6 @@ def _options(context: Context, principal: Principal, case_id: int, *, now: datet
         if blocked is None:
             apply_migration(case, plan, target, now, now)
             rulebook = target
-    with UnitOfWork(context.engine, readonly=True) as uow:
-        case.involved = uow.cases.actors(case_id)
     options = event_options(case, rulebook, principal.role, at=now, actor=principal.name)
     if principal.read_only:
         blocked = Refusal(RefusalCode.READ_ONLY, {"role": principal.role.value})
