@@ -55,7 +55,7 @@ run: install
 	@echo "    dh   department head (all cases)   revisor  auditor (read-only)   admin  (no cases)"
 	@echo "  Or this one-time link (15 minutes, once):"
 	@echo "    $$(SAGSFLOW_DATABASE_URL=$(DATABASE_URL) SAGSFLOW_BASE_URL=http://127.0.0.1:$(WEB_PORT) $(BIN)/sagsflow user link tl1)"
-	@echo "  Prefect UI: http://127.0.0.1:$(PREFECT_PORT) (the four deployments, served from here)"
+	@echo "  Prefect UI: http://127.0.0.1:$(PREFECT_PORT) (the five deployments, served from here)"
 	@echo "  Mail goes to a local mailbox in state/mail/ (SMTP 127.0.0.1:$(DEMO_SMTP_PORT))."
 	@echo "  Ctrl-C stops it all."
 	@$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:$(DEMO_SMTP_PORT) -c aiosmtpd.handlers.Mailbox state/mail & mailbox=$$!; \

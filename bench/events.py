@@ -26,7 +26,7 @@ For every database size and backend it
 5. times the "raw floor": the same events as hand-written SQL on the bare DB-API driver (sqlite3 /
    psycopg), one transaction each — select the case row and its deadlines, update the case row
    (phase, facts, version, audit head), update the deadline the event meets or insert the one it
-   arms, insert the audit row with its sha256 chain hash, commit;
+   arms, insert the audit row with its HMAC-SHA-256 chain MAC, commit;
 6. optionally (`--verify`, on by default) runs `audit verify` over the service database.
 
 It also times `sagsflow --help` (median of 10 runs in a fresh process). Results go to
@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -71,10 +72,13 @@ from rulebooks import Catalogue, shipped_catalogue  # noqa: E402
 from sagsflow.context import Context  # noqa: E402
 from sagsflow.read.audit import verify_audit  # noqa: E402
 from sagsflow.usecases.cases import fire_event, open_case  # noqa: E402
-from statemachine.audit import GENESIS, AuditEntry  # noqa: E402
+from statemachine.audit import GENESIS, AuditEntry, AuditKey, KeyRing  # noqa: E402
 from statemachine.phases import Notifier, Role, Source  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# Records are MACed as in production (HMAC-SHA-256, docs/decisions/019); the floor MACs too.
+BENCH_KEY = AuditKey("b1", bytes(range(32)))
+BENCH_KEYS = KeyRing({"b1": BENCH_KEY}, BENCH_KEY, None)
 POSTGRES_ADMIN_URL = os.environ.get(
     "SAGSFLOW_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
@@ -241,8 +245,11 @@ def _chain(case_id: int, audit_rows: Sequence[dict[str, Any]]) -> list[dict[str,
             payload=row["payload"],
             legal_basis=row["legal_basis"],
             rulebook=row["rulebook"],
+            channel=row["channel"],
+            os_user=row["os_user"],
+            as_operator=bool(row["as_operator"]),
         )
-        digest = entry.digest(prev)
+        digest = entry.digest(prev, BENCH_KEY)
         out.append({**row, "case_id": case_id, "prev_hash": prev, "hash": digest})
         prev = digest
     return out
@@ -250,7 +257,7 @@ def _chain(case_id: int, audit_rows: Sequence[dict[str, Any]]) -> list[dict[str,
 
 def populate(engine: Engine, catalogue: Catalogue, count: int) -> dict[int, BenchCase]:
     """`count` valid cases: templates through the service, the rest bulk-copied from them."""
-    context = Context(engine, catalogue)
+    context = Context(engine, catalogue, keys=BENCH_KEYS)
     templates = _template_cases(context)
     ids = [case_id for case_id, _ in templates]
     with engine.connect() as connection:
@@ -372,7 +379,7 @@ class ServiceRunner:
 
     def __init__(self, url: str, catalogue: Catalogue, now: datetime, profile: bool) -> None:
         self.engine = make_engine(url)
-        self.context = Context(self.engine, catalogue)
+        self.context = Context(self.engine, catalogue, keys=BENCH_KEYS)
         self.now = now
         self.profiler = cProfile.Profile() if profile else None
 
@@ -413,7 +420,7 @@ class ServiceRunner:
 
 def measure_open_case(url: str, catalogue: Catalogue, count: int) -> float:
     engine = make_engine(url)
-    context = Context(engine, catalogue)
+    context = Context(engine, catalogue, keys=BENCH_KEYS)
     now = EVENTS_FROM + timedelta(days=400)
     aware_at = EVENTS_FROM + timedelta(days=300)
     started = time.perf_counter()
@@ -458,7 +465,7 @@ _DEADLINE_COLUMNS = (
 
 def _floor_hash(fields: dict[str, Any], prev_hash: str) -> str:
     body = json.dumps({**fields, "prev_hash": prev_hash}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return hmac.new(BENCH_KEY.secret, body.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _floor_facts(facts: dict[str, Any], e: PlannedEvent) -> dict[str, Any]:
@@ -812,7 +819,7 @@ def bench_one(backend: str, count: int, args: argparse.Namespace, log: Any) -> R
         if args.verify:
             engine = make_engine(db.service_url)
             started = time.perf_counter()
-            report = verify_audit(Context(engine, catalogue))
+            report = verify_audit(Context(engine, catalogue, keys=BENCH_KEYS))
             result.verify_s = time.perf_counter() - started
             result.verify_ok = bool(report["ok"])
             result.extra["verify"] = report

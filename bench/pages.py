@@ -507,7 +507,7 @@ def users(url: str, org: Org, org_file: str) -> list[Visitor]:
                 password=PASSWORD,
             )
         except UserInvalid:  # made by an earlier run
-            set_password(context, v.name, PASSWORD)
+            set_password(context, v.name, PASSWORD, now=NOW)
             revoke_tokens(context, v.name, now=NOW)
         made.append(Visitor(v.label, v.name, v.role, v.team, issue_token(context, v.name, now=NOW)))
     context.engine.dispose()

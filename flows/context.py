@@ -8,6 +8,7 @@ here is the wall clock read.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.engine import make_url
@@ -23,8 +24,9 @@ def settings() -> Settings:
 
 
 def context() -> Context:
-    """The use cases' context for the configured database, rulebooks and organisation."""
-    return bootstrap.context(settings())
+    """The use cases' context for the configured database, rulebooks and organisation; what
+    a flow writes is recorded as coming from channel `flow`."""
+    return replace(bootstrap.context(settings()), channel="flow")
 
 
 def one_writer() -> bool:

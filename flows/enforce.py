@@ -24,6 +24,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from flows.artifacts import artifact_key, figures, ran_at, words
 from flows.context import context, instant, one_writer
 from sagsflow.usecases import complaints, migration, sweep
+from sagsflow.usecases.audit import CheckpointWritten, write_checkpoint
 
 # On PostgreSQL a few batches at once: one's queries overlap another's Python (measured: 100k
 # deadlines 17 s instead of 21 s). SQLite has one writer at a time: there they run in turn.
@@ -58,6 +59,11 @@ def end_complaint_periods(now: datetime, municipality: str | None) -> int:
 @task(name="mark-breaches", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
 def mark_breaches(now: datetime, municipality: str | None) -> int:
     return sweep.record_breaches(context(), now, municipality=municipality)
+
+
+@task(name="audit-checkpoint", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
+def checkpoint(now: datetime) -> CheckpointWritten:
+    return write_checkpoint(context(), now=now)
 
 
 @task(name="plan-batches", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=RETRY_DELAYS)
@@ -107,6 +113,9 @@ def enforce_deadlines(
         futures = sweep_partition.map(unmapped(at), ranges, unmapped(municipality))
         results = [future.result() for future in futures]
     total = sum(results, sweep.SweepResult(breached, 0, 0, closed))
+    # Last, a signed checkpoint of what the trail now holds, into the database and the file
+    # outside it (docs/decisions/019-keyed-chain-and-checkpoints.md).
+    signed = checkpoint(at)
     t = words()
     create_markdown_artifact(
         figures(
@@ -123,5 +132,22 @@ def enforce_deadlines(
         ),
         key=artifact_key("enforce-deadlines", municipality),
         description=t("flow.enforce.description"),
+    )
+    create_markdown_artifact(
+        figures(
+            t("flow.checkpoint.title", number=signed["number"]),
+            [
+                (t("flow.checkpoint.cases"), signed["cases"]),
+                (t("flow.checkpoint.records"), signed["records"]),
+                (t("flow.checkpoint.access_records"), signed["access_records"]),
+                (t("flow.checkpoint.changed"), signed["changed"]),
+                (t("flow.checkpoint.digest"), signed["heads_digest"]),
+                (t("flow.checkpoint.key"), signed["key_id"]),
+                (t("flow.checkpoint.file"), signed["file"] or "-"),
+            ],
+            ran_at(at),
+        ),
+        key=artifact_key("audit-checkpoint"),
+        description=t("flow.checkpoint.description"),
     )
     return total.as_dict()

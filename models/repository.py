@@ -35,16 +35,18 @@ from models import readmodels
 from models.statements import Prepared, Runner
 from models.tables import (
     AccessRecord,
+    AuditCheckpoint,
     AuditRecord,
     Case,
     Credential,
     Deadline,
+    LogHead,
     Measure,
     Notification,
     OpenCaseload,
     User,
 )
-from statemachine.audit import GENESIS, AuditEntry
+from statemachine.audit import GENESIS, AuditEntry, AuditKey, access_digest
 from statemachine.case import (
     CaseFile,
     ChildConversation,
@@ -71,6 +73,9 @@ USER = User.__table__  # type: ignore[attr-defined]
 CREDENTIAL = Credential.__table__  # type: ignore[attr-defined]
 ACCESS_LOG = AccessRecord.__table__  # type: ignore[attr-defined]
 OPEN_CASELOAD = OpenCaseload.__table__  # type: ignore[attr-defined]
+LOG_HEAD = LogHead.__table__  # type: ignore[attr-defined]
+CHECKPOINT = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+ACCESS_CHAIN = "access_log"
 # Case ids are 32-bit integers (PostgreSQL's `integer`): a larger one names no case, and binding
 # it to a statement would fail instead of finding nothing.
 MAX_CASE_ID = 2**31 - 1
@@ -190,7 +195,7 @@ def stuck_clock_values(rulebook: Rulebook, facts: ClockFacts) -> dict[str, datet
     }
 
 
-def _facts_of(case: CaseFile) -> dict[str, Any]:
+def facts_of(case: CaseFile) -> dict[str, Any]:
     facts: dict[str, Any] = {
         # A child not yet born: the row's birth_date is the expected date (no other personal
         # data than a date); `record_birth` replaces it and drops the fact.
@@ -342,7 +347,7 @@ def _deadline_of(row: Row[Any]) -> DeadlineState:
     )
 
 
-def _measure_values(measure: MeasureState) -> dict[str, Any]:
+def measure_values(measure: MeasureState) -> dict[str, Any]:
     return {
         "type": measure.type,
         "package": measure.package,
@@ -358,7 +363,7 @@ def _measure_values(measure: MeasureState) -> dict[str, Any]:
     }
 
 
-def _deadline_values(deadline: DeadlineState) -> dict[str, Any]:
+def deadline_values(deadline: DeadlineState) -> dict[str, Any]:
     return {
         "rule": deadline.rule,
         "measure_key": deadline.measure_key,
@@ -408,7 +413,7 @@ class CaseRepository:
                 "last_event_at": case.last_event_at,
                 "opened_at": opened_at,
                 "version": case.version,
-                "facts": _facts_of(case),
+                "facts": facts_of(case),
                 "audit_seq": 0,
                 "audit_hash": "",
             },
@@ -490,8 +495,10 @@ class CaseRepository:
         deadlines: Sequence[DeadlineState],
         *,
         rulebook: Rulebook,
+        key: AuditKey | None = None,
     ) -> str:
-        """The one audit writer: save the case's new state, then append its audit record.
+        """The one audit writer: save the case's new state, then append its audit record,
+        MACed with `key` (statemachine.audit; None: an unkeyed record, as before keys).
 
         `entry.seq` must follow the stored head (`stored.audit_seq + 1`). The version-guarded
         update of the case row comes first: a second writer that loaded the same version waits
@@ -506,11 +513,11 @@ class CaseRepository:
         if entry.seq != stored.audit_seq + 1 or entry.case_id != stored.file.id:
             raise ValueError(f"audit record {entry.seq} does not follow the case's head")
         prev_hash = stored.audit_hash or GENESIS
-        digest = entry.digest(prev_hash)
+        digest = entry.digest(prev_hash, key)
         self._save(stored, measures, deadlines, (entry.seq, digest), rulebook)
         if entry.from_phase is not None and entry.from_phase != entry.to_phase:
             self._end_stay(stored, entry)
-        self._append_audit(entry, prev_hash, digest)
+        self._append_audit(entry, prev_hash, digest, None if key is None else key.id)
         stored.file.audit_seq = entry.seq
         closure = Phase.CLOSURE.value
         if (entry.from_phase == closure) != (entry.to_phase == closure):
@@ -564,7 +571,7 @@ class CaseRepository:
             "last_event_at": case.last_event_at,
             # record_birth replaces an expected date with the birth date.
             "birth_date": case.birth_date,
-            "facts": _facts_of(case),
+            "facts": facts_of(case),
             "version": case.version + 1,
             "rulebook_id": case.rulebook_id,
             "rulebook_version": case.rulebook_version,
@@ -585,12 +592,12 @@ class CaseRepository:
             rows = self._run.rows(_LOAD_MEASURE_KEYS, {"_case_id": case_id})
             known = {row.key for row in rows}
         fresh = [
-            {"case_id": case_id, "key": m.key, **_measure_values(m)}
+            {"case_id": case_id, "key": m.key, **measure_values(m)}
             for m in measures
             if m.key not in known
         ]
         changed = [
-            {"_case_id": case_id, "_key": m.key, **_measure_values(m)}
+            {"_case_id": case_id, "_key": m.key, **measure_values(m)}
             for m in measures
             if m.key in known
         ]
@@ -607,12 +614,12 @@ class CaseRepository:
         self._tally(stored, deadlines)
         fresh = [
             # A new deadline has no notification yet (the sweep keeps its rungs' mask).
-            {"case_id": case_id, "key": d.key, "notified_rungs": 0, **_deadline_values(d)}
+            {"case_id": case_id, "key": d.key, "notified_rungs": 0, **deadline_values(d)}
             for d in deadlines
             if d.key not in ids
         ]
         changed = [
-            {"_deadline_id": ids[d.key], **_deadline_values(d)} for d in deadlines if d.key in ids
+            {"_deadline_id": ids[d.key], **deadline_values(d)} for d in deadlines if d.key in ids
         ]
         if fresh:
             self._run.write(_INSERT_DEADLINE, _rows(fresh))
@@ -646,7 +653,9 @@ class CaseRepository:
             readmodels.moved(deltas, before, readmodels.tally_key(owner, *now_counted))
         readmodels.add_to_tally(self.connection, deltas, self._run)
 
-    def _append_audit(self, entry: AuditEntry, prev_hash: str, digest: str) -> None:
+    def _append_audit(
+        self, entry: AuditEntry, prev_hash: str, digest: str, key_id: str | None
+    ) -> None:
         self._run.write(
             _INSERT_AUDIT,
             {
@@ -664,6 +673,10 @@ class CaseRepository:
                 "rulebook": entry.rulebook,
                 "prev_hash": prev_hash,
                 "hash": digest,
+                "key_id": key_id,
+                "channel": entry.channel,
+                "os_user": entry.os_user,
+                "as_operator": entry.as_operator if key_id is not None else None,
             },
         )
 
@@ -796,3 +809,44 @@ def recount_open_caseload(connection: Connection) -> None:
     model, and loaders that write case rows in bulk without the repository)."""
     connection.execute(OPEN_CASELOAD.delete())
     connection.exec_driver_sql(RECOUNT_OPEN_CASELOAD)
+
+
+# --- the access log's chain (statemachine.audit.access_digest) ----------------------------------
+
+
+def _locked_head(connection: Connection, name: str) -> tuple[int, str]:
+    """The head of chain `name`, locked for the caller's transaction (PostgreSQL: the row;
+    SQLite: a writing transaction is the database's only writer already)."""
+    query = select(LOG_HEAD.c.seq, LOG_HEAD.c.hash).where(LOG_HEAD.c.name == name)
+    row = connection.execute(query.with_for_update()).first()
+    if row is None:
+        statement: Any
+        if connection.dialect.name == "postgresql":
+            statement = postgresql_insert(LOG_HEAD).on_conflict_do_nothing()
+        else:
+            statement = sqlite_insert(LOG_HEAD).on_conflict_do_nothing()
+        connection.execute(statement, {"name": name, "seq": 0, "hash": GENESIS})
+        row = connection.execute(query.with_for_update()).first()
+    assert row is not None
+    return int(row.seq), str(row.hash)
+
+
+def append_access(connection: Connection, values: dict[str, Any], key: AuditKey | None) -> None:
+    """Append one access-log row to the log's one chain, MACed with `key`, in the caller's
+    transaction: the head is locked, so rows join the chain one at a time."""
+    seq, prev_hash = _locked_head(connection, ACCESS_CHAIN)
+    seq += 1
+    digest = access_digest(values, seq, prev_hash, key)
+    connection.execute(
+        insert(ACCESS_LOG),
+        {
+            **values,
+            "seq": seq,
+            "prev_hash": prev_hash,
+            "hash": digest,
+            "key_id": None if key is None else key.id,
+        },
+    )
+    connection.execute(
+        update(LOG_HEAD).where(LOG_HEAD.c.name == ACCESS_CHAIN), {"seq": seq, "hash": digest}
+    )

@@ -193,7 +193,16 @@ class AuditRecord(SQLModel, table=True):
     legal_basis: str = Field(sa_column=Column(Text, nullable=False))
     rulebook: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
+    # HMAC-SHA-256 under the key `key_id` names (the key never in the database); a record
+    # without key_id is an unkeyed SHA-256 one from before the installation had keys
+    # (statemachine/audit.py, docs/decisions/019-keyed-chain-and-checkpoints.md).
     hash: str = Field(max_length=64)
+    key_id: str | None = Field(default=None, max_length=32)
+    # cli | api | dashboard | flow; the CLI's operating-system user; an actor who acted as the
+    # operator (`--operator`) rather than in a role the organisation file gives them.
+    channel: str | None = Field(default=None, max_length=16)
+    os_user: str | None = Field(default=None, max_length=64)
+    as_operator: bool | None = Field(default=None)
 
 
 class Notification(SQLModel, table=True):
@@ -273,16 +282,51 @@ class AccessRecord(SQLModel, table=True):
     """
 
     __tablename__ = "access_log"
-    __table_args__ = (Index("ix_access_log_case_id_at", "case_id", "at"),)
+    __table_args__ = (
+        Index("ix_access_log_case_id_at", "case_id", "at"),
+        Index("ix_access_log_seq", "seq", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _instant()
     user_name: str = Field(max_length=64, index=True)
     role: str = Field(max_length=32)
     case_id: int | None = Field(default=None)  # None: a list or report over many cases
-    action: str = Field(max_length=16)  # read | write | export | list
+    action: str = Field(max_length=16)  # read | write | export | list | sign_in
     channel: str = Field(max_length=16)  # api | dashboard
     what: str = Field(max_length=255)  # the route or page, e.g. "GET /api/v1/cases/7"
+    # One chain over the whole log, MACed like the audit trail (statemachine/audit.py): the
+    # row's place in it, the previous row's MAC and its own. NULL: a row from before the chain.
+    seq: int | None = Field(default=None)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
+    key_id: str | None = Field(default=None, max_length=32)
+
+
+class LogHead(SQLModel, table=True):
+    """The head of a chain that is not a case's: the access log's (name "access_log"). Locked
+    by its writer, so rows join the chain one at a time."""
+
+    __tablename__ = "log_head"
+
+    name: str = Field(primary_key=True, max_length=32)
+    seq: int = 0
+    hash: str = Field(default="", max_length=64)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed checkpoint of the audit trail (`sagsflow audit checkpoint`, the enforcement
+    flow): how many cases and records, the access log's head, a digest over every case's chain
+    head, and the heads that changed since the checkpoint before — the same line as written
+    to the append-only file outside the database, with its MAC. Append-only (triggers)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _instant()
+    line: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON, MACed
+    key_id: str = Field(max_length=32)
+    mac: str = Field(max_length=64)
 
 
 class OpenCaseload(SQLModel, table=True):
@@ -393,3 +437,43 @@ class PhaseStay(SQLModel, table=True):
     entered_at: datetime = _instant()
     left_at: datetime = _instant()
     days: float
+
+
+class DashboardSession(SQLModel, table=True):
+    """A signed-in dashboard session (docs/decisions/021-sessions-and-sign-in-throttling.md).
+
+    The cookie carries a random session id; the table holds only its SHA-256. A session is
+    alive while it has not ended, is at most 12 hours old and was seen within the idle timeout;
+    signing out ends it, and `user revoke`, `user password` and `user disable` end every session
+    of the user. Kept after it ends, as the record of who was signed in when.
+    """
+
+    __tablename__ = "dashboard_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    id_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _instant()
+    last_seen_at: datetime = _instant()  # written at most once a minute
+    ended_at: datetime | None = _optional_instant()
+    # sign_out | revoked | password | disabled
+    ended_why: str | None = Field(default=None, max_length=16)
+
+
+class SignInFailure(SQLModel, table=True):
+    """A failed dashboard sign-in, counted to pause signing in (five within 15 minutes pause the
+    account, or the client address, for 15 minutes). The account is a keyed hash of the name
+    typed — never the name, which may be a mistyped password —, empty for a sign-in link that
+    is no one's; the address is the client's (an IPv6 one by its /64). Who failed is in the
+    access log."""
+
+    __tablename__ = "sign_in_failure"
+    __table_args__ = (
+        Index("ix_sign_in_failure_account_at", "account", "at"),
+        Index("ix_sign_in_failure_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _instant()
+    account: str | None = Field(default=None, max_length=64)
+    address: str = Field(max_length=64)

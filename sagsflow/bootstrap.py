@@ -14,9 +14,21 @@ from sagsflow.settings import Settings
 
 
 @cache
-def _context(database_url: str, rulebook_dirs: tuple[str, ...], org_file: str) -> Context:
+def _context(
+    database_url: str,
+    rulebook_dirs: tuple[str, ...],
+    org_file: str,
+    audit_key: str,
+    audit_keyed_since: str,
+    audit_key_file: str,
+    checkpoint_file: str,
+    municipality: str,
+) -> Context:
+    from pathlib import Path
+
     from models.database import make_engine
     from rulebooks import shipped_catalogue
+    from sagsflow.audit_keys import key_ring
     from sagsflow.organisation import OrganisationInvalid, organisation
 
     try:
@@ -28,6 +40,11 @@ def _context(database_url: str, rulebook_dirs: tuple[str, ...], org_file: str) -
         shipped_catalogue(rulebook_dirs),
         organisation=people,
         clock=wall_clock,
+        keys=key_ring(
+            audit_key, Path(audit_key_file), now=wall_clock(), keyed_since=audit_keyed_since
+        ),
+        checkpoint_file=checkpoint_file or None,
+        municipality=municipality,
     )
 
 
@@ -35,4 +52,13 @@ def context(settings: Settings | None = None) -> Context:
     """The context for `settings` (default: read from the environment now), one per database,
     rulebook directories and organisation file in a process (engines are shared)."""
     config = settings or Settings()
-    return _context(config.database_url, config.rulebook_directories(), config.org_file)
+    return _context(
+        config.database_url,
+        config.rulebook_directories(),
+        config.org_file,
+        config.audit_key,
+        config.audit_keyed_since,
+        config.audit_key_file,
+        config.checkpoint_file,
+        config.municipality,
+    )

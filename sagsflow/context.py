@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from rulebooks import Catalogue
 from sagsflow.organisation import Organisation
+from statemachine.audit import NO_KEYS, KeyRing
 
 
 def wall_clock() -> datetime:
@@ -31,3 +32,18 @@ class Context:
     catalogue: Catalogue
     organisation: Organisation | None = None
     clock: Callable[[], datetime] = field(default=wall_clock, compare=False)
+    # The configured municipality (SAGSFLOW_MUNICIPALITY), set by the composition root: a new
+    # case's municipality must then be it or one the catalogue's municipalities.yaml names,
+    # and with an organisation, its worker and team must be the file's (usecases.cases). A
+    # context built by hand (tests, scripts) sets neither, and nothing is checked against them.
+    municipality: str | None = None
+    # The audit keys (sagsflow/audit_keys.py): the current one MACs every record written.
+    keys: KeyRing = field(default=NO_KEYS, compare=False)
+    # The append-only file outside the database that signed checkpoints go to (None: none).
+    checkpoint_file: str | None = None
+    # Where an operator's event comes from (cli | flow), recorded in its audit record, and,
+    # from the CLI, the operating-system user and whether the actor acts as the operator
+    # (`--operator`). Events done as a signed-in principal name their own channel.
+    channel: str = "cli"
+    os_user: str | None = None
+    as_operator: bool = False

@@ -13,6 +13,8 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from statemachine.phases import Role
+
 DEMO_ORGANISATION = Path(__file__).resolve().parent.parent / "demo" / "organisation.yaml"
 
 
@@ -55,6 +57,8 @@ class Organisation(_Strict):
     # names dozens of them (a scan per name cost a case page ~0.45 s at 40,000 caseworkers).
     _teams_by_id: dict[str, Team] = PrivateAttr(default_factory=dict)
     _people_by_id: dict[str, Person] = PrivateAttr(default_factory=dict)
+    _team_of: dict[str, Team] = PrivateAttr(default_factory=dict)
+    _roles_of: dict[str, frozenset[Role]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> Organisation:
@@ -72,6 +76,15 @@ class Organisation(_Strict):
         # A team member wins over both (the scan looked in the teams first).
         people.update({p.id: p for t in self.teams for p in (t.leader, *t.caseworkers)})
         self._people_by_id = people
+        self._team_of = {p.id: t for t in self.teams for p in (t.leader, *t.caseworkers)}
+        roles: dict[str, set[Role]] = {self.department_head.id: {Role.DEPARTMENT_HEAD}}
+        if self.committee is not None:
+            roles.setdefault(self.committee.id, set()).add(Role.COMMITTEE)
+        for t in self.teams:
+            roles.setdefault(t.leader.id, set()).add(Role.TEAM_LEADER)
+            for p in t.caseworkers:
+                roles.setdefault(p.id, set()).add(Role.CASEWORKER)
+        self._roles_of = {person: frozenset(given) for person, given in roles.items()}
         return self
 
     def team(self, team_id: str | None) -> Team | None:
@@ -80,6 +93,16 @@ class Organisation(_Strict):
     def person(self, person_id: str | None) -> Person | None:
         """The person whose id (user name) is `person_id`."""
         return None if person_id is None else self._people_by_id.get(person_id)
+
+    def team_of(self, person_id: str | None) -> Team | None:
+        """The team whose leader or caseworker `person_id` is (None: no team's)."""
+        return None if person_id is None else self._team_of.get(person_id)
+
+    def roles_of(self, person_id: str | None) -> frozenset[Role]:
+        """The roles the file gives a person: caseworker (a team's caseworkers), team_leader
+        (a team's leader), department_head, committee (the committee's secretariat); none for
+        anyone it does not name. Auditors and admins are users only, never in this file."""
+        return frozenset() if person_id is None else self._roles_of.get(person_id, frozenset())
 
     def display_name(self, person_id: str | None) -> str | None:
         """What people read for `person_id`: the file's name, else the id itself."""

@@ -30,10 +30,26 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=12, ge=1)
     # Signs the dashboard's session cookies; empty: a random key kept in state/secret_key.
     secret_key: str = ""
+    # A dashboard session unused this many minutes ends (besides ending 12 hours after sign-in).
+    session_idle_minutes: int = Field(default=30, ge=1, le=12 * 60)
+    # The audit trail's MAC keys (docs/decisions/019-keyed-chain-and-checkpoints.md): `id:hex`
+    # pairs separated by ',' (oldest first; the last MACs new records), else the key file below,
+    # made (0600) on first start. Never in the database.
+    audit_key: str = ""
+    # With audit_key: from when every record must be keyed (ISO instant with offset); the key
+    # file keeps its own (its first key's creation).
+    audit_keyed_since: str = ""
+    audit_key_file: str = "state/audit-keys.json"
+    # The append-only file outside the database that every signed checkpoint is written to.
+    checkpoint_file: str = "state/audit-checkpoints.jsonl"
     # The language of what the CLI prints (da or en; `--lang` overrides it).
     lang: str = "da"
     # Where people reach the dashboard, for the sign-in links the CLI prints.
     base_url: str = "http://127.0.0.1:8000"
+    # The largest request body the API and the dashboard read (bytes; default 1 MiB): a larger
+    # one is refused with 413 before it is parsed, signed in or not. The largest real request,
+    # an action plan of a hundred goals of 2,000 characters, is about 200 kB.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     def rulebook_directories(self) -> tuple[str, ...]:
         return tuple(d for d in self.rulebook_dirs.split(":") if d)

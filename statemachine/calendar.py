@@ -438,9 +438,29 @@ def local_iso(instant: datetime | None) -> str | None:
     return None if instant is None else to_local(instant).isoformat()
 
 
+# The instants and days a person can mean: 1900 to 2999. Outside it Python's datetime overflows
+# (year 1 less an offset, year 9999 plus one), and no child-welfare fact lies there.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+# An instant as text, as the API and the event data take it: ISO 8601 date and time (seconds and
+# fraction optional), the offset optional (then Copenhagen time), years 1900-2999; never a number.
+INSTANT_PATTERN = (
+    r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?"
+    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?$"
+)
+# A day as text: YYYY-MM-DD, years 1900-2999.
+DAY_PATTERN = r"^(?:19|2[0-9])[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])$"
+
+
+def within_range(instant: datetime) -> bool:
+    """Whether an aware instant lies in EARLIEST..LATEST."""
+    return EARLIEST <= instant <= LATEST
+
+
 class InstantInvalid(ValueError):
-    """Text that is no date-time (`not_iso`), or a local time that names no instant
-    (`nonexistent`) or two (`ambiguous`: give the offset)."""
+    """Text that is no date-time (`not_iso`), one outside 1900-2999 (`out_of_range`), or a local
+    time that names no instant (`nonexistent`) or two (`ambiguous`: give the offset)."""
 
     def __init__(self, kind: str, text: str, message: str) -> None:
         self.kind = kind
@@ -479,8 +499,9 @@ def localize(naive: datetime) -> datetime:
 def parse_instant(text: str) -> datetime:
     """ISO 8601 text as a UTC instant; without an offset it is Copenhagen wall-clock time.
 
-    Raises InstantInvalid for text that is no date-time and for local times that name no
-    instant or two (`localize`).
+    Raises InstantInvalid for text that is no date-time, for one outside EARLIEST..LATEST (the
+    year is checked before any arithmetic: 0001-01-01T00:00 less an hour overflows), and for
+    local times that name no instant or two (`localize`).
     """
     try:
         parsed = datetime.fromisoformat(text.strip())
@@ -490,4 +511,12 @@ def parse_instant(text: str) -> datetime:
             text,
             f"{text!r} is not an ISO 8601 date-time (e.g. 2026-03-01T09:30:00+01:00)",
         ) from None
-    return localize(parsed)
+    out_of_range = InstantInvalid(
+        "out_of_range", text, f"{text!r} does not lie between 1900-01-01 and 2999-12-31"
+    )
+    if not EARLIEST.year <= parsed.year <= LATEST.year:
+        raise out_of_range
+    instant = localize(parsed)
+    if not within_range(instant):
+        raise out_of_range
+    return instant

@@ -49,6 +49,11 @@ class RefusalCode(StrEnum):
     REASON_MISSING = "reason_missing"
     GUARD_REFUSED = "guard_refused"
     ROLE_MAY_NOT_OPEN = "role_may_not_open"  # role
+    # Who and where a new case belongs, against the configuration and the organisation file.
+    UNKNOWN_MUNICIPALITY = "unknown_municipality"  # municipality, known
+    UNKNOWN_TEAM = "unknown_team"  # team
+    UNKNOWN_WORKER = "unknown_worker"  # worker
+    WORKER_NOT_IN_TEAM = "worker_not_in_team"  # worker, team
     CHILD_REF_NOT_PSEUDONYMOUS = "child_ref_not_pseudonymous"
     BIRTH_AFTER_AWARENESS = "birth_after_awareness"
     # A child not yet born: its expected birth date, and the record of the birth.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from statemachine.calendar import local_date
+from statemachine.calendar import local_date, local_iso
 from statemachine.case import CaseFile, DeadlineState
 from statemachine.deadlines import (
     arm_age_limit,
@@ -161,3 +162,32 @@ def apply_migration(
             deadline.changed = True
         touched.append(deadline)
     return touched
+
+
+def plan_view(plan: MigrationPlan) -> dict[str, Any]:
+    """The plan as a `migrate_rulebook` audit record holds it (and `rulebook migrate --json`
+    shows it): the versions, whether it is blocked, and each unresolved deadline's move."""
+    return {
+        "case_id": plan.case_id,
+        "from": plan.old,
+        "to": plan.new,
+        "blocked": plan.blocked,
+        "deadlines": [
+            {
+                "key": m.key,
+                "rule": m.rule,
+                "measure_id": m.measure_key,
+                "old_due_at": local_iso(m.old_due_at),
+                "new_due_at": local_iso(m.new_due_at),
+                "days": m.days,
+                "cancelled": m.new_due_at is None,
+            }
+            for m in plan.moves
+        ],
+    }
+
+
+def migration_legal_basis(target: Rulebook) -> str:
+    """The legal basis a `migrate_rulebook` record gives: the version moved to, its law and
+    when it took effect."""
+    return f"rulebook {target.key} ({target.law}, effective {target.effective_from})"

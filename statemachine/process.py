@@ -1853,10 +1853,14 @@ def fire(
     `case.involved` names those who are).
     """
     phase = case.phase
-    allowed = allowed_events(rulebook, phase, case)
+
+    def allowed() -> list[str]:
+        # Only a refusal lists them: every event of the phase is judged for it (`_inapplicable`),
+        # which would otherwise be most of an accepted event's cost (and of a replay's).
+        return allowed_events(rulebook, phase, case)
 
     def refuse(code: RefusalCode, **params: Any) -> EventRefused:
-        return EventRefused(event_name, phase, Refusal(code, params), allowed)
+        return EventRefused(event_name, phase, Refusal(code, params), allowed())
 
     try:
         event = Event(event_name)
@@ -1877,10 +1881,10 @@ def fire(
         )
     if not rulebook.competence.may_fire(role, event):
         raise refuse(RefusalCode.ROLE_MAY_NOT_RECORD, role=role.value, event=event.value)
-    if event.value not in allowed:
-        inapplicable = _inapplicable(rulebook, case, event)
-        if inapplicable is not None:
-            raise EventRefused(event_name, phase, inapplicable, allowed)
+    inapplicable = _inapplicable(rulebook, case, event)
+    if inapplicable is not None:
+        raise EventRefused(event_name, phase, inapplicable, allowed())
+    if event.value not in _events_out_of(machine_for(rulebook), phase):
         raise refuse(RefusalCode.NOT_POSSIBLE_IN_PHASE, event=event.value, phase=phase.value)
     try:
         payload = parse_payload(event, data)
@@ -1896,7 +1900,7 @@ def fire(
     accepted = machine_for(rulebook).events[event.value].trigger(process)
     if not accepted:
         raise EventRefused(
-            event, phase, process.refusals or [Refusal(RefusalCode.GUARD_REFUSED)], allowed
+            event, phase, process.refusals or [Refusal(RefusalCode.GUARD_REFUSED)], allowed()
         )
 
     case.last_event_at = at

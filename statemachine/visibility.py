@@ -55,6 +55,7 @@ class Action(StrEnum):
     LIST = "list"  # a list or report over many cases (case_id empty)
     WRITE = "write"  # an event recorded on a case
     EXPORT = "export"  # the audit trail taken out
+    SIGN_IN = "sign_in"  # a dashboard sign-in that failed or was paused (case_id empty)
 
 
 class Channel(StrEnum):

@@ -27,13 +27,15 @@ import pytest
 from sqlalchemy import Engine, Row, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from testkeys import TEST_KEYS
 
 from models.database import make_engine, upgrade
 from models.tables import AuditRecord, Case, Deadline, Measure
 from rulebooks import shipped_catalogue
 from sagsflow.context import Context
+from sagsflow.read.audit import audit_entry
 from sagsflow.usecases.cases import Accepted, fire_event, open_case
-from statemachine.audit import AuditEntry, ChainBreak, verify_chain
+from statemachine.audit import ChainBreak, verify_chain
 from statemachine.phases import Notifier, Phase, Role, Source
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -179,7 +181,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def context(engine: Engine) -> Context:
-    return Context(engine, shipped_catalogue())
+    return Context(engine, shipped_catalogue(), keys=TEST_KEYS)
 
 
 # --- cases, built through the service layer ----------------------------------------------------
@@ -368,28 +370,9 @@ class StoredRows:
         }
 
     def chain_break(self, case_id: int) -> ChainBreak | None:
-        """The case's hash chain recomputed from its audit_log rows (None when intact)."""
-        return verify_chain(
-            (
-                AuditEntry(
-                    case_id=r.case_id,
-                    seq=r.seq,
-                    event=r.event,
-                    from_phase=r.from_phase,
-                    to_phase=r.to_phase,
-                    event_at=r.event_at,
-                    recorded_at=r.recorded_at,
-                    actor=r.actor,
-                    role=r.role,
-                    payload=r.payload,
-                    legal_basis=r.legal_basis,
-                    rulebook=r.rulebook,
-                ),
-                r.prev_hash,
-                r.hash,
-            )
-            for r in self.audit(case_id)
-        )
+        """The case's chain recomputed from its audit_log rows under the tests' key (None
+        when intact)."""
+        return verify_chain((audit_entry(r) for r in self.audit(case_id)), TEST_KEYS).found
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from fastapi.responses import StreamingResponse
 from sagsflow.api.cases import Limit, NameFilter, Offset
 from sagsflow.api.deps import AskedDep, ContextDep, PrincipalDep
 from sagsflow.api.problems import ProblemRoute, responses
-from sagsflow.api.schemas import MAX_ID, AccessLogPage, AuditVerification
+from sagsflow.api.schemas import MAX_ID, AccessLogPage, AuditReplay, AuditVerification
 from sagsflow.present.cells import spreadsheet_safe
 from sagsflow.read.audit import AUDIT_FIELDS
 from sagsflow.usecases import audit as usecases
@@ -70,16 +70,32 @@ def _jsonl(records: Iterator[Mapping[str, Any]]) -> Iterator[str]:
 
 @router.get(
     "/audit/verify",
-    response_model=AuditVerification,
-    summary="Recompute the audit trail's hash chains",
+    response_model=AuditVerification | AuditReplay,
+    summary="Recompute the audit trail's hash chains, or replay it",
     responses=responses(401, 403, 404, 422),
 )
 def verify(
-    principal: PrincipalDep, context: ContextDep, asked: AskedDep, case_id: CaseFilter = None
+    principal: PrincipalDep,
+    context: ContextDep,
+    asked: AskedDep,
+    case_id: CaseFilter = None,
+    replay: Annotated[
+        bool,
+        Query(
+            description="Rebuild every case (or `case_id`) from its audit records and compare "
+            "it with the stored rows instead (`AuditReplay`): auditor and department head."
+        ),
+    ] = False,
 ) -> Any:
     """`sagsflow audit verify`: every case's chain and head (a full scan: minutes at a million
     cases), or one case's (`case_id`). `ok: false` names the first break. Written to the
-    access log as one `list` row."""
+    access log as one `list` row.
+
+    `replay=true`: `sagsflow audit verify --replay` — the state the records prove; its
+    differences show case content, so it is the export's (auditor, department head) and is
+    logged as an `export` row (docs/decisions/020-replay-verify.md)."""
+    if replay:
+        return usecases.replay_trail(context, principal, asked, case_id=case_id)
     return usecases.verify_trail(context, principal, asked, case_id=case_id)
 
 

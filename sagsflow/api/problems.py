@@ -27,6 +27,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from rulebooks import UnknownRulebook
 from sagsflow.present.i18n import Translator, negotiate, translator
@@ -58,6 +59,7 @@ KINDS: tuple[str, ...] = (
     "case-refused",
     "no-rulebook",
     "invalid-period",
+    "payload-too-large",
     "database-unavailable",
     "internal",
 )
@@ -252,6 +254,21 @@ def problem_of(error: Exception, t: Translator) -> ApiProblem | None:
     return None
 
 
+async def refuse_too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    """The answer to a request body above the limit (`sagsflow.limits.BodyLimit`): 413, before
+    the route, its token check or its body parser ever ran; the connection is closed after it,
+    since the rest of the body is not read."""
+    request = Request(scope)
+    problem = ApiProblem(
+        413,
+        "payload-too-large",
+        key="problem.body_too_large",
+        values={"limit": limit},
+        headers={"Connection": "close"},
+    )
+    await respond(problem, request)(scope, receive, send)
+
+
 def refusal_problem(
     error: EventRefused, t: Translator, kind: str | None = None, status: int | None = None
 ) -> ApiProblem:
@@ -317,6 +334,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The role may not do this",
         404: "No such case, or not one the caller may see",
         409: "Refused by the case's state (reason, allowed events), or a stale version",
+        413: "The request body is larger than the server's limit (SAGSFLOW_MAX_BODY_BYTES)",
         422: "Invalid parameters or body, including event data the event refuses",
     }
     return {s: {"model": Problem, "description": described[s]} for s in statuses}

@@ -1,9 +1,13 @@
 """The API's wire models: what a request may carry and what each answer holds (OpenAPI).
 
-Input is bounded where the database or the calendar would otherwise fail on it: names are
-1-64 printable characters (no NUL: PostgreSQL cannot store it), instants lie in 1900-2999
-and may omit the offset (then they are Europe/Copenhagen time, as in the CLI), event data is
-a JSON object without lone surrogates, at most 16 levels deep.
+Input is bounded where the database or the calendar would otherwise fail on it, and the OpenAPI
+document says so: names are 1-64 printable characters (no NUL: PostgreSQL cannot store it);
+instants are ISO 8601 text (`format: date-time` with a `pattern`; a number is refused, never
+read as seconds since 1970) in 1900-2999 and may omit the offset (then they are Europe/Copenhagen
+time, as in the CLI); days are YYYY-MM-DD text in the same years; event data is a JSON object
+of at most 50 fields, 16 levels deep and 1,000 values in all, without lone surrogates, and each
+event's own data is published with its bounds (`statemachine.payloads`, components
+`EventData…`). The request body itself is bounded by SAGSFLOW_MAX_BODY_BYTES (413).
 """
 
 from __future__ import annotations
@@ -14,21 +18,31 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from statemachine.calendar import localize
+from statemachine.calendar import DAY_PATTERN, EARLIEST, INSTANT_PATTERN, LATEST, localize
+from statemachine.payloads import (
+    INSTANT_EXAMPLE,
+    MAX_DEPTH,
+    MAX_VALUES,
+    Shape,
+    iso_text,
+    shape_problem,
+)
 from statemachine.phases import CASE_EVENTS, Event, Notifier, Phase, Role, Source
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 MAX_ID = 2**31 - 1
-EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
-LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+MAX_DATA_FIELDS = 50  # top-level fields of event data (the widest event has seven)
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=PRINTABLE)]
 
@@ -49,9 +63,26 @@ def _day(value: date) -> date:
     return value
 
 
-# An ISO 8601 instant; without an offset it is Europe/Copenhagen time. Carried as UTC.
-Instant = Annotated[datetime, AfterValidator(_instant)]
-Day = Annotated[date, AfterValidator(_day)]
+INSTANT_WORDS = "ISO 8601 text, years 1900-2999; without an offset: Copenhagen time."
+INSTANT_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": INSTANT_PATTERN,
+    "description": INSTANT_WORDS,
+}
+# An ISO 8601 instant as text; without an offset it is Europe/Copenhagen time. Carried as UTC.
+Instant = Annotated[
+    datetime,
+    BeforeValidator(iso_text(INSTANT_PATTERN, INSTANT_EXAMPLE)),
+    AfterValidator(_instant),
+    WithJsonSchema(INSTANT_SCHEMA),
+]
+Day = Annotated[
+    date,
+    BeforeValidator(iso_text(DAY_PATTERN, "2026-03-01")),
+    AfterValidator(_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN}),
+]
 
 
 def _case_event(value: Event) -> Event:
@@ -66,26 +97,25 @@ CaseEvent = Annotated[
     WithJsonSchema({"type": "string", "enum": [e.value for e in CASE_EVENTS]}),
 ]
 
+_SHAPES = {
+    Shape.TOO_DEEP: f"nested more than {MAX_DEPTH} levels deep",
+    Shape.TOO_LARGE: f"more than {MAX_VALUES} values",
+    Shape.NOT_UNICODE: "a string is not valid Unicode (a lone surrogate)",
+}
 
-def _plain_json(value: Any, depth: int = 0) -> Any:
-    """Refuse what no database stores: lone surrogates in a string or key; and deep nesting."""
-    if depth > 16:
-        raise ValueError("nested more than 16 levels deep")
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("a string is not valid Unicode (a lone surrogate)") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _plain_json(key, depth + 1)
-            _plain_json(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _plain_json(item, depth + 1)
+
+def _plain_json(value: dict[str, Any]) -> dict[str, Any]:
+    """Refuse what no database stores (lone surrogates in a string or key), deep nesting and
+    sheer size (`statemachine.payloads.shape_problem`)."""
+    if len(value) > MAX_DATA_FIELDS:
+        raise ValueError(f"more than {MAX_DATA_FIELDS} fields")
+    problem = shape_problem(value)
+    if problem is not None:
+        raise ValueError(_SHAPES[problem])
     return value
 
 
+# Its OpenAPI schema is every event's own (sagsflow.api.openapi_event_data).
 EventData = Annotated[dict[str, Any], AfterValidator(_plain_json)]
 
 
@@ -106,7 +136,9 @@ class CaseOpen(_Request):
         description="Instead of `birth_date`, for a child not yet born (support to expectant "
         "parents): on or after the awareness date, within the rulebook's `expected_birth`.",
     )
-    aware_at: Instant = Field(description="When the municipality became aware (starts the clocks).")
+    aware_at: Instant = Field(
+        description="When the municipality became aware (starts the clocks). " + INSTANT_WORDS
+    )
     source: Source
     notifier: Notifier | None = Field(default=None, description="Only for a notification.")
     applied_for: Name | None = Field(
@@ -124,7 +156,7 @@ class CaseOpen(_Request):
     municipality: Name | None = Field(
         default=None, description="Default: SAGSFLOW_MUNICIPALITY; it chooses the rulebook."
     )
-    new_case: bool = Field(
+    new_case: StrictBool = Field(
         default=False,
         description="A notification for a child with an open case is attached to that case "
         "(`receive_notification`); true opens a separate case deliberately.",
@@ -153,11 +185,13 @@ class EventRequest(_Request):
     """One event on a case. The actor and the role are the token's user, never the body's."""
 
     event: CaseEvent
-    at: Instant = Field(description="When it happened; not in the future, not before the last.")
+    at: Instant = Field(
+        description="When it happened; not in the future, not before the last. " + INSTANT_WORDS
+    )
     data: EventData | None = Field(
         default=None, description='The event\'s data, e.g. {"by": "custody_holder"}.'
     )
-    expected_version: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+    expected_version: Annotated[StrictInt, Field(ge=1, le=MAX_ID)] | None = Field(
         default=None, description="Refuse (409) if the case has changed since this version."
     )
 
@@ -468,11 +502,61 @@ class ChainBreakOut(BaseModel):
     reason: str
 
 
+class KeyedRecordsOut(BaseModel):
+    keyed: int = Field(description="Records MACed with one of the installation's keys.")
+    unkeyed: int = Field(description="Records from before the installation had a key (SHA-256).")
+    keyed_from: str | None = Field(description="When the first keyed record was recorded.")
+
+
+class CheckpointOut(BaseModel):
+    number: int
+    at: str
+    source: Literal["file", "table"] = Field(
+        description="Where the checkpoint checked against was read: the file outside the "
+        "database, or (with no file configured) the database's own table."
+    )
+
+
 class AuditVerification(BaseModel):
     ok: bool
     cases_checked: int
     records_checked: int
     first_break: ChainBreakOut | None
+    breaks: list[ChainBreakOut] | None = Field(
+        default=None,
+        description="Every finding, at most 100 (case_id 0: the access log or a checkpoint).",
+    )
+    breaks_total: int | None = None
+    keys: KeyedRecordsOut | None = None
+    checkpoint: CheckpointOut | None = None
+    access_records_checked: int | None = None
+
+
+class ReplayDifferenceOut(BaseModel):
+    case_id: int
+    seq: int | None = Field(
+        description="The audit record the domain would not have written; null: the stored state."
+    )
+    field: str = Field(description='What differs, e.g. "phase", "deadlines.investigation.due_at".')
+    stored: Any = Field(description="As stored (null: absent).")
+    replayed: Any = Field(description="As the audit records make it (null: absent).")
+
+
+class UnprovenOut(BaseModel):
+    field: str
+    cases: int
+
+
+class AuditReplay(BaseModel):
+    """`audit verify --replay` (`?replay=true`): every case rebuilt from its audit records."""
+
+    ok: bool
+    cases_checked: int
+    events_replayed: int
+    differences: list[ReplayDifferenceOut] = Field(description="The first 100.")
+    differences_total: int
+    not_provable: list[UnprovenOut]
+    not_compared: list[str]
 
 
 class AccessRecordOut(BaseModel):

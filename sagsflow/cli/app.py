@@ -7,8 +7,10 @@ Heavy imports (SQLAlchemy, pydantic, transitions, holidays) happen inside the co
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import wraps
 from pathlib import Path
@@ -19,6 +21,7 @@ import typer
 if TYPE_CHECKING:
     from sagsflow.context import Context
     from sagsflow.present.i18n import Translator
+    from statemachine.phases import Role
 
 app = typer.Typer(
     help="Sagsflow: the eight-phase case engine for Danish child-welfare work.",
@@ -46,6 +49,14 @@ user_app = typer.Typer(
 app.add_typer(user_app, name="user")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+OperatorOption = Annotated[
+    bool,
+    typer.Option(
+        "--operator",
+        help="Record as the operator on --actor's behalf: --role need not be one the "
+        "organisation file gives --actor (the audit record says an operator recorded it).",
+    ),
+]
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_INVALID = 2
@@ -103,6 +114,7 @@ def handles_domain_errors(function: F) -> F:
         from sqlalchemy.exc import OperationalError, ProgrammingError
 
         from rulebooks import UnknownRulebook
+        from sagsflow.audit_keys import AuditKeysInvalid
         from sagsflow.organisation import OrganisationInvalid
         from sagsflow.present.refusals import refused_text
         from sagsflow.usecases.users import UserInvalid
@@ -160,6 +172,8 @@ def handles_domain_errors(function: F) -> F:
         except OrganisationInvalid as error:
             message = say("cli.organisation_invalid", problem=str(error))
             fail(message, EXIT_INVALID, {} if as_json else None)
+        except AuditKeysInvalid as error:
+            fail(say("cli.audit_keys_invalid", problem=str(error)), EXIT_INVALID, None)
         except (OperationalError, ProgrammingError) as error:
             # Unreachable, or not migrated: one line, not a traceback.
             cause = str(error.orig or error).strip().splitlines()[0]
@@ -169,9 +183,18 @@ def handles_domain_errors(function: F) -> F:
 
 
 def context() -> Context:
+    """The process's context, as the CLI acts: channel `cli`, and the operating-system user
+    recorded beside the `--actor` given in every audit record it writes."""
+    import getpass
+    from dataclasses import replace
+
     from sagsflow import bootstrap
 
-    return bootstrap.context()
+    try:
+        os_user: str | None = getpass.getuser()
+    except (KeyError, OSError):  # no user name for this uid (a bare container)
+        os_user = str(os.getuid())
+    return replace(bootstrap.context(), channel="cli", os_user=os_user)
 
 
 def parse_instant(value: str, option: str) -> datetime:
@@ -265,6 +288,7 @@ def case_open(
             "to that case (receive_notification); --new-case opens a separate case instead.",
         ),
     ] = False,
+    operator: OperatorOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Open a case in phase inquiry, pinned to the rulebook in force on its awareness date.
@@ -274,6 +298,7 @@ def case_open(
     from sagsflow.usecases.cases import open_case
     from statemachine.phases import Notifier, Role, Source
 
+    acting = acting_as(actor, _choice(Role, role, "--role"), operator=operator)
     if (birth_date is None) == (expected_birth_date is None):
         fail(say("cli.birth_date_or_expected"), EXIT_INVALID, {} if as_json else None)
     if expected_birth_date is not None:
@@ -282,7 +307,7 @@ def case_open(
         assert birth_date is not None
         born = parse_date(birth_date, "--birth-date")
     accepted = open_case(
-        context(),
+        acting.context,
         child_ref=child_ref,
         birth_date=born,
         birth_expected=expected_birth_date is not None,
@@ -293,7 +318,7 @@ def case_open(
         team=team,
         municipality=municipality or settings().municipality,
         actor=actor,
-        role=_choice(Role, role, "--role"),
+        role=acting.role,
         now=wall_clock(),
         applied_for=applied_for,
         new_case=new_case,
@@ -310,6 +335,41 @@ def _choice(enum: Callable[[str], E], value: str, option: str) -> E:
     except ValueError:
         allowed = ", ".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
         fail(f"{option}: {say('cli.not_one_of', value=value, allowed=allowed)}")
+
+
+@dataclass(frozen=True)
+class Acting:
+    """Who records an event from the CLI: the context to record it with and `--role`."""
+
+    context: Context
+    role: Role
+
+
+def acting_as(actor: str, role: Role, *, operator: bool) -> Acting:
+    """`--actor` acting in `--role`: a role the organisation file gives the actor (its
+    caseworkers, team leaders, department head and committee), else exit 2 and nothing is
+    written — unless `--operator`: an operator recording on the actor's behalf, which the
+    context carries into the audit record (`Context.as_operator`). An organisation file that
+    cannot be read is exit 2 either way: a new case's worker and team are checked against it."""
+    from dataclasses import replace
+
+    people = _organisation()
+    if not operator:
+        given = people.roles_of(actor)
+        t = words()
+        if not given:
+            fail(say("cli.actor_unknown", actor=actor))
+        if role not in given:
+            named = [t.role(r.value) if t.lang == "da" else r.value for r in sorted(given)]
+            fail(
+                say(
+                    "cli.role_not_given",
+                    actor=actor,
+                    role=t.role(role.value) if t.lang == "da" else role.value,
+                    roles=t.join(named) if t.lang == "da" else ", ".join(named),
+                )
+            )
+    return Acting(replace(context(), as_operator=operator), role)
 
 
 def _print_accepted(accepted: Any, as_json: bool) -> None:
@@ -352,28 +412,36 @@ def case_fire(
     expected_version: Annotated[
         int | None, typer.Option("--expected-version", help="Refuse if the case has changed since.")
     ] = None,
+    operator: OperatorOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Record an event on a case; a refused event writes nothing and says why."""
     from sagsflow.usecases.cases import fire_event
+    from statemachine.payloads import MAX_DEPTH, MAX_VALUES, shape_problem
     from statemachine.phases import Role
 
+    acting = acting_as(actor, _choice(Role, role, "--role"), operator=operator)
     payload: Any = {}
     if data is not None:
         try:
             payload = json.loads(data)
         except json.JSONDecodeError as error:
             fail(say("cli.data_not_json", error=error.msg))
+        except RecursionError:  # nested too deep for the parser
+            fail(say("case.data_shape.too_deep", depth=MAX_DEPTH, values=MAX_VALUES))
+        shape = shape_problem(payload)
+        if shape is not None:
+            fail(say(f"case.data_shape.{shape.value}", depth=MAX_DEPTH, values=MAX_VALUES))
         if not isinstance(payload, dict):
             fail(say("cli.data_not_object"))
     accepted = fire_event(
-        context(),
+        acting.context,
         case_id,
         event,
         at=parse_instant(at, "--at"),
         data=payload,
         actor=actor,
-        role=_choice(Role, role, "--role"),
+        role=acting.role,
         now=wall_clock(),
         expected_version=expected_version,
     )
@@ -678,8 +746,30 @@ def report_compliance(
 
 @audit_app.command("verify")
 @handles_domain_errors
-def audit_verify(as_json: JsonOption = False) -> None:
-    """Recompute every case's hash chain; exit 1 and name the first break if one is broken."""
+def audit_verify(
+    as_json: JsonOption = False,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay",
+            help="Rebuild every case from its audit records through the domain and compare it "
+            "with the stored rows instead; exit 1 and name each difference.",
+        ),
+    ] = False,
+    case_id: Annotated[
+        int | None,
+        typer.Option("--case", min=1, max=2**31 - 1, help="With --replay: only this case."),
+    ] = None,
+) -> None:
+    """Check the whole trail: every case's MAC chain from record 1, every record's case, the
+    access log's chain, and the latest signed checkpoint (deleted cases, cut-off tails, a
+    rolled-back database); exit 1 and name each finding. With --replay: the state the records
+    prove (docs/decisions/020-replay-verify.md)."""
+    if replay or case_id is not None:
+        if not replay:
+            fail(say("cli.case_needs_replay"))
+        _audit_replay(case_id, as_json)
+        return
     from sagsflow.read.audit import verify_audit
 
     result = verify_audit(context())
@@ -693,15 +783,122 @@ def audit_verify(as_json: JsonOption = False) -> None:
                 records=result["records_checked"],
             )
         )
+    if not as_json:
+        keys = result.get("keys")
+        if keys and keys["unkeyed"]:
+            print(
+                say("cli.audit_unkeyed", unkeyed=keys["unkeyed"], since=keys["keyed_from"] or "-")
+            )
+        signed = result.get("checkpoint")
+        if signed:
+            at = words().instant(signed["at"])
+            print(say("cli.audit_checkpoint_checked", number=signed["number"], at=at))
     if not result["ok"]:
-        # The one-line reason goes to stderr for --json callers too (the CLI contract).
-        brk = result["first_break"]
-        assert brk is not None  # not ok: a break was found
+        # The findings go to stderr for --json callers too (the CLI contract): one line each.
+        from sagsflow.present.findings import finding_line
+
+        first, t = result["first_break"], words()
+        for brk in result.get("breaks") or ([first] if first else []):
+            print(finding_line(brk, t), file=sys.stderr)
+        total = result.get("breaks_total", 0)
+        if total > len(result.get("breaks") or []):
+            print(
+                say("cli.audit_more", more=total - len(result.get("breaks") or [])), file=sys.stderr
+            )
+        raise typer.Exit(1)
+
+
+def _audit_replay(case_id: int | None, as_json: bool) -> None:
+    """`audit verify --replay`: every difference on stdout (or the JSON answer), one line on
+    stderr and exit 1 when the stored state is not what the trail proves."""
+    from sagsflow.read.replay import replay_verify
+
+    result = replay_verify(context(), now=wall_clock(), case_id=case_id)
+    t = words()
+    if as_json:
+        emit(result)
+    else:
+        for found in result["differences"]:
+            print(
+                say(
+                    "cli.replay_difference" if found["seq"] is None else "cli.replay_record",
+                    case_id=found["case_id"],
+                    seq=found["seq"],
+                    field=found["field"],
+                    stored=_replayed_value(found["stored"], t),
+                    replayed=_replayed_value(found["replayed"], t),
+                )
+            )
+        if result["ok"]:
+            print(
+                say(
+                    "cli.replay_agrees",
+                    cases=result["cases_checked"],
+                    events=result["events_replayed"],
+                )
+            )
+        for unproven in result["not_provable"]:
+            print(say("cli.replay_unproven", field=unproven["field"], cases=unproven["cases"]))
+    if not result["ok"]:
+        first = result["differences"][0]
         print(
-            say("cli.audit_broken", case_id=brk["case_id"], seq=brk["seq"], reason=brk["reason"]),
+            say(
+                "cli.replay_differs",
+                total=result["differences_total"],
+                case_id=first["case_id"],
+                field=first["field"],
+            ),
             file=sys.stderr,
         )
         raise typer.Exit(1)
+
+
+def _replayed_value(value: Any, t: Translator) -> str:
+    """A stored or replayed value as the difference's line shows it (absent: the catalogue's
+    word for none)."""
+    if value is None:
+        return t("cli.replay_absent")
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+@audit_app.command("checkpoint")
+@handles_domain_errors
+def audit_checkpoint(as_json: JsonOption = False) -> None:
+    """Sign what the trail holds now (cases, records, every chain's head, the access log's
+    head) into the database and the append-only checkpoint file outside it."""
+    from sagsflow.usecases.audit import write_checkpoint
+
+    written = write_checkpoint(context(), now=wall_clock())
+    if as_json:
+        emit(written)
+        return
+    print(
+        say(
+            "cli.checkpoint_written",
+            number=written["number"],
+            cases=written["cases"],
+            records=written["records"],
+            file=written["file"] or "-",
+        )
+    )
+
+
+@audit_app.command("rotate-key")
+@handles_domain_errors
+def audit_rotate_key() -> None:
+    """Add a new audit key to the key file; it MACs every record from now on, and the old keys
+    stay to verify what they MACed. Not for keys given in SAGSFLOW_AUDIT_KEY (rotate them
+    where they are kept)."""
+    from sagsflow.audit_keys import rotate
+    from sagsflow.settings import settings
+
+    config = settings()
+    if config.audit_key.strip():
+        fail(say("cli.rotate_key_env"), EXIT_INVALID, None)
+    key_id = rotate(Path(config.audit_key_file), now=wall_clock())
+    print(say("cli.key_rotated", key_id=key_id, file=config.audit_key_file))
 
 
 # --- rulebooks -------------------------------------------------------------------------------
@@ -917,7 +1114,7 @@ def flows_serve(
         ),
     ] = None,
 ) -> None:
-    """Start a local Prefect server (state/prefect) and serve the four deployments; Ctrl-C stops both."""
+    """Start a local Prefect server (state/prefect) and serve the five deployments; Ctrl-C stops both."""
     import signal
 
     # Prefect is imported only here, after the server is up and PREFECT_API_URL is set.
@@ -1054,17 +1251,17 @@ def user_link(
 @user_app.command("password")
 @handles_domain_errors
 def user_password(name: Annotated[str, typer.Argument()]) -> None:
-    """Set a user's dashboard password, read from stdin."""
+    """Set a user's dashboard password, read from stdin; their dashboard sessions end."""
     from sagsflow.usecases.users import set_password
 
-    set_password(context(), name, sys.stdin.readline().rstrip("\n"))
+    set_password(context(), name, sys.stdin.readline().rstrip("\n"), now=wall_clock())
     print(say("cli.password_set", name=name))
 
 
 @user_app.command("revoke")
 @handles_domain_errors
 def user_revoke(name: Annotated[str, typer.Argument()], as_json: JsonOption = False) -> None:
-    """Revoke every token and sign-in link of a user."""
+    """Revoke every token and sign-in link of a user, and end their dashboard sessions."""
     from sagsflow.usecases.users import revoke_tokens
 
     count = revoke_tokens(context(), name, now=wall_clock())
@@ -1077,7 +1274,7 @@ def user_revoke(name: Annotated[str, typer.Argument()], as_json: JsonOption = Fa
 @user_app.command("disable")
 @handles_domain_errors
 def user_disable(name: Annotated[str, typer.Argument()]) -> None:
-    """Disable a user: no sign-in, every token revoked."""
+    """Disable a user: no sign-in, every token revoked, every dashboard session ended."""
     from sagsflow.usecases.users import disable_user
 
     disable_user(context(), name, now=wall_clock())

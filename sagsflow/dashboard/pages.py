@@ -2,7 +2,8 @@
 `sagsflow.usecases` — which decide who may see and do what, and write the access log, as for
 the API — and reads figures through `sagsflow.read` within the scope the use cases hand out.
 
-GET pages never change anything but the access log. Every POST carries the session's CSRF token.
+GET pages never change anything but the access log (and a session's last-seen minute). Every
+POST carries the session's CSRF token.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sagsflow.context import Context
 from sagsflow.dashboard.web import (
     Viewer,
     asked,
+    client_of,
     context_of,
     dashboard_of,
     local_path,
@@ -48,19 +50,37 @@ from sagsflow.read.overview import PhaseCount, overview_figures
 from sagsflow.read.stuck import REASONS, StuckFilter, count_stuck_cases, stuck_list
 from sagsflow.read.visibility import case_filter
 from sagsflow.settings import settings
-from sagsflow.usecases.access import AccessDenied
+from sagsflow.usecases import signin
+from sagsflow.usecases.access import AccessDenied, Asked
 from sagsflow.usecases.cases import CaseView, fire_event_as, reshow_case, view_case
+from sagsflow.usecases.sessions import end_session
+from sagsflow.usecases.signin import Outcome, Paused, SignedIn
 from sagsflow.usecases.supervision import list_scope
-from sagsflow.usecases.users import authenticate_password, redeem_sign_in_link
+from sagsflow.usecases.users import sign_in_link_user
 from statemachine.calendar import InstantInvalid, local_date, parse_instant, to_local
 from statemachine.consent import age_on
 from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused, Refusal
 from statemachine.graph import edges
+from statemachine.payloads import MAX_DEPTH, MAX_VALUES, Shape, shape_problem
 from statemachine.phases import Event, Phase, Role
 from statemachine.rulebook import Rulebook
-from statemachine.visibility import Principal, Scope
+from statemachine.visibility import Channel, Principal, Scope
 
-router = APIRouter(include_in_schema=False)
+
+async def _no_nul(request: Request) -> None:
+    """A NUL in a query parameter, a path segment or a form field is a 400 page, on every page,
+    before anything reads it: PostgreSQL cannot store or compare text that holds one (a filter,
+    a name at sign-in, a link), and both databases must answer the same."""
+    values = [*request.query_params.multi_items(), *request.path_params.items()]
+    kind = request.headers.get("content-type", "")
+    if request.method == "POST" and kind.startswith(FORM_TYPES):
+        values += [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+    if any("\x00" in str(key) or "\x00" in str(value) for key, value in values):
+        raise Refused(400, "error.bad_input_text")
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_no_nul)])
 ViewerDep = Annotated[Viewer, Depends(read_viewer)]
 OPEN_PHASES = [p.value for p in Phase if p is not Phase.CLOSURE]
 HORIZON_DAYS = 14  # "due in 14 days" (issue 5), as the supervisor's digest looks ahead
@@ -210,25 +230,43 @@ def sign_in(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     check_csrf(viewer, csrf)
-    principal = authenticate_password(context_of(request), name.strip(), password)
-    if principal is None:
-        return render(
-            request,
-            viewer,
-            "sign_in.html",
-            status_code=401,
-            next=local_path(next),
-            error="signin.failed",
-            name=name,
-        )
-    return _start_session(request, viewer, principal, local_path(next))
+    outcome = signin.sign_in_with_password(
+        context_of(request),
+        name.strip(),
+        password,
+        address=client_of(request),
+        asked=asked(request, viewer),
+        throttle=dashboard_of(request).throttle,
+    )
+    if isinstance(outcome, SignedIn):
+        return _start_session(request, viewer, outcome, local_path(next))
+    paused = outcome if isinstance(outcome, Paused) else None
+    page = render(
+        request,
+        viewer,
+        "sign_in.html",
+        status_code=_status(outcome),
+        next=local_path(next),
+        error=None if paused else "signin.failed",
+        paused=paused,
+        name=name,
+    )
+    return _retry_after(page, outcome)
 
 
 @router.get("/sign-in/{token}")
 def sign_in_link_page(request: Request, viewer: ViewerDep, token: str) -> Response:
-    """The page a one-time link opens: a button that uses it. Opening the link does not use it,
-    so that a mail scanner or a link preview cannot spend it."""
-    return render(request, viewer, "sign_in_link.html", token=token)
+    """The page a one-time link opens: which account it signs into, and a button that uses it
+    — when someone is signed in here already, a button that asks to replace their session.
+    Opening the link neither uses it nor touches the session, so that a mail scanner or a link
+    preview cannot spend it, and a link sent to someone signed in cannot switch their session
+    behind their back."""
+    return _link_page(request, viewer, token)
+
+
+def _link_page(request: Request, viewer: Viewer, token: str) -> Response:
+    holder = sign_in_link_user(context_of(request), token, now=viewer.now)
+    return render(request, viewer, "sign_in_link.html", token=token, holder=holder)
 
 
 @router.post("/sign-in/{token}")
@@ -237,25 +275,60 @@ def sign_in_with_link(
     viewer: ViewerDep,
     token: str,
     csrf: Annotated[str, Form()] = "",
+    replace: Annotated[str, Form()] = "",
 ) -> Response:
     check_csrf(viewer, csrf)
-    principal = redeem_sign_in_link(context_of(request), token, now=viewer.now)
-    if principal is None:
-        return render(
-            request, viewer, "sign_in_link.html", status_code=400, token=None, failed=True
-        )
-    return _start_session(request, viewer, principal, "/")
+    if viewer.principal is not None and replace != "yes":
+        # Signed in already (since the page was opened, maybe): ask before replacing it.
+        return _link_page(request, viewer, token)
+    outcome = signin.sign_in_with_link(
+        context_of(request),
+        token,
+        address=client_of(request),
+        # The access log never holds the link itself.
+        asked=Asked(Channel.DASHBOARD, "POST /sign-in/(link)", viewer.now),
+        throttle=dashboard_of(request).throttle,
+    )
+    if isinstance(outcome, SignedIn):
+        if viewer.session.sid is not None:  # the session the link replaces ends here
+            end_session(context_of(request), viewer.session.sid, now=viewer.now)
+        return _start_session(request, viewer, outcome, "/")
+    page = render(
+        request,
+        viewer,
+        "sign_in_link.html",
+        status_code=_status(outcome, failed=400),
+        token=None,
+        failed=True,
+        paused=outcome if isinstance(outcome, Paused) else None,
+    )
+    return _retry_after(page, outcome)
 
 
-def _start_session(request: Request, viewer: Viewer, principal: Principal, to: str) -> Response:
+def _status(outcome: Outcome, *, failed: int = 401) -> int:
+    return 429 if isinstance(outcome, Paused) else failed
+
+
+def _retry_after(response: Response, outcome: Outcome) -> Response:
+    if isinstance(outcome, Paused):
+        response.headers["Retry-After"] = str(outcome.seconds)
+    return response
+
+
+def _start_session(request: Request, viewer: Viewer, signed: SignedIn, to: str) -> Response:
+    if viewer.session.sid is not None:  # signed in again in this browser: the old one ends
+        end_session(context_of(request), viewer.session.sid, now=viewer.now)
     response = redirect(request, viewer, to)
-    set_session(request, response, viewer.session.signed_in(principal.name))
+    set_session(request, response, viewer.session.signed_in(signed.session_id))
     return response
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, viewer: ViewerDep, csrf: Annotated[str, Form()] = "") -> Response:
+    """Ends the session on the server: a copy of the cookie no longer signs anyone in."""
     check_csrf(viewer, csrf)
+    if viewer.session.sid is not None:
+        end_session(context_of(request), viewer.session.sid, now=viewer.now)
     response = redirect(request, viewer, "/sign-in?signed_out=1")
     set_session(request, response, viewer.session.anonymous())
     return response
@@ -821,6 +894,15 @@ def _attempt(
             parsed = json.loads(raw_data)
         except json.JSONDecodeError as error:
             return unread(problem=t("case.bad_data", error=error.msg))
+        except RecursionError:  # nested too deep for the parser (a thousand levels)
+            parsed = None
+            shape: Shape | None = Shape.TOO_DEEP
+        else:
+            shape = shape_problem(parsed)
+        if shape is not None:
+            return unread(
+                problem=t(f"case.data_shape.{shape.value}", depth=MAX_DEPTH, values=MAX_VALUES)
+            )
         if not isinstance(parsed, dict):
             return unread(problem=t("case.bad_data", error="{…}"))
         data = parsed

@@ -1,13 +1,14 @@
-"""Dashboard sessions: a signed cookie holding the user's name and a CSRF token.
+"""Dashboard sessions: a signed cookie holding a CSRF token and, once signed in, a session id.
 
 The cookie is signed (itsdangerous, HMAC-SHA1 over a timestamped payload), HttpOnly, SameSite=Lax
 and, behind HTTPS, Secure; its timestamp is the sign-in (or first visit), read from the codec's
-clock, and it expires `SESSION_AGE` after that, whatever the requests in between. It holds no
-role or team: the user is read again on every request
-(`access.principal_named`), so a disabled user is signed out at once and a changed role applies
-at once. Every visitor, signed in or not, has a session with a random CSRF token; every POST form
-carries it and the server compares it with the cookie's (double submit inside a signed cookie).
-Signing in starts a new session with a new token (no session fixation).
+clock, and it expires `SESSION_AGE` after that, whatever the requests in between. A signed-in
+session is a row on the server (`sagsflow.usecases.sessions`), read with its user on every
+request: it ends at sign-out, at `user revoke`, `user password` and `user disable`, after the
+idle timeout and 12 hours after the sign-in, so a copied cookie stops working then too; a
+changed role applies at once. Every visitor, signed in or not, has a session with a random CSRF
+token; every POST form carries it and the server compares it with the cookie's (double submit
+inside a signed cookie). Signing in starts a new session with a new token (no session fixation).
 
 The signing key is `SAGSFLOW_SECRET_KEY`, else a random key generated once and kept in
 `state/secret_key` (mode 0600), so that sessions survive a restart.
@@ -27,11 +28,10 @@ from typing import Any
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from sagsflow.context import wall_clock
+from sagsflow.usecases.sessions import SESSION_AGE
 
 SESSION_COOKIE = "sagsflow_session"
 LANGUAGE_COOKIE = "sagsflow_lang"
-# A working day: after that, sign in again.
-SESSION_AGE = timedelta(hours=12)
 SECRET_FILE = Path("state") / "secret_key"
 _SALT = "sagsflow.dashboard.session"
 
@@ -59,18 +59,18 @@ def secret_key(configured: str = "", path: Path = SECRET_FILE) -> str:
 
 @dataclass(frozen=True)
 class Session:
-    """What the cookie says: the CSRF token, and the user's name once signed in."""
+    """What the cookie says: the CSRF token, and the server-side session's id once signed in."""
 
     csrf: str
-    user: str | None = None
+    sid: str | None = None
 
     @staticmethod
     def anonymous() -> Session:
         return Session(csrf=secrets.token_urlsafe(32))
 
-    def signed_in(self, user: str) -> Session:
-        """A fresh session for `user`, with a new CSRF token."""
-        return replace(Session.anonymous(), user=user)
+    def signed_in(self, sid: str) -> Session:
+        """A fresh session for the server-side session `sid`, with a new CSRF token."""
+        return replace(Session.anonymous(), sid=sid)
 
     def csrf_matches(self, submitted: str | None) -> bool:
         return bool(submitted) and hmac.compare_digest(self.csrf, str(submitted))
@@ -106,8 +106,8 @@ class SessionCodec:
 
     def dumps(self, session: Session) -> str:
         payload: dict[str, Any] = {"c": session.csrf}
-        if session.user is not None:
-            payload["u"] = session.user
+        if session.sid is not None:
+            payload["s"] = session.sid
         return str(self._serializer.dumps(payload))
 
     def loads(self, value: str | None) -> Session | None:
@@ -119,5 +119,5 @@ class SessionCodec:
             return None
         if not isinstance(payload, dict) or not isinstance(payload.get("c"), str):
             return None
-        user = payload.get("u")
-        return Session(csrf=payload["c"], user=user if isinstance(user, str) else None)
+        sid = payload.get("s")
+        return Session(csrf=payload["c"], sid=sid if isinstance(sid, str) else None)

@@ -1,7 +1,8 @@
 """What every dashboard request shares: who is asking, in which language, and how pages render.
 
 A request's `Viewer` is read from its cookies: the session (sagsflow/dashboard/sessions.py),
-whose user is read again from the database each time, and the language. Pages render with Jinja2
+whose server-side session and user are read again from the database each time, and the
+language. Pages render with Jinja2
 (autoescaped) and leave with the session and language cookies they need and the security
 headers of every dashboard response.
 """
@@ -29,7 +30,8 @@ from sagsflow.dashboard.sessions import (
 from sagsflow.organisation import Organisation
 from sagsflow.present.i18n import DEFAULT, Lang, Translator, language, translator
 from sagsflow.usecases.access import Asked
-from sagsflow.usecases.users import principal_named
+from sagsflow.usecases.sessions import Lifetime, session_principal
+from sagsflow.usecases.signin import Throttle
 from statemachine.calendar import local_date
 from statemachine.visibility import Channel, Principal
 
@@ -60,6 +62,8 @@ class Dashboard:
     organisation: Organisation | None
     clock: Callable[[], datetime]
     page_size: int = 25
+    lifetime: Lifetime = field(default_factory=Lifetime)  # a session's idle timeout and age
+    throttle: Throttle = field(default_factory=Throttle)  # when signing in pauses
     environment: Environment = field(
         default_factory=lambda: Environment(
             loader=FileSystemLoader(TEMPLATES),
@@ -80,7 +84,7 @@ class Viewer:
     now: datetime
     new_session: bool = False  # the session cookie must be (re)set
     new_lang: bool = False  # the language cookie must be set
-    expired: bool = False  # the cookie named a user who can no longer sign in
+    expired: bool = False  # the cookie named a session that has ended
 
     @property
     def t(self) -> Translator:
@@ -100,15 +104,18 @@ def context_of(request: Request) -> Context:
 def read_viewer(request: Request) -> Viewer:
     """The request's viewer (a FastAPI dependency)."""
     dashboard = dashboard_of(request)
+    now = dashboard.clock()
     session = dashboard.codec.loads(request.cookies.get(SESSION_COOKIE))
     new_session = session is None
     if session is None:
         session = Session.anonymous()
     principal = None
     expired = False
-    if session.user is not None:
-        principal = principal_named(context_of(request), session.user)
-        if principal is None:  # disabled or removed since: signed out at once
+    if session.sid is not None:
+        principal = session_principal(
+            context_of(request), session.sid, now=now, lifetime=dashboard.lifetime
+        )
+        if principal is None:  # signed out, ended, idle, too old, or its user disabled
             session, new_session, expired = Session.anonymous(), True, True
     asked = language(request.query_params.get("lang"))
     kept = language(request.cookies.get(LANGUAGE_COOKIE))
@@ -117,7 +124,7 @@ def read_viewer(request: Request) -> Viewer:
         session=session,
         principal=principal,
         lang=lang,
-        now=dashboard.clock(),
+        now=now,
         new_session=new_session,
         new_lang=asked is not None and asked != kept,
         expired=expired,
@@ -129,6 +136,12 @@ def asked(request: Request, viewer: Viewer) -> Asked:
     return Asked.http(
         Channel.DASHBOARD, request.method, request.url.path, request.url.query, viewer.now
     )
+
+
+def client_of(request: Request) -> str:
+    """The client's address, which failed sign-ins are counted by (behind a proxy: as uvicorn's
+    `proxy_headers` and `forwarded_allow_ips` let it read it); "" when unknown."""
+    return request.client.host if request.client else ""
 
 
 def secure_cookies(request: Request) -> bool:
@@ -193,6 +206,39 @@ def render(
         **values,
     )
     return finish(request, viewer, HTMLResponse(body, status_code=status_code))
+
+
+@dataclass(frozen=True)
+class _Nobody:
+    """The viewer of a page answered before the session is read: signed in as no one."""
+
+    principal: None = None
+
+
+def render_unread(request: Request, template: str, status_code: int, **values: Any) -> Response:
+    """A page for a request the dashboard refuses before reading anything of it (a body above
+    the limit): no session or database is read, and no cookie is set; the language is the one
+    the query or the language cookie asks for (Danish by default)."""
+    dashboard = dashboard_of(request)
+    lang = (
+        language(request.query_params.get("lang"))
+        or language(request.cookies.get(LANGUAGE_COOKIE))
+        or DEFAULT
+    )
+    body = dashboard.environment.get_template(template).render(
+        request=request,
+        viewer=_Nobody(),
+        t=translator(lang),
+        csrf="",
+        path=request.url.path,
+        lang_url=lambda lang: url_with(request, lang=lang),
+        url_with=lambda **changes: url_with(request, **changes),
+        **values,
+    )
+    response = HTMLResponse(body, status_code=status_code)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+    return response
 
 
 def measure_ref(key: str | None, t: Translator) -> str:

@@ -185,6 +185,13 @@ _VALUES: Mapping[RefusalCode, Callable[[Mapping[str, Any], _Words], Values]] = {
         "source": p["source"],
     },
     RefusalCode.ROLE_MAY_NOT_OPEN: lambda p, w: {"role": w.value("role", p["role"])},
+    RefusalCode.UNKNOWN_MUNICIPALITY: lambda p, w: {
+        "municipality": p["municipality"],
+        "known": w.list([str(m) for m in p["known"]]),
+    },
+    RefusalCode.UNKNOWN_TEAM: lambda p, w: {"team": p["team"]},
+    RefusalCode.UNKNOWN_WORKER: lambda p, w: {"worker": p["worker"]},
+    RefusalCode.WORKER_NOT_IN_TEAM: lambda p, w: {"worker": p["worker"], "team": p["team"]},
     RefusalCode.EXPECTED_BIRTH_UNSUPPORTED: lambda p, w: {"rulebook": p["rulebook"]},
     RefusalCode.EXPECTED_BIRTH_BEFORE_AWARENESS: lambda p, w: {
         "expected": w.day(p["expected"]),

@@ -1,27 +1,29 @@
-"""The audit trail: every case's hash chain recomputed (`audit verify`), and the records streamed
-for export."""
+"""The audit trail: every case's chain recomputed and checked against the signed checkpoints
+(`audit verify`), and the records streamed for export."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import groupby
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from sqlalchemy import Row, select
 
 from models.database import reading
 from models.repository import AUDIT, CASE, CaseNotFound
 from sagsflow.context import Context
+from sagsflow.read.checkpoints import check_access, load_anchor, unheeded
 from sagsflow.read.visibility import case_filter
-from statemachine.audit import AuditEntry, ChainBreak, verify_chain
+from statemachine.audit import AuditEntry, ChainBreak, ChainCheck, verify_chain
 from statemachine.calendar import local_iso
 from statemachine.visibility import Principal, Scope
 
 _BATCH = 5000
 
 
-def audit_entry(row: Row[Any]) -> tuple[AuditEntry, str, str]:
-    """An audit_log row as the chain sees it: the entry, its previous hash and its hash."""
+def audit_entry(row: Row[Any]) -> tuple[AuditEntry, str, str, str | None]:
+    """An audit_log row as the chain sees it: the entry, its previous MAC, its MAC and the id
+    of the key that made it (None: an unkeyed record from before keys)."""
     entry = AuditEntry(
         case_id=row.case_id,
         seq=row.seq,
@@ -35,8 +37,11 @@ def audit_entry(row: Row[Any]) -> tuple[AuditEntry, str, str]:
         payload=row.payload,
         legal_basis=row.legal_basis,
         rulebook=row.rulebook,
+        channel=row.channel,
+        os_user=row.os_user,
+        as_operator=bool(row.as_operator),
     )
-    return entry, row.prev_hash, row.hash
+    return entry, row.prev_hash, row.hash, row.key_id
 
 
 def _stream(context: Context, query: Any) -> Iterator[Row[Any]]:
@@ -46,18 +51,166 @@ def _stream(context: Context, query: Any) -> Iterator[Row[Any]]:
 
 
 class BreakFound(TypedDict):
+    """One finding: the case (0: the access log or the checkpoints), the record, and what —
+    `reason` in English, `code` and `params` for the words people read
+    (`audit_finding.<code>`; statemachine.audit.FINDINGS)."""
+
     case_id: int
     seq: int
     reason: str
+    code: NotRequired[str]
+    params: NotRequired[dict[str, Any]]
+
+
+class KeyedRecords(TypedDict):
+    """Where the keyed records begin: before them, records are unkeyed SHA-256 (written before
+    the installation had a key), which anyone could compute."""
+
+    keyed: int
+    unkeyed: int
+    keyed_from: str | None  # the first keyed record's recording instant (Copenhagen)
+
+
+class CheckpointChecked(TypedDict):
+    """The latest signed checkpoint that the database was checked against."""
+
+    number: int
+    at: str
+    source: str  # file | table
 
 
 class Verification(TypedDict):
-    """`audit verify`'s answer (CLI `--json`, `GET /api/v1/audit/verify`)."""
+    """`audit verify`'s answer (CLI `--json`, `GET /api/v1/audit/verify`).
+
+    `breaks`: every finding (at most `MAX_BREAKS`; `breaks_total` counts them all), each naming
+    the case (0: the access log, or the trail as a whole), the record and what is wrong;
+    `first_break` is the first of them."""
 
     ok: bool
     cases_checked: int
     records_checked: int
     first_break: BreakFound | None
+    breaks: NotRequired[list[BreakFound]]
+    breaks_total: NotRequired[int]
+    keys: NotRequired[KeyedRecords]
+    checkpoint: NotRequired[CheckpointChecked | None]
+    access_records_checked: NotRequired[int]
+
+
+MAX_BREAKS = 100
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.breaks: list[BreakFound] = []
+        self.total = 0
+
+    def add(self, case_id: int, seq: int, code: str, /, **params: Any) -> None:
+        self.chain(ChainBreak(case_id, seq, code, params))
+
+    def chain(self, found: ChainBreak | None) -> None:
+        if found is None:
+            return
+        self.total += 1
+        if len(self.breaks) < MAX_BREAKS:
+            self.breaks.append(
+                {
+                    "case_id": found.case_id,
+                    "seq": found.seq,
+                    "reason": found.reason,
+                    "code": found.code,
+                    "params": dict(found.params),
+                }
+            )
+
+
+class _Keyed:
+    def __init__(self) -> None:
+        self.keyed = self.unkeyed = 0
+        self.keyed_from: Any = None
+
+    def count(self, check: ChainCheck, rows: list[Row[Any]]) -> None:
+        self.keyed += check.keyed
+        self.unkeyed += check.unkeyed
+        if check.keyed:
+            first = next(r.recorded_at for r in rows if r.key_id is not None)
+            if self.keyed_from is None or first < self.keyed_from:
+                self.keyed_from = first
+
+    def answer(self) -> KeyedRecords:
+        since = None if self.keyed_from is None else local_iso(self.keyed_from)
+        return {"keyed": self.keyed, "unkeyed": self.unkeyed, "keyed_from": since}
+
+
+def verify_audit(context: Context) -> Verification:
+    """Check the whole trail, both ways, and against the latest signed checkpoint.
+
+    Every case has its chain from record 1 without a gap, each record's MAC verifies under the
+    key it names (or it is an unkeyed record from before keys), and the case row's head is the
+    chain's last record; every record's case exists. Then the checkpoints
+    (`sagsflow.read.checkpoints.check_against`): what the database held when the latest one was
+    signed must still be there — no deleted case, no truncated tail, no rolled-back database.
+    Streams both tables in case order (server-side cursors), so memory stays flat but for the
+    checkpoint's heads.
+    """
+    keys = context.keys
+    findings, keyed = _Findings(), _Keyed()
+    signed = load_anchor(context, findings.add)
+    records = _stream(context, select(AUDIT).order_by(AUDIT.c.case_id, AUDIT.c.seq))
+    heads = _stream(
+        context, select(CASE.c.id, CASE.c.audit_seq, CASE.c.audit_hash).order_by(CASE.c.id)
+    )
+    chains = groupby(records, key=lambda r: r.case_id)
+    cases_checked = records_checked = 0
+    current = next(chains, None)
+
+    def orphans(below: int | None) -> None:
+        nonlocal current, records_checked
+        while current is not None and (below is None or current[0] < below):
+            rows = list(current[1])
+            records_checked += len(rows)
+            findings.add(current[0], rows[0].seq, "orphans", count=len(rows))
+            signed.gone(current[0], findings.add)
+            current = next(chains, None)
+
+    for head in heads:
+        cases_checked += 1
+        orphans(head.id)
+        rows: list[Row[Any]] = []
+        if current is not None and current[0] == head.id:
+            rows = list(current[1])
+            current = next(chains, None)
+        records_checked += len(rows)
+        signed.case(head.id, [r.hash for r in rows], findings.add)
+        if not rows:
+            findings.add(head.id, 1, "no_records")
+            continue
+        check = verify_chain((audit_entry(r) for r in rows), keys)
+        keyed.count(check, rows)
+        if check.found is not None:
+            findings.chain(check.found)
+        elif (len(rows), rows[-1].hash) != (head.audit_seq, head.audit_hash):
+            findings.add(
+                head.id, len(rows) + 1, "head_mismatch", head=head.audit_seq, records=len(rows)
+            )
+    orphans(None)
+    signed.rest(findings.add)
+    access_checked = check_access(context, signed, findings.add)
+    checkpoint: CheckpointChecked | None = None
+    if signed.number:
+        checkpoint = {"number": signed.number, "at": signed.at, "source": signed.source}
+    first = findings.breaks[0] if findings.breaks else None
+    return {
+        "ok": findings.total == 0,
+        "cases_checked": cases_checked,
+        "records_checked": records_checked,
+        "first_break": first,
+        "breaks": findings.breaks,
+        "breaks_total": findings.total,
+        "keys": keyed.answer(),
+        "checkpoint": checkpoint,
+        "access_records_checked": access_checked,
+    }
 
 
 class RecordExported(TypedDict):
@@ -74,61 +227,13 @@ class RecordExported(TypedDict):
     role: str
     legal_basis: str
     rulebook: str
-    payload: str  # the canonical JSON text that was hashed
+    payload: str  # the canonical JSON text that was MACed
     prev_hash: str
     hash: str
-
-
-def _verification(checked: int, records: int, found: ChainBreak | None) -> Verification:
-    first: BreakFound | None = None
-    if found is not None:
-        first = {"case_id": found.case_id, "seq": found.seq, "reason": found.reason}
-    return {
-        "ok": found is None,
-        "cases_checked": checked,
-        "records_checked": records,
-        "first_break": first,
-    }
-
-
-def verify_audit(context: Context) -> Verification:
-    """Check every chain, and that each case's head matches its last record (no tail cut off).
-
-    Streams both tables in case order (server-side cursors), so memory stays flat.
-    """
-    records = _stream(context, select(AUDIT).order_by(AUDIT.c.case_id, AUDIT.c.seq))
-    heads = _stream(
-        context, select(CASE.c.id, CASE.c.audit_seq, CASE.c.audit_hash).order_by(CASE.c.id)
-    )
-    chains = groupby(records, key=lambda r: r.case_id)
-    cases_checked = records_checked = 0
-    first_break: ChainBreak | None = None
-    current = next(chains, None)
-    for head in heads:
-        cases_checked += 1
-        rows: list[Row[Any]] = []
-        while current is not None and current[0] < head.id:
-            first_break = first_break or ChainBreak(
-                current[0], 1, "records of a case that does not exist"
-            )
-            current = next(chains, None)
-        if current is not None and current[0] == head.id:
-            rows = list(current[1])
-            current = next(chains, None)
-        records_checked += len(rows)
-        if first_break is not None:
-            continue
-        first_break = verify_chain(audit_entry(r) for r in rows)
-        if first_break is None and (len(rows), rows[-1].hash if rows else "") != (
-            head.audit_seq,
-            head.audit_hash,
-        ):
-            first_break = ChainBreak(
-                head.id,
-                len(rows) + 1,
-                f"the case records {head.audit_seq} events, the log has {len(rows)}",
-            )
-    return _verification(cases_checked, records_checked, first_break)
+    key_id: str | None  # None: an unkeyed record from before keys
+    channel: str | None
+    os_user: str | None
+    as_operator: bool | None
 
 
 def audit_records(
@@ -162,6 +267,10 @@ def audit_records(
                 "payload": r.payload,
                 "prev_hash": r.prev_hash,
                 "hash": r.hash,
+                "key_id": r.key_id,
+                "channel": r.channel,
+                "os_user": r.os_user,
+                "as_operator": r.as_operator,
             }
             yield record
 
@@ -181,13 +290,18 @@ AUDIT_FIELDS: tuple[str, ...] = (
     "payload",
     "prev_hash",
     "hash",
+    "key_id",
+    "channel",
+    "os_user",
+    "as_operator",
 )
 
 
 def verify_case_audit(context: Context, case_id: int) -> Verification:
-    """`audit_trail.verify_audit` for one case: its chain, and its head against its last record.
+    """`verify_audit` for one case: its chain, its head against its last record, and what the
+    latest signed checkpoint signed of it.
 
-    Raises CaseNotFound. Same answer shape: ok, cases_checked, records_checked, first_break.
+    Raises CaseNotFound. Same answer shape; `checkpoint` names the checkpoint checked against.
     """
     with reading(context.engine) as connection:
         head = connection.execute(
@@ -195,17 +309,36 @@ def verify_case_audit(context: Context, case_id: int) -> Verification:
         ).first()
         if head is None:
             raise CaseNotFound(case_id)
-        rows = connection.execute(
-            select(AUDIT).where(AUDIT.c.case_id == case_id).order_by(AUDIT.c.seq)
-        ).all()
-    found: ChainBreak | None = verify_chain(audit_entry(r) for r in rows)
-    if found is None and (len(rows), rows[-1].hash if rows else "") != (
+        rows = list(
+            connection.execute(
+                select(AUDIT).where(AUDIT.c.case_id == case_id).order_by(AUDIT.c.seq)
+            ).all()
+        )
+    findings, keyed = _Findings(), _Keyed()
+    # The checkpoints' own findings are the whole trail's verify's to name.
+    signed = load_anchor(context, unheeded)
+    signed.case(case_id, [r.hash for r in rows], findings.add)
+    check = verify_chain((audit_entry(r) for r in rows), context.keys)
+    keyed.count(check, rows)
+    findings.chain(check.found)
+    if check.found is None and (len(rows), rows[-1].hash if rows else "") != (
         head.audit_seq,
         head.audit_hash,
     ):
-        found = ChainBreak(
-            case_id,
-            len(rows) + 1,
-            f"the case records {head.audit_seq} events, the log has {len(rows)}",
+        findings.add(
+            case_id, len(rows) + 1, "head_mismatch", head=head.audit_seq, records=len(rows)
         )
-    return _verification(1, len(rows), found)
+    return {
+        "ok": findings.total == 0,
+        "cases_checked": 1,
+        "records_checked": len(rows),
+        "first_break": findings.breaks[0] if findings.breaks else None,
+        "breaks": findings.breaks,
+        "breaks_total": findings.total,
+        "keys": keyed.answer(),
+        "checkpoint": (
+            {"number": signed.number, "at": signed.at, "source": signed.source}
+            if signed.number
+            else None
+        ),
+    }

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
-from models.repository import ACCESS_LOG
+from models.repository import append_access
 from rulebooks import UnknownRulebook
 from sagsflow.context import Context
 from sagsflow.read.cases import case_owner
+from statemachine.audit import AuditKey
 from statemachine.errors import CaseNotFound, ConcurrencyConflict, EventRefused
 from statemachine.phases import Role
 from statemachine.visibility import (
@@ -150,6 +151,9 @@ def require_access_log(principal: Principal) -> None:
 # --- the access log --------------------------------------------------------------------------
 
 _WHAT_LENGTH = 255  # the column's
+# The user name and role of a failed sign-in that named no known user (no user name has
+# parentheses: `users.NAME`).
+UNKNOWN_ACCOUNT = "(unknown)"
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 
@@ -162,32 +166,37 @@ def _what(asked: Asked, outcome: str) -> str:
 
 def record_access(
     connection: Connection,
-    principal: Principal,
+    principal: Principal | None,
     asked: Asked,
     *,
     action: Action,
     case_id: int | None = None,
     outcome: str = "",
+    key: AuditKey | None = None,
 ) -> None:
     """Append who did `action` on which case (None: a list, or no case), in the caller's
-    transaction; `outcome` follows the request in `what` ("accept accepted", "denied")."""
-    connection.execute(
-        insert(ACCESS_LOG),
+    transaction; `outcome` follows the request in `what` ("accept accepted", "denied"). The
+    row joins the access log's MACed chain under `key` (models.repository.append_access).
+    `principal` None: a sign-in that named no known user, logged as `UNKNOWN_ACCOUNT` (the name
+    typed is never stored: it may be a mistyped password)."""
+    append_access(
+        connection,
         {
             "at": asked.at,
-            "user_name": principal.name,
-            "role": principal.role.value,
+            "user_name": principal.name if principal else UNKNOWN_ACCOUNT,
+            "role": principal.role.value if principal else UNKNOWN_ACCOUNT,
             "case_id": case_id,
             "action": action.value,
             "channel": asked.channel.value,
             "what": _what(asked, outcome),
         },
+        key,
     )
 
 
 def log_access(
     context: Context,
-    principal: Principal,
+    principal: Principal | None,
     asked: Asked,
     *,
     action: Action,
@@ -196,7 +205,15 @@ def log_access(
 ) -> None:
     """`record_access` in a transaction of its own."""
     with context.engine.begin() as connection:
-        record_access(connection, principal, asked, action=action, case_id=case_id, outcome=outcome)
+        record_access(
+            connection,
+            principal,
+            asked,
+            action=action,
+            case_id=case_id,
+            outcome=outcome,
+            key=context.keys.current,
+        )
 
 
 @contextmanager

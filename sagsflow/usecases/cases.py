@@ -12,7 +12,7 @@ attempt's in one of its own. Edges call these and only translate; no business ru
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, NotRequired, TypedDict, Unpack
 
@@ -31,7 +31,8 @@ from sagsflow.usecases.access import (
     require_write,
 )
 from sagsflow.usecases.migration import due_move, move_for_event
-from statemachine.audit import AuditEntry, canonical_json
+from sagsflow.usecases.signing import signing_of
+from statemachine.audit import AuditEntry, Signing, canonical_json
 from statemachine.calendar import local_date
 from statemachine.case import DeadlineState, MeasureState
 from statemachine.errors import (
@@ -77,6 +78,7 @@ def _record(
     rulebook: Rulebook,
     measures: Sequence[MeasureState],
     deadlines: Sequence[DeadlineState],
+    signing: Signing,
 ) -> int:
     """Save the case's new state with its audit record, in the caller's transaction; the record's
     sequence number."""
@@ -93,8 +95,9 @@ def _record(
         payload=canonical_json(outcome.payload),
         legal_basis=outcome.legal_basis,
         rulebook=rulebook.key,
+        **signing.origin(),
     )
-    repo.record(stored, entry, measures, deadlines, rulebook=rulebook)
+    repo.record(stored, entry, measures, deadlines, rulebook=rulebook, key=signing.key)
     return entry.seq
 
 
@@ -136,9 +139,13 @@ def open_case(
     `birth_expected`: the child is not yet born and `birth_date` is the expected date (support
     to expectant parents; `record_birth` records the birth later).
 
-    Raises EventRefused (the role may not open cases, or the facts cannot be true) and
-    UnknownRulebook; nothing is written then. With a `witness`, its `write` row is committed
-    with the case (`open_case_as`)."""
+    Raises EventRefused (the role may not open cases, the municipality, team or worker is not
+    one the configuration and the organisation file know: `holder_refusal`, or the facts
+    cannot be true) and UnknownRulebook; nothing is written then. With a `witness`, its `write`
+    row is committed with the case (`open_case_as`)."""
+    refusal = holder_refusal(context, municipality=municipality, worker=worker, team=team)
+    if refusal is not None:
+        raise EventRefused(Event.OPEN_CASE, "inquiry", refusal, [])
     catalogue = context.catalogue
     rulebook = catalogue.in_force(catalogue.rulebook_id_for(municipality), local_date(aware_at))
     if not rulebook.competence.may_fire(role, Event.OPEN_CASE):
@@ -174,6 +181,9 @@ def open_case(
                 now=now,
                 witness=witness,
             )
+    # Who holds the case is recorded with its opening, so that a replay of the trail proves the
+    # case row's worker and team too (docs/decisions/020-replay-verify.md).
+    outcome = replace(outcome, payload={**outcome.payload, "worker": worker, "team": team})
     with UnitOfWork(context.engine) as uow:
         repo = uow.cases
         case_id = repo.add(case, worker=worker, team=team, opened_at=now)
@@ -188,11 +198,41 @@ def open_case(
             rulebook=rulebook,
             measures=case.measures,
             deadlines=case.deadlines,
+            signing=signing_of(context, witness.asked if witness else None),
         )
         if witness is not None:
-            _witnessed(uow, witness, case_id, Event.OPEN_CASE)
+            _witnessed(context, uow, witness, case_id, Event.OPEN_CASE)
         uow.commit()
     return Accepted(case_id, Event.OPEN_CASE.value, "inquiry", "inquiry", case.version, seq)
+
+
+def holder_refusal(
+    context: Context, *, municipality: str, worker: str | None, team: str | None
+) -> Refusal | None:
+    """Why a new case cannot belong where it is asked to (None: it can), as far as the context
+    knows: a municipality the configuration (`context.municipality`) or the catalogue's
+    municipalities.yaml does not name (it would silently follow the default rulebook); a team
+    the organisation file has not; a worker who is none of its people, or, with a team, not its
+    leader or one of its caseworkers. A context without a configured municipality or an
+    organisation checks nothing against it."""
+    if context.municipality is not None:
+        known = sorted({context.municipality, *dict(context.catalogue.municipalities)})
+        if municipality not in known:
+            return Refusal(
+                RefusalCode.UNKNOWN_MUNICIPALITY, {"municipality": municipality, "known": known}
+            )
+    people = context.organisation
+    if people is None:
+        return None
+    if team is not None and people.team(team) is None:
+        return Refusal(RefusalCode.UNKNOWN_TEAM, {"team": team})
+    if worker is not None:
+        home = people.team_of(worker)
+        if home is None:
+            return Refusal(RefusalCode.UNKNOWN_WORKER, {"worker": worker})
+        if team is not None and home.id != team:
+            return Refusal(RefusalCode.WORKER_NOT_IN_TEAM, {"worker": worker, "team": team})
+    return None
 
 
 def _open_case_of(context: Context, municipality: str, child_ref: str) -> int | None:
@@ -324,6 +364,7 @@ def fire_event(
             actor=actor,
             role=role,
             now=now,
+            signing=signing_of(context, witness.asked if witness else None),
         )
         if event in _ACTOR_EVENTS:
             case.involved = repo.actors(case_id)
@@ -338,9 +379,10 @@ def fire_event(
             rulebook=rulebook,
             measures=outcome.touched_measures,
             deadlines=outcome.touched_deadlines,
+            signing=signing_of(context, witness.asked if witness else None),
         )
         if witness is not None:
-            _witnessed(uow, witness, case_id, outcome.event)
+            _witnessed(context, uow, witness, case_id, outcome.event)
         uow.commit()
     return Accepted(
         case_id,
@@ -392,7 +434,9 @@ def fire_event_as(
         )
 
 
-def _witnessed(uow: UnitOfWork, witness: Witness, case_id: int, event: str) -> None:
+def _witnessed(
+    context: Context, uow: UnitOfWork, witness: Witness, case_id: int, event: str
+) -> None:
     """The accepted write's access-log row, in the write's transaction."""
     record_access(
         uow.connection,
@@ -401,6 +445,7 @@ def _witnessed(uow: UnitOfWork, witness: Witness, case_id: int, event: str) -> N
         action=Action.WRITE,
         case_id=case_id,
         outcome=f"{event} {Verdict.ACCEPTED}",
+        key=context.keys.current,
     )
 
 

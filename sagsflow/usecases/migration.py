@@ -22,11 +22,18 @@ from models.database import reading
 from models.repository import CASE, CaseRepository, StoredCase, UnitOfWork
 from rulebooks import Catalogue
 from sagsflow.context import Context
-from statemachine.audit import AuditEntry, canonical_json
-from statemachine.calendar import local_date, local_iso
+from sagsflow.usecases.signing import signing_of
+from statemachine.audit import AuditEntry, Signing, canonical_json
+from statemachine.calendar import local_date
 from statemachine.case import CaseFile
 from statemachine.errors import ConcurrencyConflict, EventRefused
-from statemachine.migration import MigrationPlan, apply_migration, plan_migration
+from statemachine.migration import (
+    MigrationPlan,
+    apply_migration,
+    migration_legal_basis,
+    plan_migration,
+    plan_view,
+)
 from statemachine.phases import Event, Phase, Role
 from statemachine.rulebook import Rulebook
 
@@ -66,27 +73,6 @@ def _due_case_ids(
         return list(connection.execute(query).scalars())
 
 
-def _plan_view(plan: MigrationPlan) -> dict[str, Any]:
-    return {
-        "case_id": plan.case_id,
-        "from": plan.old,
-        "to": plan.new,
-        "blocked": plan.blocked,
-        "deadlines": [
-            {
-                "key": m.key,
-                "rule": m.rule,
-                "measure_id": m.measure_key,
-                "old_due_at": local_iso(m.old_due_at),
-                "new_due_at": local_iso(m.new_due_at),
-                "days": m.days,
-                "cancelled": m.new_due_at is None,
-            }
-            for m in plan.moves
-        ],
-    }
-
-
 def _reported(plans: list[MigrationPlan], dry_run: bool) -> dict[str, Any]:
     """What a migration did (or, with `dry_run`, would do): counts, then each case's plan as
     its audit record holds it, with why a blocked case cannot move as a refusal to word."""
@@ -98,7 +84,7 @@ def _reported(plans: list[MigrationPlan], dry_run: bool) -> dict[str, Any]:
         "deadlines_moved": len(moved),
         "deadlines_cancelled": len([m for p in plans for m in p.moves if m.new_due_at is None]),
         "plans": [
-            {**_plan_view(p), "refusal": p.refusal.as_dict() if p.refusal else None} for p in plans
+            {**plan_view(p), "refusal": p.refusal.as_dict() if p.refusal else None} for p in plans
         ],
     }
 
@@ -113,6 +99,7 @@ def move_case(
     actor: str,
     role: Role,
     now: datetime,
+    signing: Signing,
 ) -> StoredCase:
     """Re-pin the loaded case to `target` as `plan` says and write its `migrate_rulebook`
     audit record, in the caller's transaction; the case as stored after it.
@@ -132,11 +119,12 @@ def move_case(
         recorded_at=now,
         actor=actor,
         role=role.value,
-        payload=canonical_json(_plan_view(plan)),
-        legal_basis=f"rulebook {target.key} ({target.law}, effective {target.effective_from})",
+        payload=canonical_json(plan_view(plan)),
+        legal_basis=migration_legal_basis(target),
         rulebook=target.key,
+        **signing.origin(),
     )
-    digest = repo.record(stored, entry, [], touched, rulebook=target)
+    digest = repo.record(stored, entry, [], touched, rulebook=target, key=signing.key)
     return stored.recorded(entry.seq, digest)
 
 
@@ -168,6 +156,7 @@ def move_for_event(
     actor: str,
     role: Role,
     now: datetime,
+    signing: Signing,
 ) -> tuple[StoredCase, Rulebook]:
     """Before an event at `at`: move the case to the version in force on that date that takes
     it over (`due_move`), in the event's transaction, recorded as the event's actor and role;
@@ -183,7 +172,9 @@ def move_for_event(
     if plan.refusal is not None:
         raise EventRefused(event, stored.file.phase.value, plan.refusal, [])
     moved_at = at.astimezone(UTC)  # UTC between layers, as `process.fire` records the event
-    moved = move_case(repo, stored, plan, target, at=moved_at, actor=actor, role=role, now=now)
+    moved = move_case(
+        repo, stored, plan, target, at=moved_at, actor=actor, role=role, now=now, signing=signing
+    )
     return moved, target
 
 
@@ -210,7 +201,17 @@ def migrate(
             plans.append(plan)
             if dry_run or plan.blocked:
                 continue
-            move_case(repo, stored, plan, target, at=now, actor=actor, role=role, now=now)
+            move_case(
+                repo,
+                stored,
+                plan,
+                target,
+                at=now,
+                actor=actor,
+                role=role,
+                now=now,
+                signing=signing_of(context),
+            )
             uow.commit()
     return {"to": target.key, **_reported(plans, dry_run)}
 
@@ -246,7 +247,17 @@ def migrate_due(
                     continue
                 target, plan = due
                 if not (dry_run or plan.blocked):
-                    move_case(repo, stored, plan, target, at=now, actor=actor, role=role, now=now)
+                    move_case(
+                        repo,
+                        stored,
+                        plan,
+                        target,
+                        at=now,
+                        actor=actor,
+                        role=role,
+                        now=now,
+                        signing=signing_of(context),
+                    )
                     uow.commit()
         except ConcurrencyConflict:
             continue

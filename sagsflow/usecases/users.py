@@ -20,6 +20,7 @@ from models.database import reading
 from models.repository import CREDENTIAL, USER
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
+from sagsflow.usecases.sessions import Ended, end_sessions_of
 from statemachine.phases import Role
 from statemachine.visibility import TEAM_BOUND, Principal
 
@@ -145,7 +146,8 @@ def _user_id(connection: Connection, name: str) -> int:
     return int(found)
 
 
-def set_password(context: Context, name: str, password: str) -> None:
+def set_password(context: Context, name: str, password: str, *, now: datetime) -> None:
+    """A new dashboard password; every dashboard session of the user ends."""
     if len(password) < MIN_PASSWORD:
         raise UserInvalid(
             "short_password",
@@ -157,10 +159,12 @@ def set_password(context: Context, name: str, password: str) -> None:
         connection.execute(
             update(USER).where(USER.c.id == user_id).values(password_hash=hash_password(password))
         )
+        end_sessions_of(connection, user_id, now=now, why=Ended.PASSWORD)
 
 
 def disable_user(context: Context, name: str, *, now: datetime) -> None:
-    """The user can no longer sign in; every token of theirs stops working at once."""
+    """The user can no longer sign in; every token and dashboard session of theirs stops
+    working at once."""
     with context.engine.begin() as connection:
         user_id = _user_id(connection, name)
         connection.execute(update(USER).where(USER.c.id == user_id).values(disabled_at=now))
@@ -169,6 +173,7 @@ def disable_user(context: Context, name: str, *, now: datetime) -> None:
             .where(CREDENTIAL.c.user_id == user_id, CREDENTIAL.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+        end_sessions_of(connection, user_id, now=now, why=Ended.DISABLED)
 
 
 def list_users(context: Context) -> list[dict[str, Any]]:
@@ -209,6 +214,8 @@ def issue_sign_in_link(
 
 
 def revoke_tokens(context: Context, name: str, *, now: datetime) -> int:
+    """Revoke every API token and sign-in link of the user, and end every dashboard session of
+    theirs; returns how many tokens and links."""
     with context.engine.begin() as connection:
         user_id = _user_id(connection, name)
         result = connection.execute(
@@ -216,6 +223,7 @@ def revoke_tokens(context: Context, name: str, *, now: datetime) -> int:
             .where(CREDENTIAL.c.user_id == user_id, CREDENTIAL.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+        end_sessions_of(connection, user_id, now=now, why=Ended.REVOKED)
     return int(result.rowcount)
 
 
@@ -265,6 +273,28 @@ def redeem_sign_in_link(context: Context, token: str, *, now: datetime) -> Princ
                 USER.c.id == claimed, USER.c.disabled_at.is_(None)
             )
         ).first()
+    return _principal(row) if row else None
+
+
+def sign_in_link_user(context: Context, token: str, *, now: datetime) -> Principal | None:
+    """The active user a one-time sign-in token would sign in now (unused, unexpired, not
+    revoked), read only: the link's page names the account before anyone uses the link."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    query = (
+        select(USER.c.name, USER.c.role, USER.c.team)
+        .join(CREDENTIAL, CREDENTIAL.c.user_id == USER.c.id)
+        .where(
+            CREDENTIAL.c.token_hash == token_hash(token),
+            CREDENTIAL.c.kind == "sign_in",
+            CREDENTIAL.c.used_at.is_(None),
+            CREDENTIAL.c.revoked_at.is_(None),
+            CREDENTIAL.c.expires_at > now,
+            USER.c.disabled_at.is_(None),
+        )
+    )
+    with reading(context.engine) as connection:
+        row = connection.execute(query).first()
     return _principal(row) if row else None
 
 

@@ -29,6 +29,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select
+from testkeys import TEST_KEYS
 
 from models.database import make_engine
 from models.tables import AccessRecord
@@ -111,7 +112,7 @@ class Served:
 def api(database_url: str) -> Iterator[Served]:
     """uvicorn serving `create_app` on 127.0.0.1 (a port the OS chose) in a daemon thread."""
     engine = make_engine(database_url)
-    context = Context(engine, shipped_catalogue(), clock=lambda: NOW)
+    context = Context(engine, shipped_catalogue(), clock=lambda: NOW, keys=TEST_KEYS)
     app = create_app(context)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

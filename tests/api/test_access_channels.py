@@ -88,7 +88,7 @@ def test_the_same_acts_leave_the_same_rows_over_the_api_and_the_dashboard(
     # Given a caseworker who has a token and a password, a case of theirs in clarification
     # and a case of another team
     name = staff.name(Role.CASEWORKER)
-    set_password(staff.api.context, name, PASSWORD)
+    set_password(staff.api.context, name, PASSWORD, now=staff.api.context.clock())
     _signed_in(browser, name)
     case = cases.at_phase(Phase.CLARIFICATION, worker=name, team=staff.team)
     theirs = cases.open(worker="someone-else", team=staff.other_team)
@@ -120,3 +120,18 @@ def test_the_same_acts_leave_the_same_rows_over_the_api_and_the_dashboard(
         (None, "list", ""),
     ]
     assert len(rows) == 12
+    # and the two accepted `acknowledge` records name the channel each came through, beside
+    # the operator's opening and walk of the case (the tests' own, from the CLI's door)
+    channels = [(r.event, r.channel) for r in staff_audit(staff, case.id)]
+    assert channels[-2:] == [("acknowledge", "api"), ("acknowledge", "dashboard")]
+    assert {c for e, c in channels[:-2]} == {"cli"}
+
+
+def staff_audit(staff: Any, case_id: int) -> list[Any]:
+    from sqlalchemy import select
+
+    from models.repository import AUDIT
+
+    with staff.api.context.engine.connect() as connection:
+        query = select(AUDIT).where(AUDIT.c.case_id == case_id).order_by(AUDIT.c.seq)
+        return list(connection.execute(query))

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import text
+from testkeys import TEST_KEYS
 
 from statemachine.audit import AuditEntry, verify_chain
 from statemachine.phases import Phase, Role
@@ -28,7 +29,53 @@ def test_the_auditor_verifies_the_whole_trail_and_one_case(staff, walked):
 
     assert whole["ok"] is True and whole["first_break"] is None
     assert whole["cases_checked"] >= 1
-    assert one == {"ok": True, "cases_checked": 1, "records_checked": 9, "first_break": None}
+    assert {k: one[k] for k in ("ok", "cases_checked", "records_checked", "first_break")} == {
+        "ok": True,
+        "cases_checked": 1,
+        "records_checked": 9,
+        "first_break": None,
+    }
+    # every record of it MACed with the installation's key, no findings
+    assert (one["breaks"], one["keys"]["keyed"], one["keys"]["unkeyed"]) == ([], 9, 0)
+
+
+def test_the_auditor_replays_a_case_over_http_and_its_row_is_an_export(
+    staff, walked, engine, access_rows
+):
+    client = staff.as_(Role.AUDITOR)
+    params = {"case_id": walked.id, "replay": "true"}
+
+    one = client.get("/api/v1/audit/verify", params=params)
+
+    assert one.status_code == 200
+    assert {k: one.json()[k] for k in ("ok", "cases_checked", "events_replayed")} == {
+        "ok": True,
+        "cases_checked": 1,
+        "events_replayed": 9,
+    }
+    assert one.json()["differences"] == []
+    [row] = access_rows.rows(user_name=staff.name(Role.AUDITOR), action="export")[-1:]
+    assert row.case_id == walked.id
+    # A team changed behind the engine's back is named (and put back: the database is shared)
+    statement = text('UPDATE "case" SET team = :team WHERE id = :id')
+    with engine.begin() as connection:
+        connection.execute(statement, {"team": "elsewhere", "id": walked.id})
+    try:
+        changed = client.get("/api/v1/audit/verify", params=params).json()
+    finally:
+        with engine.begin() as connection:
+            connection.execute(statement, {"team": staff.team, "id": walked.id})
+    assert changed["differences"] == [
+        {
+            "case_id": walked.id,
+            "seq": None,
+            "field": "team",
+            "stored": "elsewhere",
+            "replayed": staff.team,
+        }
+    ]
+    # The admin verifies chains but sees no case content: no replay
+    assert staff.as_(Role.ADMIN).get("/api/v1/audit/verify", params=params).status_code == 403
 
 
 @pytest.fixture
@@ -72,9 +119,13 @@ def _entries(records):
                 payload=r["payload"],
                 legal_basis=r["legal_basis"],
                 rulebook=r["rulebook"],
+                channel=r["channel"] or None,
+                os_user=r["os_user"] or None,
+                as_operator=r["as_operator"] in (True, "True"),
             ),
             r["prev_hash"],
             r["hash"],
+            r["key_id"] or None,
         )
         for r in records
     ]
@@ -93,11 +144,15 @@ def test_the_csv_export_of_a_case_is_its_whole_chain_checkable_outside(staff, wa
     records = list(csv.DictReader(io.StringIO(response.text)))
     assert [int(r["seq"]) for r in records] == list(range(1, 10))
     assert [r["hash"] for r in records] == [r.hash for r in rows.audit(walked.id)]
-    # and the chain recomputes from the exported fields alone
+    # and the chain recomputes from the exported fields alone, given the installation's key
+    # (each record MACed with it, and written through the API)
+    assert {r["key_id"] for r in records} == {"t1"}
     for record in records:
         record["event_at"] = datetime.fromisoformat(record["event_at"])
         record["recorded_at"] = datetime.fromisoformat(record["recorded_at"])
-    assert verify_chain(_entries(records)) is None
+    assert verify_chain(_entries(records), TEST_KEYS).found is None
+    # and not without it
+    assert verify_chain(_entries(records)).found is not None
 
 
 def test_the_json_lines_export_streams_every_record_with_its_payload(staff, walked, cases):

@@ -46,6 +46,14 @@ READS = [
     pytest.param("/api/v1/stuck?now=0001-01-01T00:00:00%2B01:00", 422, id="now-year-1"),
     pytest.param("/api/v1/stuck?now=9999-12-31T23:59:59-23:00", 422, id="now-year-9999"),
     pytest.param("/api/v1/stuck?now=yesterday", 422, id="now-not-a-date"),
+    # Issue 12: a number was read as seconds since 1970 (now=0.5: 1970-01-01T00:00:00.5Z)
+    pytest.param("/api/v1/stuck?now=0.5", 422, id="now-a-number"),
+    pytest.param("/api/v1/deadlines?now=1700000000", 422, id="now-seconds-since-1970"),
+    pytest.param("/api/v1/compliance?period=2027-Q4&now=0", 422, id="now-zero"),
+    pytest.param("/api/v1/stuck?now=0001-01-01T00:00:00", 422, id="now-year-1-local"),
+    pytest.param("/api/v1/cases?team=a%00b&team=b", 422, id="filter-given-twice"),
+    pytest.param("/api/v1/cases/9223372036854775808", 422, id="case-id-2-to-the-63"),
+    pytest.param("/api/v1/cases/9223372036854775808/events", 422, id="options-id-2-to-the-63"),
     pytest.param("/api/v1/stuck?reason=bored", 422, id="unknown-reason"),
     pytest.param("/api/v1/deadlines?status=late", 422, id="unknown-deadline-status"),
     pytest.param("/api/v1/deadlines?within_days=99999999999", 422, id="within-days-huge"),
@@ -83,6 +91,12 @@ OPENINGS = [
     pytest.param({"team": 12}, "invalid-request", id="team-a-number"),
     pytest.param({"municipality": "x\u007f"}, "invalid-request", id="del-in-municipality"),
     pytest.param({"actor": "mallory"}, "invalid-request", id="actor-in-body"),
+    # Issue 12: instants and days are ISO text, never numbers
+    pytest.param({"aware_at": 0.5}, "invalid-request", id="aware-a-number"),
+    pytest.param({"aware_at": "1700000000"}, "invalid-request", id="aware-digits"),
+    pytest.param({"birth_date": 0}, "invalid-request", id="birth-date-a-number"),
+    pytest.param({"aware_at": "9999-12-31T23:59:59"}, "invalid-request", id="aware-year-9999"),
+    pytest.param({"new_case": "yes"}, "invalid-request", id="new-case-not-a-boolean"),
 ]
 
 
@@ -118,6 +132,28 @@ EVENTS = [
         {"event": "close", "data": {"reason": "r" * 5000}}, "invalid-event-data", id="long-reason"
     ),
 ]
+# Issue 12: an instant in event data out of range was a 500 (OverflowError), a number one read
+# as seconds since 1970
+EVENTS += [
+    pytest.param(
+        {"event": "receive_notification", "data": {"notifier": "private", "aware_at": year}},
+        "invalid-event-data",
+        id=f"notification-aware-{name}",
+    )
+    for name, year in (
+        ("year-1", "0001-01-01T00:00:00+01:00"),
+        ("year-9999", "9999-12-31T23:59:59-23:00"),
+        ("a-number", 0.5),
+        ("digits", "1700000000"),
+    )
+]
+EVENTS += [
+    pytest.param({"at": 0.5}, "invalid-request", id="at-a-number"),
+    pytest.param({"at": "0001-01-01T00:00:00"}, "invalid-request", id="at-year-1-local"),
+    pytest.param({"expected_version": "2"}, "invalid-request", id="version-as-text"),
+    pytest.param({"data": {f"f{i}": 1 for i in range(51)}}, "invalid-request", id="data-51-fields"),
+    pytest.param({"data": {"a": list(range(1001))}}, "invalid-request", id="data-1001-values"),
+]
 
 
 @pytest.mark.parametrize(("change", "kind"), EVENTS)
@@ -142,6 +178,14 @@ def test_bad_events_are_422_problems_and_write_nothing(staff, cases, rows, probl
     [
         pytest.param(b"{not json", "application/json", id="broken-json"),
         pytest.param(b"[" * 100_000, "application/json", id="deeply-nested-json"),
+        pytest.param(
+            b'{"event": "accept", "at": "2027-12-01T10:00:00Z", "data": '
+            + b'{"a": ' * 1000
+            + b"1"
+            + b"}" * 1001,
+            "application/json",
+            id="data-nested-1000-deep",
+        ),
         pytest.param(b"\xff\xfe", "application/json", id="not-utf8"),
         pytest.param(b"event=accept", "application/x-www-form-urlencoded", id="a-form"),
         pytest.param(b"", "application/json", id="empty"),

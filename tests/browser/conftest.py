@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+from testkeys import TEST_AUDIT_KEY, TEST_KEYED_SINCE, TEST_KEYS
 
 from models.database import make_engine
 from rulebooks import shipped_catalogue
@@ -173,7 +174,7 @@ def served(
         database_url = postgres.url(dropped)
     now = datetime.now(UTC)
     engine = make_engine(database_url)
-    context = Context(engine, shipped_catalogue())
+    context = Context(engine, shipped_catalogue(), keys=TEST_KEYS)
     load_demo(context, cases=DEMO_CASES, now=now, seed=11)
     stuck = _stuck_case(context, now)
     sweep(context, now)
@@ -184,6 +185,8 @@ def served(
     environment |= {
         "SAGSFLOW_DATABASE_URL": database_url,
         "SAGSFLOW_SECRET_KEY": "browser-test-" + "k" * 40,
+        "SAGSFLOW_AUDIT_KEY": TEST_AUDIT_KEY,
+        "SAGSFLOW_AUDIT_KEYED_SINCE": TEST_KEYED_SINCE,
         "SAGSFLOW_BASE_URL": f"http://127.0.0.1:{port}",
     }
     log = folder / "serve.log"

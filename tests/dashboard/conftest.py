@@ -1,7 +1,8 @@
 """The dashboard over HTTP: a real uvicorn server on a free port per test, over a fresh database
 (SQLite, then PostgreSQL: `database_url` in tests/conftest.py) with a few cases and users.
 
-The server's clock is the suite's fixed `NOW`. Helpers are fixtures, not imports.
+The server's clock is the suite's fixed `NOW`, unless a test moves it (`clock`). Helpers are
+fixtures, not imports.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -57,6 +58,22 @@ def now() -> datetime:
     return NOW
 
 
+@dataclass
+class Clock:
+    """The server's clock: `NOW` until a test moves it on."""
+
+    now: datetime = NOW
+
+    def move(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture
 def world(context: Context, cases: Any, password_hash: str) -> World:
     """Four cases walked through the service layer, swept at NOW, and the users of USERS."""
@@ -86,11 +103,13 @@ def _free_socket() -> socket.socket:
 
 
 @pytest.fixture
-def server(context: Context) -> Iterator[str]:
-    """The dashboard served by uvicorn on a free port; yields its base URL."""
+def server(context: Context, clock: Clock) -> Iterator[str]:
+    """The dashboard served by uvicorn on a free port, on the `clock`; yields its base URL."""
     app = FastAPI()
     app.state.context = context
-    dashboard.install(app, clock=lambda: NOW, key="test-key-" + "x" * 40, organisation_file="")
+    dashboard.install(
+        app, clock=lambda: clock.now, key="test-key-" + "x" * 40, organisation_file=""
+    )
     sock = _free_socket()
     config = uvicorn.Config(app, log_level="warning", lifespan="off")
     running = uvicorn.Server(config)

@@ -20,7 +20,7 @@ def test_the_key_is_made_once_kept_0600_and_reused(tmp_path: Path) -> None:
 
 def test_a_session_round_trips_and_a_tampered_or_foreign_one_does_not() -> None:
     codec = SessionCodec("k" * 40)
-    session = Session.anonymous().signed_in("tl1")
+    session = Session.anonymous().signed_in("a-session-id")
     value = codec.dumps(session)
     assert codec.loads(value) == session
     # One character of the signature changed (to another than it was: the signature's text
@@ -35,7 +35,7 @@ def test_a_session_expires() -> None:
     # Given a session signed at noon by a codec whose clock the test moves
     clock = [datetime(2027, 12, 31, 12, 0, tzinfo=UTC)]
     codec = SessionCodec("k" * 40, max_age=timedelta(seconds=1), clock=lambda: clock[0])
-    value = codec.dumps(Session.anonymous().signed_in("dh"))
+    value = codec.dumps(Session.anonymous().signed_in("a-session-id"))
 
     # When its age reaches the limit, it still holds; past the limit, it does not
     clock[0] += timedelta(seconds=1)
@@ -48,7 +48,7 @@ def test_a_session_lasts_a_working_day_by_default() -> None:
     # SESSION_AGE: 12 hours from the sign-in, whatever the requests in between
     clock = [datetime(2027, 12, 31, 7, 0, tzinfo=UTC)]
     codec = SessionCodec("k" * 40, clock=lambda: clock[0])
-    value = codec.dumps(Session.anonymous().signed_in("tl1"))
+    value = codec.dumps(Session.anonymous().signed_in("a-session-id"))
     clock[0] += timedelta(hours=12)
     assert codec.loads(value) is not None
     clock[0] += timedelta(seconds=1)
@@ -57,9 +57,19 @@ def test_a_session_lasts_a_working_day_by_default() -> None:
 
 def test_signing_in_changes_the_csrf_token() -> None:
     anonymous = Session.anonymous()
-    signed = anonymous.signed_in("dh")
+    signed = anonymous.signed_in("a-session-id")
     assert signed.csrf != anonymous.csrf
     assert signed.csrf_matches(signed.csrf)
     assert not signed.csrf_matches(anonymous.csrf)
     assert not signed.csrf_matches("")
     assert not signed.csrf_matches(None)
+
+
+def test_the_cookie_names_a_server_side_session_and_no_user() -> None:
+    # A cookie signed before sessions were kept on the server named its user ("u"): it signs
+    # no one in now (the session would never end), it is only a CSRF token
+    codec = SessionCodec("k" * 40)
+    old = codec._serializer.dumps({"c": "token", "u": "dh"})
+    assert codec.loads(old) == Session(csrf="token", sid=None)
+    value = codec.dumps(Session(csrf="token", sid="a-session-id"))
+    assert codec.loads(value) == Session(csrf="token", sid="a-session-id")

@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -34,8 +35,11 @@ import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from testkeys import TEST_AUDIT_KEY, TEST_KEYED_SINCE
 
 ROOT = Path(__file__).resolve().parents[2]
+# Where the processes' signed checkpoints go: outside the checkout.
+CHECKPOINTS = Path(tempfile.mkdtemp(prefix="sagsflow-checkpoints-"))
 BIN = Path(sys.executable).parent
 SAGSFLOW = (
     [str(BIN / "sagsflow")]
@@ -84,7 +88,20 @@ def environment(**settings: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "SAGSFLOW_"))}
     # The tests read the CLI's English (Danish is its default: tests/e2e/test_cli_language.py).
     english = {"SAGSFLOW_LANG": "en"}
-    return {**clean, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **english, **settings}
+    # Every process of one installation signs with the same audit key, whatever its working
+    # directory (the workers run from the checkout), and anchors its checkpoints outside it.
+    audit = {
+        "SAGSFLOW_AUDIT_KEY": TEST_AUDIT_KEY,
+        "SAGSFLOW_AUDIT_KEYED_SINCE": TEST_KEYED_SINCE,
+        "SAGSFLOW_CHECKPOINT_FILE": str(CHECKPOINTS / f"{uuid.uuid4().hex}.jsonl"),
+    }
+    return {
+        **clean,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        **english,
+        **audit,
+        **settings,
+    }
 
 
 def eventually(check: Callable[[], T], timeout: float, what: str, every: float = 0.5) -> T:

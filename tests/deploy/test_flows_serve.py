@@ -1,4 +1,4 @@
-"""One machine: `sagsflow flows serve` registers the four deployments of deployments/prefect.yaml
+"""One machine: `sagsflow flows serve` registers the five deployments of deployments/prefect.yaml
 against its own `prefect server start`, runs them on schedule, and stops cleanly on Ctrl-C.
 
 One serve start (a Prefect server takes ~15 s) for all of it. The file served is the real
@@ -22,7 +22,7 @@ import yaml
 
 FAST = {"interval": 5, "timezone": "Europe/Copenhagen"}
 FAST_DEPLOYMENTS = ("enforce-deadlines", "deliver-notifications")
-SERVE_STARTUP = 180  # s: the server's start (~15 s alone) and the four deployments registered
+SERVE_STARTUP = 180  # s: the server's start (~15 s alone) and the five deployments registered
 RUNS_WITHIN = 150  # s: scheduler loop 1 s, runner poll 1 s, a flow-run process ~5 s
 STOP_WITHIN = 30  # s: Ctrl-C to the last process gone
 
@@ -93,7 +93,7 @@ def test_flows_serve_registers_the_deployments_runs_them_on_schedule_and_stops_o
     serve.wait_for(": polling for scheduled runs", SERVE_STARTUP)
     api = prefect_api(f"http://127.0.0.1:{port}/api")
 
-    # Then its server holds the four deployments of prefect.yaml, with their cron schedules in
+    # Then its server holds the five deployments of prefect.yaml, with their cron schedules in
     # Europe/Copenhagen and parameters (and the test's fast schedule besides), one run at a time
     expected = {d["name"]: d for d in yaml.safe_load(real.read_text("utf-8"))["deployments"]}
     deployments = api.deployments()

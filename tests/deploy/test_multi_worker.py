@@ -132,6 +132,7 @@ def test_a_prefect_server_on_postgresql_and_two_workers_enforce_and_deliver_each
         "deliver-notifications",
         "enforce-deadlines",
         "supervisor-digest",
+        "verify-audit",
     ]
     enforce, deliver = deployments["enforce-deadlines"], deployments["deliver-notifications"]
     assert enforce["work_pool_name"] == "sagsflow-process"

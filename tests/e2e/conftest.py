@@ -31,6 +31,17 @@ def _command() -> list[str]:
 
 
 SAGSFLOW = _command()
+# The demo organisation and the tests' teams Nord (anna; leader lis) and Syd (bo, cy; leader
+# sune), and the committee (udvalg): `case open` and `case fire` check --worker, --team and
+# --role against it.
+ORGANISATION = Path(__file__).with_name("organisation.yaml")
+# Who records an event in a role, by default (the organisation file gives each that role).
+ACTORS = {
+    "caseworker": "anna",
+    "team_leader": "lis",
+    "committee": "udvalg",
+    "department_head": "dh",
+}
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,11 @@ class Sagsflow:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAGSFLOW_")}
         # The tests read English (Danish is the default: tests/e2e/test_cli_language.py).
         env.update(
-            SAGSFLOW_DATABASE_URL=self.database_url, SAGSFLOW_LANG="en", COLUMNS="200", NO_COLOR="1"
+            SAGSFLOW_DATABASE_URL=self.database_url,
+            SAGSFLOW_LANG="en",
+            SAGSFLOW_ORG_FILE=str(ORGANISATION),
+            COLUMNS="200",
+            NO_COLOR="1",
         )
         env.update(dict(self.settings))
         return subprocess.run(
@@ -119,10 +134,16 @@ class Sagsflow:
         data: dict[str, Any] | None = None,
         *,
         role: str = "caseworker",
-        actor: str = "anna",
+        actor: str | None = None,
+        operator: bool = False,
     ) -> dict[str, Any]:
-        """An event that must be accepted; returns the --json answer."""
-        result: dict[str, Any] = self.json(*self.fire_args(case_id, event, at, data, role, actor))
+        """An event that must be accepted; returns the --json answer. The actor is, by default,
+        the organisation file's person of `role` (ACTORS); `operator`: recorded as the operator
+        (for a role the organisation file gives no one, an auditor's or an admin's, always)."""
+        who, extra = _acting(role, actor, operator)
+        result: dict[str, Any] = self.json(
+            *self.fire_args(case_id, event, at, data, role, who), *extra
+        )
         return result
 
     def refused(
@@ -133,10 +154,13 @@ class Sagsflow:
         data: dict[str, Any] | str | None = None,
         *,
         role: str = "caseworker",
-        actor: str = "anna",
+        actor: str | None = None,
+        operator: bool = False,
     ) -> str:
-        """An event that must be refused; returns the one-line reason from stderr."""
-        return self.fails(*self.fire_args(case_id, event, at, data, role, actor))
+        """An event that must be refused; returns the one-line reason from stderr (the actor and
+        `operator` as for `fire`)."""
+        who, extra = _acting(role, actor, operator)
+        return self.fails(*self.fire_args(case_id, event, at, data, role, who), *extra)
 
     @staticmethod
     def fire_args(
@@ -155,6 +179,14 @@ class Sagsflow:
     def show(self, case_id: int) -> dict[str, Any]:
         view: dict[str, Any] = self.json("case", "show", str(case_id))
         return view
+
+
+def _acting(role: str, actor: str | None, operator: bool) -> tuple[str, list[str]]:
+    """Who records in `role` and the options that say so: the given actor, else the organisation
+    file's person of that role, else (an auditor, an admin) anna as the operator."""
+    if actor is None and role not in ACTORS:
+        return "anna", ["--operator"]
+    return actor or ACTORS[role], ["--operator"] if operator else []
 
 
 @pytest.fixture

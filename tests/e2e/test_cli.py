@@ -193,7 +193,7 @@ def test_bad_input_is_refused_with_a_one_line_reason(sagsflow: Sagsflow) -> None
     reason = sagsflow.refused(case_id, "accept", "2099-01-01T09:00:00+01:00")
     assert "future" in reason
 
-    # The auditor only reads.
+    # The auditor only reads (recorded as the operator: no organisation file names an auditor).
     reason = sagsflow.refused(case_id, "accept", "2026-03-27T13:00:00+01:00", role="auditor")
     assert "auditor" in reason
     assert "accept" in reason
@@ -207,7 +207,7 @@ def test_bad_input_is_refused_with_a_one_line_reason(sagsflow: Sagsflow) -> None
         ("2025-03-30T02:30", "does not exist"),
         ("2025-10-26T02:30", "+01:00"),
     ):
-        done = sagsflow.run(*sagsflow.fire_args(case_id, "accept", at, None, "caseworker", "a"))
+        done = sagsflow.run(*sagsflow.fire_args(case_id, "accept", at, None, "caseworker", "anna"))
         assert done.returncode == 2 and said in done.stderr and "--at" in done.stderr
 
 
@@ -443,7 +443,7 @@ def test_list_sweep_and_stuck_on_a_small_caseload(sagsflow: Sagsflow) -> None:
         source="notification",
         notifier="private",
         child_ref="BARN-C",
-        worker="anna",
+        worker="cy",
         team="syd",
     )["id"]
 
@@ -451,7 +451,8 @@ def test_list_sweep_and_stuck_on_a_small_caseload(sagsflow: Sagsflow) -> None:
         return [row["id"] for row in cli.json("case", "list", *filters)]
 
     assert listed("--phase", "inquiry") == [b, c]
-    assert listed("--worker", "anna", "--team", "syd") == [c]  # anna: A and C; syd: B and C
+    assert listed("--worker", "cy", "--team", "syd") == [c]  # syd: B and C
+    assert listed("--worker", "anna", "--team", "syd") == []  # anna: A only
     assert listed("--phase", "clarification", "--worker", "anna", "--team", "nord") == [a]
 
     # Monday 4 May 2026, 12:00.

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from testkeys import TEST_AUDIT_KEY, TEST_KEYED_SINCE
 
 QUIET = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -54,9 +55,16 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 @pytest.fixture
-def flow_database(database_url: str, monkeypatch: pytest.MonkeyPatch, prefect_server: None) -> str:
+def flow_database(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, prefect_server: None, tmp_path: Path
+) -> str:
     """The flows read SAGSFLOW_DATABASE_URL when their tasks run: point it at this test's one."""
     monkeypatch.setenv("SAGSFLOW_DATABASE_URL", database_url)
+    # The tests' own contexts sign with the tests' key: so do the flows.
+    monkeypatch.setenv("SAGSFLOW_AUDIT_KEY", TEST_AUDIT_KEY)
+    monkeypatch.setenv("SAGSFLOW_AUDIT_KEYED_SINCE", TEST_KEYED_SINCE)
+    # … and anchor their checkpoints in this test's own file.
+    monkeypatch.setenv("SAGSFLOW_CHECKPOINT_FILE", str(tmp_path / "audit-checkpoints.jsonl"))
     return database_url
 
 

@@ -13,6 +13,8 @@ Two breaches, five notifications, three deadlines examined.
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -37,6 +39,7 @@ DEPLOYMENTS = {
     "deliver-notifications": "flows/deliver.py:deliver_notifications",
     "supervisor-digest": "flows/digest.py:supervisor_digest",
     "compliance-report": "flows/compliance.py:compliance_report",
+    "verify-audit": "flows/verify.py:verify_audit",
 }
 SCHEDULES = {
     "enforce-deadlines": [("*/15 * * * *", {})],
@@ -46,6 +49,7 @@ SCHEDULES = {
         ("0 6 1 * *", {"period": "previous-month"}),
         ("0 6 1 1,4,7,10 *", {"period": "previous-quarter"}),
     ],
+    "verify-audit": [("30 2 * * *", {})],
 }
 
 
@@ -121,6 +125,13 @@ def test_enforce_deadlines_flow_creates_what_the_sweep_would_and_nothing_on_a_re
         "cases_closed": 0,
     }
     assert stored_notifications(engine) == 5
+    # and each run ended with a signed checkpoint, in the file outside the database and as an
+    # artifact: the second signs no head anew (nothing was recorded in between)
+    lines = Path(os.environ["SAGSFLOW_CHECKPOINT_FILE"]).read_text().splitlines()
+    assert [json.loads(line)["n"] for line in lines] == [1, 2]
+    assert json.loads(lines[1])["changed"] == []
+    published = artifact("audit-checkpoint")
+    assert "| Sager | 3 |" in published.data
 
 
 @SQLITE_ONLY
@@ -254,10 +265,34 @@ def test_compliance_report_flow_reads_previous_month_from_now_and_writes_csv_and
     assert artifact("compliance-2026-04").type == "markdown"
 
 
+@SQLITE_ONLY
+def test_verify_audit_flow_replays_the_trail_and_fails_on_a_difference(
+    flow_database, caseload, engine
+):
+    from sqlalchemy import update
+
+    from flows.verify import TrailDiffers, verify_audit
+    from models.repository import CASE
+
+    # The caseload's four records (A opened and accepted, B and C opened) replay clean
+    assert verify_audit(now=NOW) == {"cases_checked": 3, "events_replayed": 4, "differences": 0}
+    assert "| Forskelle | 0 |" in artifact("verify-audit").data
+
+    # When case A's phase is changed behind the engine's back, the run fails and its artifact
+    # names the difference
+    with engine.begin() as connection:
+        connection.execute(update(CASE).where(CASE.c.id == 1).values(phase="closure"))
+    with pytest.raises(TrailDiffers, match="sag 1: phase"):
+        verify_audit(now=NOW)
+    published = artifact("verify-audit").data
+    assert "| Forskelle | 1 |" in published
+    assert "| 1 |  | phase | closure | clarification |" in published
+
+
 # --- deployments -------------------------------------------------------------------------------
 
 
-def test_prefect_yaml_declares_the_four_deployments_on_copenhagen_schedules():
+def test_prefect_yaml_declares_the_five_deployments_on_copenhagen_schedules():
     config = yaml.safe_load(PREFECT_YAML.read_text(encoding="utf-8"))
     deployments = {d["name"]: d for d in config["deployments"]}
 

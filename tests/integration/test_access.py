@@ -132,7 +132,7 @@ def test_a_revoked_token_is_refused_and_a_new_one_works(context, anna, now):
 
 def test_a_disabled_user_is_refused_everywhere(context, anna, now):
     # Given a user with a password, a token and an unused sign-in link
-    set_password(context, "anna", "korrekt hest batteri")
+    set_password(context, "anna", "korrekt hest batteri", now=now)
     token = issue_token(context, "anna", now=now)
     link = issue_sign_in_link(context, "anna", now=now)
 
@@ -148,9 +148,9 @@ def test_a_disabled_user_is_refused_everywhere(context, anna, now):
         issue_token(context, "anna", now=now)
 
 
-def test_a_password_is_stored_as_scrypt_and_checked(context, engine, anna):
+def test_a_password_is_stored_as_scrypt_and_checked(context, engine, anna, now):
     # When a password is set
-    set_password(context, "anna", "korrekt hest batteri")
+    set_password(context, "anna", "korrekt hest batteri", now=now)
 
     # Then only its salted scrypt hash is stored
     stored = _everything_stored(engine)

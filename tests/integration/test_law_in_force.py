@@ -24,7 +24,6 @@ from sqlalchemy import select
 
 from models.tables import AccessRecord
 from rulebooks import SHIPPED, read_catalogue
-from sagsflow.context import Context
 from sagsflow.read.audit import verify_audit
 from sagsflow.read.cases import show_case
 from sagsflow.usecases.access import Asked
@@ -299,7 +298,7 @@ def municipality_rulebooks(cases, tmp_path):
         for version in versions:
             add_version(directory, **version)
         catalogue = read_catalogue([directory])
-        return replace(cases, context=Context(cases.context.engine, catalogue))
+        return replace(cases, context=replace(cases.context, catalogue=catalogue))
 
     return with_versions
 

@@ -14,6 +14,7 @@ Three deadlines to examine, two newly breached, five notifications.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -23,7 +24,6 @@ from sqlalchemy import func, select, text
 
 from models.database import make_engine
 from models.tables import Notification
-from sagsflow.context import Context
 from sagsflow.usecases.sweep import (
     SweepResult,
     record_breaches,
@@ -147,9 +147,8 @@ def test_deadlines_claimed_by_another_worker_are_skipped_not_awaited(
     record_breaches(context, NOW)
     [whole] = sweep_batches(context, NOW, batch_size=100)
     # (a lock wait fails this worker after 5 s instead of hanging the test)
-    impatient = Context(
-        make_engine(database_url, connect_args={"options": "-c lock_timeout=5s"}),
-        context.catalogue,
+    impatient = replace(
+        context, engine=make_engine(database_url, connect_args={"options": "-c lock_timeout=5s"})
     )
     other = make_engine(database_url)
     try:

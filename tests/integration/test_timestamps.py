@@ -6,6 +6,7 @@ Copenhagen is UTC+01:00 in winter and UTC+02:00 in summer; in 2026 the clocks go
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,6 @@ from sqlalchemy import select, text
 
 from models.database import make_engine
 from models.tables import Case
-from sagsflow.context import Context
 from sagsflow.read.cases import show_case
 from sagsflow.usecases.cases import open_case
 from statemachine.phases import Notifier, Phase, Source
@@ -122,7 +122,7 @@ def test_instants_do_not_depend_on_the_postgres_session_time_zone(database_url, 
     try:
         # When a case is opened through it …
         accepted = open_case(
-            Context(danish, context.catalogue),
+            replace(context, engine=danish),
             child_ref="BARN-0001",
             birth_date=date(2016, 5, 1),
             aware_at=datetime(2026, 3, 31, 10, 0, 0, 123456, tzinfo=CEST),

@@ -17,6 +17,7 @@ import pytest
 from rulebooks import shipped_catalogue
 from sagsflow.present.i18n import LANGUAGES, messages, translator
 from sagsflow.present.refusals import refusal_text
+from statemachine.audit import FINDINGS
 from statemachine.calendar import Unit
 from statemachine.consent import ConsentParty
 from statemachine.errors import Refusal, RefusalCode
@@ -82,6 +83,8 @@ def _family_keys() -> set[str]:
         ],
         "instant": ["not_iso", "nonexistent", "ambiguous"],
         "problem.period": ["format", "reversed", "range"],
+        "audit_finding": FINDINGS,
+        "audit_where": ["file", "table"],
     }
     keys = {f"{kind}.{getattr(v, 'value', v)}" for kind, values in families.items() for v in values}  # type: ignore[attr-defined]
     for unit in Unit:
@@ -181,6 +184,10 @@ SAMPLE_PARAMS: dict[str, object] = {
     "until": "2026-03-30T21:59:59+00:00",
     "aware_at": "2026-03-05T13:00:00+00:00",
     "actor": "caseworker-anna",
+    # Issue 12: who and where a new case belongs.
+    "municipality": "vest",
+    "team": "t9",
+    "worker": "rw99",
 }
 
 
