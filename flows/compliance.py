@@ -43,12 +43,15 @@ def compile_report(period: str, now: datetime, municipality: str | None) -> Comp
 
 @task(name="write-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[10.0, 60.0])
 def write_report(report: ComplianceReport, stem: str, directory: str) -> list[Path]:
+    from sagsflow.present.csvfile import csv_dialect
     from sagsflow.usecases.compliance import write_csv, write_html
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
+    # SAGSFLOW_CSV_DIALECT: standard, or excel-da (semicolons, decimal comma, UTF-8 with BOM).
+    dialect = csv_dialect(settings().csv_dialect)
     return [
-        write_csv(report, folder / f"{stem}.csv").resolve(),
+        write_csv(report, folder / f"{stem}.csv", dialect=dialect).resolve(),
         write_html(report, folder / f"{stem}.html").resolve(),
     ]
 

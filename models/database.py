@@ -61,7 +61,11 @@ def _private_file(database: str | None) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for `url`, with SQLite set up for concurrent, durable event writes."""
+    """An engine for `url`, with SQLite set up for concurrent, durable event writes.
+
+    A statement's parameters are kept out of its errors' messages (`hide_parameters`): those
+    reach the operator's log, and a parameter may be a child's reference or an event's data."""
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         _private_file(parsed.database)

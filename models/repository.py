@@ -25,6 +25,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -711,12 +712,16 @@ class CaseRepository:
         limit: int | None = None,
         offset: int = 0,
         scope: ColumnElement[bool] | None = None,
+        q: str | None = None,
     ) -> list[Row[Any]]:
         """Cases matching every filter, by id; `scope` is a further WHERE clause over the case
-        table (the signed-in user's visibility, sagsflow/access.py)."""
+        table (the signed-in user's visibility, sagsflow/access.py); `q`: a search
+        (`case_search`)."""
         query = select(CASE).order_by(CASE.c.id)
         if scope is not None:
             query = query.where(scope)
+        if q is not None:
+            query = query.where(case_search(q))
         if offset:
             query = query.offset(offset)
         for column, value in (
@@ -733,6 +738,45 @@ class CaseRepository:
 
     def count(self) -> int:
         return int(self.connection.execute(select(func.count()).select_from(CASE)).scalar_one())
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least text above every text that begins with `prefix` (code point order, which is
+    SQLite's BINARY and PostgreSQL's C collation); None: there is none (the prefix is all
+    U+10FFFF)."""
+    text = prefix.rstrip(chr(0x10FFFF))
+    if not text:
+        return None
+    last = ord(text[-1]) + 1
+    if 0xD800 <= last <= 0xDFFF:  # no surrogates in a stored text
+        last = 0xE000
+    return text[:-1] + chr(last)
+
+
+def case_search(q: str) -> ColumnElement[bool]:
+    """The cases a search `q` finds: the child reference is `q` or begins with it, or — when
+    `q` is a number — the case number is `q`. `q` as the child reference is stored (NFC, outer
+    spaces off: `statemachine.process.pseudonymous_child_ref`).
+
+    The prefix is a range over the indexed `child_ref` (`>= q AND < the next text`), not a
+    LIKE: SQLite's LIKE is case-insensitive and ignores the index, PostgreSQL's uses a B-tree
+    only under the C collation or `text_pattern_ops`. The range is exact in code point order
+    (SQLite's BINARY; PostgreSQL's C collation, which the deployment's databases use); under
+    another PostgreSQL collation a prefix might be missed, never a text without it found, as
+    `substr` keeps exactly the texts that begin with `q`."""
+    if not q:
+        return and_(CASE.c.child_ref == q)
+    found: list[ColumnElement[bool]] = []
+    end = _prefix_end(q)
+    prefix = and_(
+        CASE.c.child_ref >= q,
+        *([CASE.c.child_ref < end] if end is not None else []),
+        func.substr(CASE.c.child_ref, 1, len(q)) == q,
+    )
+    found.append(prefix)
+    if q.isascii() and q.isdigit() and 1 <= int(q) <= MAX_CASE_ID:
+        found.append(CASE.c.id == int(q))
+    return or_(*found)
 
 
 class UnitOfWork:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from fastapi import FastAPI
 
-from sagsflow import api, dashboard
+from sagsflow import api, dashboard, ops
 from sagsflow.context import Context
 
 log = logging.getLogger("sagsflow.server")
@@ -94,4 +94,6 @@ def create_app(context: Context | None = None) -> FastAPI:
     app.state.context = context or default_context()
     api.install(app)
     dashboard.install(app)
+    # Last: its request log is the outermost middleware (docs/operations.md).
+    ops.install(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,9 @@ class Settings(BaseSettings):
     # Attempts before a failing notification is parked for a person (backoff: sagsflow/delivery.py;
     # the default 12 span about 1.5 hours).
     mail_max_attempts: int = Field(default=12, ge=1)
+    # One mail per recipient and delivery run, listing their cases worst first (false: one mail
+    # per notification).
+    mail_bundle: bool = True
     # Signs the dashboard's session cookies; empty: a random key kept in state/secret_key.
     secret_key: str = ""
     # A dashboard session unused this many minutes ends (besides ending 12 hours after sign-in).
@@ -42,6 +46,10 @@ class Settings(BaseSettings):
     audit_key_file: str = "state/audit-keys.json"
     # The append-only file outside the database that every signed checkpoint is written to.
     checkpoint_file: str = "state/audit-checkpoints.jsonl"
+    # The dialect of every CSV written (the compliance report, the audit export): `standard`
+    # (comma, decimal point, UTF-8) or `excel-da` (what Danish Excel opens: semicolon, decimal
+    # comma, UTF-8 with BOM); `--csv-dialect` and the export's `dialect` override it.
+    csv_dialect: Literal["standard", "excel-da"] = "standard"
     # The language of what the CLI prints (da or en; `--lang` overrides it).
     lang: str = "da"
     # Where people reach the dashboard, for the sign-in links the CLI prints.
@@ -50,6 +58,9 @@ class Settings(BaseSettings):
     # one is refused with 413 before it is parsed, signed in or not. The largest real request,
     # an action plan of a hundred goals of 2,000 characters, is about 200 kB.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # With a value, GET /metrics needs `Authorization: Bearer <it>`; empty: /metrics is open to
+    # whoever reaches the address `serve` binds to, as Prometheus expects (docs/operations.md).
+    metrics_token: str = ""
 
     def rulebook_directories(self) -> tuple[str, ...]:
         return tuple(d for d in self.rulebook_dirs.split(":") if d)

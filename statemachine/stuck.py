@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from statemachine.calendar import birthday, due, local_date, shift, start_of_local_day
+from statemachine.calendar import Unit, birthday, due, local_date, shift, start_of_local_day
 from statemachine.consent import ConsentParty, missing_consents
 from statemachine.conversation import lapses_at
 from statemachine.phases import Event, Phase
-from statemachine.rulebook import Rulebook, RuleId, Span
+from statemachine.rulebook import Anchor, Rulebook, RuleId, Span
 
 
 class StuckReason(StrEnum):
@@ -225,6 +225,52 @@ def stuck_clock(rulebook: Rulebook, facts: ClockFacts) -> StuckClock:
         consent_wait_at=consent_wait_from(rulebook, facts),
         conversation_missing_at=conversation_missing_from(rulebook, facts),
     )
+
+
+# Before an investigation is opened, the phases whose cases would have its clock (below).
+_BEFORE_INVESTIGATION = (Phase.INQUIRY, Phase.CLARIFICATION)
+
+
+@dataclass(frozen=True)
+class ProjectedClock:
+    """A deadline the case does not have yet but would have, counted from a fact it has: the
+    investigation's, were one opened now (shown as projected, never stored as a deadline)."""
+
+    rule: str
+    due_at: datetime
+    source: str
+
+
+def projected_investigation(
+    rulebook: Rulebook, phase: Phase, aware_at: datetime
+) -> ProjectedClock | None:
+    """The investigation deadline a case in inquiry or clarification would have if its
+    investigation were opened: the rulebook's `investigation` rule counted from awareness
+    (Barnets Lov §20 stk. 3, SEL §50 stk. 7: 4 months from when the municipality became aware),
+    as `deadlines.arm_case_deadline` would arm it. None in other phases, or when the rulebook's
+    rule counts from anything but awareness (then opening it would start the clock)."""
+    if phase not in _BEFORE_INVESTIGATION:
+        return None
+    rule = rulebook.deadlines.get(RuleId.INVESTIGATION)
+    if rule is None or rule.anchor is not Anchor.AWARENESS:
+        return None
+    result = due(aware_at, rule.duration.duration(), rulebook.working_calendar())
+    return ProjectedClock(RuleId.INVESTIGATION.value, result.due_at, rule.source)
+
+
+def counts_hours(rulebook: Rulebook, rule: str) -> bool:
+    """Whether the case rule `rule` counts elapsed hours (Barnets Lov §136: the 24-hour
+    assessment), so that how far over it is is told in hours, not days."""
+    found = rulebook.deadlines.get(RuleId(rule)) if rule in _CASE_RULE_IDS else None
+    return found is not None and found.duration.unit is Unit.HOURS
+
+
+_CASE_RULE_IDS = frozenset(r.value for r in RuleId)
+
+
+def hours_over(due_at: datetime, now: datetime) -> int:
+    """Whole hours from `due_at` to `now` (0 when not yet over)."""
+    return max(int((now - due_at).total_seconds() // 3600), 0)
 
 
 def is_waiting_for_consent(rulebook: Rulebook, facts: StuckFacts, now: datetime) -> bool:

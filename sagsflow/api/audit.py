@@ -8,8 +8,6 @@ log — the auditor.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
@@ -22,8 +20,9 @@ from sagsflow.api.cases import Limit, NameFilter, Offset
 from sagsflow.api.deps import AskedDep, ContextDep, PrincipalDep
 from sagsflow.api.problems import ProblemRoute, responses
 from sagsflow.api.schemas import MAX_ID, AccessLogPage, AuditReplay, AuditVerification
-from sagsflow.present.cells import spreadsheet_safe
+from sagsflow.present.csvfile import CsvDialect, csv_chunks
 from sagsflow.read.audit import AUDIT_FIELDS
+from sagsflow.settings import settings
 from sagsflow.usecases import audit as usecases
 from statemachine.calendar import local_iso
 from statemachine.visibility import Action
@@ -43,17 +42,9 @@ class ExportFormat(StrEnum):
 MEDIA_TYPES = {ExportFormat.CSV: "text/csv; charset=utf-8", ExportFormat.JSONL: "application/jsonl"}
 
 
-def _csv(records: Iterator[Mapping[str, Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=AUDIT_FIELDS, lineterminator="\r\n")
-    writer.writeheader()
-    for n, row in enumerate(records, start=1):
-        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
-        if n % _CHUNK == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+def _csv(records: Iterator[Mapping[str, Any]], dialect: CsvDialect) -> Iterator[str]:
+    rows = ([row.get(name) for name in AUDIT_FIELDS] for row in records)
+    return csv_chunks(AUDIT_FIELDS, rows, dialect, chunk=_CHUNK)
 
 
 def _jsonl(records: Iterator[Mapping[str, Any]]) -> Iterator[str]:
@@ -120,12 +111,23 @@ def export(
     asked: AskedDep,
     format: Annotated[ExportFormat, Query(description="csv or jsonl")] = ExportFormat.JSONL,
     case_id: CaseFilter = None,
+    dialect: Annotated[
+        CsvDialect | None,
+        Query(
+            description="With csv: `standard` (comma, decimal point, UTF-8) or `excel-da` "
+            "(semicolon, decimal comma, UTF-8 with BOM: what Danish Excel opens); default: the "
+            "setting SAGSFLOW_CSV_DIALECT."
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """Every record's fields, its legal basis, payload (the canonical JSON that was hashed) and
     hashes, so that the chains can be checked outside Sagsflow. Written to the access log as an
     `export` row: with the case for one case, without one for the whole trail."""
     records = usecases.export_trail(context, principal, asked, case_id=case_id)
-    body = _csv(records) if format is ExportFormat.CSV else _jsonl(records)
+    if format is ExportFormat.CSV:
+        body = _csv(records, dialect or CsvDialect(settings().csv_dialect))
+    else:
+        body = _jsonl(records)
     name = f"audit-{case_id or 'all'}.{format.value}"
     return StreamingResponse(
         body,

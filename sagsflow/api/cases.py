@@ -21,6 +21,7 @@ from sagsflow.api.schemas import (
 )
 from sagsflow.present.case import worded_case
 from sagsflow.present.refusals import refusal_text
+from sagsflow.read.cases import MAX_SEARCH
 from sagsflow.read.paging import MAX_LIMIT, MAX_OFFSET
 from sagsflow.settings import settings
 from sagsflow.usecases import cases as usecases
@@ -34,6 +35,20 @@ CaseId = Annotated[int, Path(ge=1, le=MAX_ID, description="The case id.")]
 NameFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=PRINTABLE)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page.")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip.")]
+Search = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=MAX_SEARCH,
+        pattern=PRINTABLE,
+        description=(
+            "Find cases by number or child reference: a child reference equal to the text or"
+            " beginning with it (case-sensitive, as stored: Unicode NFC, outer spaces off), or,"
+            " for a number, the case with that number. Within what the caller may see, with"
+            " the other filters."
+        ),
+    ),
+]
 
 
 def _accepted(accepted: usecases.Accepted) -> Accepted:
@@ -63,9 +78,11 @@ def list_cases(
     municipality: NameFilter = None,
     limit: Limit = 50,
     offset: Offset = 0,
+    q: Search = None,
 ) -> Any:
-    """Every filter given must match; one page (`limit` from `offset`). Written to the access
-    log as one `list` row."""
+    """Every filter given must match; one page (`limit` from `offset`). `q` finds cases by
+    number or child reference (exact or its beginning). Written to the access log as one
+    `list` row."""
     page = case_page(
         context,
         principal,
@@ -76,6 +93,7 @@ def list_cases(
         municipality=municipality,
         limit=limit,
         offset=offset,
+        q=q,
     )
     return {
         "items": page.items,

@@ -32,6 +32,7 @@ from starlette.types import Receive, Scope, Send
 from rulebooks import UnknownRulebook
 from sagsflow.present.i18n import Translator, negotiate, translator
 from sagsflow.present.refusals import refusal_text, refused_text
+from sagsflow.read.cases import SearchInvalid
 from sagsflow.read.paging import PageInvalid
 from sagsflow.read.stuck import CursorInvalid
 from sagsflow.usecases.access import AccessDenied
@@ -241,6 +242,8 @@ def problem_of(error: Exception, t: Translator) -> ApiProblem | None:
         return ApiProblem(422, "invalid-period", key=f"problem.period.{error.kind}", values=values)
     if isinstance(error, CursorInvalid):
         return ApiProblem(422, "invalid-request", key="problem.cursor_invalid")
+    if isinstance(error, SearchInvalid):
+        return ApiProblem(422, "invalid-request", key="problem.search_invalid")
     if isinstance(error, PageInvalid):
         return ApiProblem(
             422,

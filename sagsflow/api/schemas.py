@@ -406,6 +406,26 @@ class BreachedDeadlineOut(BaseModel):
     measure_id: str | None
     due_at: datetime
     days_overdue: int
+    hours_overdue: int | None = Field(
+        default=None,
+        description="Whole hours over, for a deadline counted in hours (the 24-hour "
+        "assessment, Barnets Lov §136); null for one counted in days.",
+    )
+    statutory: bool = Field(
+        default=True,
+        description="The law sets the deadline (true) or the municipality's service level does.",
+    )
+
+
+class ProjectedClockOut(BaseModel):
+    rule: str
+    due_at: datetime
+    days_left: int = Field(description="Days to the due day; negative: over.")
+    source: str
+    projected: bool = Field(
+        default=True,
+        description="Not a deadline of the case: the one an investigation opened now would have.",
+    )
 
 
 StuckReason = Literal[
@@ -432,6 +452,11 @@ class StuckCase(BaseModel):
     days_since_last_event: int
     reasons: list[StuckReason]
     breached_deadlines: list[BreachedDeadlineOut]
+    projected_investigation: ProjectedClockOut | None = Field(
+        default=None,
+        description="In inquiry or clarification: the investigation deadline counted from "
+        "awareness (Barnets Lov §20 stk. 3) that opening an investigation would give.",
+    )
 
 
 class StuckPage(Paged):

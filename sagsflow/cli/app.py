@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -20,6 +21,7 @@ import typer
 
 if TYPE_CHECKING:
     from sagsflow.context import Context
+    from sagsflow.present.csvfile import CsvDialect
     from sagsflow.present.i18n import Translator
     from statemachine.phases import Role
 
@@ -55,6 +57,14 @@ OperatorOption = Annotated[
         "--operator",
         help="Record as the operator on --actor's behalf: --role need not be one the "
         "organisation file gives --actor (the audit record says an operator recorded it).",
+    ),
+]
+CsvDialectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--csv-dialect",
+        help="standard (comma, decimal point, UTF-8) or excel-da (semicolon, decimal comma, "
+        "UTF-8 with BOM: what Danish Excel opens); default: SAGSFLOW_CSV_DIALECT, else standard.",
     ),
 ]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -220,6 +230,20 @@ def wall_clock() -> datetime:
     return context().clock()
 
 
+def chosen_csv_dialect(option: str | None, as_json: bool) -> CsvDialect:
+    """`--csv-dialect`, else the setting SAGSFLOW_CSV_DIALECT (validated when read)."""
+    from sagsflow.present.csvfile import DIALECTS, csv_dialect
+    from sagsflow.settings import settings
+
+    name = settings().csv_dialect if option is None else option
+    try:
+        return csv_dialect(name)
+    except ValueError:
+        allowed = ", ".join(DIALECTS)
+        message = say("cli.not_one_of", value=name, allowed=allowed)
+        fail(f"--csv-dialect: {message}", EXIT_INVALID, {} if as_json else None)
+
+
 def emit(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
@@ -236,6 +260,28 @@ def db_upgrade() -> None:
 
     upgrade_schema(settings().database_url)
     print(say("cli.database_up_to_date"), file=sys.stderr)
+
+
+@db_app.command("backup")
+@handles_domain_errors
+def db_backup(
+    file: Annotated[Path, typer.Argument(dir_okay=False, help="The backup file to write (new).")],
+) -> None:
+    """Copy a SQLite database, while it is in use, to FILE (SQLite's online backup; made 0600).
+    For PostgreSQL use pg_dump -Fc (docs/operations.md)."""
+    from sagsflow.settings import settings
+    from sagsflow.usecases.backup import BackupRefused, backup_sqlite
+
+    try:
+        pages = backup_sqlite(settings().database_url, file)
+    except BackupRefused as error:
+        refused = {
+            "not_sqlite": "cli.backup_not_sqlite",
+            "exists": "cli.backup_exists",
+            "no_database": "cli.backup_no_database",
+        }
+        fail(say(refused[error.reason], file=str(file)))
+    print(say("cli.backup_written", file=str(file), pages=pages), file=sys.stderr)
 
 
 # --- case ---------------------------------------------------------------------------------
@@ -702,6 +748,7 @@ def report_compliance(
     now: Annotated[
         str | None, typer.Option("--now", help="The report's clock (ISO 8601); default: now.")
     ] = None,
+    csv_dialect: CsvDialectOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Management supervision: shares on time and median days per phase, per team and municipality."""
@@ -712,6 +759,7 @@ def report_compliance(
     from sagsflow.usecases.compliance import write_csv, write_html
     from statemachine.periods import PeriodInvalid, parse_period
 
+    dialect = chosen_csv_dialect(csv_dialect, as_json)
     try:
         start, end = parse_period(period)
         people = organisation(settings().org_file)
@@ -728,7 +776,7 @@ def report_compliance(
     try:
         out.mkdir(parents=True, exist_ok=True)
         files = {
-            "csv": str(write_csv(report, out / f"compliance-{label}.csv", words())),
+            "csv": str(write_csv(report, out / f"compliance-{label}.csv", words(), dialect)),
             "html": str(write_html(report, out / f"compliance-{label}.html", words())),
         }
     except OSError as error:
@@ -811,9 +859,11 @@ def audit_verify(
 def _audit_replay(case_id: int | None, as_json: bool) -> None:
     """`audit verify --replay`: every difference on stdout (or the JSON answer), one line on
     stderr and exit 1 when the stored state is not what the trail proves."""
+    from sagsflow.cli.progress import progress_bar
     from sagsflow.read.replay import replay_verify
 
-    result = replay_verify(context(), now=wall_clock(), case_id=case_id)
+    with progress_bar(say("cli.progress_replay"), as_json=as_json) as progress:
+        result = replay_verify(context(), now=wall_clock(), case_id=case_id, progress=progress)
     t = words()
     if as_json:
         emit(result)
@@ -1019,18 +1069,27 @@ def rulebook_migrate(
     as_json: JsonOption = False,
 ) -> None:
     """Move open cases to another rulebook version, re-arming their deadlines (audited)."""
+    from sagsflow.cli.progress import progress_bar
     from sagsflow.usecases.migration import migrate, migrate_due
 
     if due == (to is not None):  # one of them, not both
         fail(say("cli.migrate_to_or_due"), EXIT_INVALID, {} if as_json else None)
     clock = parse_instant(now, "--now") if now else wall_clock()
-    if to is None:
-        result = migrate_due(
-            context(), dry_run=dry_run, actor=actor, now=clock, municipality=municipality
-        )
-    else:
-        target = _chosen_rulebook(to, municipality)
-        result = migrate(context(), target, dry_run=dry_run, actor=actor, now=clock)
+    target = None if to is None else _chosen_rulebook(to, municipality)
+    with progress_bar(say("cli.progress_migrate"), as_json=as_json) as progress:
+        if target is None:
+            result = migrate_due(
+                context(),
+                dry_run=dry_run,
+                actor=actor,
+                now=clock,
+                municipality=municipality,
+                progress=progress,
+            )
+        else:
+            result = migrate(
+                context(), target, dry_run=dry_run, actor=actor, now=clock, progress=progress
+            )
     if as_json:
         emit(result)
         return
@@ -1066,6 +1125,7 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Load realistic demo cases (all phases, dated around today) through the service layer."""
+    from sagsflow.cli.progress import progress_bar
     from sagsflow.read.cases import list_cases
     from sagsflow.usecases.demo import load_demo
     from sagsflow.usecases.demo_users import DEMO_PASSWORD, add_demo_users
@@ -1074,7 +1134,8 @@ def demo(
     if if_empty and list_cases(ctx, limit=1):
         counts = None
     else:
-        counts = load_demo(ctx, cases=cases, now=wall_clock())
+        with progress_bar(say("cli.progress_demo"), as_json=as_json) as progress:
+            counts = load_demo(ctx, cases=cases, now=wall_clock(), progress=progress)
     users = add_demo_users(ctx, _organisation(), now=wall_clock())
     if users:
         print(
@@ -1299,17 +1360,41 @@ def user_list(as_json: JsonOption = False) -> None:
 # --- the API and dashboard -------------------------------------------------------------------
 
 
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    log_level: Annotated[
+        LogLevel,
+        typer.Option(
+            "--log-level",
+            help="info: one line per request; warning: uvicorn's warnings and errors only.",
+        ),
+    ] = LogLevel.INFO,
 ) -> None:
-    """Serve the REST API (/api/v1) and the dashboard (/) until Ctrl-C."""
+    """Serve the REST API (/api/v1) and the dashboard (/) until Ctrl-C; /healthz, /readyz and
+    /metrics for the operator, and one JSON line per request on stderr (docs/operations.md)."""
     import uvicorn
+
+    from sagsflow.ops.logs import logging_config
 
     print(say("cli.serving", url=f"http://{host}:{port}"), file=sys.stderr)
     uvicorn.run(
-        "sagsflow.server:create_app", factory=True, host=host, port=port, log_level="warning"
+        "sagsflow.server:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_config=logging_config(log_level.value),
+        log_level=log_level.value,
+        # The request line (sagsflow/ops) replaces uvicorn's: it names the route, not the path.
+        access_log=False,
     )
 
 

@@ -187,9 +187,10 @@ def print_stuck(
     for column in columns:
         table.add_column(t(f"cli.col.{column}"), no_wrap=column != "breaches", overflow="fold")
     for r in rows[:limit]:
-        breached = ", ".join(
-            f"{t.rule(b['rule'])} +{t.days(b['days_overdue'])}" for b in r["breached_deadlines"]
-        )
+        breached = ", ".join(f"{t.rule(b['rule'])} +{_over(b, t)}" for b in r["breached_deadlines"])
+        if projected := r.get("projected_investigation"):
+            due = t("stuck.projected_investigation", due=t.date(projected["due_at"]))
+            breached = ", ".join(x for x in (breached, due) if x)
         table.add_row(
             str(r["case_id"]),
             t.phase(r["phase"]),
@@ -330,3 +331,12 @@ def print_users(rows: list[dict[str, Any]], t: Translator) -> None:
         team = f", {t('col.team').lower()} {row['team']}" if row["team"] else ""
         state = f" ({t('cli.disabled')})" if row["disabled_at"] else ""
         print(f"{row['name']}: {t.role(row['role'])}{team}{state}")
+
+
+def _over(breach: dict[str, Any], t: Translator) -> str:
+    """How far a breached deadline is over: hours for one counted in hours (the 24-hour
+    assessment), else days; and whether the law or the service level sets it."""
+    hours = breach.get("hours_overdue")
+    over = t.amount(hours, "hours") if hours is not None else t.days(breach["days_overdue"])
+    kind = t("stuck.statutory") if breach.get("statutory", True) else t("stuck.service_level")
+    return f"{over} ({kind})"

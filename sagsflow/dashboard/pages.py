@@ -34,6 +34,7 @@ from sagsflow.dashboard.web import (
 from sagsflow.present import charts, diagram
 from sagsflow.present.case import child_conversation_text, worded_case
 from sagsflow.present.i18n import Translator
+from sagsflow.present.outbox import parked_reason_text
 from sagsflow.present.refusals import refusal_text, refused_text
 from sagsflow.read.caseload import (
     Load,
@@ -43,7 +44,7 @@ from sagsflow.read.caseload import (
     open_loads,
     team_counts,
 )
-from sagsflow.read.cases import list_cases
+from sagsflow.read.cases import SearchInvalid, list_cases, search_text
 from sagsflow.read.compliance import Share
 from sagsflow.read.deadlines import overview_lists
 from sagsflow.read.overview import PhaseCount, overview_figures
@@ -53,6 +54,7 @@ from sagsflow.settings import settings
 from sagsflow.usecases import signin
 from sagsflow.usecases.access import AccessDenied, Asked
 from sagsflow.usecases.cases import CaseView, fire_event_as, reshow_case, view_case
+from sagsflow.usecases.queue import my_queue
 from sagsflow.usecases.sessions import end_session
 from sagsflow.usecases.signin import Outcome, Paused, SignedIn
 from sagsflow.usecases.supervision import list_scope
@@ -468,10 +470,15 @@ def cases(
     team: str | None = None,
     page: str | None = None,
     go: str | None = None,
+    q: str | None = None,
 ) -> Response:
     principal = signed_in(request, viewer)
     if go and go.strip().isdigit():
         return redirect(request, viewer, f"/cases/{int(go.strip())}")
+    try:
+        search = search_text(q)
+    except SearchInvalid:
+        raise Refused(400, "error.bad_input_text") from None
     teams = visible_teams(request, principal)
     workers, team_first = worker_choices(teams, team or None, worker or None)
     size = dashboard_of(request).page_size
@@ -487,6 +494,7 @@ def cases(
             limit=size + 1,
             offset=(number - 1) * size,
             scope=list_scope(context_of(request), principal, asked(request, viewer)),
+            q=search,
         )
     return render(
         request,
@@ -500,9 +508,42 @@ def cases(
         workers=workers,
         team_first=team_first,
         phases=[p.value for p in Phase],
-        chosen={"phase": chosen_phase, "worker": worker or None, "team": team or None},
+        chosen={
+            "phase": chosen_phase,
+            "worker": worker or None,
+            "team": team or None,
+            "q": search,
+        },
         team_names=team_names(request),
     )
+
+
+# --- my deadlines ("Mine frister") ----------------------------------------------------------------
+
+
+@router.get("/queue")
+def queue(request: Request, viewer: ViewerDep) -> Response:
+    """The signed-in person's own queue: their breached deadlines, those due within
+    HORIZON_DAYS, the notifications parked for them (a team leader: for the team's cases)."""
+    principal = signed_in(request, viewer)
+    values: dict[str, Any] = {"horizon": HORIZON_DAYS, "queue": None}
+    if principal.sees_cases:
+        found = my_queue(
+            context_of(request), principal, asked(request, viewer), within_days=HORIZON_DAYS
+        )
+        values |= {
+            "queue": found,
+            "reasons": {
+                p.notification_id: parked_reason_text(
+                    p.parked_reason, viewer.t, lambda who: _person_name(request, who) or who
+                )
+                if p.parked_reason
+                else None
+                for p in found.parked
+            },
+            "team_leader": principal.role is Role.TEAM_LEADER,
+        }
+    return render(request, viewer, "queue.html", **values)
 
 
 # --- caseload ----------------------------------------------------------------------------------
@@ -674,6 +715,47 @@ def case_page(request: Request, viewer: ViewerDep, case_id: int) -> Response:
         raise Refused(404, "error.not_found_text") from None
     done = request.query_params.get("done")
     return _case_response(request, viewer, shown, done=done)
+
+
+@router.get("/cases/{case_id}/print")
+def case_print(request: Request, viewer: ViewerDep, case_id: int) -> Response:
+    """The case for paper (A4): facts, phases, deadlines with their sources, measures and the
+    audit trail; the case page's read (`view_case`, which logs it as a read of the case)."""
+    principal = signed_in(request, viewer)
+    try:
+        shown = view_case(context_of(request), principal, asked(request, viewer), case_id)
+    except (AccessDenied, CaseNotFound):
+        raise Refused(404, "error.not_found_text") from None
+    t, now = viewer.t, viewer.now
+    view = worded_case(shown.case, t)
+    born = view["birth_date"]
+    return render(
+        request,
+        viewer,
+        "case_print.html",
+        view=view,
+        age=None if born is None else age_on(date.fromisoformat(born), local_date(now)),
+        team_name=team_names(request).get(view["team"] or "", view["team"]),
+        phases=_phase_stays(view),
+        printed_at=to_local(now).isoformat(timespec="seconds"),
+        follow_ups=_follow_ups(view),
+        pretty=_pretty,
+        child_conversation_text=child_conversation_text,
+    )
+
+
+def _phase_stays(view: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The phases the case has been in, in order: each with when it was entered, when it was
+    left (None: the case is in it) and the event that moved it there."""
+    stays: list[dict[str, Any]] = []
+    for h in view["history"]:
+        if h["from_phase"] is None or h["from_phase"] != h["to_phase"]:
+            if stays:
+                stays[-1]["left_at"] = h["at"]
+            stays.append(
+                {"phase": h["to_phase"], "at": h["at"], "left_at": None, "event": h["event"]}
+            )
+    return stays
 
 
 def _case_response(

@@ -8,16 +8,15 @@ the templates under templates/compliance/ lay them out; the chart is `charts.sha
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
 from sagsflow.present import charts
-from sagsflow.present.cells import spreadsheet_safe
+from sagsflow.present.csvfile import CsvDialect, csv_text
 from sagsflow.present.i18n import DEFAULT, Translator, translator
 from sagsflow.present.templating import render
 from statemachine.late import STAY_PHASES
@@ -146,8 +145,9 @@ def report_as_data(report: ComplianceReport, t: Translator) -> dict[str, Any]:
     return data
 
 
-def _csv_share(share: float | None) -> str:
-    return "" if share is None else f"{share:.4f}"
+def _csv_share(share: float | None) -> Decimal | None:
+    """A share as a fraction of four places (0.6667); None when nothing was counted."""
+    return None if share is None else Decimal(f"{share:.4f}")
 
 
 def csv_header() -> list[str]:
@@ -159,28 +159,32 @@ def csv_header() -> list[str]:
     return header
 
 
-def render_csv(report: ComplianceReport, t: Translator | None = None) -> str:
-    """One row per team and per municipality; shares as fractions (0.6667), empty when none.
+def render_csv(
+    report: ComplianceReport,
+    t: Translator | None = None,
+    dialect: CsvDialect = CsvDialect.STANDARD,
+) -> str:
+    """One row per team and per municipality; shares as fractions (0.6667, or 0,6667 in the
+    `excel-da` dialect), empty when none; median days with one place.
 
     The columns are machine names (a contract for spreadsheets and scripts); `label` is worded.
     """
     t = t or translator(DEFAULT)
-    with io.StringIO(newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(csv_header())
-        for row in report.rows:
-            values: list[object] = [
-                report.period_start.isoformat(),
-                report.period_end.isoformat(),
-                row.scope,
-                row.municipality,
-                row.team or "",
-                row_label(row, t),
-            ]
-            for s in row.shares:
-                values += [s.on_time, s.late, _csv_share(s.share), s.pending, s.cancelled]
-            for phase in STAY_PHASES:
-                stay = row.phase(phase.value)
-                values += [f"{stay.median_days:.1f}", stay.stays] if stay else ["", 0]
-            writer.writerow([spreadsheet_safe(v) for v in values])
-        return file.getvalue()
+    return csv_text(csv_header(), (_csv_row(report, row, t) for row in report.rows), dialect)
+
+
+def _csv_row(report: ComplianceReport, row: ComplianceRow, t: Translator) -> list[object]:
+    values: list[object] = [
+        report.period_start.isoformat(),
+        report.period_end.isoformat(),
+        row.scope,
+        row.municipality,
+        row.team or "",
+        row_label(row, t),
+    ]
+    for s in row.shares:
+        values += [s.on_time, s.late, _csv_share(s.share), s.pending, s.cancelled]
+    for phase in STAY_PHASES:
+        stay = row.phase(phase.value)
+        values += [Decimal(f"{stay.median_days:.1f}"), stay.stays] if stay else [None, 0]
+    return values

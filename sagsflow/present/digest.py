@@ -252,7 +252,9 @@ def _caseload(d: TeamDigest, t: Translator) -> Section:
 def _parked(d: TeamDigest, t: Translator) -> Section:
     rows = []
     for p in d.parked:
-        reason = parked_reason_text(p.reason, t) if p.reason else None
+        reason = (
+            parked_reason_text(p.reason, t, lambda who: d.names.get(who, who)) if p.reason else None
+        )
         rows.append(
             Row(
                 cells=(

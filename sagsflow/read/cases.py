@@ -8,6 +8,7 @@ same shape. Instants are Copenhagen local ISO texts (`local_iso`), as the API sh
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, select
@@ -291,9 +292,12 @@ def list_cases(
     limit: int | None = None,
     offset: int = 0,
     scope: ColumnElement[bool] | None = None,
+    q: str | None = None,
 ) -> list[CaseListed]:
     """Cases matching every filter given, oldest first; `scope`: a further WHERE clause over the
-    case table (the signed-in user's visibility, sagsflow/access.py)."""
+    case table (the signed-in user's visibility, sagsflow/access.py); `q`: a search by case
+    number or child reference, exact or its beginning (`search_text` first;
+    `models.repository.case_search`)."""
     with UnitOfWork(context.engine, readonly=True) as uow:
         rows = uow.cases.list(
             phase=phase,
@@ -303,6 +307,7 @@ def list_cases(
             limit=limit,
             offset=offset,
             scope=scope,
+            q=q,
         )
     return [
         {
@@ -320,6 +325,26 @@ def list_cases(
         }
         for r in rows
     ]
+
+
+MAX_SEARCH = 64  # a child reference's length (models/tables.py)
+
+
+class SearchInvalid(ValueError):
+    """A search text no case can match by design: too long, or with a control character."""
+
+
+def search_text(q: str | None) -> str | None:
+    """A search as the stored child references are written (Unicode NFC, outer spaces off,
+    `statemachine.process.pseudonymous_child_ref`); None: no search (absent or blank).
+    Raises `SearchInvalid` above `MAX_SEARCH` characters or with a control character (NUL
+    included)."""
+    if q is None:
+        return None
+    text = unicodedata.normalize("NFC", q).strip()
+    if len(text) > MAX_SEARCH or any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise SearchInvalid(q[:80])
+    return text or None
 
 
 def case_owner(context: Context, case_id: int) -> tuple[str | None, str | None] | None:

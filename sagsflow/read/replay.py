@@ -25,7 +25,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypedDict
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from models.database import reading
 
@@ -44,6 +44,7 @@ from models.repository import (
 )
 from rulebooks import UnknownRulebook
 from sagsflow.context import Context
+from sagsflow.progress import Progress
 from statemachine.calendar import local_iso
 from statemachine.case import CaseFile, DeadlineState
 from statemachine.phases import DeadlineStatus
@@ -168,17 +169,26 @@ class _Rulebooks:
 
 
 def replay_verify(
-    context: Context, *, now: datetime, case_id: int | None = None, limit: int = SHOWN
+    context: Context,
+    *,
+    now: datetime,
+    case_id: int | None = None,
+    limit: int = SHOWN,
+    progress: Progress | None = None,
 ) -> ReplayVerification:
     """Rebuild every case (or case `case_id`: CaseNotFound when it has neither a row nor a
     record) from its audit records and compare it with its stored rows; `now`: the instant of
-    verification (a deadline the sweep may have breached by then). `ok`: no difference."""
+    verification (a deadline the sweep may have breached by then). `ok`: no difference.
+
+    `progress(done, total)` is called after each case row (the case rows of the snapshot
+    counted once, first): for a progress bar; it must not touch the database."""
     rulebook_of = _Rulebooks(context)
     found = _Found(limit)
-    cases = events = unproven = 0
+    cases = events = unproven = done = 0
     with reading(context.engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.execution_options(isolation_level="REPEATABLE READ")
+        total = _case_rows(connection, case_id) if progress is not None else 0
         for batch in _batches(connection, case_id):
             rows, records, measures, deadlines = batch
             for row in rows:
@@ -188,6 +198,9 @@ def replay_verify(
                 if replayed.complete and replayed.owner is None:
                     unproven += 1
                 _compare_case(found, row, replayed, measures, deadlines, now)
+                if progress is not None:
+                    done += 1
+                    progress(done, max(total, done))
             for orphan, its in sorted(records.items()):
                 # Records of a case whose row is gone.
                 cases += 1
@@ -216,6 +229,14 @@ _Batch = tuple[
     dict[int, list[Row[Any]]],
     dict[int, list[Row[Any]]],
 ]
+
+
+def _case_rows(connection: Connection, case_id: int | None) -> int:
+    """How many case rows the replay will read (in the same snapshot)."""
+    query = select(func.count()).select_from(CASE)
+    if case_id is not None:
+        query = query.where(CASE.c.id == case_id)
+    return int(connection.execute(query).scalar_one())
 
 
 def _batches(connection: Connection, case_id: int | None) -> Iterator[_Batch]:

@@ -33,7 +33,7 @@ import binascii
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -48,14 +48,23 @@ from sqlalchemy import (
 )
 
 from models.database import reading
-from models.repository import CASE, DEADLINE, MAX_CASE_ID
+from models.repository import CASE, DEADLINE, MAX_CASE_ID, MEASURE
 from models.stuck_clock import clock_facts_of_row
 from rulebooks import Catalogue
 from sagsflow.context import Context
+from sagsflow.read.queue import is_statutory
 from statemachine.calendar import local_date, local_iso
 from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import Rulebook
-from statemachine.stuck import BREACH_REASONS, StuckFacts, StuckReason, assess
+from statemachine.stuck import (
+    BREACH_REASONS,
+    StuckFacts,
+    StuckReason,
+    assess,
+    counts_hours,
+    hours_over,
+    projected_investigation,
+)
 
 # The reason filter's choices, in the order the forms list them.
 REASONS = tuple(
@@ -335,8 +344,19 @@ def _judged(connection: Connection, rules: StuckRules, rows: Sequence[Any]) -> l
         .where(DEADLINE.c.case_id.in_([r.id for r in rows]), DEADLINE.c.status == _BREACHED)
         .order_by(DEADLINE.c.due_at)
     )
-    today = local_date(rules.now)
-    for d in connection.execute(query):
+    today, now = local_date(rules.now), rules.now
+    pinned = {r.id: rules.catalogue.get(r.rulebook_id, r.rulebook_version) for r in rows}
+    found = list(connection.execute(query))
+    # A follow-up is the law's or the municipality's by its measure type's cadence.
+    types: dict[tuple[int, str], str] = {}
+    if any(d.measure_key for d in found):
+        measures = select(MEASURE.c.case_id, MEASURE.c.key, MEASURE.c.type).where(
+            MEASURE.c.case_id.in_(pinned)
+        )
+        types = {(m.case_id, m.key): m.type for m in connection.execute(measures)}
+    for d in found:
+        rulebook = pinned[d.case_id]
+        measure_type = types.get((d.case_id, d.measure_key)) if d.measure_key else None
         breaches[d.case_id].append(
             {
                 "id": d.id,
@@ -344,17 +364,40 @@ def _judged(connection: Connection, rules: StuckRules, rows: Sequence[Any]) -> l
                 "measure_id": d.measure_key,
                 "due_at": local_iso(d.due_at),
                 "days_overdue": (today - local_date(d.due_at)).days,
+                # An hour-based deadline (the 24-hour assessment) is told in hours.
+                "hours_overdue": hours_over(d.due_at, now)
+                if counts_hours(rulebook, d.rule)
+                else None,
+                "statutory": is_statutory(rulebook, d.rule, measure_type),
             }
         )
     judged = []
     for row in rows:
-        rulebook = rules.catalogue.get(row.rulebook_id, row.rulebook_version)
-        entry = assess_stuck(rulebook, row, rules.now, breaches.get(row.id, []))
+        rulebook = pinned[row.id]
+        # The law's breaches first, each kind the longest over first (already by due time).
+        shown = sorted(breaches.get(row.id, []), key=lambda b: not b["statutory"])
+        entry = assess_stuck(rulebook, row, now, shown)
         if entry is not None:
             entry["child_ref"] = row.child_ref
             entry["norm_span"] = rulebook.stuck.phase_norms.get(Phase(row.phase))
+            entry["projected_investigation"] = _projected(rulebook, row, today)
             judged.append(entry)
     return judged
+
+
+def _projected(rulebook: Rulebook, row: Any, today: date) -> dict[str, Any] | None:
+    """The investigation clock a case in inquiry or clarification would have
+    (`statemachine.stuck.projected_investigation`), as the list shows it."""
+    clock = projected_investigation(rulebook, Phase(row.phase), row.aware_at)
+    if clock is None:
+        return None
+    return {
+        "rule": clock.rule,
+        "due_at": local_iso(clock.due_at),
+        "days_left": (local_date(clock.due_at) - today).days,
+        "source": clock.source,
+        "projected": True,
+    }
 
 
 def stuck_facts(

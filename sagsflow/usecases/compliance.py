@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sagsflow.context import Context
 from sagsflow.present.compliance import render_csv, render_html
+from sagsflow.present.csvfile import CsvDialect
 from sagsflow.present.i18n import Translator
 from sagsflow.read.compliance import ComplianceReport, compliance_report
 from statemachine.periods import parse_period
@@ -20,9 +21,15 @@ class WrittenReport:
     html: Path
 
 
-def write_csv(report: ComplianceReport, path: Path | str, t: Translator | None = None) -> Path:
+def write_csv(
+    report: ComplianceReport,
+    path: Path | str,
+    t: Translator | None = None,
+    dialect: CsvDialect = CsvDialect.STANDARD,
+) -> Path:
+    """The report as CSV in `dialect` (`sagsflow.present.csvfile`)."""
     path = Path(path)
-    path.write_text(render_csv(report, t), encoding="utf-8", newline="")
+    path.write_text(render_csv(report, t, dialect), encoding="utf-8", newline="")
     return path
 
 
@@ -40,9 +47,10 @@ def write_compliance_report(
     directory: Path,
     stem: str,
     municipality: str | None = None,
+    dialect: CsvDialect = CsvDialect.STANDARD,
 ) -> WrittenReport:
     """Compile the report for `period` (`statemachine.periods.parse_period`) and write
-    `<stem>.csv` and `<stem>.html` under `directory`. Raises PeriodInvalid, OSError."""
+    `<stem>.csv` (in `dialect`) and `<stem>.html` under `directory`. Raises PeriodInvalid, OSError."""
     start, end = parse_period(period)
     report = compliance_report(
         context,
@@ -55,6 +63,6 @@ def write_compliance_report(
     directory.mkdir(parents=True, exist_ok=True)
     return WrittenReport(
         report,
-        write_csv(report, directory / f"{stem}.csv").resolve(),
+        write_csv(report, directory / f"{stem}.csv", dialect=dialect).resolve(),
         write_html(report, directory / f"{stem}.html").resolve(),
     )

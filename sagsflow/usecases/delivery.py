@@ -8,11 +8,18 @@ listed (`sagsflow notify list`), never deleted:
   sweep created the notification. Nobody needs to act, so it stays out of the parked list.
 The reason is in `parked_reason` for both.
 
+One mail per recipient: the rows of a claimed batch (up to `batch_size`, 200) that go to the
+same person are mailed together, worst first, each case with its link (`SAGSFLOW_MAIL_BUNDLE`,
+on by default; off: one mail per row). Rows claimed again after a lease ran out form mails of
+their own, so that a resent mail is the same mail with the same Message-ID.
+
 Never sent twice after success: rows are claimed in their own short transaction (status
 `sending`, attempts + 1; on PostgreSQL `FOR UPDATE SKIP LOCKED`, so two deliverers never take the
-same row; SQLite serialises writers), sent, then marked `sent` one by one in a second transaction.
-A row left in `sending` by a crash is claimed again after the lease; the deterministic Message-ID
-lets a receiver drop the rare duplicate that a crash between SMTP's "250" and the commit leaves.
+same row; SQLite serialises writers), sent, then a mail's rows are marked `sent` together in a
+second transaction. A row left in `sending` by a crash is claimed again after the lease; the
+deterministic Message-ID (`<notification-N@…>` for one row, `<notifications-N-HASH@…>` for
+several: the first id and a hash of all) lets a receiver drop the rare duplicate that a crash
+between SMTP's "250" and the commit leaves.
 A deliverer that has held its claim for half the lease gives the rest back unsent and stops, so
 that a slow server never lets a second deliverer take over rows still being sent.
 
@@ -22,6 +29,7 @@ the row, never to the log.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -37,7 +45,8 @@ from models.repository import CASE, DEADLINE, MEASURE, NOTIFICATION
 from sagsflow import mail
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation, Person
-from sagsflow.present.mail import Notice, render
+from sagsflow.present.mail import Notice, render_bundle
+from sagsflow.read.queue import is_statutory
 from sagsflow.settings import Settings
 from statemachine.phases import UNRESOLVED, NotificationStatus, Phase
 from statemachine.rulebook import Rulebook, RuleId
@@ -51,6 +60,7 @@ LEASE = timedelta(minutes=5)
 BACKOFF = tuple(timedelta(seconds=s) for s in (5, 15, 45, 2 * 60, 5 * 60, 10 * 60, 15 * 60))
 NO_LONGER_RELEVANT = "no longer relevant: deadline met/case closed"
 WEBHOOK_TIMEOUT = 10
+NOTIFICATIONS_HEADER = "X-Sagsflow-Notifications"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -71,19 +81,6 @@ def _due(now: datetime, lease: timedelta) -> Any:
         NOTIFICATION.c.last_attempt_at <= now - lease,
     )
     return or_(pending, abandoned)
-
-
-def _statutory(rulebook: Rulebook, rule: str, measure_type: str | None) -> bool:
-    """Whether the law sets the deadline (the mail calls it "lovbestemt") or the municipality
-    does: a case rule's `statutory`, a follow-up's cadence's, a measure rule's."""
-    rule_id = RuleId(rule)
-    if rule_id in rulebook.deadlines:
-        return rulebook.deadlines[rule_id].statutory
-    if rule_id is RuleId.FOLLOW_UP and measure_type in rulebook.measures:
-        cadence = rulebook.measures[measure_type].follow_up
-        return cadence.statutory if cadence else False
-    defaults = rulebook.measure_deadlines.get(rule_id)
-    return defaults.statutory if defaults else False
 
 
 def _title(rulebook: Rulebook, rule: str) -> str:
@@ -125,6 +122,7 @@ def _claim(
     query = (
         select(
             NOTIFICATION.c.id,
+            NOTIFICATION.c.status,
             NOTIFICATION.c.case_id,
             NOTIFICATION.c.level,
             NOTIFICATION.c.recipient_role,
@@ -180,11 +178,12 @@ def _claim(
                 recipient_role=row.recipient_role,
                 rule=row.rule,
                 title=_title(rulebook, row.rule),
-                statutory=_statutory(rulebook, row.rule, row.measure_type),
+                statutory=is_statutory(rulebook, row.rule, row.measure_type),
                 source=row.source,
                 due_at=row.due_at,
                 recipient=recipient,
                 attempts=row.attempts + 1,
+                reclaimed=row.status == NotificationStatus.SENDING.value,
             )
         )
     if ended:
@@ -233,11 +232,14 @@ def _ended(
 # --- recording the outcome --------------------------------------------------------------------
 
 
-def _mark_sent(connection: Connection, item: Notice, now: datetime, note: str | None) -> None:
+def _mark_sent(
+    connection: Connection, items: Sequence[Notice], now: datetime, note: str | None
+) -> None:
+    """One mail's rows `sent` together (the caller's one transaction)."""
     connection.execute(
         update(NOTIFICATION)
         .where(
-            NOTIFICATION.c.id == item.id,
+            NOTIFICATION.c.id.in_([item.id for item in items]),
             NOTIFICATION.c.status == NotificationStatus.SENDING.value,
         )
         .values(
@@ -330,32 +332,61 @@ def _post_webhook(url: str, payload: dict[str, Any]) -> None:
 # --- the use case -----------------------------------------------------------------------------
 
 
-def _send_one(
-    mailer: mail.Mailer, item: Notice, *, now: datetime, settings: Settings
+def mails_of(claimed: Sequence[Notice], *, bundle: bool) -> list[list[Notice]]:
+    """The mails a claimed batch makes: one per recipient (in the order of their first row),
+    rows claimed again after a lease apart from fresh ones; with `bundle` off, one per row."""
+    if not bundle:
+        return [[item] for item in claimed]
+    groups: dict[tuple[str, str | None, bool], list[Notice]] = {}
+    for item in claimed:
+        key = (item.recipient.id, item.recipient.email, item.reclaimed)
+        groups.setdefault(key, []).append(item)
+    return list(groups.values())
+
+
+def _message_key(items: Sequence[Notice]) -> tuple[str, str]:
+    """The Message-ID's kind and key: the same rows give the same Message-ID."""
+    ids = sorted(item.id for item in items)
+    if len(ids) == 1:
+        return "notification", str(ids[0])
+    digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
+    return "notifications", f"{ids[0]}-{digest}"
+
+
+def _send_mail(
+    mailer: mail.Mailer, items: Sequence[Notice], *, now: datetime, settings: Settings
 ) -> str | None:
-    """Mail one notification (raises on failure), then post it to the webhook when one is set;
-    returns a note on the row when the webhook failed."""
-    rendered = render(item, now)
-    mailer.send(
-        mail.build_message(
-            to=item.recipient.email or "",  # an address: checked when claimed
-            subject=rendered.subject,
-            text=rendered.text,
-            html=rendered.html,
-            message_id=mail.message_id("notification", str(item.id), settings.mail_from),
-            sender=settings.mail_from,
-        )
+    """Mail one person about `items` (raises on failure), then post each notification to the
+    webhook when one is set; returns a note on the rows when the webhook failed."""
+    rendered = render_bundle(items, now, base_url=settings.base_url)
+    kind, key = _message_key(items)
+    message = mail.build_message(
+        to=items[0].recipient.email or "",  # an address: checked when claimed
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        message_id=mail.message_id(kind, key, settings.mail_from),
+        sender=settings.mail_from,
     )
+    # Which notifications the mail carries, for the receiving system and the operator.
+    # (", ": a header of a few hundred ids folds at the spaces)
+    message[NOTIFICATIONS_HEADER] = ", ".join(str(item.id) for item in items)
+    mailer.send(message)
     if not settings.webhook_url:
         return None
     try:
-        _post_webhook(settings.webhook_url, rendered.payload)
+        for payload in rendered.payloads:
+            _post_webhook(settings.webhook_url, payload)
     except (OSError, ValueError) as error:
         # The mail went out, and mail is what must not go twice: the webhook is best effort,
-        # its failure noted on the row and not retried.
-        log.warning("notification %s: webhook failed (%s)", item.id, type(error).__name__)
+        # its failure noted on the rows and not retried.
+        log.warning("notifications %s: webhook failed (%s)", _ids(items), type(error).__name__)
         return f"sent; webhook failed: {mail.describe(error)}"
     return None
+
+
+def _ids(items: Sequence[Notice]) -> str:
+    return ",".join(str(item.id) for item in items)
 
 
 def _send_batch(
@@ -369,33 +400,35 @@ def _send_batch(
 ) -> tuple[Counter[str], bool]:
     """Send a claimed batch; returns the outcome and whether to go on with another batch."""
     outcome: Counter[str] = Counter()
+    mails = mails_of(claimed, bundle=settings.mail_bundle)
     with mail.Mailer(host=settings.smtp_host, port=settings.smtp_port) as mailer:
-        for index, item in enumerate(claimed):
+        for index, items in enumerate(mails):
+            rest = [item for later in mails[index:] for item in later]
             if time.monotonic() >= give_back_at:
-                log.warning("claim held for half its lease: %s given back", len(claimed) - index)
+                log.warning("claim held for half its lease: %s given back", len(rest))
                 with context.engine.begin() as connection:
-                    _give_back(connection, claimed[index:])
+                    _give_back(connection, rest)
                 return outcome, False
             try:
-                note = _send_one(mailer, item, now=now, settings=settings)
+                note = _send_mail(mailer, items, now=now, settings=settings)
             except mail.Unreachable as error:
                 # The server is down: the rest of this batch fails alike (counted, retried after
                 # the backoff); later batches stay pending, untried, for the next run.
                 with context.engine.begin() as connection:
                     outcome += _record_failures(
-                        connection, claimed[index:], error, now=now, max_attempts=max_attempts
+                        connection, rest, error, now=now, max_attempts=max_attempts
                     )
                 return outcome, False
             except (OSError, ValueError) as error:  # ValueError: an address with a line break
                 with context.engine.begin() as connection:
                     outcome += _record_failures(
-                        connection, [item], error, now=now, max_attempts=max_attempts
+                        connection, items, error, now=now, max_attempts=max_attempts
                     )
                 continue
             with context.engine.begin() as connection:
-                _mark_sent(connection, item, now, note)
-            log.info("notification %s: sent (attempt %s)", item.id, item.attempts)
-            outcome["sent"] += 1
+                _mark_sent(connection, items, now, note)
+            log.info("notifications %s: sent in one mail", _ids(items))
+            outcome["sent"] += len(items)
     return outcome, True
 
 
@@ -409,7 +442,9 @@ def deliver_notifications(
     max_attempts: int | None = None,
     lease: timedelta = LEASE,
 ) -> dict[str, int]:
-    """Send every due notification by e-mail (and to the webhook when set), oldest first.
+    """Send every due notification by e-mail (and to the webhook when set): one mail per
+    recipient and batch listing their cases worst first (`settings.mail_bundle`; off: one per
+    notification).
 
     Returns `{"sent", "failed", "parked", "dropped"}` for this run: `failed` will be retried after
     the backoff; `parked` needs a person (see the module docstring); `dropped` is no longer

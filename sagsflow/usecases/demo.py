@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sagsflow.context import Context
+from sagsflow.progress import Progress
 from sagsflow.usecases.cases import fire_event, open_case
 from statemachine.errors import EventRefused
 from statemachine.phases import Notifier, Phase, Role, Source
@@ -142,8 +143,16 @@ def _delay(rng: random.Random, usual: float, late_share: float = 0.15) -> float:
     return usual * rng.uniform(0.2, 0.9)
 
 
-def load_demo(context: Context, *, cases: int, now: datetime, seed: int = 2026) -> dict[str, int]:
-    """Open and walk `cases` demo cases; returns how many ended in each phase."""
+def load_demo(
+    context: Context,
+    *,
+    cases: int,
+    now: datetime,
+    seed: int = 2026,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Open and walk `cases` demo cases; returns how many ended in each phase.
+    `progress(done, cases)`: after each case (`sagsflow.progress`)."""
     rng = random.Random(seed)
     phases = [p for p, _ in TARGETS]
     weights = [w for _, w in TARGETS]
@@ -161,6 +170,8 @@ def load_demo(context: Context, *, cases: int, now: datetime, seed: int = 2026) 
         else:
             target = rng.choices(phases, weights)[0]
         _walk_case(context, number, target, now, rng, show=show, age=age)
+        if progress is not None:
+            progress(number, cases)
     from sagsflow.read.cases import list_cases
 
     counts = {p.value: 0 for p in Phase}

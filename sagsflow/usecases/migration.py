@@ -22,6 +22,7 @@ from models.database import reading
 from models.repository import CASE, CaseRepository, StoredCase, UnitOfWork
 from rulebooks import Catalogue
 from sagsflow.context import Context
+from sagsflow.progress import Progress, reporting
 from sagsflow.usecases.signing import signing_of
 from statemachine.audit import AuditEntry, Signing, canonical_json
 from statemachine.calendar import local_date
@@ -186,14 +187,16 @@ def migrate(
     actor: str,
     now: datetime,
     role: Role = Role.ADMIN,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Move every open case of `target`'s rulebook to `target`; one audited transaction per case.
 
     With `dry_run`, only reports which open deadlines would move and by how many days. `role`:
     the role of whoever orders it (the operator's, from the CLI), recorded in each audit record.
+    `progress(done, total)`: after each case (`sagsflow.progress`).
     """
     plans = []
-    for case_id in _open_case_ids(context, target):
+    for case_id in reporting(_open_case_ids(context, target), progress):
         with UnitOfWork(context.engine, readonly=dry_run) as uow:
             repo = uow.cases
             stored = repo.get(case_id)
@@ -224,6 +227,7 @@ def migrate_due(
     now: datetime,
     role: Role = Role.ADMIN,
     municipality: str | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Move every open case that a version in force on `now`'s Copenhagen date takes over
     (`Catalogue.taking_over`), over every rulebook; one audited transaction per case.
@@ -232,12 +236,14 @@ def migrate_due(
     lookup of an index of open cases otherwise. With `dry_run`, only reports. `municipality`:
     only its cases (default: all). A case an event moved (or closed) after the lookup is left
     as it is; so is one a concurrent event got to first (the event moved it itself).
+    `progress(done, total)`: after each case looked at (`sagsflow.progress`).
     """
     catalogue = context.catalogue
     day = local_date(now)
     taken_over = catalogue.taken_over(day)
     plans = []
-    for case_id in _due_case_ids(context, taken_over, municipality) if taken_over else []:
+    due_ids = _due_case_ids(context, taken_over, municipality) if taken_over else []
+    for case_id in reporting(due_ids, progress):
         try:
             with UnitOfWork(context.engine, readonly=dry_run) as uow:
                 repo = uow.cases

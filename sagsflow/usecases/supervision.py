@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement
 
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation
-from sagsflow.read.cases import CaseListed, list_cases
+from sagsflow.read.cases import CaseListed, list_cases, search_text
 from sagsflow.read.compliance import ComplianceReport, compliance_report
 from sagsflow.read.deadlines import DeadlineListed, DeadlineView
 from sagsflow.read.deadlines import deadline_page as scoped_deadline_page
@@ -54,9 +54,13 @@ def case_page(
     municipality: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    q: str | None = None,
 ) -> Page[CaseListed]:
-    """The cases matching every filter that `principal` may see, by id (`read.cases.list_cases`)."""
+    """The cases matching every filter that `principal` may see, by id (`read.cases.list_cases`);
+    `q`: a search by case number or child reference (`read.cases.search_text`, which raises
+    `SearchInvalid` before anything is read or logged)."""
     check_page(limit, offset)
+    search = search_text(q)
     rows = list_cases(
         context,
         phase=phase,
@@ -66,6 +70,7 @@ def case_page(
         limit=limit + 1,
         offset=offset,
         scope=list_scope(context, principal, asked),
+        q=search,
     )
     return page_of(rows, limit, offset)
 

@@ -105,3 +105,43 @@ def test_a_caseworker_signs_in_with_a_one_time_link_and_reads_english(
         expect(again.locator(".alert")).to_contain_text("Linket er brugt")
     finally:
         other.close()
+
+
+def test_a_team_leader_finds_a_case_by_child_reference_and_prints_it_on_few_a4_pages(
+    served: Any, page_context: BrowserContext, artifacts: Path
+) -> None:
+    import re
+
+    from sqlalchemy import func, select
+
+    from models.repository import AUDIT, CASE
+
+    # The demo case with the longest audit trail in team t1 (the most to print)
+    with served.context.engine.connect() as connection:
+        case_id, child_ref = connection.execute(
+            select(CASE.c.id, CASE.c.child_ref)
+            .join(AUDIT, AUDIT.c.case_id == CASE.c.id)
+            .where(CASE.c.team == "t1")
+            .group_by(CASE.c.id, CASE.c.child_ref)
+            .order_by(func.count().desc(), CASE.c.id)
+            .limit(1)
+        ).one()
+    page = page_context.new_page()
+    page.goto(served.url + "/sign-in")
+    page.get_by_label("Brugernavn").fill("tl1")
+    page.get_by_label("Adgangskode").fill("correct horse battery")
+    page.get_by_role("button", name="Log ind").click()
+    # find it by its child reference in the case list's search box
+    page.goto(served.url + "/cases")
+    page.get_by_label("Søg", exact=True).fill(child_ref)
+    page.get_by_role("button", name="Filtrér").click()
+    expect(page.get_by_label("Søg", exact=True)).to_have_value(child_ref)
+    page.get_by_role("link", name=f"Sag {case_id}", exact=True).click()
+    page.get_by_role("link", name="Udskriftsvenlig visning").click()
+    expect(page.get_by_role("heading", name="Revisionsspor")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator("header.top")).to_be_hidden()
+    page.screenshot(path=artifacts / "case-print.png", full_page=True)
+    pdf = page.pdf(format="A4", path=str(artifacts / "case-print.pdf"))
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf))
+    assert 1 <= pages <= 4, pages

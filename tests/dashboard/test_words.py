@@ -150,8 +150,9 @@ def test_every_page_every_role_reads_is_danish(demo: Context, server: str) -> No
     for role, name in ROLES.items():
         with httpx.Client(base_url=server, follow_redirects=False, timeout=30) as client:
             _sign_in(client, name)
-            pages = ["/", "/stuck", "/stuck?page=2", "/cases", "/caseload", "/diagram"]
+            pages = ["/", "/queue", "/stuck", "/stuck?page=2", "/cases", "/caseload", "/diagram"]
             pages += [f"/cases/{case_id}" for case_id in cases]
+            pages += [f"/cases/{case_id}/print" for case_id in cases]
             for path in pages:
                 page = client.get(path)
                 assert page.status_code in (200, 404), (role, path, page.status_code)

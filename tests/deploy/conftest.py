@@ -363,12 +363,22 @@ class Inbox:
                 "to": list(envelope.rcpt_tos),
                 "message_id": str(message["Message-ID"]),
                 "subject": str(message["Subject"]),
+                # The notifications a mail carries (one, or a person's bundle)
+                "notifications": [
+                    int(i)
+                    for i in str(message["X-Sagsflow-Notifications"] or "").split(",")
+                    if i.strip()
+                ],
             }
         )
         return "250 Message accepted for delivery"
 
     def message_ids(self) -> list[str]:
         return [m["message_id"] for m in list(self.messages)]
+
+    def notification_ids(self) -> list[int]:
+        """Every notification id the mails carried, as often as they carried it."""
+        return [i for m in list(self.messages) for i in m["notifications"]]
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from models.tables import Notification
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation, Person, Team
 from sagsflow.settings import Settings
+from sagsflow.usecases import delivery
 from sagsflow.usecases.delivery import deliver_notifications, retry_parked
 from sagsflow.usecases.sweep import sweep
 from statemachine.phases import Phase
@@ -224,8 +225,12 @@ def test_the_mail_names_case_rule_source_and_due_date_in_danish_without_the_birt
         "Frist: Børnefaglig undersøgelse afsluttet senest 4 måneder efter kendskab",
         "Hjemmel: Barnets Lov §20 stk. 3 (SEL §50 stk. 7): 4 måneder fra kommunen bliver "
         "bekendt med behovet",
-        "Fristen udløber: 5. maj 2026 kl. 23.59",
+        # 1 day past: it ran out ("udløb"), it does not run out ("udløber")
+        "Fristen udløb: 5. maj 2026 kl. 23.59",
         "Status: Fristen er overskredet med 1 dag.",
+        "Slags frist: Lovbestemt frist",
+        "Du får besked som: teamleder",
+        f"Link til sagen: http://127.0.0.1:8000/cases/{case_id}",
     ):
         assert line in text
     assert (
@@ -507,3 +512,169 @@ def test_deliverers_running_at_once_send_each_notification_once(
     assert sorted(str(message["Subject"]) for _, message in inbox.received) == sorted(
         f"Frist overskredet: undersøgelse i sag {case_id}" for case_id in case_ids
     )
+
+
+# --- one mail per person, worst first, each case linked ---------------------------------------
+
+BASE_URL = "https://sagsflow.kommune.test"
+NAMED = Organisation(
+    department_head=Person(id="dh", name="Dorthe Holm", email="familiechef@kommune.test"),
+    teams=[
+        Team(
+            id="t1",
+            name="Team Nord",
+            leader=Person(id="tl1", name="Trine Lund", email="teamleder.nord@kommune.test"),
+            caseworkers=[Person(id="rw1", name="Rasmus Winther", email="rw1@kommune.test")],
+        )
+    ],
+)
+
+
+def deliver_named(context: Context, now: datetime, settings: Settings) -> dict[str, int]:
+    return deliver_notifications(context, now=now, organisation=NAMED, settings=settings)
+
+
+def three_breaches(cases: Any) -> tuple[int, int, int]:
+    """Three investigations of rw1 (team t1) whose 4-month deadline (Barnets Lov §20 stk. 3)
+    is, at BREACH_AT (6 May 2026), over by 1 day (due 5 May 2026), 19 days (due 17 April 2026)
+    and 430 days (due 2 March 2025): opened in that order, so ids and due dates disagree."""
+    made = []
+    for aware in (
+        datetime(2026, 1, 5, 9, tzinfo=COPENHAGEN),
+        datetime(2025, 12, 17, 9, tzinfo=COPENHAGEN),
+        datetime(2024, 11, 2, 9, tzinfo=COPENHAGEN),
+    ):
+        case = cases.at_phase(Phase.INVESTIGATION, worker="rw1", team="t1", aware_at=aware)
+        cases.fire(case, "record_provisional_assessment")
+        made.append(int(case.id))
+    return made[0], made[1], made[2]
+
+
+def plain_text(message: EmailMessage) -> str:
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content()).replace("\r\n", "\n")
+
+
+def test_a_person_with_three_due_notifications_gets_one_mail_listing_them_worst_first(
+    context: Context, engine: Engine, cases: Any, inbox: Inbox
+) -> None:
+    one_day, nineteen, old = three_breaches(cases)
+    sweep(context, BREACH_AT)  # three breach notices to tl1, two escalations (over 14 days) to dh
+
+    assert deliver_named(context, BREACH_AT, inbox.settings(base_url=BASE_URL)) == NOTHING | {
+        "sent": 5
+    }
+
+    # One mail to each person
+    assert [to for to, _ in inbox.received] == [
+        ["teamleder.nord@kommune.test"],
+        ["familiechef@kommune.test"],
+    ]
+    leader = inbox.received[0][1]
+    assert str(leader["Subject"]) == ("Sagsflow: 3 frister i 3 sager (3 overskredet)")
+    text = plain_text(leader)
+    assert text.startswith("Kære Trine Lund\n")
+    assert "tl1" not in text
+    # Worst first: 430 days over, then 19, then 1; each with its link
+    positions = [
+        text.index(f"Link til sagen: {BASE_URL}/cases/{case}\n")
+        for case in (old, nineteen, one_day)
+    ]
+    assert positions == sorted(positions)
+    statuses = [line for line in text.splitlines() if line.startswith("Status: ")]
+    assert statuses == [
+        "Status: Fristen er overskredet med 430 dage.",
+        "Status: Fristen er overskredet med 19 dage.",
+        "Status: Fristen er overskredet med 1 dag.",
+    ]
+    # A deadline 430 days past never "udløber": it "udløb"
+    assert "udløber" not in text
+    assert "Fristen udløb: 2. mar. 2025 kl. 23.59" in text
+    # The law's deadline, cited from the deadline row
+    assert text.count("Slags frist: Lovbestemt frist") == 3
+    assert text.count("Hjemmel: Barnets Lov §20 stk. 3") == 3
+    html = leader.get_body(("html",))
+    assert html is not None
+    assert f'<a href="{BASE_URL}/cases/{old}">Åbn sagen i Sagsflow</a>' in html.get_content()
+    # One Message-ID for the mail, from its rows
+    assert str(leader["Message-ID"]).startswith("<notifications-")
+    # Every row sent, once
+    assert {row.status for row in outbox(engine)} == {"sent"}
+    head = plain_text(inbox.received[1][1])
+    assert head.startswith("Kære Dorthe Holm\n")
+    assert head.index(f"/cases/{old}\n") < head.index(f"/cases/{nineteen}\n")
+    assert f"/cases/{one_day}\n" not in head  # 1 day over: not escalated yet
+
+
+def test_with_bundling_off_each_notification_is_its_own_mail(
+    context: Context, cases: Any, inbox: Inbox
+) -> None:
+    one_day, nineteen, old = three_breaches(cases)
+    sweep(context, BREACH_AT)
+
+    settings = inbox.settings(base_url=BASE_URL, mail_bundle=False)
+    assert deliver_named(context, BREACH_AT, settings) == NOTHING | {"sent": 5}
+
+    to_leader = [m for to, m in inbox.received if to == ["teamleder.nord@kommune.test"]]
+    assert sorted(str(m["Subject"]) for m in to_leader) == sorted(
+        f"Frist overskredet: undersøgelse i sag {case}" for case in (one_day, nineteen, old)
+    )
+    for message in to_leader:
+        text = plain_text(message)
+        assert text.startswith("Kære Trine Lund\n")
+        case = int(str(message["Subject"]).rsplit(" ", 1)[1])
+        assert f"Link til sagen: {BASE_URL}/cases/{case}\n" in text
+        assert str(message["Message-ID"]).startswith("<notification-")
+    assert len(inbox.received) == 5
+
+
+def test_a_reminder_reads_as_due_and_a_municipal_deadline_as_the_service_level(
+    context: Context, cases: Any, inbox: Inbox
+) -> None:
+    # A reminder 13 days ahead to the caseworker: "udløber om", the law cited
+    investigation(cases)
+    sweep(context, REMINDER_AT)
+    deliver_named(context, REMINDER_AT, inbox.settings(base_url=BASE_URL))
+    [(to, message)] = inbox.received
+    text = plain_text(message)
+    assert to == ["rw1@kommune.test"]
+    assert text.startswith("Kære Rasmus Winther\n")
+    assert "Fristen udløber: 5. maj 2026 kl. 23.59" in text
+    assert "Status: Fristen udløber om 13 dage." in text
+    assert "Slags frist: Lovbestemt frist" in text
+
+
+def test_a_rerun_after_a_crash_between_send_and_mark_resends_the_same_mail_once(
+    context: Context, engine: Engine, cases: Any, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    three_breaches(cases)
+    sweep(context, BREACH_AT)
+    settings = inbox.settings(base_url=BASE_URL)
+
+    # The deliverer dies after SMTP's "250", before its commit
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise SystemExit("killed between send and mark")
+
+    monkeypatch.setattr(delivery, "_mark_sent", killed)
+    with pytest.raises(SystemExit):
+        deliver_named(context, BREACH_AT, settings)
+    monkeypatch.undo()
+    first = [str(m["Message-ID"]) for _, m in inbox.received]
+    assert len(first) == 1  # the team leader's mail went; the deliverer died before the next
+    assert {row.status for row in outbox(engine)} == {"sending"}
+
+    # Within the lease nobody touches the claimed rows; after it, each row goes out once more
+    # at most, in the same mail under the same Message-ID (the receiver drops the copy), and
+    # every row ends `sent` exactly once
+    assert deliver_named(context, BREACH_AT + timedelta(minutes=4), settings) == NOTHING
+    assert deliver_named(context, BREACH_AT + timedelta(minutes=5), settings) == NOTHING | {
+        "sent": 5
+    }
+    ids = [str(m["Message-ID"]) for _, m in inbox.received]
+    assert len(ids) == 3 and ids.count(first[0]) == 2
+    assert len(set(ids)) == 2  # what a receiver keeps: one mail to each person
+    assert {(row.status, row.attempts) for row in outbox(engine)} == {("sent", 2)}
+    # And nothing more, ever
+    assert deliver_named(context, BREACH_AT + timedelta(hours=1), settings) == NOTHING
+    assert len(inbox.received) == 3

@@ -57,6 +57,7 @@ def _family_keys() -> set[str]:
         "as_role": [Role.CASEWORKER, Role.TEAM_LEADER, Role.DEPARTMENT_HEAD, Role.COMMITTEE],
         "mail.rule": RuleId,
         "mail.level": ["reminder", "breach", "escalation"],
+        "mail.kind": ["statutory", "municipal"],
         "level": ["reminder", "breach", "escalation"],
         "outbox": NotificationStatus,
         "package": packages,
