@@ -628,6 +628,11 @@ class Outcome:
     touched_measures: list[MeasureState] = field(default_factory=list)
 
 
+# Events whose rules ask who has acted on the case before (Barnets Lov §137 stk. 1): whoever
+# fires one (the use case, the replay) gives the case file the actors of its audit trail.
+ACTOR_EVENTS = frozenset({Event.REASSESS_NOTIFICATION.value})
+
+
 class CaseProcess:
     """The plain object the shared machine drives for one event of one case."""
 

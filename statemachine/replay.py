@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from statemachine.audit import canonical_json
+from statemachine.audit import AuditEntry, canonical_json
 from statemachine.case import CaseFile
 from statemachine.errors import EventRefused
 from statemachine.migration import (
@@ -34,34 +34,12 @@ from statemachine.migration import (
 )
 from statemachine.payloads import PAYLOADS
 from statemachine.phases import DeadlineStatus, Event, Notifier, Role, Source
-from statemachine.process import fire, open_case
-from statemachine.rulebook import Rulebook, RuleId
+from statemachine.process import ACTOR_EVENTS, fire, open_case
+from statemachine.rulebook import NEVER_BREACHED, Rulebook
 
-# The rules the sweep never breaches (`usecases.sweep.mark_breaches`): the parties' complaint
-# period ends, it is no duty of the municipality.
-NEVER_BREACHED = frozenset({RuleId.COMPLAINT_PERIOD.value})
 # Who holds the case, in the opening record's payload since decision 020 (older records lack it).
 OWNER_FIELDS = ("worker", "team")
-# Events whose rules ask who acted on the case before (`usecases.cases.fire_event` loads them).
-_ACTOR_EVENTS = frozenset({Event.REASSESS_NOTIFICATION.value})
 _EVENT_NAMES = frozenset(e.value for e in Event)
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """One audit record as the replay reads it (the hashed content, without the chain)."""
-
-    seq: int
-    event: str
-    from_phase: str | None
-    to_phase: str
-    event_at: datetime
-    recorded_at: datetime
-    actor: str
-    role: str
-    payload: str  # canonical JSON
-    legal_basis: str
-    rulebook: str
 
 
 @dataclass(frozen=True)
@@ -91,7 +69,7 @@ class Replayed:
 
 
 def replay(
-    records: Iterable[Recorded],
+    records: Iterable[AuditEntry],
     *,
     case_id: int,
     child_ref: str,
@@ -150,7 +128,7 @@ def _sweep(case: CaseFile, marks: Mapping[str, datetime], before: datetime) -> N
 
 
 def _rulebook(
-    found: Replayed, record: Recorded, rulebook_of: Callable[[str], Rulebook | None]
+    found: Replayed, record: AuditEntry, rulebook_of: Callable[[str], Rulebook | None]
 ) -> Rulebook | None:
     rulebook = rulebook_of(record.rulebook)
     if rulebook is None:
@@ -160,7 +138,7 @@ def _rulebook(
 
 def _open(
     found: Replayed,
-    record: Recorded,
+    record: AuditEntry,
     case_id: int,
     child_ref: str,
     rulebook_of: Callable[[str], Rulebook | None],
@@ -213,7 +191,7 @@ def _migrate(
     found: Replayed,
     case: CaseFile,
     pinned: Rulebook,
-    record: Recorded,
+    record: AuditEntry,
     rulebook_of: Callable[[str], Rulebook | None],
 ) -> Rulebook | None:
     target = _rulebook(found, record, rulebook_of)
@@ -242,7 +220,7 @@ def _fire(
     found: Replayed,
     case: CaseFile,
     pinned: Rulebook,
-    record: Recorded,
+    record: AuditEntry,
     rulebook_of: Callable[[str], Rulebook | None],
     actors: set[str],
 ) -> Rulebook | None:
@@ -269,7 +247,7 @@ def _fire(
     except (KeyError, TypeError, ValueError, AttributeError):
         found.mismatches.append(Mismatch(record.seq, "payload", record.payload, None))
         return None
-    if record.event in _ACTOR_EVENTS:
+    if record.event in ACTOR_EVENTS:
         case.involved = frozenset(actors)
     try:
         outcome = fire(
@@ -301,7 +279,7 @@ def _fire(
 
 def _compare(
     found: Replayed,
-    record: Recorded,
+    record: AuditEntry,
     *,
     from_phase: str | None,
     to_phase: str,

@@ -86,6 +86,12 @@ class RuleId(StrEnum):
     CHILD_CONVERSATION = "child_conversation"
 
 
+# The rules the sweep never marks breached: the parties' complaint period ends, it is no duty of
+# the municipality (`usecases.complaints` ends it; docs/decisions/017). The sweep's UPDATE
+# and the replay (`statemachine.replay`) read this one set.
+NEVER_BREACHED: frozenset[str] = frozenset({RuleId.COMPLAINT_PERIOD.value})
+
+
 # Case-level rules armed per complaint or per notification (several may run at once), not by
 # `armed_on`: `statemachine.process` arms and meets them by their own key.
 COMPLAINT_RULES = (RuleId.COMPLAINT_PERIOD, RuleId.REASSESSMENT, RuleId.FORWARD_COMPLAINT)
@@ -667,6 +673,19 @@ class Rulebook(_Strict):
     def measures_during_investigation(self) -> bool:
         """Barnets Lov §32 stk. 4: some measures may start while the investigation runs."""
         return any(m.may_start_during_investigation for m in self.measures.values())
+
+    def is_statutory(self, rule: str, measure_type: str | None = None) -> bool:
+        """Whether the law sets a deadline of `rule` ("lovbestemt") or the municipality does
+        (its service level): a case rule's `statutory`, a follow-up's its measure type's
+        cadence's, a measure rule's its default's."""
+        rule_id = RuleId(rule)
+        if rule_id in self.deadlines:
+            return self.deadlines[rule_id].statutory
+        if rule_id is RuleId.FOLLOW_UP and measure_type in self.measures:
+            cadence = self.measures[measure_type].follow_up
+            return cadence.statutory if cadence else False
+        defaults = self.measure_deadlines.get(rule_id)
+        return defaults.statutory if defaults else False
 
     def working_calendar(self) -> WorkingCalendar:
         spec = self.calendar

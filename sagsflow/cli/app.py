@@ -831,28 +831,26 @@ def audit_verify(
                 records=result["records_checked"],
             )
         )
+    t = words()
     if not as_json:
         keys = result.get("keys")
         if keys and keys["unkeyed"]:
-            print(
-                say("cli.audit_unkeyed", unkeyed=keys["unkeyed"], since=keys["keyed_from"] or "-")
-            )
+            since = t.instant(keys["keyed_from"]) if keys["keyed_from"] else "-"
+            print(say("cli.audit_unkeyed", unkeyed=keys["unkeyed"], since=since))
         signed = result.get("checkpoint")
         if signed:
-            at = words().instant(signed["at"])
+            at = t.instant(signed["at"])
             print(say("cli.audit_checkpoint_checked", number=signed["number"], at=at))
     if not result["ok"]:
         # The findings go to stderr for --json callers too (the CLI contract): one line each.
         from sagsflow.present.findings import finding_line
 
-        first, t = result["first_break"], words()
-        for brk in result.get("breaks") or ([first] if first else []):
+        breaks = result.get("breaks", [])
+        for brk in breaks:
             print(finding_line(brk, t), file=sys.stderr)
-        total = result.get("breaks_total", 0)
-        if total > len(result.get("breaks") or []):
-            print(
-                say("cli.audit_more", more=total - len(result.get("breaks") or [])), file=sys.stderr
-            )
+        if result.get("breaks_total", 0) > len(breaks):
+            more = result.get("breaks_total", 0) - len(breaks)
+            print(say("cli.audit_more", more=more), file=sys.stderr)
         raise typer.Exit(1)
 
 

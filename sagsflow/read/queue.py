@@ -23,20 +23,6 @@ from models.repository import CASE, DEADLINE, MEASURE, NOTIFICATION
 from sagsflow.context import Context
 from statemachine.calendar import end_of_local_day, local_date
 from statemachine.phases import DeadlineStatus, NotificationStatus, Phase
-from statemachine.rulebook import Rulebook, RuleId
-
-
-def is_statutory(rulebook: Rulebook, rule: str, measure_type: str | None) -> bool:
-    """Whether the law sets the deadline ("lovbestemt") or the municipality does (its service
-    level): a case rule's `statutory`, a follow-up's cadence's, a measure rule's."""
-    rule_id = RuleId(rule)
-    if rule_id in rulebook.deadlines:
-        return rulebook.deadlines[rule_id].statutory
-    if rule_id is RuleId.FOLLOW_UP and measure_type in rulebook.measures:
-        cadence = rulebook.measures[measure_type].follow_up
-        return cadence.statutory if cadence else False
-    defaults = rulebook.measure_deadlines.get(rule_id)
-    return defaults.statutory if defaults else False
 
 
 @dataclass(frozen=True)
@@ -185,10 +171,8 @@ def own_queue(
                     r.source,
                     r.worker,
                     r.team,
-                    is_statutory(
-                        context.catalogue.get(r.rulebook_id, r.rulebook_version),
-                        r.rule,
-                        r.measure_type,
+                    context.catalogue.get(r.rulebook_id, r.rulebook_version).is_statutory(
+                        r.rule, r.measure_type
                     ),
                     abs((local_date(r.due_at) - today).days),
                     r.worker == person,

@@ -45,10 +45,12 @@ from models.repository import (
 from rulebooks import UnknownRulebook
 from sagsflow.context import Context
 from sagsflow.progress import Progress
+from sagsflow.read.audit import audit_entry
+from statemachine.audit import AuditEntry
 from statemachine.calendar import local_iso
 from statemachine.case import CaseFile, DeadlineState
 from statemachine.phases import DeadlineStatus
-from statemachine.replay import Mismatch, Recorded, Replayed, replay
+from statemachine.replay import Mismatch, Replayed, replay
 from statemachine.rulebook import Rulebook
 
 BATCH = 500
@@ -69,20 +71,6 @@ NOT_COMPARED: tuple[str, ...] = (
 )
 _OPEN_OR_BREACHED = frozenset({DeadlineStatus.OPEN.value, DeadlineStatus.BREACHED.value})
 _UNCOMPARED_DEADLINE = frozenset({"explanation", "breached_at", "notified_rungs"})
-_RECORD_COLUMNS = (
-    AUDIT.c.case_id,
-    AUDIT.c.seq,
-    AUDIT.c.event,
-    AUDIT.c.from_phase,
-    AUDIT.c.to_phase,
-    AUDIT.c.event_at,
-    AUDIT.c.recorded_at,
-    AUDIT.c.actor,
-    AUDIT.c.role,
-    AUDIT.c.payload,
-    AUDIT.c.legal_basis,
-    AUDIT.c.rulebook,
-)
 
 
 class ReplayDifference(TypedDict):
@@ -225,7 +213,7 @@ def replay_verify(
 
 _Batch = tuple[
     Sequence[Row[Any]],
-    dict[int, list[Recorded]],
+    dict[int, list[AuditEntry]],
     dict[int, list[Row[Any]]],
     dict[int, list[Row[Any]]],
 ]
@@ -263,28 +251,10 @@ def _batch(
     def within(column: Any) -> Any:
         return column >= first if last is None else column.between(first, last)
 
-    records: dict[int, list[Recorded]] = defaultdict(list)
-    query = (
-        select(*_RECORD_COLUMNS)
-        .where(within(AUDIT.c.case_id))
-        .order_by(AUDIT.c.case_id, AUDIT.c.seq)
-    )
+    records: dict[int, list[AuditEntry]] = defaultdict(list)
+    query = select(AUDIT).where(within(AUDIT.c.case_id)).order_by(AUDIT.c.case_id, AUDIT.c.seq)
     for r in connection.execute(query):
-        records[r.case_id].append(
-            Recorded(
-                seq=r.seq,
-                event=r.event,
-                from_phase=r.from_phase,
-                to_phase=r.to_phase,
-                event_at=r.event_at,
-                recorded_at=r.recorded_at,
-                actor=r.actor,
-                role=r.role,
-                payload=r.payload,
-                legal_basis=r.legal_basis,
-                rulebook=r.rulebook,
-            )
-        )
+        records[r.case_id].append(audit_entry(r)[0])
     measures: dict[int, list[Row[Any]]] = defaultdict(list)
     query = select(MEASURE).where(within(MEASURE.c.case_id)).order_by(MEASURE.c.id)
     for m in connection.execute(query):
@@ -298,7 +268,7 @@ def _batch(
 
 def _replay_case(
     row: Row[Any],
-    records: list[Recorded],
+    records: list[AuditEntry],
     deadlines: dict[int, list[Row[Any]]],
     rulebook_of: _Rulebooks,
 ) -> Replayed:

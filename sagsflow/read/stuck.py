@@ -52,7 +52,6 @@ from models.repository import CASE, DEADLINE, MAX_CASE_ID, MEASURE
 from models.stuck_clock import clock_facts_of_row
 from rulebooks import Catalogue
 from sagsflow.context import Context
-from sagsflow.read.queue import is_statutory
 from statemachine.calendar import local_date, local_iso
 from statemachine.phases import DeadlineStatus, Phase
 from statemachine.rulebook import Rulebook
@@ -368,7 +367,7 @@ def _judged(connection: Connection, rules: StuckRules, rows: Sequence[Any]) -> l
                 "hours_overdue": hours_over(d.due_at, now)
                 if counts_hours(rulebook, d.rule)
                 else None,
-                "statutory": is_statutory(rulebook, d.rule, measure_type),
+                "statutory": rulebook.is_statutory(d.rule, measure_type),
             }
         )
     judged = []

@@ -43,7 +43,7 @@ from statemachine.errors import (
 )
 from statemachine.migration import apply_migration
 from statemachine.phases import Event, Notifier, Phase, Role, Source
-from statemachine.process import EventOption, Outcome, event_options, fire
+from statemachine.process import ACTOR_EVENTS, EventOption, Outcome, event_options, fire
 from statemachine.process import open_case as open_case_file
 from statemachine.rulebook import Rulebook
 from statemachine.visibility import Action, Principal
@@ -366,7 +366,7 @@ def fire_event(
             now=now,
             signing=signing_of(context, witness.asked if witness else None),
         )
-        if event in _ACTOR_EVENTS:
+        if event in ACTOR_EVENTS:
             case.involved = repo.actors(case_id)
         outcome = fire(case, rulebook, event, data, at=at, now=now, role=role, actor=actor)
         seq = _record(
@@ -392,10 +392,6 @@ def fire_event(
         case.version,
         seq,
     )
-
-
-# Events whose rules ask who has acted on the case before (Barnets Lov §137 stk. 1).
-_ACTOR_EVENTS = frozenset({Event.REASSESS_NOTIFICATION.value})
 
 
 def fire_event_as(

@@ -46,7 +46,6 @@ from sagsflow import mail
 from sagsflow.context import Context
 from sagsflow.organisation import Organisation, Person
 from sagsflow.present.mail import Notice, render_bundle
-from sagsflow.read.queue import is_statutory
 from sagsflow.settings import Settings
 from statemachine.phases import UNRESOLVED, NotificationStatus, Phase
 from statemachine.rulebook import Rulebook, RuleId
@@ -178,7 +177,7 @@ def _claim(
                 recipient_role=row.recipient_role,
                 rule=row.rule,
                 title=_title(rulebook, row.rule),
-                statutory=is_statutory(rulebook, row.rule, row.measure_type),
+                statutory=rulebook.is_statutory(row.rule, row.measure_type),
                 source=row.source,
                 due_at=row.due_at,
                 recipient=recipient,

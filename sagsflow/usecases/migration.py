@@ -129,6 +129,25 @@ def move_case(
     return stored.recorded(entry.seq, digest)
 
 
+def move_now(
+    context: Context,
+    repo: CaseRepository,
+    stored: StoredCase,
+    plan: MigrationPlan,
+    target: Rulebook,
+    *,
+    actor: str,
+    role: Role,
+    now: datetime,
+) -> StoredCase:
+    """`move_case` ordered by an operator (`rulebook migrate`, the enforcement flow): the case
+    moves when it is recorded, signed as the operator's context says."""
+    signing = signing_of(context)
+    return move_case(
+        repo, stored, plan, target, at=now, actor=actor, role=role, now=now, signing=signing
+    )
+
+
 def due_move(
     catalogue: Catalogue, case: CaseFile, pinned: Rulebook, at: datetime
 ) -> tuple[Rulebook, MigrationPlan] | None:
@@ -204,17 +223,7 @@ def migrate(
             plans.append(plan)
             if dry_run or plan.blocked:
                 continue
-            move_case(
-                repo,
-                stored,
-                plan,
-                target,
-                at=now,
-                actor=actor,
-                role=role,
-                now=now,
-                signing=signing_of(context),
-            )
+            move_now(context, repo, stored, plan, target, actor=actor, role=role, now=now)
             uow.commit()
     return {"to": target.key, **_reported(plans, dry_run)}
 
@@ -253,17 +262,7 @@ def migrate_due(
                     continue
                 target, plan = due
                 if not (dry_run or plan.blocked):
-                    move_case(
-                        repo,
-                        stored,
-                        plan,
-                        target,
-                        at=now,
-                        actor=actor,
-                        role=role,
-                        now=now,
-                        signing=signing_of(context),
-                    )
+                    move_now(context, repo, stored, plan, target, actor=actor, role=role, now=now)
                     uow.commit()
         except ConcurrencyConflict:
             continue

@@ -63,7 +63,7 @@ from rulebooks import Catalogue
 from sagsflow.context import Context
 from statemachine.escalation import ladder_for, reach, rungs
 from statemachine.phases import DeadlineStatus, Phase
-from statemachine.rulebook import LadderStep, Rulebook, RuleId
+from statemachine.rulebook import NEVER_BREACHED, LadderStep, Rulebook
 
 NOTIFICATION = Notification.__table__  # type: ignore[attr-defined]
 BATCH = 5000
@@ -124,7 +124,7 @@ def mark_breaches(connection: Connection, now: datetime, *, municipality: str | 
             and_(DEADLINE.c.status == DeadlineStatus.OPEN.value, DEADLINE.c.due_at < now),
             # The parties' complaint period is no duty of the municipality: it ends, it is
             # never breached (`usecases.complaints`).
-            DEADLINE.c.rule != RuleId.COMPLAINT_PERIOD.value,
+            DEADLINE.c.rule.not_in(sorted(NEVER_BREACHED)),
             *_in_municipality(municipality),
         )
         .values(status=DeadlineStatus.BREACHED.value, breached_at=now)

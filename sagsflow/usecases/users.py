@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, insert, select, update
 
 from models.database import reading
 from models.repository import CREDENTIAL, USER
@@ -230,23 +230,38 @@ def revoke_tokens(context: Context, name: str, *, now: datetime) -> int:
 # --- authentication --------------------------------------------------------------------------
 
 
-def authenticate_token(context: Context, token: str) -> Principal | None:
-    """The active user a bearer token belongs to, or None."""
+def _usable(token: str, kind: str, now: datetime | None = None) -> list[ColumnElement[bool]]:
+    """What makes a credential usable: its hash and kind, not revoked; a one-time sign-in link
+    (`now` given) also not used yet and not expired at `now`."""
+    conditions = [
+        CREDENTIAL.c.token_hash == token_hash(token),
+        CREDENTIAL.c.kind == kind,
+        CREDENTIAL.c.revoked_at.is_(None),
+    ]
+    if now is not None:
+        conditions += [CREDENTIAL.c.used_at.is_(None), CREDENTIAL.c.expires_at > now]
+    return conditions
+
+
+def _holder(
+    context: Context, token: str, kind: str, now: datetime | None = None
+) -> Principal | None:
+    """The active user a usable credential belongs to, read only; None for any other token."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     query = (
         select(USER.c.name, USER.c.role, USER.c.team)
         .join(CREDENTIAL, CREDENTIAL.c.user_id == USER.c.id)
-        .where(
-            CREDENTIAL.c.token_hash == token_hash(token),
-            CREDENTIAL.c.kind == "api",
-            CREDENTIAL.c.revoked_at.is_(None),
-            USER.c.disabled_at.is_(None),
-        )
+        .where(*_usable(token, kind, now), USER.c.disabled_at.is_(None))
     )
     with reading(context.engine) as connection:
         row = connection.execute(query).first()
     return _principal(row) if row else None
+
+
+def authenticate_token(context: Context, token: str) -> Principal | None:
+    """The active user a bearer token belongs to, or None."""
+    return _holder(context, token, "api")
 
 
 def redeem_sign_in_link(context: Context, token: str, *, now: datetime) -> Principal | None:
@@ -256,13 +271,7 @@ def redeem_sign_in_link(context: Context, token: str, *, now: datetime) -> Princ
     with context.engine.begin() as connection:
         claimed = connection.execute(
             update(CREDENTIAL)
-            .where(
-                CREDENTIAL.c.token_hash == token_hash(token),
-                CREDENTIAL.c.kind == "sign_in",
-                CREDENTIAL.c.used_at.is_(None),
-                CREDENTIAL.c.revoked_at.is_(None),
-                CREDENTIAL.c.expires_at > now,
-            )
+            .where(*_usable(token, "sign_in", now))
             .values(used_at=now)
             .returning(CREDENTIAL.c.user_id)
         ).scalar()
@@ -279,23 +288,7 @@ def redeem_sign_in_link(context: Context, token: str, *, now: datetime) -> Princ
 def sign_in_link_user(context: Context, token: str, *, now: datetime) -> Principal | None:
     """The active user a one-time sign-in token would sign in now (unused, unexpired, not
     revoked), read only: the link's page names the account before anyone uses the link."""
-    if not token.startswith(TOKEN_PREFIX):
-        return None
-    query = (
-        select(USER.c.name, USER.c.role, USER.c.team)
-        .join(CREDENTIAL, CREDENTIAL.c.user_id == USER.c.id)
-        .where(
-            CREDENTIAL.c.token_hash == token_hash(token),
-            CREDENTIAL.c.kind == "sign_in",
-            CREDENTIAL.c.used_at.is_(None),
-            CREDENTIAL.c.revoked_at.is_(None),
-            CREDENTIAL.c.expires_at > now,
-            USER.c.disabled_at.is_(None),
-        )
-    )
-    with reading(context.engine) as connection:
-        row = connection.execute(query).first()
-    return _principal(row) if row else None
+    return _holder(context, token, "sign_in", now)
 
 
 def authenticate_password(context: Context, name: str, password: str) -> Principal | None:

@@ -16,7 +16,7 @@ from testkeys import TEST_KEYS
 
 from sagsflow.audit_keys import ring_from_file
 from sagsflow.context import Context
-from sagsflow.read.audit import verify_audit
+from sagsflow.read.audit import audit_entry, verify_audit
 from sagsflow.usecases.audit import write_checkpoint
 from statemachine.audit import GENESIS, AuditEntry, canonical_json
 from statemachine.phases import Phase
@@ -201,20 +201,7 @@ def test_a_chain_rewritten_without_the_key_is_named(cases, context, engine, rows
     prev = GENESIS
     statements: list[str] = []
     for r in records:
-        entry = AuditEntry(
-            case_id=r.case_id,
-            seq=r.seq,
-            event=r.event,
-            from_phase=r.from_phase,
-            to_phase=r.to_phase,
-            event_at=r.event_at,
-            recorded_at=r.recorded_at,
-            actor="mallory" if r.seq == 1 else r.actor,
-            role=r.role,
-            payload=r.payload,
-            legal_basis=r.legal_basis,
-            rulebook=r.rulebook,
-        )
+        entry = replace(audit_entry(r)[0], actor="mallory" if r.seq == 1 else r.actor)
         digest = entry.digest(prev)
         statements.append(
             f"UPDATE audit_log SET actor = '{entry.actor}', prev_hash = '{prev}', hash = "
@@ -256,23 +243,35 @@ def test_a_cut_tail_with_its_head_moved_back_is_named_by_the_checkpoint(cases, a
     ]
 
 
-def test_a_rolled_back_database_is_named_by_the_file(cases, anchored, engine):
-    # Given a case signed in checkpoint 1, then an event and checkpoint 2
+def _signed_twice(cases, anchored):
+    """A case signed in checkpoint 1, then an event of it signed in checkpoint 2."""
     case = cases.at_phase(Phase.INVESTIGATION)
     write_checkpoint(anchored, now=cases.now)
     accepted = cases.fire(case, "record_consent", {"by": "custody_holder"})
     write_checkpoint(anchored, now=cases.now)
-    # When the database is put back as it was at checkpoint 1 (a restored backup: the event's
-    # record and checkpoint 2's row are not in it)
+    return case, accepted
+
+
+def _put_back_to_checkpoint_1(engine: Engine, case_id: int, seq: int) -> None:
+    """The database as a backup taken at checkpoint 1 holds it: without record `seq` of the
+    case and without checkpoint 2's row."""
     tamper(
         engine,
         "DELETE FROM audit_log WHERE case_id = :id AND seq = :seq",
         'UPDATE "case" SET audit_seq = :seq - 1, audit_hash = (SELECT hash FROM audit_log'
         " WHERE case_id = :id AND seq = :seq - 1) WHERE id = :id",
         "DELETE FROM audit_checkpoint WHERE id = (SELECT max(id) FROM audit_checkpoint)",
-        id=case.id,
-        seq=accepted.audit_seq,
+        id=case_id,
+        seq=seq,
     )
+
+
+def test_a_rolled_back_database_is_named_by_the_file(cases, anchored, engine):
+    # Given a case signed in checkpoint 1, then an event and checkpoint 2
+    case, accepted = _signed_twice(cases, anchored)
+    # When the database is put back as it was at checkpoint 1 (a restored backup: the event's
+    # record and checkpoint 2's row are not in it)
+    _put_back_to_checkpoint_1(engine, case.id, accepted.audit_seq)
 
     # Then the file outside the database names the checkpoint and the record it lacks
     result = verify_audit(anchored)
@@ -360,19 +359,8 @@ def test_an_unkeyed_record_after_the_key_file_was_made_is_named(cases, context, 
 
 def test_after_a_deliberate_restore_a_new_checkpoint_file_takes_over(cases, anchored, engine):
     # Given a database put back to checkpoint 1 after checkpoint 2 was signed (a restore)
-    case = cases.at_phase(Phase.INVESTIGATION)
-    write_checkpoint(anchored, now=cases.now)
-    accepted = cases.fire(case, "record_consent", {"by": "custody_holder"})
-    write_checkpoint(anchored, now=cases.now)
-    tamper(
-        engine,
-        "DELETE FROM audit_log WHERE case_id = :id AND seq = :seq",
-        'UPDATE "case" SET audit_seq = :seq - 1, audit_hash = (SELECT hash FROM audit_log'
-        " WHERE case_id = :id AND seq = :seq - 1) WHERE id = :id",
-        "DELETE FROM audit_checkpoint WHERE id = (SELECT max(id) FROM audit_checkpoint)",
-        id=case.id,
-        seq=accepted.audit_seq,
-    )
+    case, accepted = _signed_twice(cases, anchored)
+    _put_back_to_checkpoint_1(engine, case.id, accepted.audit_seq)
     assert verify_audit(anchored)["ok"] is False
     # When the operator keeps the old file aside and signs the restored database anew
     old = Path(anchored.checkpoint_file)
